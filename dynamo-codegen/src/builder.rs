@@ -1,0 +1,116 @@
+//! The `build.rs` entry point.
+
+use std::path::PathBuf;
+
+use crate::{Error, generate};
+
+/// Generates typed client code from a schema folder, from `build.rs`.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() {
+///     dynamo_codegen::Builder::new()
+///         .schema_dir("../schemas")
+///         .compile()
+///         .unwrap_or_else(|e| panic!("{e:?}"));
+/// }
+/// ```
+///
+/// and in `src/lib.rs`: `dynamo_runtime::include_schema!();`
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Builder {
+    schema_dir: PathBuf,
+    out_dir: Option<PathBuf>,
+    cargo_output: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            schema_dir: PathBuf::from("schemas"),
+            out_dir: None,
+            cargo_output: true,
+        }
+    }
+}
+
+impl Builder {
+    /// A builder reading `schemas/` and writing to `$OUT_DIR/dynamo`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The folder holding the `*.toml` schema files, relative to the
+    /// package being built (default `schemas`).
+    ///
+    /// ```no_run
+    /// // build.rs of a crate beside the schemas folder
+    /// dynamo_codegen::Builder::new().schema_dir("../schemas").compile().unwrap_or_else(|e| panic!("{e:?}"));
+    /// ```
+    pub fn schema_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.schema_dir = dir.into();
+        self
+    }
+
+    /// Where to write the code (default `$OUT_DIR/dynamo`, which
+    /// `dynamo_runtime::include_schema!()` includes).
+    ///
+    /// ```no_run
+    /// dynamo_codegen::Builder::new().out_dir("src/generated").compile().unwrap_or_else(|e| panic!("{e:?}"));
+    /// ```
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` lines and warnings for
+    /// Cargo (default true; turn off outside build scripts).
+    ///
+    /// ```no_run
+    /// dynamo_codegen::Builder::new().cargo_output(false).out_dir("/tmp/dynamo").compile().unwrap_or_else(|e| panic!("{e:?}"));
+    /// ```
+    pub fn cargo_output(mut self, enabled: bool) -> Self {
+        self.cargo_output = enabled;
+        self
+    }
+
+    /// Validates the schemas and writes the code. Schema errors come back as
+    /// [`Error::Schema`], whose `Debug` output is the rendered diagnostics.
+    pub fn compile(self) -> Result<(), Error> {
+        if self.cargo_output {
+            // The folder itself too, so that added or removed files rerun.
+            println!("cargo:rerun-if-changed={}", self.schema_dir.display());
+            for file in crate::load::schema_files(&self.schema_dir)? {
+                println!("cargo:rerun-if-changed={}", file.display());
+            }
+        }
+        let out_dir = match self.out_dir {
+            Some(dir) => dir,
+            None => std::env::var_os("OUT_DIR")
+                .map(|d| PathBuf::from(d).join("dynamo"))
+                .ok_or_else(|| {
+                    Error::Config(
+                        "OUT_DIR is not set: call Builder::compile from build.rs, or set Builder::out_dir"
+                            .to_owned(),
+                    )
+                })?,
+        };
+        let generated = generate(&self.schema_dir)?;
+        if self.cargo_output {
+            for warning in generated.warnings.warnings() {
+                for line in warning.render().lines() {
+                    println!("cargo:warning={line}");
+                }
+            }
+        }
+        std::fs::create_dir_all(&out_dir).map_err(|source| Error::Io {
+            path: out_dir.clone(),
+            source,
+        })?;
+        for file in &generated.files {
+            crate::write::write_if_changed(&out_dir.join(&file.name), &file.contents)?;
+        }
+        Ok(())
+    }
+}

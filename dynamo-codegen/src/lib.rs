@@ -1,0 +1,92 @@
+//! Turns TOML schemas of DynamoDB tables and item types into typed Rust
+//! client code over `dynamo-runtime`.
+//!
+//! The pipeline has one module per stage: [`load`] (TOML into raw structs
+//! with spans) → [`validate`] (rules and diagnostics, raw into [`ir`]) →
+//! [`emit`] (IR into tokens) → [`write`] (prettyplease, header,
+//! write-if-changed). [`Builder`] runs it from `build.rs`; the
+//! `dynamo-codegen` binary runs it from the command line.
+
+mod builder;
+pub mod diagnostics;
+pub mod emit;
+pub mod ir;
+pub mod load;
+pub mod naming;
+pub mod template;
+pub mod validate;
+pub mod write;
+
+use std::{fmt, path::Path};
+
+pub use builder::Builder;
+use diagnostics::Diagnostics;
+pub use write::GeneratedFile;
+
+/// The result of a successful run: the files and any warnings.
+#[derive(Debug)]
+pub struct Generated {
+    /// `mod.rs` and one file per table, in that order.
+    pub files: Vec<GeneratedFile>,
+    /// Warnings found in the schemas (never errors).
+    pub warnings: Diagnostics,
+}
+
+/// Everything that can stop generation.
+#[derive(thiserror::Error)]
+pub enum Error {
+    /// The schemas have errors; the diagnostics say where and how to fix them.
+    #[error("{}", schema_summary(.0))]
+    Schema(Diagnostics),
+    /// A file or folder could not be read or written.
+    #[error("cannot access {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The builder was used wrongly.
+    #[error("{0}")]
+    Config(String),
+    /// A bug in the generator.
+    #[error("internal error in dynamo-codegen (please report it): {0}")]
+    Internal(String),
+}
+
+fn schema_summary(diagnostics: &Diagnostics) -> String {
+    let n = diagnostics.error_count();
+    format!("the schema has {n} error{}", if n == 1 { "" } else { "s" })
+}
+
+/// `Debug` renders schema errors in full, so that
+/// `.unwrap_or_else(|e| panic!("{e:?}"))` in `build.rs` shows them like
+/// rustc's.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Schema(diagnostics) => write!(f, "\n{}", diagnostics.render()),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+/// Runs every stage over the `*.toml` files of `schema_dir` and returns the
+/// formatted files, without writing them.
+pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
+    let mut diagnostics = Diagnostics::default();
+    let raw = load::load_dir(schema_dir, &mut diagnostics)?;
+    let schema = validate::validate(&raw, &mut diagnostics);
+    if diagnostics.has_errors() {
+        return Err(Error::Schema(diagnostics));
+    }
+    let files = emit::emit(&schema)
+        .into_iter()
+        .map(write::format)
+        .collect::<Result<_, _>>()?;
+    Ok(Generated {
+        files,
+        warnings: diagnostics,
+    })
+}

@@ -1,0 +1,155 @@
+//! Helpers that generated `Item::encode` / `Item::decode` call: they build and
+//! read `AttributeValue` maps directly (no serde on the hot path) and turn
+//! every mismatch into a [`DecodeError`] naming the item type and attribute.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::{
+    Attribute, Attributes,
+    error::{DecodeError, DecodeErrorKind},
+};
+
+/// Builds the attribute map of one item.
+#[derive(Debug)]
+pub struct Encoder {
+    item: Attributes,
+}
+
+impl Encoder {
+    /// Starts an item of `item_type`, writing its name to `type_attribute`.
+    /// `capacity` is the number of attributes the item will usually have.
+    pub fn new(item_type: &'static str, type_attribute: &str, capacity: usize) -> Self {
+        let mut item = Attributes::with_capacity(capacity);
+        item.insert(
+            type_attribute.to_owned(),
+            AttributeValue::S(item_type.to_owned()),
+        );
+        Encoder { item }
+    }
+
+    /// Writes an already rendered attribute (a key attribute).
+    pub fn attribute(&mut self, name: &str, value: AttributeValue) {
+        self.item.insert(name.to_owned(), value);
+    }
+
+    /// Writes a required field.
+    pub fn field<T: Attribute>(&mut self, name: &str, value: &T) {
+        self.item.insert(name.to_owned(), value.to_attribute());
+    }
+
+    /// Writes an optional field; `None` leaves the attribute out.
+    pub fn optional<T: Attribute>(&mut self, name: &str, value: &Option<T>) {
+        if let Some(value) = value {
+            self.field(name, value);
+        }
+    }
+
+    /// The finished attribute map.
+    pub fn finish(self) -> Attributes {
+        self.item
+    }
+}
+
+/// Reads the fields of one item out of its attribute map.
+#[derive(Debug)]
+pub struct Decoder {
+    item: Attributes,
+    item_type: &'static str,
+}
+
+impl Decoder {
+    /// Starts decoding an item of `item_type`, first checking that its type
+    /// attribute names that type.
+    pub fn new(
+        mut item: Attributes,
+        item_type: &'static str,
+        type_attribute: &str,
+    ) -> Result<Self, DecodeError> {
+        let error = |kind| DecodeError {
+            item_type,
+            attribute: type_attribute.to_owned(),
+            kind,
+        };
+        match item.remove(type_attribute) {
+            Some(AttributeValue::S(found)) if found == item_type => Ok(Decoder { item, item_type }),
+            Some(AttributeValue::S(found)) => Err(error(DecodeErrorKind::WrongItemType { found })),
+            Some(other) => Err(error(DecodeErrorKind::WrongType {
+                expected: "S",
+                found: crate::attr::type_name(&other),
+            })),
+            None => Err(error(DecodeErrorKind::Missing)),
+        }
+    }
+
+    /// Reads a required field.
+    pub fn field<T: Attribute>(&mut self, name: &str) -> Result<T, DecodeError> {
+        match self.item.remove(name) {
+            Some(value) => T::from_attribute(value).map_err(|kind| self.error(name, kind)),
+            None => Err(self.error(name, DecodeErrorKind::Missing)),
+        }
+    }
+
+    /// Reads an optional field: absent and `NULL` are both `None`.
+    pub fn optional<T: Attribute>(&mut self, name: &str) -> Result<Option<T>, DecodeError> {
+        match self.item.remove(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(value) => T::from_attribute(value)
+                .map(Some)
+                .map_err(|kind| self.error(name, kind)),
+        }
+    }
+
+    fn error(&self, attribute: &str, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError {
+            item_type: self.item_type,
+            attribute: attribute.to_owned(),
+            kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_through_encoder_and_decoder() {
+        let mut e = Encoder::new("Customer", "_type", 3);
+        e.field("id", &"c1".to_owned());
+        e.optional::<i64>("n", &None);
+        e.optional("m", &Some(3u32));
+        let item = e.finish();
+        assert_eq!(item.len(), 3);
+        let mut d = Decoder::new(item, "Customer", "_type").unwrap();
+        assert_eq!(d.field::<String>("id").unwrap(), "c1");
+        assert_eq!(d.optional::<i64>("n").unwrap(), None);
+        assert_eq!(d.optional::<u32>("m").unwrap(), Some(3));
+    }
+
+    #[test]
+    fn type_attribute_is_checked() {
+        let e = Encoder::new("Order", "_type", 1);
+        let err = Decoder::new(e.finish(), "Customer", "_type").unwrap_err();
+        assert_eq!(err.item_type, "Customer");
+        assert_eq!(err.attribute, "_type");
+        assert_eq!(
+            err.kind,
+            DecodeErrorKind::WrongItemType {
+                found: "Order".into()
+            }
+        );
+        let err = Decoder::new(Attributes::new(), "Customer", "_type").unwrap_err();
+        assert_eq!(err.kind, DecodeErrorKind::Missing);
+    }
+
+    #[test]
+    fn missing_field_names_item_type_and_attribute() {
+        let e = Encoder::new("Customer", "_type", 1);
+        let mut d = Decoder::new(e.finish(), "Customer", "_type").unwrap();
+        let err = d.field::<String>("email").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot decode `Customer`: attribute `email` is missing"
+        );
+    }
+}

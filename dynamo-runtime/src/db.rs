@@ -1,0 +1,190 @@
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::{
+    Client,
+    config::{Credentials, Region},
+    types::TableStatus,
+};
+
+use crate::{Error, Result, TableDef};
+
+/// The environment variable [`Db::from_env`] reads the namespace from.
+pub const NAMESPACE_ENV: &str = "DYNAMO_NAMESPACE";
+
+/// A handle to DynamoDB: the SDK client and the table-name namespace.
+///
+/// Cheap to clone; clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Db {
+    client: Client,
+    namespace: Option<String>,
+}
+
+impl Db {
+    /// Builds a `Db` from the standard AWS configuration chain: credentials,
+    /// region (`AWS_REGION`, profiles), and endpoint (`AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`). The namespace comes from
+    /// `DYNAMO_NAMESPACE` when set.
+    pub async fn from_env() -> Result<Db> {
+        let mut builder = Db::builder();
+        if let Ok(namespace) = std::env::var(NAMESPACE_ENV) {
+            builder = builder.namespace(namespace);
+        }
+        builder.build().await
+    }
+
+    /// A builder for explicit settings on top of the standard chain.
+    pub fn builder() -> DbBuilder {
+        DbBuilder::default()
+    }
+
+    /// Wraps an SDK client that is already configured.
+    pub fn from_client(client: Client) -> Db {
+        Db {
+            client,
+            namespace: None,
+        }
+    }
+
+    /// Returns this handle with table names prefixed by `namespace` and `_`
+    /// (as Dynamoid's namespace): `dev` turns table `shop` into `dev_shop`.
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Result<Db> {
+        let namespace = namespace.into();
+        validate_namespace(&namespace)?;
+        self.namespace = Some(namespace);
+        Ok(self)
+    }
+
+    /// The SDK client, for operations the runtime does not wrap.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The namespace, when one is set.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The physical name of `table`: its logical name with the namespace.
+    pub fn table_name(&self, table: &TableDef) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("{namespace}_{}", table.name),
+            None => table.name.to_owned(),
+        }
+    }
+
+    /// Polls DescribeTable with backoff until `table` is ACTIVE (at most
+    /// about five minutes).
+    pub(crate) async fn wait_until_active(&self, table: &str) -> Result<()> {
+        let mut delay = Duration::from_millis(50);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| Error::service("DescribeTable", table, e))?;
+            let status = out.table().and_then(|t| t.table_status());
+            if status == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::config(format!(
+                    "table `{table}` did not become ACTIVE within 5 minutes (status {status:?})"
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+fn validate_namespace(namespace: &str) -> Result<()> {
+    let valid = !namespace.is_empty()
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "namespace {namespace:?} must be non-empty and use only letters, digits, `_`, `-` and `.` \
+             (it becomes part of table names)"
+        )))
+    }
+}
+
+/// Explicit settings for [`Db`], layered over the standard AWS chain.
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct DbBuilder {
+    endpoint_url: Option<String>,
+    region: Option<String>,
+    namespace: Option<String>,
+    credentials: Option<(String, String)>,
+}
+
+impl DbBuilder {
+    /// Sends requests to this endpoint instead of AWS (e.g. DynamoDB Local).
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Uses this region instead of the configured one.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Prefixes every table name, see [`Db::with_namespace`].
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Uses these static credentials (for DynamoDB Local, any will do).
+    pub fn credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some((access_key_id.into(), secret.into()));
+        self
+    }
+
+    /// Loads the AWS configuration and builds the client.
+    pub async fn build(self) -> Result<Db> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = self.region {
+            loader = loader.region(Region::new(region));
+        }
+        if let Some(url) = self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some((key, secret)) = self.credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "dynamo-runtime",
+            ));
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return Err(Error::config(
+                "no AWS region is configured: set AWS_REGION (or a profile region), \
+                 or call DbBuilder::region",
+            ));
+        }
+        let db = Db::from_client(Client::new(&config));
+        match self.namespace {
+            Some(namespace) => db.with_namespace(namespace),
+            None => Ok(db),
+        }
+    }
+}
