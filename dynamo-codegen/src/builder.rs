@@ -7,13 +7,11 @@ use crate::{Error, generate};
 /// Generates typed client code from a schema folder, from `build.rs`.
 ///
 /// ```no_run
-/// // build.rs
-/// fn main() {
-///     dynamo_codegen::Builder::new()
-///         .schema_dir("../schemas")
-///         .compile()
-///         .unwrap_or_else(|e| panic!("{e:?}"));
-/// }
+/// // build.rs: `fn main` runs this
+/// dynamo_codegen::Builder::new()
+///     .schema_dir("../schemas")
+///     .compile()
+///     .unwrap_or_else(|e| panic!("{e:?}"));
 /// ```
 ///
 /// and in `src/lib.rs`: `dynamo_runtime::include_schema!();`

@@ -278,6 +278,7 @@ fn toml_diagnostic(source: &Arc<SourceFile>, error: &toml::de::Error) -> Diagnos
         ));
     }
     Diagnostic::error("dynamo::toml", source, span, message, "here")
+        .help("schema files are TOML 1.0; docs/schema.md lists every key and the type of its value")
 }
 
 /// Splits serde's "unknown field `x`, expected one of `a`, `b`" (or

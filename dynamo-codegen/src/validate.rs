@@ -92,18 +92,18 @@ impl Cx<'_> {
         self.table_name(&raw.name);
         let partition_key = self.key_attribute(&raw.partition_key);
         let sort_key = raw.sort_key.as_ref().and_then(|k| self.key_attribute(k));
-        if let (Some(pk), Some(sk), Some(raw_sk)) = (&partition_key, &sort_key, &raw.sort_key) {
-            if pk.name == sk.name {
-                let d = self
-                    .error(
-                        "dynamo::key_attribute",
-                        span_or(&raw_sk.get_ref().name, raw_sk.span()),
-                        format!("the sort key `{}` is also the partition key", sk.name),
-                        "same name as the partition key",
-                    )
-                    .help("give the sort key its own attribute name, e.g. `sk`");
-                self.diagnostics.push(d);
-            }
+        if let (Some(pk), Some(sk), Some(raw_sk)) = (&partition_key, &sort_key, &raw.sort_key)
+            && pk.name == sk.name
+        {
+            let d = self
+                .error(
+                    "dynamo::key_attribute",
+                    span_or(&raw_sk.get_ref().name, raw_sk.span()),
+                    format!("the sort key `{}` is also the partition key", sk.name),
+                    "same name as the partition key",
+                )
+                .help("give the sort key its own attribute name, e.g. `sk`");
+            self.diagnostics.push(d);
         }
         let partition_key = partition_key?;
         let keys = TableKeys {
@@ -335,27 +335,28 @@ impl Cx<'_> {
                 ));
             self.diagnostics.push(d);
         }
-        if let Some(sk) = table.sort_key {
-            if sort.is_none() && !raw.keys.get_ref().contains_key(sk.name.as_str()) {
-                let d = self
-                    .error(
-                        "dynamo::missing_key_template",
-                        name.span(),
-                        format!(
-                            "item type `{item_name}` does not fill the sort key `{}`",
-                            sk.name
-                        ),
-                        format!("needs a template for `{}`", sk.name),
-                    )
-                    .related(self.file, keys_span, "its keys")
-                    .help(format!(
-                        "every item of table `{}` has a sort key: add e.g. `{} = \"{}\"`",
-                        table.name,
-                        sk.name,
-                        item_name.to_snake_case().to_uppercase()
-                    ));
-                self.diagnostics.push(d);
-            }
+        if let Some(sk) = table.sort_key
+            && sort.is_none()
+            && !raw.keys.get_ref().contains_key(sk.name.as_str())
+        {
+            let d = self
+                .error(
+                    "dynamo::missing_key_template",
+                    name.span(),
+                    format!(
+                        "item type `{item_name}` does not fill the sort key `{}`",
+                        sk.name
+                    ),
+                    format!("needs a template for `{}`", sk.name),
+                )
+                .related(self.file, keys_span, "its keys")
+                .help(format!(
+                    "every item of table `{}` has a sort key: add e.g. `{} = \"{}\"`",
+                    table.name,
+                    sk.name,
+                    item_name.to_snake_case().to_uppercase()
+                ));
+            self.diagnostics.push(d);
         }
 
         if self.errors() != errors_before {

@@ -37,7 +37,7 @@ pub type Attributes = std::collections::HashMap<String, AttributeValue>;
 
 /// Includes the code that `dynamo_codegen::Builder::compile` wrote into `OUT_DIR`.
 ///
-/// ```ignore
+/// ```text
 /// // src/lib.rs of a crate whose build.rs runs dynamo_codegen::Builder
 /// dynamo_runtime::include_schema!();
 /// ```

@@ -1,1 +1,66 @@
-//! placeholder
+//! Integration tests of the workspace. The library holds the code generated
+//! from `schemas/` and the valid fixtures, and the DynamoDB Local helper the
+//! end-to-end tests share.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use dynamo_runtime::Db;
+
+dynamo_runtime::include_schema!();
+
+/// Code generated from `tests/fixtures/valid/keys`.
+pub mod fixture_keys {
+    include!(concat!(env!("OUT_DIR"), "/fixtures/keys/mod.rs"));
+}
+
+/// The variable the test command sets to DynamoDB Local's endpoint.
+pub const ENDPOINT_ENV: &str = "DYNAMODB_ENDPOINT";
+
+/// A `Db` on DynamoDB Local with a namespace of its own, so tests running
+/// in parallel never share a table.
+///
+/// Panics, with instructions, when DynamoDB Local is not configured or does
+/// not answer: a test that needs it never passes by skipping.
+pub async fn local_db(test: &str) -> Db {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let endpoint = std::env::var(ENDPOINT_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{ENDPOINT_ENV} is not set, so there is no DynamoDB Local to test against.\n\
+             Run every test with `scripts/test`, or start DynamoDB Local yourself:\n  \
+             scripts/dynamodb-local start\n  \
+             export {ENDPOINT_ENV}=$(scripts/dynamodb-local url)"
+        )
+    });
+    let namespace = format!(
+        "t{}_{}_{test}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let db = Db::builder()
+        .endpoint_url(&endpoint)
+        .region("us-east-1")
+        .credentials("local", "local")
+        .namespace(namespace)
+        .build()
+        .await
+        .expect("a valid Db configuration");
+    if let Err(e) = db.client().list_tables().limit(1).send().await {
+        panic!(
+            "DynamoDB Local does not answer at {endpoint} ({ENDPOINT_ENV}): {}\n\
+             Start it with `scripts/dynamodb-local start` and set \
+             {ENDPOINT_ENV}=$(scripts/dynamodb-local url), or run `scripts/test`.",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        );
+    }
+    db
+}
+
+/// A `Db` with the `shop` table created in its namespace.
+pub async fn shop_db(test: &str) -> Db {
+    let db = local_db(test).await;
+    assert!(
+        shop::TABLE.create(&db).await.expect("create table"),
+        "a fresh namespace has no table yet"
+    );
+    db
+}

@@ -159,8 +159,12 @@ fn emit_codec(item: &ir::Item) -> TokenStream {
         }
     });
     let key_fields = item.key_fields().into_iter().map(|i| {
-        let ident = naming::ident(&item.fields[i].name);
-        quote!(#ident: self.#ident.clone(),)
+        let field = &item.fields[i];
+        let ident = naming::ident(&field.name);
+        match field.ty {
+            FieldType::String => quote!(#ident: self.#ident.clone(),),
+            _ => quote!(#ident: self.#ident,),
+        }
     });
     // The type attribute plus every key attribute plus every field.
     let capacity =
