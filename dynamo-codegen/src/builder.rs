@@ -79,6 +79,10 @@ impl Builder {
         if self.cargo_output {
             // The folder itself too, so that added or removed files rerun.
             println!("cargo:rerun-if-changed={}", self.schema_dir.display());
+            let migrations = self.schema_dir.join("migrations");
+            if migrations.is_dir() {
+                println!("cargo:rerun-if-changed={}", migrations.display());
+            }
             for file in crate::load::schema_files(&self.schema_dir)? {
                 println!("cargo:rerun-if-changed={}", file.display());
             }

@@ -261,6 +261,13 @@ impl Diagnostics {
         self.error_count() > 0
     }
 
+    /// Whether any error is in `file`.
+    pub fn has_errors_in(&self, file: &Arc<SourceFile>) -> bool {
+        self.items
+            .iter()
+            .any(|d| d.severity == Severity::Error && Arc::ptr_eq(&d.file, file))
+    }
+
     /// The number of errors.
     pub fn error_count(&self) -> usize {
         self.items

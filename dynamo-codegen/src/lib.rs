@@ -47,6 +47,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The schemas are valid, but use features code generation does not
+    /// cover yet (each entry names one).
+    #[error("code generation does not support these schema features yet: {}", .0.join("; "))]
+    Unsupported(Vec<String>),
     /// The builder was used wrongly.
     #[error("{0}")]
     Config(String),
@@ -72,21 +76,56 @@ impl fmt::Debug for Error {
     }
 }
 
-/// Runs every stage over the `*.toml` files of `schema_dir` and returns the
-/// formatted files, without writing them.
-pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
+/// A valid schema folder: its IR and any warnings.
+#[derive(Debug)]
+pub struct Checked {
+    /// The resolved tables and migrations.
+    pub schema: ir::Schema,
+    /// Warnings found (never errors).
+    pub warnings: Diagnostics,
+}
+
+/// Loads and validates the table files and `migrations/` of `schema_dir`:
+/// what `dynamo-codegen check` runs. Every error of the run is in
+/// [`Error::Schema`].
+pub fn check(schema_dir: &Path) -> Result<Checked, Error> {
     let mut diagnostics = Diagnostics::default();
-    let raw = load::load_dir(schema_dir, &mut diagnostics)?;
-    let schema = validate::validate(&raw, &mut diagnostics);
+    let loaded = load::load_dir(schema_dir, &mut diagnostics)?;
+    let schema = validate::validate(&loaded, &mut diagnostics);
     if diagnostics.has_errors() {
         return Err(Error::Schema(diagnostics));
     }
+    Ok(Checked {
+        schema,
+        warnings: diagnostics,
+    })
+}
+
+/// Runs every stage over `schema_dir` and returns the formatted files,
+/// without writing them.
+pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
+    let Checked { schema, warnings } = check(schema_dir)?;
     let files = emit::emit(&schema)
+        .map_err(Error::Unsupported)?
         .into_iter()
         .map(write::format)
         .collect::<Result<_, _>>()?;
-    Ok(Generated {
-        files,
-        warnings: diagnostics,
-    })
+    Ok(Generated { files, warnings })
+}
+
+/// The JSON Schemas of the two file formats, pretty-printed: table files
+/// (`docs/schema.json`) and migration files
+/// (`docs/migration.schema.json`). Generated from the loader's raw structs,
+/// so they accept exactly what the loader parses.
+#[cfg(feature = "json-schema")]
+pub fn json_schemas() -> (String, String) {
+    let render = |schema: schemars::Schema| {
+        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        text.push('\n');
+        text
+    };
+    (
+        render(schemars::schema_for!(load::RawSchema)),
+        render(schemars::schema_for!(load::RawMigration)),
+    )
 }

@@ -32,24 +32,45 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let generated = match dynamo_codegen::generate(&cli.schemas) {
-        Ok(generated) => generated,
-        Err(e) => {
-            eprint!("{e:?}");
-            if !matches!(e, dynamo_codegen::Error::Schema(_)) {
-                eprintln!();
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    eprint!("{}", generated.warnings.render());
     match cli.command {
-        Command::Check => {
-            eprintln!("{}: ok", cli.schemas.display());
-            ExitCode::SUCCESS
-        }
-        Command::Generate { out, check } => generate(&out, check, &generated),
+        Command::Check => match dynamo_codegen::check(&cli.schemas) {
+            Ok(checked) => {
+                eprint!("{}", checked.warnings.render());
+                let tables = &checked.schema.tables;
+                let items: usize = tables.iter().map(|t| t.items.len()).sum();
+                eprintln!(
+                    "{}: ok ({} table{}, {items} item type{}, {} migration{})",
+                    cli.schemas.display(),
+                    tables.len(),
+                    plural(tables.len()),
+                    plural(items),
+                    checked.schema.migrations.len(),
+                    plural(checked.schema.migrations.len()),
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Generate { out, check } => match dynamo_codegen::generate(&cli.schemas) {
+            Ok(generated) => {
+                eprint!("{}", generated.warnings.render());
+                generate(&out, check, &generated)
+            }
+            Err(e) => fail(&e),
+        },
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn fail(e: &dynamo_codegen::Error) -> ExitCode {
+    eprint!("{e:?}");
+    if !matches!(e, dynamo_codegen::Error::Schema(_)) {
+        eprintln!();
+    }
+    ExitCode::FAILURE
 }
 
 fn generate(out: &std::path::Path, check: bool, generated: &dynamo_codegen::Generated) -> ExitCode {

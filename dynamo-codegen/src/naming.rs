@@ -34,6 +34,17 @@ pub fn is_snake_ident(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// The Rust field name of a schema field: the name itself when it is
+/// snake_case, else its snake_case form (`userId` → `user_id`); `None`
+/// when neither is a usable identifier.
+pub fn field_name(name: &str) -> Option<String> {
+    if is_snake_ident(name) {
+        return Some(name.to_owned());
+    }
+    let snake = name.to_snake_case();
+    is_snake_ident(&snake).then_some(snake)
+}
+
 /// Whether `name` can be an item type name (UpperCamelCase ASCII).
 pub fn is_type_ident(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_uppercase())

@@ -96,7 +96,7 @@ macro_rules! number_attribute {
     )*};
 }
 
-number_attribute!(i32, i64, u32, u64, f64);
+number_attribute!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
 #[cfg(test)]
 mod tests {

@@ -65,7 +65,7 @@ macro_rules! display_key_part {
     )*};
 }
 
-display_key_part!(bool, i32, i64, u32, u64, f64);
+display_key_part!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
 /// Renders one key attribute of one item type.
 #[derive(Debug)]

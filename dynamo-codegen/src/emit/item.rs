@@ -4,15 +4,16 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{doc, param_type, rust_type};
+use super::{doc, param_type, rust_type, subset::Item};
 use crate::{
     ir::{self, FieldType, TemplatePart},
     naming,
 };
 
-pub(super) fn emit_item(table: &ir::Table, item: &ir::Item) -> TokenStream {
-    let ir::Item {
+pub(super) fn emit_item(table: &ir::Table, item: &Item) -> TokenStream {
+    let Item {
         name: _,
+        doc: _,
         fields: _,
         partition,
         sort,
@@ -35,7 +36,7 @@ pub(super) fn emit_item(table: &ir::Table, item: &ir::Item) -> TokenStream {
     }
 }
 
-fn emit_structs(table: &ir::Table, item: &ir::Item) -> TokenStream {
+fn emit_structs(table: &ir::Table, item: &Item) -> TokenStream {
     let name = naming::ident(&item.name);
     let key_name = naming::key_struct(&item.name);
     let templates = std::iter::once(&item.partition)
@@ -43,15 +44,20 @@ fn emit_structs(table: &ir::Table, item: &ir::Item) -> TokenStream {
         .map(|t| format!("`{}` = `{}`", t.attribute, t.text))
         .collect::<Vec<_>>()
         .join(", ");
+    let summary = item
+        .doc
+        .clone()
+        .unwrap_or_else(|| format!("An item of type `{}`.", item.name));
     let item_doc = doc(&format!(
-        "An item of type `{}` in table `{}`.\n\nKeys: {templates}.",
-        item.name, table.name
+        "{summary}\n\nStored in table `{}` with keys {templates}.",
+        table.def.name
     ));
     let fields = item.fields.iter().map(|f| {
-        let ident = naming::ident(&f.name);
+        let ident = naming::ident(&f.rust_name);
         let ty = field_type(f);
         let docs = doc(&format!(
-            "`{}`{}, stored as attribute `{}`.",
+            "{}`{}`{}, stored as attribute `{}`.",
+            f.doc.as_ref().map_or(String::new(), |d| format!("{d}\n\n")),
             f.ty.schema_name(),
             if f.optional { " (optional)" } else { "" },
             f.attribute
@@ -64,13 +70,13 @@ fn emit_structs(table: &ir::Table, item: &ir::Item) -> TokenStream {
         .map(|i| &item.fields[i])
         .collect();
     let key_field_defs = key_fields.iter().map(|f| {
-        let ident = naming::ident(&f.name);
-        let ty = rust_type(f.ty);
+        let ident = naming::ident(&f.rust_name);
+        let ty = rust_type(&f.ty);
         let docs = doc(&format!("The item's `{}`.", f.name));
         quote!(#docs pub #ident: #ty,)
     });
-    let item_derives = derives(item.fields.iter().map(|f| f.ty), false);
-    let key_derives = derives(key_fields.iter().map(|f| f.ty), true);
+    let item_derives = derives(item.fields.iter().map(|f| &f.ty), false);
+    let key_derives = derives(key_fields.iter().map(|f| &f.ty), true);
     let key_doc = doc(&format!(
         "The key of a [`{}`]: the fields its key templates use.",
         item.name
@@ -92,8 +98,8 @@ fn emit_structs(table: &ir::Table, item: &ir::Item) -> TokenStream {
 
 /// `Debug, Clone, PartialEq`, and `Eq` (and `Hash` when asked) unless a
 /// float is involved.
-fn derives(mut types: impl Iterator<Item = FieldType>, hash: bool) -> TokenStream {
-    if types.any(|t| t == FieldType::F64) {
+fn derives<'a>(mut types: impl Iterator<Item = &'a FieldType>, hash: bool) -> TokenStream {
+    if types.any(|t| matches!(t, FieldType::Float(_))) {
         quote!(#[derive(Debug, Clone, PartialEq)])
     } else if hash {
         quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)])
@@ -103,7 +109,7 @@ fn derives(mut types: impl Iterator<Item = FieldType>, hash: bool) -> TokenStrea
 }
 
 fn field_type(field: &ir::Field) -> TokenStream {
-    let ty = rust_type(field.ty);
+    let ty = rust_type(&field.ty);
     if field.optional {
         quote!(Option<#ty>)
     } else {
@@ -114,15 +120,15 @@ fn field_type(field: &ir::Field) -> TokenStream {
 /// The argument that passes field `field` of `owner` (`self`, a key) to a
 /// key function.
 fn key_arg(owner: &TokenStream, field: &ir::Field) -> TokenStream {
-    let ident = naming::ident(&field.name);
-    match field.ty {
+    let ident = naming::ident(&field.rust_name);
+    match &field.ty {
         FieldType::String => quote!(&#owner.#ident),
         _ => quote!(#owner.#ident),
     }
 }
 
 /// The call that renders `template` from the fields of `owner`.
-fn key_call(item: &ir::Item, template: &ir::Template, owner: &TokenStream) -> TokenStream {
+fn key_call(item: &Item, template: &ir::Template, owner: &TokenStream) -> TokenStream {
     let function = naming::key_fn(&item.name, &template.attribute);
     let args = unique_fields(template)
         .into_iter()
@@ -130,7 +136,7 @@ fn key_call(item: &ir::Item, template: &ir::Template, owner: &TokenStream) -> To
     quote!(#function(#(#args),*))
 }
 
-fn emit_codec(item: &ir::Item) -> TokenStream {
+fn emit_codec(item: &Item) -> TokenStream {
     let name = naming::ident(&item.name);
     let type_name = &item.name;
     let key_name = naming::key_struct(&item.name);
@@ -141,7 +147,7 @@ fn emit_codec(item: &ir::Item) -> TokenStream {
         quote!(item.attribute(#attribute, #call?);)
     });
     let encode_fields = item.fields.iter().map(|f| {
-        let ident = naming::ident(&f.name);
+        let ident = naming::ident(&f.rust_name);
         let attribute = &f.attribute;
         if f.optional {
             quote!(item.optional(#attribute, &self.#ident);)
@@ -150,7 +156,7 @@ fn emit_codec(item: &ir::Item) -> TokenStream {
         }
     });
     let decode_fields = item.fields.iter().map(|f| {
-        let ident = naming::ident(&f.name);
+        let ident = naming::ident(&f.rust_name);
         let attribute = &f.attribute;
         if f.optional {
             quote!(#ident: item.optional(#attribute)?,)
@@ -160,8 +166,8 @@ fn emit_codec(item: &ir::Item) -> TokenStream {
     });
     let key_fields = item.key_fields().into_iter().map(|i| {
         let field = &item.fields[i];
-        let ident = naming::ident(&field.name);
-        match field.ty {
+        let ident = naming::ident(&field.rust_name);
+        match &field.ty {
             FieldType::String => quote!(#ident: self.#ident.clone(),),
             _ => quote!(#ident: self.#ident,),
         }
@@ -202,7 +208,7 @@ fn emit_codec(item: &ir::Item) -> TokenStream {
     }
 }
 
-fn emit_key_impl(item: &ir::Item) -> TokenStream {
+fn emit_key_impl(item: &Item) -> TokenStream {
     let name = naming::ident(&item.name);
     let key_name = naming::key_struct(&item.name);
     let this = quote!(self);
@@ -222,7 +228,7 @@ fn emit_key_impl(item: &ir::Item) -> TokenStream {
     }
 }
 
-fn emit_operations(item: &ir::Item) -> TokenStream {
+fn emit_operations(item: &Item) -> TokenStream {
     let name = naming::ident(&item.name);
     let key_name = naming::key_struct(&item.name);
     let get_doc = doc(&format!(
@@ -269,24 +275,20 @@ pub(super) fn unique_fields(template: &ir::Template) -> Vec<usize> {
 }
 
 /// Parameters `name: type` for the given fields.
-pub(super) fn params(item: &ir::Item, fields: &[usize]) -> Vec<TokenStream> {
+pub(super) fn params(item: &Item, fields: &[usize]) -> Vec<TokenStream> {
     fields
         .iter()
         .map(|&i| {
             let field = &item.fields[i];
-            let ident = naming::ident(&field.name);
-            let ty = param_type(field.ty);
+            let ident = naming::ident(&field.rust_name);
+            let ty = param_type(&field.ty);
             quote!(#ident: #ty)
         })
         .collect()
 }
 
 /// `let mut key = KeyWriter::new(..);` for rendering `template`.
-pub(super) fn key_writer(
-    table: &ir::Table,
-    item: &ir::Item,
-    template: &ir::Template,
-) -> TokenStream {
+pub(super) fn key_writer(table: &ir::Table, item: &Item, template: &ir::Template) -> TokenStream {
     let type_name = &item.name;
     let attribute = &template.attribute;
     let separator = if template.field_count() > 1 {
@@ -310,14 +312,14 @@ pub(super) fn key_writer(
 }
 
 /// Statements appending `parts` to `key`, from parameters named as fields.
-pub(super) fn write_parts(item: &ir::Item, parts: &[TemplatePart]) -> TokenStream {
+pub(super) fn write_parts(item: &Item, parts: &[TemplatePart]) -> TokenStream {
     let statements = parts.iter().map(|part| match part {
         TemplatePart::Literal(text) => quote!(key.literal(#text);),
         TemplatePart::Field { field, width } => {
             let field = &item.fields[*field];
             let name = &field.name;
-            let ident = naming::ident(&field.name);
-            let value = match field.ty {
+            let ident = naming::ident(&field.rust_name);
+            let value = match &field.ty {
                 FieldType::String => quote!(#ident),
                 _ => quote!(&#ident),
             };
@@ -335,7 +337,7 @@ pub(super) fn write_parts(item: &ir::Item, parts: &[TemplatePart]) -> TokenStrea
 }
 
 /// The private function rendering one key attribute of `item`.
-fn key_fn(table: &ir::Table, item: &ir::Item, template: &ir::Template) -> TokenStream {
+fn key_fn(table: &ir::Table, item: &Item, template: &ir::Template) -> TokenStream {
     let function = naming::key_fn(&item.name, &template.attribute);
     let params = params(item, &unique_fields(template));
     let writer = key_writer(table, item, template);

@@ -9,11 +9,12 @@ use super::{
     item::{key_writer, params, unique_fields, write_parts},
 };
 use crate::{
+    emit::subset::Item,
     ir::{self, FieldType, TemplatePart},
     naming,
 };
 
-pub(super) fn emit_query(table: &ir::Table, item: &ir::Item) -> TokenStream {
+pub(super) fn emit_query(table: &ir::Table, item: &Item) -> TokenStream {
     let name = naming::ident(&item.name);
     let query = naming::query_struct(&item.name);
     let partition_fields = unique_fields(&item.partition);
@@ -137,7 +138,7 @@ fn literal_text(parts: &[TemplatePart]) -> String {
 /// methods and the private functions that render their conditions.
 fn sort_conditions(
     table: &ir::Table,
-    item: &ir::Item,
+    item: &Item,
     sort: &ir::Template,
 ) -> Vec<(TokenStream, TokenStream)> {
     let positions: Vec<usize> = sort
@@ -219,7 +220,7 @@ fn sort_conditions(
 }
 
 /// The template text of `parts`, for docs.
-fn template_prefix(parts: &[TemplatePart], item: &ir::Item) -> String {
+fn template_prefix(parts: &[TemplatePart], item: &Item) -> String {
     parts
         .iter()
         .map(|p| match p {
@@ -234,7 +235,7 @@ fn template_prefix(parts: &[TemplatePart], item: &ir::Item) -> String {
 #[allow(clippy::too_many_arguments)]
 fn condition(
     table: &ir::Table,
-    item: &ir::Item,
+    item: &Item,
     sort: &ir::Template,
     fields: &[usize],
     method: &str,

@@ -1,0 +1,196 @@
+//! `[collection.X]`: item types read together must share one partition
+//! template on the collection's index.
+
+use std::collections::BTreeMap;
+
+use heck::ToUpperCamelCase;
+
+use super::{Cx, FieldScope, table::TableCx};
+use crate::{
+    ir::{self, FieldType, KeyValue, TemplatePart},
+    load::{Named, RawCollection},
+    naming,
+};
+
+/// The shape of a key value: literals and the types of its fields, so that
+/// one set of query arguments renders the same key for every item type.
+#[derive(Debug, PartialEq)]
+enum Shape {
+    Literal(String),
+    Field(FieldType, Option<usize>),
+}
+
+fn shape(value: &KeyValue, fields: &[ir::Field]) -> Vec<Shape> {
+    match value {
+        KeyValue::Field { field, .. } => vec![Shape::Field(fields[*field].ty.clone(), None)],
+        KeyValue::Template(t) => t
+            .parts
+            .iter()
+            .map(|p| match p {
+                TemplatePart::Literal(s) => Shape::Literal(s.clone()),
+                TemplatePart::Field { field, width } => {
+                    Shape::Field(fields[*field].ty.clone(), *width)
+                }
+            })
+            .collect(),
+    }
+}
+
+fn describe(value: &KeyValue) -> String {
+    match value {
+        KeyValue::Template(t) => format!("\"{}\"", t.text),
+        KeyValue::Field { attribute, .. } => format!("the plain key `{attribute}`"),
+    }
+}
+
+/// Validates the collections of a file.
+pub(crate) fn collections(
+    cx: &mut Cx<'_>,
+    tcx: &TableCx<'_>,
+    raw: &Named<RawCollection>,
+    items: &[ir::Item],
+    scopes: &BTreeMap<String, FieldScope>,
+) -> Vec<ir::Collection> {
+    let mut ordered: Vec<_> = raw.iter().collect();
+    ordered.sort_by_key(|(n, _)| n.span().start);
+    let mut out = Vec::new();
+    for (name, raw) in ordered {
+        let errors_before = cx.errors();
+        if !naming::is_snake_ident(name.get()) {
+            let d = cx
+                .error(
+                    "dynamo::collection_name",
+                    name.span(),
+                    format!("collection name `{}` is not snake_case", name.get()),
+                    "names the query and, in UpperCamelCase, the enum",
+                )
+                .help("use lower-case letters, digits and `_`, e.g. `customer_orders`");
+            cx.push(d);
+        }
+        let index = match raw.index.as_ref() {
+            None => None,
+            Some(i) if i.get() == "table" => None,
+            Some(i) if tcx.def.indexes.iter().any(|x| &x.name == i.get()) => Some(i.get().clone()),
+            Some(i) => {
+                let names: Vec<&str> = std::iter::once("table")
+                    .chain(tcx.def.indexes.iter().map(|x| x.name.as_str()))
+                    .collect();
+                cx.unknown_name("dynamo::unknown_index", i, "index", &names);
+                continue;
+            }
+        };
+        let on = index
+            .as_deref()
+            .map_or("the table".to_owned(), |i| format!("index `{i}`"));
+        match raw.items.len() {
+            0 => {
+                let d = cx
+                    .error("dynamo::collection_items", raw.items.span(), format!("collection `{}` has no item types", name.get()), "empty")
+                    .help("list the item types read together, e.g. `items = [\"Customer\", \"Order\"]`");
+                cx.push(d);
+                continue;
+            }
+            1 => {
+                let d = cx
+                    .error("dynamo::collection_items", raw.items.span(), format!("collection `{}` has one item type", name.get()), "one item type")
+                    .warning()
+                    .help("the item type's own query reads the same items; a collection pays off with two or more");
+                cx.push(d);
+            }
+            _ => {}
+        }
+        let mut first: Option<(&ir::Item, &KeyValue, std::ops::Range<usize>)> = None;
+        let mut listed: Vec<&str> = Vec::new();
+        for entry in raw.items.iter() {
+            if listed.contains(&entry.get().as_str()) {
+                let d = cx
+                    .error(
+                        "dynamo::collection_items",
+                        entry.span(),
+                        format!("`{}` is listed twice", entry.get()),
+                        "again",
+                    )
+                    .help("list each item type once");
+                cx.push(d);
+                continue;
+            }
+            listed.push(entry.get());
+            let Some(scope) = scopes.get(entry.get()) else {
+                if !tcx.broken.contains(entry.get()) {
+                    let names: Vec<&str> = scopes.keys().map(String::as_str).collect();
+                    cx.unknown_name("dynamo::unknown_item", entry, "item type", &names);
+                }
+                continue;
+            };
+            // An invalid item was reported already.
+            let Some(item) = items.iter().find(|i| &i.name == entry.get()) else {
+                continue;
+            };
+            let value = match &index {
+                None => Some(&item.partition),
+                Some(i) => item.index(i).map(|x| &x.partition),
+            };
+            let Some(value) = value else {
+                let index_def = index
+                    .as_deref()
+                    .and_then(|i| tcx.def.indexes.iter().find(|x| x.name == i));
+                let keys = index_def
+                    .map(|x| {
+                        std::iter::once(&x.partition_key)
+                            .chain(&x.sort_key)
+                            .map(|k| format!("`{}`", k.name))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    })
+                    .unwrap_or_default();
+                let d = cx
+                    .error(
+                        "dynamo::collection_index",
+                        entry.span(),
+                        format!("item type `{}` is not in {on}", item.name),
+                        "not in the index",
+                    )
+                    .related(cx.file, scope.name_span.clone(), "fills none of its keys")
+                    .help(format!("fill {keys} in `[item.{}.keys]`", item.name));
+                cx.push(d);
+                continue;
+            };
+            let span = scope
+                .key_spans
+                .get(value.attribute())
+                .cloned()
+                .unwrap_or(scope.name_span.clone());
+            match &first {
+                None => first = Some((item, value, span)),
+                Some((a, a_value, a_span)) => {
+                    if shape(a_value, &a.fields) != shape(value, &item.fields) {
+                        let d = cx
+                            .error(
+                                "dynamo::collection_partition",
+                                entry.span(),
+                                format!(
+                                    "`{}` and `{}` do not share one partition template on {on}",
+                                    a.name, item.name
+                                ),
+                                format!("partition {}", describe(value)),
+                            )
+                            .related(cx.file, a_span.clone(), format!("`{}`: {}", a.name, describe(a_value)))
+                            .related(cx.file, span, format!("`{}`: {}", item.name, describe(value)))
+                            .help("a collection reads one partition: its item types need the same literal text and field types in that key");
+                        cx.push(d);
+                    }
+                }
+            }
+        }
+        if cx.errors() == errors_before {
+            out.push(ir::Collection {
+                name: name.get().clone(),
+                rust_name: name.get().to_upper_camel_case(),
+                doc: raw.doc.as_ref().map(|d| d.get().clone()),
+                index,
+                items: raw.items.iter().map(|i| i.get().clone()).collect(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,493 @@
+//! `migrations/NNNN_name.toml`: numbering, step shapes, and a fold of the
+//! steps in order so that a step on a table (or index) no earlier step
+//! creates is caught here, at build time.
+
+use std::{collections::BTreeMap, ops::Range, sync::Arc};
+
+use super::{Cx, FieldScope, check_resource_name, item, table};
+use crate::{
+    diagnostics::{Diagnostics, SourceFile},
+    ir::{self, Billing, IndexKind, KeyType, Step},
+    load::{RawIndex, RawMigrationFile, RawStep, Sp},
+};
+
+/// Where something was created, for "first created here".
+#[derive(Clone)]
+struct Origin {
+    file: Arc<SourceFile>,
+    span: Range<usize>,
+}
+
+/// A table as the migrations so far leave it.
+struct TableState {
+    def: ir::TableDef,
+    origin: Origin,
+}
+
+/// Validates the migration files, in number order.
+pub(crate) fn migrations(
+    files: &[RawMigrationFile],
+    tables: &[ir::Table],
+    scopes: &BTreeMap<String, BTreeMap<String, FieldScope>>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<ir::Migration> {
+    let mut numbered: Vec<(u32, &RawMigrationFile)> = Vec::new();
+    let mut seen: BTreeMap<u32, &RawMigrationFile> = BTreeMap::new();
+    for file in files {
+        let mut cx = Cx::new(&file.source, diagnostics);
+        let Some(number) = number(&file.file_name) else {
+            let d = cx
+                .error(
+                    "dynamo::migration_name",
+                    0..0,
+                    format!("migration file name `{}` has no number", file.file_name),
+                    "this file",
+                )
+                .help("name migration files `NNNN_what_it_does.toml`, e.g. `0002_orders_by_status.toml`: the number orders them");
+            cx.push(d);
+            continue;
+        };
+        if let Some(first) = seen.get(&number) {
+            let d = cx
+                .error(
+                    "dynamo::migration_number",
+                    0..0,
+                    format!(
+                        "migrations `{}` and `{}` have the same number {number}",
+                        first.file_name, file.file_name
+                    ),
+                    "this file",
+                )
+                .related(
+                    &first.source,
+                    0..0,
+                    format!("`{}` has number {number}", first.file_name),
+                )
+                .help(
+                    "give each migration its own number; the next free one goes to the newest file",
+                );
+            cx.push(d);
+            continue;
+        }
+        seen.insert(number, file);
+        numbered.push((number, file));
+    }
+    numbered.sort_by_key(|(n, _)| *n);
+
+    let mut state: BTreeMap<String, TableState> = BTreeMap::new();
+    // With a file left out, the order of steps is unknown: the state
+    // checks would report its consequences, not mistakes.
+    let mut trusted = numbered.len() == files.len();
+    let mut out = Vec::new();
+    for (number, file) in numbered {
+        let mut cx = Cx::new(&file.source, diagnostics);
+        let errors_before = cx.errors();
+        let mut steps = Vec::new();
+        if file.migration.step.is_empty() && !file.broken {
+            let d = cx
+                .error(
+                    "dynamo::empty_migration",
+                    0..0,
+                    format!("migration `{}` has no steps", file.file_name),
+                    "this file",
+                )
+                .help("add a `[[step]]` with an `op`, or delete the file");
+            cx.push(d);
+        }
+        for step in &file.migration.step {
+            if let Some(s) = self::step(&mut cx, step, &mut state, trusted, tables, scopes) {
+                steps.push(s);
+            }
+        }
+        // A file with steps that did not parse leaves the state unknown;
+        // later files are still checked, but not against the state.
+        trusted &= !file.broken;
+        if cx.errors() == errors_before && !file.broken {
+            out.push(ir::Migration {
+                number,
+                file: file.file_name.clone(),
+                description: file.migration.description.as_ref().map(|d| d.get().clone()),
+                text: file.source.text.clone(),
+                steps,
+            });
+        }
+    }
+    out
+}
+
+/// The number of `0002_orders_by_status.toml`.
+fn number(file_name: &str) -> Option<u32> {
+    let stem = file_name.strip_suffix(".toml")?;
+    let (digits, name) = stem.split_once('_')?;
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && name_ok)
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+fn step(
+    cx: &mut Cx<'_>,
+    step: &Sp<RawStep>,
+    state: &mut BTreeMap<String, TableState>,
+    trusted: bool,
+    tables: &[ir::Table],
+    scopes: &BTreeMap<String, BTreeMap<String, FieldScope>>,
+) -> Option<Step> {
+    let errors_before = cx.errors();
+    let origin = Origin {
+        file: Arc::clone(cx.file),
+        span: step.span(),
+    };
+    match step.get() {
+        RawStep::CreateTable(raw) => {
+            check_resource_name(cx, &raw.table, "table");
+            let pk = table::key_attribute(cx, &raw.partition_key);
+            let sk = raw
+                .sort_key
+                .as_ref()
+                .and_then(|k| table::key_attribute(cx, k));
+            let billing = raw
+                .billing
+                .as_ref()
+                .and_then(|b| table::billing(cx, b))
+                .unwrap_or(Billing::OnDemand);
+            let stream = raw
+                .stream
+                .as_ref()
+                .and_then(|s| table::stream(cx, s, false))
+                .flatten();
+            let pk = pk?;
+            let mut indexes = Vec::new();
+            let mut ordered: Vec<_> = raw.index.iter().collect();
+            ordered.sort_by_key(|(n, _)| n.span().start);
+            for (name, index) in &ordered {
+                if let Some(index) = table::index(cx, name, index, &pk, billing, true) {
+                    if index.kind == IndexKind::Local && sk.is_none() {
+                        let d = cx
+                            .error(
+                                "dynamo::local_index",
+                                name.span(),
+                                format!(
+                                    "local index `{}` on a table without a sort key",
+                                    name.get()
+                                ),
+                                "local index",
+                            )
+                            .help("give the table a `sort_key`, or make the index global");
+                        cx.push(d);
+                    }
+                    indexes.push(index);
+                }
+            }
+            if indexes
+                .iter()
+                .filter(|i| i.kind == IndexKind::Local)
+                .count()
+                > 5
+            {
+                let d = cx
+                    .error("dynamo::too_many_local_indexes", raw.table.span(), "more than 5 local indexes", "this table")
+                    .help("DynamoDB allows at most 5 local secondary indexes per table; make some global");
+                cx.push(d);
+            }
+            if trusted && let Some(existing) = state.get(raw.table.get()) {
+                let d = cx
+                    .error(
+                        "dynamo::migration_state",
+                        raw.table.span(),
+                        format!("table `{}` already exists here", raw.table.get()),
+                        "created again",
+                    )
+                    .related(
+                        &existing.origin.file,
+                        existing.origin.span.clone(),
+                        "created here",
+                    )
+                    .help("delete the table in an earlier step first, or remove this step");
+                cx.push(d);
+            }
+            let def = ir::TableDef {
+                name: raw.table.get().clone(),
+                partition_key: pk,
+                sort_key: sk,
+                billing,
+                ttl: raw.ttl.as_ref().map(|t| t.get().clone()),
+                stream,
+                indexes,
+            };
+            (cx.errors() == errors_before).then_some(())?;
+            state.insert(
+                def.name.clone(),
+                TableState {
+                    def: def.clone(),
+                    origin,
+                },
+            );
+            Some(Step::CreateTable(def))
+        }
+        RawStep::DeleteTable(raw) => {
+            existing(cx, state, trusted, &raw.table)?;
+            state.remove(raw.table.get());
+            Some(Step::DeleteTable {
+                table: raw.table.get().clone(),
+            })
+        }
+        RawStep::AddIndex(raw) => {
+            if let Some(local) = &raw.local {
+                let d = cx
+                    .error("dynamo::local_index", local.span(), "a local index cannot be added to an existing table", "local index")
+                    .help("DynamoDB creates local indexes only with their table: add it to the `create_table` step of a new table, or make it global");
+                cx.push(d);
+                return None;
+            }
+            let table_state = existing(cx, state, trusted, &raw.table);
+            let index_raw = Sp::new(
+                step.span(),
+                RawIndex {
+                    local: None,
+                    partition_key: raw.partition_key.clone(),
+                    sort_key: raw.sort_key.clone(),
+                    projection: raw.projection.clone(),
+                    read: raw.read.clone(),
+                    write: raw.write.clone(),
+                },
+            );
+            let (pk, billing) = match &table_state {
+                Some(s) => (s.def.partition_key.clone(), s.def.billing),
+                None => (
+                    ir::KeyAttribute {
+                        name: String::new(),
+                        ty: KeyType::S,
+                    },
+                    Billing::OnDemand,
+                ),
+            };
+            let index = table::index(cx, &raw.index, &index_raw, &pk, billing, false)?;
+            if let Some(s) = table_state
+                && s.def.indexes.iter().any(|i| i.name == index.name)
+            {
+                let d = cx
+                    .error(
+                        "dynamo::migration_state",
+                        raw.index.span(),
+                        format!(
+                            "table `{}` already has index `{}`",
+                            raw.table.get(),
+                            index.name
+                        ),
+                        "exists already",
+                    )
+                    .help("remove the index in an earlier step first, or pick another name");
+                cx.push(d);
+                return None;
+            }
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.def.indexes.push(index.clone());
+            }
+            Some(Step::AddIndex {
+                table: raw.table.get().clone(),
+                index,
+            })
+        }
+        RawStep::RemoveIndex(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            if trusted
+                && !table_state
+                    .def
+                    .indexes
+                    .iter()
+                    .any(|i| &i.name == raw.index.get())
+            {
+                let names: Vec<String> = table_state
+                    .def
+                    .indexes
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                cx.unknown_name("dynamo::migration_state", &raw.index, "index", &names);
+                return None;
+            }
+            let local = table_state
+                .def
+                .indexes
+                .iter()
+                .any(|i| &i.name == raw.index.get() && i.kind == IndexKind::Local);
+            if local {
+                let d = cx
+                    .error(
+                        "dynamo::local_index",
+                        raw.index.span(),
+                        format!("`{}` is a local index: it cannot be removed", raw.index.get()),
+                        "local index",
+                    )
+                    .help("DynamoDB keeps local indexes as long as their table; to drop one, copy the items into a new table without it");
+                cx.push(d);
+                return None;
+            }
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.def.indexes.retain(|i| &i.name != raw.index.get());
+            }
+            Some(Step::RemoveIndex {
+                table: raw.table.get().clone(),
+                index: raw.index.get().clone(),
+            })
+        }
+        RawStep::UpdateTtl(raw) => {
+            existing(cx, state, trusted, &raw.table)?;
+            let enabled = raw.enabled.as_ref().is_none_or(|e| *e.get());
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.def.ttl = enabled.then(|| raw.attribute.get().clone());
+            }
+            Some(Step::UpdateTtl {
+                table: raw.table.get().clone(),
+                attribute: raw.attribute.get().clone(),
+                enabled,
+            })
+        }
+        RawStep::UpdateStream(raw) => {
+            existing(cx, state, trusted, &raw.table)?;
+            let stream = table::stream(cx, &raw.stream, true)?;
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.def.stream = stream;
+            }
+            Some(Step::UpdateStream {
+                table: raw.table.get().clone(),
+                stream,
+            })
+        }
+        RawStep::UpdateBilling(raw) => {
+            existing(cx, state, trusted, &raw.table)?;
+            let billing = table::billing(cx, &raw.billing)?;
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.def.billing = billing;
+            }
+            Some(Step::UpdateBilling {
+                table: raw.table.get().clone(),
+                billing,
+            })
+        }
+        RawStep::Backfill(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table);
+            let Some(scope) = scopes
+                .get(raw.table.get())
+                .and_then(|s| s.get(raw.item.get()))
+            else {
+                let known = tables.iter().find(|t| &t.def.name == raw.table.get());
+                match known {
+                    None => {
+                        let d = cx
+                            .error("dynamo::unknown_item", raw.table.span(), format!("no schema file defines table `{}`", raw.table.get()), "no schema")
+                            .help("a backfill renders templates from an item type's fields: the table's schema file must declare the item type");
+                        cx.push(d);
+                    }
+                    Some(t) => {
+                        let names: Vec<&str> = t.items.iter().map(|i| i.name.as_str()).collect();
+                        cx.unknown_name("dynamo::unknown_item", &raw.item, "item type", &names);
+                    }
+                }
+                return None;
+            };
+            let def = table_state.map(|s| s.def.clone());
+            let mut set = Vec::new();
+            if raw.set.is_empty() {
+                let d = cx
+                    .error(
+                        "dynamo::backfill",
+                        raw.set.span(),
+                        "backfill sets no attributes",
+                        "empty",
+                    )
+                    .help("write `set = { gsi2pk = \"STATUS#{status}\" }`");
+                cx.push(d);
+            }
+            let separator = tables
+                .iter()
+                .find(|t| &t.def.name == raw.table.get())
+                .map_or("#", |t| t.key_separator.as_str());
+            let mut ordered: Vec<_> = raw.set.iter().collect();
+            ordered.sort_by_key(|(a, _)| a.span().start);
+            for (attr, text) in ordered {
+                let mut target = item::KeyTarget {
+                    name: attr.get(),
+                    ty: KeyType::S,
+                    sort: false,
+                };
+                if let Some(def) = &def {
+                    if def.partition_key.name == *attr.get()
+                        || def.sort_key.as_ref().is_some_and(|k| k.name == *attr.get())
+                    {
+                        let d = cx
+                            .error("dynamo::backfill", attr.span(), format!("`{}` is a key attribute of table `{}`", attr.get(), def.name), "part of the primary key")
+                            .help("an item's primary key cannot change: copy the items into a new table instead");
+                        cx.push(d);
+                        continue;
+                    }
+                    for index in &def.indexes {
+                        if index.partition_key.name == *attr.get() {
+                            target.ty = index.partition_key.ty;
+                        }
+                        if let Some(sk) = index.sort_key.as_ref().filter(|k| k.name == *attr.get())
+                        {
+                            target.ty = sk.ty;
+                            target.sort = true;
+                        }
+                    }
+                }
+                if let Some(t) = item::template(cx, separator, scope, &target, text) {
+                    set.push(t);
+                }
+            }
+            (cx.errors() == errors_before).then(|| Step::Backfill {
+                table: raw.table.get().clone(),
+                item: raw.item.get().clone(),
+                set,
+            })
+        }
+    }
+}
+
+/// The state of a table a step works on; reports a table no earlier step
+/// creates.
+fn existing<'s>(
+    cx: &mut Cx<'_>,
+    state: &'s BTreeMap<String, TableState>,
+    trusted: bool,
+    table: &Sp<String>,
+) -> Option<&'s TableState> {
+    let found = state.get(table.get());
+    if found.is_none() && trusted {
+        let names: Vec<&str> = state.keys().map(String::as_str).collect();
+        let d = cx
+            .error(
+                "dynamo::migration_state",
+                table.span(),
+                format!("no earlier step creates table `{}`", table.get()),
+                "unknown table here",
+            )
+            .help(match crate::diagnostics::did_you_mean(table.get(), names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? Migrations run in number order; a `create_table` step must come first"),
+                None => "migrations run in number order: add a `create_table` step for it in this or an earlier migration".to_owned(),
+            });
+        cx.push(d);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn file_numbers() {
+        assert_eq!(number("0001_create_shop.toml"), Some(1));
+        assert_eq!(number("12_x.toml"), Some(12));
+        assert_eq!(number("create_shop.toml"), None);
+        assert_eq!(number("0001-create.toml"), None);
+        assert_eq!(number("0001_.toml"), None);
+        assert_eq!(number("0001_Create.toml"), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! Stage 2: check the raw structs and resolve them into the IR. Every rule
+//! reports its own diagnostic (a stable `dynamo::` code, the offending span
+//! with a label, a help line, related spans where two places conflict);
+//! validation goes on after an error so that one run reports every problem
+//! it can.
+//!
+//! One submodule per concept: [`table`] (table options and indexes),
+//! [`types`] (field types, options, defaults), [`item`] (item types, keys,
+//! templates), [`collection`], [`migration`].
+
+mod collection;
+mod item;
+mod migration;
+mod table;
+mod types;
+
+use std::{collections::BTreeMap, ops::Range, sync::Arc};
+
+use crate::{
+    diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean},
+    ir,
+    load::{Loaded, RawFile, Sp},
+};
+
+pub(crate) use item::FieldScope;
+
+/// Validates everything loaded from a schema folder. Problems go to
+/// `diagnostics`; the returned schema holds what was valid.
+pub fn validate(loaded: &Loaded, diagnostics: &mut Diagnostics) -> ir::Schema {
+    let mut tables = Vec::new();
+    let mut scopes = BTreeMap::new();
+    let mut seen: BTreeMap<String, (Arc<SourceFile>, Range<usize>)> = BTreeMap::new();
+    for file in &loaded.files {
+        let mut cx = Cx::new(&file.source, diagnostics);
+        let Some((table, item_scopes)) = table::table(&mut cx, file) else {
+            continue;
+        };
+        let name_span = name_span(file);
+        if let Some((first_file, first_span)) = seen.get(&table.def.name) {
+            let d = cx
+                .error(
+                    "dynamo::duplicate_table",
+                    name_span,
+                    format!("table `{}` is defined twice", table.def.name),
+                    "defined again here",
+                )
+                .related(first_file, first_span.clone(), "first defined here")
+                .help("one file describes one table: merge the item types into one file");
+            cx.push(d);
+            continue;
+        }
+        seen.insert(
+            table.def.name.clone(),
+            (Arc::clone(&file.source), name_span),
+        );
+        scopes.insert(table.def.name.clone(), item_scopes);
+        tables.push(table);
+    }
+    let migrations = migration::migrations(&loaded.migrations, &tables, &scopes, diagnostics);
+    ir::Schema { tables, migrations }
+}
+
+fn name_span(file: &RawFile) -> Range<usize> {
+    file.schema.table.as_ref().map_or(0..0, |t| t.name.span())
+}
+
+/// The state of validating one file.
+pub(crate) struct Cx<'a> {
+    pub(crate) file: &'a Arc<SourceFile>,
+    diagnostics: &'a mut Diagnostics,
+}
+
+impl<'a> Cx<'a> {
+    pub(crate) fn new(file: &'a Arc<SourceFile>, diagnostics: &'a mut Diagnostics) -> Self {
+        Cx { file, diagnostics }
+    }
+
+    /// A new error in this file.
+    pub(crate) fn error(
+        &self,
+        code: &'static str,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::error(code, self.file, span, message, label)
+    }
+
+    /// Records a diagnostic.
+    pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// The number of errors so far (to tell whether a part was valid).
+    pub(crate) fn errors(&self) -> usize {
+        self.diagnostics.error_count()
+    }
+
+    /// Reports `name` not being one of `allowed`, with "did you mean".
+    pub(crate) fn unknown_name(
+        &mut self,
+        code: &'static str,
+        name: &Sp<String>,
+        what: &str,
+        allowed: &[&str],
+    ) {
+        let list = if allowed.is_empty() {
+            "there are none".to_owned()
+        } else {
+            format!(
+                "they are {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let help = match did_you_mean(name, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`? {}", capitalize(&list)),
+            None => capitalize(&list),
+        };
+        let d = self
+            .error(
+                code,
+                name.span(),
+                format!("unknown {what} `{}`", name.get()),
+                format!("not a {what}"),
+            )
+            .help(help);
+        self.push(d);
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The file span of `inner` (a range within a string value's text), or the
+/// whole value when the string was written with escapes.
+pub(crate) fn inner_span(
+    file: &SourceFile,
+    value: &Sp<String>,
+    inner: Range<usize>,
+) -> Range<usize> {
+    let outer = value.span();
+    let Some(raw) = file.text.get(outer.clone()) else {
+        return outer;
+    };
+    let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+        3
+    } else {
+        1
+    };
+    let unescaped =
+        raw.len() >= 2 * quote && raw.get(quote..raw.len() - quote) == Some(value.get().as_str());
+    if unescaped {
+        outer.start + quote + inner.start..outer.start + quote + inner.end
+    } else {
+        outer
+    }
+}
+
+/// Whether `name` is a valid DynamoDB table or index name.
+pub(crate) fn check_resource_name(cx: &mut Cx<'_>, name: &Sp<String>, what: &str) -> bool {
+    let text = name.get();
+    let bad_char = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')));
+    let problem = if !(3..=255).contains(&text.len()) {
+        format!("has {} characters", text.len())
+    } else if let Some(c) = bad_char {
+        format!("contains {c:?}")
+    } else {
+        return true;
+    };
+    let d = cx
+        .error(
+            "dynamo::resource_name",
+            name.span(),
+            format!("invalid {what} name `{text}`: it {problem}"),
+            format!("not a valid DynamoDB {what} name"),
+        )
+        .help(format!(
+            "{what} names have 3 to 255 characters: letters, digits, `_`, `-` and `.`"
+        ));
+    cx.push(d);
+    false
+}
+
+#[cfg(test)]
+mod tests;
