@@ -86,3 +86,42 @@ fn a_missing_folder_is_an_error_not_a_panic() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_accepts_migrations_and_prints_warnings() {
+    let (ok, stderr) = run(&["check", "--schemas", "../tests/fixtures/valid/migrations"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.ends_with("ok (1 table, 1 item type, 3 migrations)\n"),
+        "{stderr}"
+    );
+    let (ok, stderr) = run(&["check", "--schemas", "../tests/fixtures/warnings/no_items"]);
+    assert!(ok, "warnings never fail: {stderr}");
+    assert!(
+        stderr.contains("⚠ table `shop` has no item types"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn generate_names_the_features_it_does_not_cover_yet() {
+    let out = tempfile::tempdir().unwrap();
+    let (ok, stderr) = run(&[
+        "generate",
+        "--schemas",
+        "../tests/fixtures/valid/item_options",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("code generation does not support these schema features yet:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("item `Session`: timestamps"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}

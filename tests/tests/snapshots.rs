@@ -99,3 +99,57 @@ fn diagnostics_for_invalid_fixtures() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Warning fixtures pass `check` (warnings never fail a build) and their
+/// rendered warnings are pinned.
+#[test]
+fn warnings_for_warning_fixtures() {
+    for dir in folders("fixtures/warnings") {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let checked = dynamo_codegen::check(&dir).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let rendered = checked.warnings.render();
+        assert!(
+            rendered.contains("help:"),
+            "{name}: no warning with help:\n{rendered}"
+        );
+        insta::assert_snapshot!(format!("warning__{name}"), rendered);
+    }
+}
+
+/// Every diagnostic code the generator can emit is shown by at least one
+/// fixture snapshot, so no rule goes untested.
+#[test]
+fn every_diagnostic_code_has_a_fixture() {
+    let mut sources = vec![PathBuf::from("../dynamo-codegen/src")];
+    let mut codes = std::collections::BTreeSet::new();
+    while let Some(path) = sources.pop() {
+        if path.is_dir() {
+            sources.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("\"dynamo::").skip(1) {
+                let code: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if part[code.len()..].starts_with('"') {
+                    codes.insert(code);
+                }
+            }
+        }
+    }
+    assert!(codes.len() > 50, "found only {} codes", codes.len());
+    let mut snapshots = String::new();
+    for entry in std::fs::read_dir("tests/snapshots").unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains("__invalid__") || name.contains("__warning__") {
+            snapshots.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !snapshots.contains(&format!("dynamo::{c}\n")))
+        .collect();
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}
