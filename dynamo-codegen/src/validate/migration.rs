@@ -160,39 +160,9 @@ fn step(
                 .and_then(|s| table::stream(cx, s, false))
                 .flatten();
             let pk = pk?;
-            let mut indexes = Vec::new();
             let mut ordered: Vec<_> = raw.index.iter().collect();
             ordered.sort_by_key(|(n, _)| n.span().start);
-            for (name, index) in &ordered {
-                if let Some(index) = table::index(cx, name, index, &pk, billing, true) {
-                    if index.kind == IndexKind::Local && sk.is_none() {
-                        let d = cx
-                            .error(
-                                "dynamo::local_index",
-                                name.span(),
-                                format!(
-                                    "local index `{}` on a table without a sort key",
-                                    name.get()
-                                ),
-                                "local index",
-                            )
-                            .help("give the table a `sort_key`, or make the index global");
-                        cx.push(d);
-                    }
-                    indexes.push(index);
-                }
-            }
-            if indexes
-                .iter()
-                .filter(|i| i.kind == IndexKind::Local)
-                .count()
-                > 5
-            {
-                let d = cx
-                    .error("dynamo::too_many_local_indexes", raw.table.span(), "more than 5 local indexes", "this table")
-                    .help("DynamoDB allows at most 5 local secondary indexes per table; make some global");
-                cx.push(d);
-            }
+            let indexes = table::indexes(cx, &ordered, &pk, sk.as_ref(), billing, &raw.table);
             if trusted && let Some(existing) = state.get(raw.table.get()) {
                 let d = cx
                     .error(

@@ -108,60 +108,16 @@ pub(crate) fn table(
     }
     let partition_key = partition_key?;
 
-    let mut indexes = Vec::new();
     let mut raw_indexes: Vec<_> = file.schema.index.iter().collect();
     raw_indexes.sort_by_key(|(name, _)| name.span().start);
-    let mut locals = Vec::new();
-    for (name, raw_index) in &raw_indexes {
-        if let Some(index) = index(cx, name, raw_index, &partition_key, billing, true) {
-            if index.kind == IndexKind::Local {
-                locals.push(name.span());
-                if sort_key.is_none() {
-                    let d = cx
-                        .error(
-                            "dynamo::local_index",
-                            name.span(),
-                            format!("local index `{}` on a table without a sort key", name.get()),
-                            "local index",
-                        )
-                        .help("local indexes give a table a second sort key: declare the table's `sort_key` first, or make this index global");
-                    cx.push(d);
-                }
-            }
-            indexes.push(index);
-        }
-    }
-    if locals.len() > 5 {
-        let d = cx
-            .error(
-                "dynamo::too_many_local_indexes",
-                locals[5].clone(),
-                format!(
-                    "table `{}` has {} local indexes",
-                    raw.name.get(),
-                    locals.len()
-                ),
-                "the sixth",
-            )
-            .help("DynamoDB allows at most 5 local secondary indexes per table; make some global");
-        cx.push(d);
-    }
-    let globals = indexes
-        .iter()
-        .filter(|i| i.kind == IndexKind::Global)
-        .count();
-    if globals > 20 {
-        let d = cx
-            .error(
-                "dynamo::many_global_indexes",
-                raw.name.span(),
-                format!("table `{}` has {globals} global indexes", raw.name.get()),
-                "this table",
-            )
-            .warning()
-            .help("DynamoDB's default quota is 20 global indexes per table; ask AWS for more before deploying");
-        cx.push(d);
-    }
+    let indexes = indexes(
+        cx,
+        &raw_indexes,
+        &partition_key,
+        sort_key.as_ref(),
+        billing,
+        &raw.name,
+    );
     key_attribute_types(
         cx,
         &partition_key,
@@ -224,6 +180,69 @@ pub(crate) fn table(
             scopes,
         )
     })
+}
+
+/// The indexes of a table (or of a `create_table` step), with the rules
+/// that concern them together: local indexes need a table sort key and
+/// number at most 5; more than 20 global indexes is a warning.
+pub(crate) fn indexes(
+    cx: &mut Cx<'_>,
+    raw_indexes: &[(&Sp<String>, &Sp<RawIndex>)],
+    partition_key: &ir::KeyAttribute,
+    sort_key: Option<&ir::KeyAttribute>,
+    billing: Billing,
+    table: &Sp<String>,
+) -> Vec<ir::Index> {
+    let mut indexes = Vec::new();
+    let mut locals = Vec::new();
+    for (name, raw_index) in raw_indexes {
+        let Some(index) = index(cx, name, raw_index, partition_key, billing, true) else {
+            continue;
+        };
+        if index.kind == IndexKind::Local {
+            locals.push(name.span());
+            if sort_key.is_none() {
+                let d = cx
+                    .error(
+                        "dynamo::local_index",
+                        name.span(),
+                        format!("local index `{}` on a table without a sort key", name.get()),
+                        "local index",
+                    )
+                    .help("local indexes give a table a second sort key: declare the table's `sort_key` first, or make this index global");
+                cx.push(d);
+            }
+        }
+        indexes.push(index);
+    }
+    if locals.len() > 5 {
+        let d = cx
+            .error(
+                "dynamo::too_many_local_indexes",
+                locals[5].clone(),
+                format!("table `{}` has {} local indexes", table.get(), locals.len()),
+                "the sixth",
+            )
+            .help("DynamoDB allows at most 5 local secondary indexes per table; make some global");
+        cx.push(d);
+    }
+    let globals = indexes
+        .iter()
+        .filter(|i| i.kind == IndexKind::Global)
+        .count();
+    if globals > 20 {
+        let d = cx
+            .error(
+                "dynamo::many_global_indexes",
+                table.span(),
+                format!("table `{}` has {globals} global indexes", table.get()),
+                "this table",
+            )
+            .warning()
+            .help("DynamoDB's default quota is 20 global indexes per table; ask AWS for more before deploying");
+        cx.push(d);
+    }
+    indexes
 }
 
 /// A key attribute's name and type.
