@@ -1168,6 +1168,13 @@ fn toml_diagnostic(source: &Arc<SourceFile>, error: &toml::de::Error) -> Diagnos
         ));
     }
     if message.starts_with("invalid type:") {
+        let expected = message.split_once(", expected ").map(|(_, e)| e.to_owned());
+        let help = match (key_before(&source.text, span.start), expected) {
+            (Some(key), Some(expected)) => {
+                format!("`{key}` takes {expected}; docs/schema.md lists every key and its value")
+            }
+            _ => "docs/schema.md lists every key and the type of its value".to_owned(),
+        };
         return Diagnostic::error(
             "dynamo::value_type",
             source,
@@ -1175,10 +1182,19 @@ fn toml_diagnostic(source: &Arc<SourceFile>, error: &toml::de::Error) -> Diagnos
             message,
             "wrong kind of value",
         )
-        .help("docs/schema.md lists every key and the type of its value");
+        .help(help);
     }
     Diagnostic::error("dynamo::toml", source, span, message, "here")
         .help("schema files are TOML 1.0; docs/schema.md lists every key and the type of its value")
+}
+
+/// The key of `key = value` (also inside an inline table) when `value`
+/// starts at `at`.
+fn key_before(text: &str, at: usize) -> Option<&str> {
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let (key_part, rest) = text.get(line_start..at)?.rsplit_once('=')?;
+    let key = key_part.rsplit([',', '{']).next()?.trim().trim_matches('"');
+    (rest.trim().is_empty() && !key.is_empty() && !key.contains(['[', ' '])).then_some(key)
 }
 
 /// Splits serde's "unknown field `x`, expected one of `a`, `b`" (or
@@ -1283,6 +1299,17 @@ mod tests {
             file.broken.iter().map(String::as_str).collect::<Vec<_>>(),
             ["A", "B"]
         );
+    }
+
+    #[test]
+    fn wrong_kinds_of_values_name_their_key() {
+        let text = "[item.A.fields]\nid = { type = \"string\", optional = \"yes\" }\n";
+        assert_eq!(
+            key_before(text, text.find("\"yes").unwrap()),
+            Some("optional")
+        );
+        assert_eq!(key_before("name = 42", 7), Some("name"));
+        assert_eq!(key_before("[table]", 3), None);
     }
 
     #[test]
