@@ -17,6 +17,7 @@ pub(super) fn emit_item(table: &ir::Table, item: &Item) -> TokenStream {
         fields: _,
         partition,
         sort,
+        key_fields: _,
     } = item;
     let key_fns = std::iter::once(partition)
         .chain(sort)
@@ -64,11 +65,7 @@ fn emit_structs(table: &ir::Table, item: &Item) -> TokenStream {
         ));
         quote!(#docs pub #ident: #ty,)
     });
-    let key_fields: Vec<&ir::Field> = item
-        .key_fields()
-        .into_iter()
-        .map(|i| &item.fields[i])
-        .collect();
+    let key_fields: Vec<&ir::Field> = item.key_fields.iter().map(|&i| &item.fields[i]).collect();
     let key_field_defs = key_fields.iter().map(|f| {
         let ident = naming::ident(&f.rust_name);
         let ty = rust_type(&f.ty);
@@ -164,7 +161,7 @@ fn emit_codec(item: &Item) -> TokenStream {
             quote!(#ident: item.field(#attribute)?,)
         }
     });
-    let key_fields = item.key_fields().into_iter().map(|i| {
+    let key_fields = item.key_fields.iter().map(|&i| {
         let field = &item.fields[i];
         let ident = naming::ident(&field.rust_name);
         match &field.ty {

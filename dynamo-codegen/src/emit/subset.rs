@@ -19,22 +19,8 @@ pub(crate) struct Item {
     pub partition: Template,
     /// The table's sort key template.
     pub sort: Option<Template>,
-}
-
-impl Item {
-    /// The indexes (into `fields`) of the fields the key templates use, in
-    /// order of first use: the fields of the generated key struct.
-    pub fn key_fields(&self) -> Vec<usize> {
-        let mut out = Vec::new();
-        for template in std::iter::once(&self.partition).chain(&self.sort) {
-            for field in template.fields() {
-                if !out.contains(&field) {
-                    out.push(field);
-                }
-            }
-        }
-        out
-    }
+    /// The fields of the key struct ([`ir::Item::key_fields`]).
+    pub key_fields: Vec<usize>,
 }
 
 /// The items of `table` in the covered subset, or what is not covered.
@@ -107,6 +93,7 @@ pub(crate) fn lower(table: &ir::Table) -> Result<Vec<Item>, Vec<String>> {
                 fields: item.fields.clone(),
                 partition,
                 sort: sort.flatten(),
+                key_fields: item.key_fields(),
             });
         }
     }

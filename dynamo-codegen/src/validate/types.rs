@@ -291,14 +291,16 @@ pub(crate) fn field(
     });
     let ty_sp = Sp::new(span_or(&raw.ty, raw.span()), raw.ty.get().clone());
     let ty = match parse_type(ty_sp.get(), 0) {
+        Ok(TypeExpr::Name(n, _)) if n == "enum" => Some(Base::Enum),
+        Ok(TypeExpr::Name(n, _)) if n == "custom" => Some(Base::Custom),
         Ok(expr) => resolve(
             cx,
             fcx,
             &ty_sp,
             &expr,
-            true,
             format.unwrap_or(DateTimeFormat::Rfc3339),
-        ),
+        )
+        .map(Base::Type),
         Err((message, span, help)) => {
             let d = cx
                 .error(
@@ -419,7 +421,6 @@ fn resolve(
     fcx: &FieldCx<'_>,
     text: &Sp<String>,
     expr: &TypeExpr,
-    top: bool,
     format: DateTimeFormat,
 ) -> Option<FieldType> {
     match expr {
@@ -429,16 +430,10 @@ fn resolve(
                 return Some(t);
             }
             if fcx.nested.names.contains(name) {
-                return fcx
-                    .broken
-                    .contains(name)
-                    .then_some(())
-                    .map_or(Some(FieldType::Nested(name.clone())), |()| None);
+                // A nested type that did not parse was reported already.
+                return (!fcx.broken.contains(name)).then(|| FieldType::Nested(name.clone()));
             }
-            if (name == "enum" || name == "custom") && top {
-                // Resolved with the field's options.
-                return Some(FieldType::Enum(name.clone()));
-            }
+            // At the top, `field` handles these with the field's options.
             if name == "enum" || name == "custom" {
                 let d = cx
                     .error(
@@ -476,7 +471,7 @@ fn resolve(
             None
         }
         TypeExpr::Generic(kind, inner, span) => {
-            let element = resolve(cx, fcx, text, inner, false, format)?;
+            let element = resolve(cx, fcx, text, inner, format)?;
             match *kind {
                 "set" => {
                     let ok = matches!(
@@ -512,6 +507,14 @@ fn resolve(
     }
 }
 
+/// A field's type before its options complete it: `enum` and `custom`
+/// take their definition from `values`, `rust` and `stored`.
+enum Base {
+    Type(FieldType),
+    Enum,
+    Custom,
+}
+
 /// Checks the options that belong to some types only, and builds enums
 /// and custom types from them.
 fn options(
@@ -520,10 +523,11 @@ fn options(
     name: &Sp<String>,
     raw: &Sp<RawField>,
     ty_sp: &Sp<String>,
-    ty: FieldType,
+    base: Base,
     enums: &mut Enums,
 ) -> Option<FieldType> {
-    let is = |n: &str| matches!(&ty, FieldType::Enum(k) if k == n);
+    let is_enum = matches!(base, Base::Enum);
+    let is_custom = matches!(base, Base::Custom);
     let misplaced = |cx: &mut Cx<'_>, option: &str, span: Range<usize>, belongs: &str| {
         let d = cx
             .error(
@@ -535,12 +539,10 @@ fn options(
             .help(format!("remove `{option}`, or change the field's type"));
         cx.push(d);
     };
-    if !is("enum")
-        && let Some(v) = &raw.values
-    {
+    if !is_enum && let Some(v) = &raw.values {
         misplaced(cx, "values", v.span(), "enum");
     }
-    if !is("custom") {
+    if !is_custom {
         for (option, value) in [("rust", &raw.rust), ("stored", &raw.stored)] {
             if let Some(v) = value {
                 misplaced(cx, option, v.span(), "custom");
@@ -548,39 +550,40 @@ fn options(
         }
     }
     if let Some(f) = &raw.format
-        && !contains_datetime(&ty)
+        && !matches!(&base, Base::Type(ty) if contains_datetime(ty))
     {
         misplaced(cx, "format", f.span(), "datetime");
     }
-    if is("enum") {
-        let Some(values) = &raw.values else {
-            let d = cx
-                .error(
-                    "dynamo::enum_values",
-                    ty_sp.span(),
-                    format!("enum field `{}` has no `values`", name.get()),
-                    "needs `values`",
-                )
-                .help(format!(
-                    "write `{} = {{ type = \"enum\", values = [\"a\", \"b\"] }}`",
-                    name.get()
-                ));
-            cx.push(d);
-            return None;
-        };
-        let def = enum_def(cx, fcx.owner, name, values)?;
-        let type_name = def.name.clone();
-        enums.push((def, name.span()));
-        return Some(FieldType::Enum(type_name));
-    }
-    if is("custom") {
-        let missing: Vec<&str> = [("rust", &raw.rust), ("stored", &raw.stored)]
-            .iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(n, _)| *n)
-            .collect();
-        if !missing.is_empty() {
-            let d = cx
+    match base {
+        Base::Enum => {
+            let Some(values) = &raw.values else {
+                let d = cx
+                    .error(
+                        "dynamo::enum_values",
+                        ty_sp.span(),
+                        format!("enum field `{}` has no `values`", name.get()),
+                        "needs `values`",
+                    )
+                    .help(format!(
+                        "write `{} = {{ type = \"enum\", values = [\"a\", \"b\"] }}`",
+                        name.get()
+                    ));
+                cx.push(d);
+                return None;
+            };
+            let def = enum_def(cx, fcx.owner, name, values)?;
+            let type_name = def.name.clone();
+            enums.push((def, name.span()));
+            Some(FieldType::Enum(type_name))
+        }
+        Base::Custom => {
+            let missing: Vec<&str> = [("rust", &raw.rust), ("stored", &raw.stored)]
+                .iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            if !missing.is_empty() {
+                let d = cx
                 .error(
                     "dynamo::custom_type",
                     ty_sp.span(),
@@ -588,42 +591,43 @@ fn options(
                     "incomplete custom type",
                 )
                 .help(r#"write e.g. `{ type = "custom", rust = "crate::money::Money", stored = "S" }`; the type implements dynamo_runtime::Attribute"#);
-            cx.push(d);
-            return None;
-        }
-        let (rust, stored) = (raw.rust.as_ref()?, raw.stored.as_ref()?);
-        let path_ok = syn::parse_str::<syn::Path>(rust.get()).is_ok();
-        if !path_ok {
-            let d = cx
-                .error(
-                    "dynamo::custom_type",
-                    rust.span(),
-                    format!("`{}` is not a Rust type path", rust.get()),
-                    "not a path",
-                )
-                .help("write a path the generated code can name, e.g. `crate::money::Money`");
-            cx.push(d);
-        }
-        let stored_ty = match stored.get().as_str() {
-            "S" => Some(KeyType::S),
-            "N" => Some(KeyType::N),
-            "B" => Some(KeyType::B),
-            _ => {
-                cx.unknown_name(
-                    "dynamo::custom_type",
-                    stored,
-                    "storage type",
-                    &["S", "N", "B"],
-                );
-                None
+                cx.push(d);
+                return None;
             }
-        };
-        return path_ok.then_some(FieldType::Custom {
-            rust: rust.get().clone(),
-            stored: stored_ty?,
-        });
+            let (rust, stored) = (raw.rust.as_ref()?, raw.stored.as_ref()?);
+            let path_ok = syn::parse_str::<syn::Path>(rust.get()).is_ok();
+            if !path_ok {
+                let d = cx
+                    .error(
+                        "dynamo::custom_type",
+                        rust.span(),
+                        format!("`{}` is not a Rust type path", rust.get()),
+                        "not a path",
+                    )
+                    .help("write a path the generated code can name, e.g. `crate::money::Money`");
+                cx.push(d);
+            }
+            let stored_ty = match stored.get().as_str() {
+                "S" => Some(KeyType::S),
+                "N" => Some(KeyType::N),
+                "B" => Some(KeyType::B),
+                _ => {
+                    cx.unknown_name(
+                        "dynamo::custom_type",
+                        stored,
+                        "storage type",
+                        &["S", "N", "B"],
+                    );
+                    None
+                }
+            };
+            path_ok.then_some(FieldType::Custom {
+                rust: rust.get().clone(),
+                stored: stored_ty?,
+            })
+        }
+        Base::Type(ty) => Some(ty),
     }
-    Some(ty)
 }
 
 fn contains_datetime(ty: &FieldType) -> bool {
