@@ -10,9 +10,17 @@ fn main() {
         .schema_dir("../schemas")
         .compile()
         .unwrap_or_else(|e| panic!("{e:?}"));
-    dynamo_codegen::Builder::new()
-        .schema_dir("fixtures/valid/keys")
-        .out_dir(out.join("fixtures/keys"))
-        .compile()
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir("fixtures/valid")
+        .expect("tests/fixtures/valid exists")
+        .map(|e| e.expect("readable fixture folder").path())
+        .collect();
+    fixtures.sort();
+    for dir in fixtures {
+        let name = dir.file_name().expect("a folder name").to_owned();
+        dynamo_codegen::Builder::new()
+            .schema_dir(&dir)
+            .out_dir(out.join("fixtures").join(name))
+            .compile()
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
 }

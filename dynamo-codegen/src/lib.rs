@@ -47,10 +47,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The schemas are valid, but use features code generation does not
-    /// cover yet (each entry names one).
-    #[error("code generation does not support these schema features yet: {}", .0.join("; "))]
-    Unsupported(Vec<String>),
     /// The builder was used wrongly.
     #[error("{0}")]
     Config(String),
@@ -106,7 +102,6 @@ pub fn check(schema_dir: &Path) -> Result<Checked, Error> {
 pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
     let Checked { schema, warnings } = check(schema_dir)?;
     let files = emit::emit(&schema)
-        .map_err(Error::Unsupported)?
         .into_iter()
         .map(write::format)
         .collect::<Result<_, _>>()?;

@@ -82,12 +82,25 @@ pub fn key_fn(item: &str, attribute: &str) -> Ident {
 
 /// Every type name an item type generates; two item types in one table
 /// must not share any.
-pub fn generated_type_names(item: &str) -> [String; 3] {
+pub fn generated_type_names(item: &str) -> [String; 6] {
     [
         item.to_owned(),
         format!("{item}Key"),
         format!("{item}Query"),
+        format!("New{item}"),
+        format!("{item}Fields"),
+        format!("{item}Update"),
     ]
+}
+
+/// A name in UpperCamelCase (index and collection names in type names).
+pub fn camel(name: &str) -> String {
+    heck::ToUpperCamelCase::to_upper_camel_case(name)
+}
+
+/// A name in SCREAMING_SNAKE_CASE (statics).
+pub fn screaming(name: &str) -> String {
+    heck::ToShoutySnakeCase::to_shouty_snake_case(name)
 }
 
 #[cfg(test)]

@@ -104,24 +104,19 @@ fn check_accepts_migrations_and_prints_warnings() {
 }
 
 #[test]
-fn generate_names_the_features_it_does_not_cover_yet() {
+fn generate_writes_every_feature_and_check_finds_stale_code() {
     let out = tempfile::tempdir().unwrap();
-    let (ok, stderr) = run(&[
-        "generate",
-        "--schemas",
-        "../tests/fixtures/valid/item_options",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert!(!ok);
-    assert!(
-        stderr.starts_with("code generation does not support these schema features yet:"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("item `Session`: timestamps"), "{stderr}");
-    assert_eq!(
-        std::fs::read_dir(out.path()).unwrap().count(),
-        0,
-        "nothing written"
-    );
+    let dir = out.path().to_str().unwrap();
+    let schemas = "../tests/fixtures/valid/item_options";
+    let (ok, stderr) = run(&["generate", "--schemas", schemas, "--out", dir]);
+    assert!(ok, "{stderr}");
+    let code = std::fs::read_to_string(out.path().join("sessions.rs")).unwrap();
+    assert!(code.starts_with("// @generated"), "{code}");
+    assert!(code.contains("pub struct SessionUpdate"), "{code}");
+    let (ok, stderr) = run(&["generate", "--schemas", schemas, "--out", dir, "--check"]);
+    assert!(ok, "fresh code passes --check: {stderr}");
+    std::fs::write(out.path().join("sessions.rs"), code.replace("Session", "Sesion")).unwrap();
+    let (ok, stderr) = run(&["generate", "--schemas", schemas, "--out", dir, "--check"]);
+    assert!(!ok, "stale code fails --check");
+    assert!(stderr.contains("sessions.rs"), "{stderr}");
 }

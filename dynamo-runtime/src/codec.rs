@@ -27,14 +27,41 @@ impl Encoder {
         Encoder { item }
     }
 
+    /// Starts a nested type's map (no type attribute).
+    pub fn nested(capacity: usize) -> Self {
+        Encoder {
+            item: Attributes::with_capacity(capacity),
+        }
+    }
+
     /// Writes an already rendered attribute (a key attribute).
     pub fn attribute(&mut self, name: &str, value: AttributeValue) {
         self.item.insert(name.to_owned(), value);
     }
 
-    /// Writes a required field.
+    /// Writes a required field (an empty set leaves the attribute out).
     pub fn field<T: Attribute>(&mut self, name: &str, value: &T) {
-        self.item.insert(name.to_owned(), value.to_attribute());
+        if !value.is_absent() {
+            self.item.insert(name.to_owned(), value.to_attribute());
+        }
+    }
+
+    /// Writes a field with its own encoding (e.g. a datetime as epoch
+    /// seconds).
+    pub fn field_with<T>(&mut self, name: &str, value: &T, encode: fn(&T) -> AttributeValue) {
+        self.item.insert(name.to_owned(), encode(value));
+    }
+
+    /// Writes an optional field with its own encoding.
+    pub fn optional_with<T>(
+        &mut self,
+        name: &str,
+        value: &Option<T>,
+        encode: fn(&T) -> AttributeValue,
+    ) {
+        if let Some(value) = value {
+            self.item.insert(name.to_owned(), encode(value));
+        }
     }
 
     /// Writes an optional field; `None` leaves the attribute out.
@@ -47,6 +74,11 @@ impl Encoder {
     /// The finished attribute map.
     pub fn finish(self) -> Attributes {
         self.item
+    }
+
+    /// The finished map as an `M` attribute value (a nested type).
+    pub fn finish_map(self) -> AttributeValue {
+        AttributeValue::M(self.item)
     }
 }
 
@@ -81,11 +113,57 @@ impl Decoder {
         }
     }
 
-    /// Reads a required field.
+    /// Starts decoding `item` without checking a type attribute (index
+    /// projections, which may not store it).
+    pub fn untyped(item: Attributes, item_type: &'static str) -> Self {
+        Decoder { item, item_type }
+    }
+
+    /// Starts decoding a nested type's map.
+    pub fn nested(value: AttributeValue, type_name: &'static str) -> Result<Self, DecodeErrorKind> {
+        match value {
+            AttributeValue::M(item) => Ok(Decoder {
+                item,
+                item_type: type_name,
+            }),
+            other => Err(DecodeErrorKind::WrongType {
+                expected: "M",
+                found: crate::attr::type_name(&other),
+            }),
+        }
+    }
+
+    /// Reads a required field (an absent set is empty).
     pub fn field<T: Attribute>(&mut self, name: &str) -> Result<T, DecodeError> {
         match self.item.remove(name) {
             Some(value) => T::from_attribute(value).map_err(|kind| self.error(name, kind)),
+            None => T::absent().ok_or_else(|| self.error(name, DecodeErrorKind::Missing)),
+        }
+    }
+
+    /// Reads a required field with its own decoding.
+    pub fn field_with<T>(
+        &mut self,
+        name: &str,
+        decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
+    ) -> Result<T, DecodeError> {
+        match self.item.remove(name) {
+            Some(value) => decode(value).map_err(|kind| self.error(name, kind)),
             None => Err(self.error(name, DecodeErrorKind::Missing)),
+        }
+    }
+
+    /// Reads an optional field with its own decoding.
+    pub fn optional_with<T>(
+        &mut self,
+        name: &str,
+        decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
+    ) -> Result<Option<T>, DecodeError> {
+        match self.item.remove(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(value) => decode(value)
+                .map(Some)
+                .map_err(|kind| self.error(name, kind)),
         }
     }
 
@@ -105,6 +183,15 @@ impl Decoder {
             attribute: attribute.to_owned(),
             kind,
         }
+    }
+}
+
+/// Turns the error of a nested type's field into the kind of the
+/// enclosing attribute: `at `.width` is missing`.
+pub fn nested_error(error: DecodeError) -> DecodeErrorKind {
+    DecodeErrorKind::Nested {
+        path: format!(".{}", error.attribute),
+        kind: Box::new(error.kind),
     }
 }
 

@@ -2,6 +2,8 @@ use std::fmt;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
+use crate::Attributes;
+
 /// The result type of every fallible runtime operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -45,6 +47,67 @@ pub enum Error {
     InvalidCursor {
         /// What is wrong with it.
         reason: String,
+    },
+    /// A value breaks a `validate` rule of its field; nothing was written.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A write of a versioned item expected another version than the stored
+    /// one: someone else wrote the item since it was read.
+    #[error(
+        "stale {operation} of `{item_type}` in table `{table}`: it expected version {expected}, \
+         but the item was changed (or deleted) since"
+    )]
+    Stale {
+        /// The operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// The item type written.
+        item_type: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// The version the write expected.
+        expected: u64,
+    },
+    /// An update or conditional delete found no item with the key.
+    #[error("{operation} of `{item_type}` in table `{table}` found no such item")]
+    NotFound {
+        /// The operation, e.g. `UpdateItem`.
+        operation: &'static str,
+        /// The item type.
+        item_type: &'static str,
+        /// The table, with its namespace.
+        table: String,
+    },
+    /// A batch ended with requests DynamoDB did not process, after every
+    /// retry the policy allows.
+    #[error(
+        "{operation} on table `{table}` left {} request(s) unprocessed after {attempts} attempts",
+        .unprocessed.len()
+    )]
+    Unprocessed {
+        /// `BatchWriteItem` or `BatchGetItem`.
+        operation: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// How many requests were sent for the last chunk.
+        attempts: u32,
+        /// The keys (gets, deletes) or items (puts) not processed.
+        unprocessed: Vec<Attributes>,
+    },
+    /// A batch or transaction was built with invalid contents (two actions
+    /// on one key, too many actions); nothing was sent.
+    #[error("invalid {operation}: {reason}")]
+    InvalidRequest {
+        /// The operation, e.g. `TransactWriteItems`.
+        operation: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A transaction was cancelled; each reason belongs to the action at the
+    /// same position.
+    #[error("transaction cancelled: {}", reasons_text(.reasons))]
+    TransactionCanceled {
+        /// One entry per action, in order: `None` when that action was fine.
+        reasons: Vec<Option<CancellationReason>>,
     },
     /// The runtime was configured with invalid settings.
     #[error("invalid configuration: {0}")]
@@ -106,6 +169,28 @@ pub enum DecodeErrorKind {
         /// The stored type name.
         found: String,
     },
+    /// The attribute's text is not a value of the field's type (a
+    /// datetime, date, uuid or JSON number that does not parse).
+    InvalidValue {
+        /// The stored text.
+        value: String,
+        /// The Rust type expected, e.g. `Timestamp`.
+        rust_type: &'static str,
+    },
+    /// An enum attribute holds a value the schema does not list.
+    UnknownVariant {
+        /// The stored text.
+        value: String,
+        /// The values the schema lists.
+        expected: Vec<&'static str>,
+    },
+    /// A part of a list, map or nested type did not fit.
+    Nested {
+        /// Where inside the attribute, e.g. `[2]`, `.width`.
+        path: String,
+        /// What was wrong there.
+        kind: Box<DecodeErrorKind>,
+    },
 }
 
 impl fmt::Display for DecodeErrorKind {
@@ -121,6 +206,13 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::WrongItemType { found } => {
                 write!(f, "names item type {found:?}")
             }
+            DecodeErrorKind::InvalidValue { value, rust_type } => {
+                write!(f, "holds {value:?}, which is not a valid {rust_type}")
+            }
+            DecodeErrorKind::UnknownVariant { value, expected } => {
+                write!(f, "holds {value:?}, which is not one of {expected:?}")
+            }
+            DecodeErrorKind::Nested { path, kind } => write!(f, "at `{path}` {kind}"),
         }
     }
 }
@@ -160,6 +252,69 @@ impl fmt::Display for KeyErrorKind {
             KeyErrorKind::ContainsSeparator { separator } => {
                 write!(f, "the value contains the key separator {separator:?}")
             }
+        }
+    }
+}
+
+/// Why one action of a cancelled transaction failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationReason {
+    /// DynamoDB's code, e.g. `ConditionalCheckFailed`, `TransactionConflict`.
+    pub code: String,
+    /// DynamoDB's message.
+    pub message: Option<String>,
+    /// The item type of the action.
+    pub item_type: &'static str,
+}
+
+fn reasons_text(reasons: &[Option<CancellationReason>]) -> String {
+    reasons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.as_ref()
+                .map(|r| format!("action {i} (`{}`): {}", r.item_type, r.code))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A field value that breaks its schema's `validate` rule.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid `{item_type}`: field `{field}` {rule}")]
+pub struct ValidationError {
+    /// The item (or nested) type.
+    pub item_type: &'static str,
+    /// The field, as named in the schema.
+    pub field: &'static str,
+    /// The rule it breaks.
+    pub rule: ValidationRule,
+}
+
+/// The `validate` rule a value breaks.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ValidationRule {
+    /// Below `min`.
+    Min(f64),
+    /// Above `max`.
+    Max(f64),
+    /// Shorter than `min_len` (characters for text, elements otherwise).
+    MinLen(u64),
+    /// Longer than `max_len`.
+    MaxLen(u64),
+    /// Text that does not match `pattern`.
+    Pattern(&'static str),
+}
+
+impl fmt::Display for ValidationRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidationRule::Min(min) => write!(f, "is less than the minimum {min}"),
+            ValidationRule::Max(max) => write!(f, "is greater than the maximum {max}"),
+            ValidationRule::MinLen(n) => write!(f, "is shorter than {n}"),
+            ValidationRule::MaxLen(n) => write!(f, "is longer than {n}"),
+            ValidationRule::Pattern(p) => write!(f, "does not match the pattern `{p}`"),
         }
     }
 }

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::error::{KeyError, KeyErrorKind};
+use crate::{
+    Date, Number, Timestamp, Uuid,
+    error::{KeyError, KeyErrorKind},
+};
 
 /// A value that can be placed in a key template.
 pub trait KeyPart {
@@ -17,6 +20,15 @@ pub trait KeyPart {
 
     /// Text values are checked for emptiness and for the separator.
     fn as_text(&self) -> Option<&str> {
+        None
+    }
+
+    /// Reads a value back from its rendered text (for projections of
+    /// keys-only indexes); `None` when the text is not one.
+    fn parse_key(_text: &str) -> Option<Self>
+    where
+        Self: Sized,
+    {
         None
     }
 }
@@ -38,6 +50,10 @@ impl KeyPart for String {
 
     fn as_text(&self) -> Option<&str> {
         Some(self)
+    }
+
+    fn parse_key(text: &str) -> Option<Self> {
+        Some(text.to_owned())
     }
 }
 
@@ -61,11 +77,107 @@ macro_rules! display_key_part {
                     None => write!(out, "{self}"),
                 };
             }
+
+            fn parse_key(text: &str) -> Option<Self> {
+                text.parse().ok()
+            }
         }
     )*};
 }
 
 display_key_part!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+/// Datetimes render as RFC 3339 in UTC with nine fractional digits, so
+/// text order is time order.
+impl KeyPart for Timestamp {
+    fn write_key(&self, out: &mut String, _width: Option<usize>) {
+        out.push_str(&crate::attr::format_timestamp(self));
+    }
+
+    fn parse_key(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+impl KeyPart for Date {
+    fn write_key(&self, out: &mut String, _width: Option<usize>) {
+        let _ = write!(out, "{self}");
+    }
+
+    fn parse_key(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+impl KeyPart for Uuid {
+    fn write_key(&self, out: &mut String, _width: Option<usize>) {
+        let _ = write!(out, "{}", self.hyphenated());
+    }
+
+    fn parse_key(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+impl KeyPart for Number {
+    fn write_key(&self, out: &mut String, width: Option<usize>) {
+        match width {
+            Some(width) => {
+                let _ = write!(out, "{:0>width$}", self.as_str());
+            }
+            None => out.push_str(self.as_str()),
+        }
+    }
+
+    fn parse_key(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+/// Reads field values back out of a rendered key attribute, part by part,
+/// as the generated template says. Used for projections of keys-only and
+/// include indexes, where the item's fields are not stored: the key
+/// attributes hold them.
+#[derive(Debug)]
+pub struct KeyReader<'a> {
+    text: &'a str,
+}
+
+impl<'a> KeyReader<'a> {
+    /// Starts reading `text`.
+    pub fn new(text: &'a str) -> Self {
+        KeyReader { text }
+    }
+
+    /// Consumes literal template text; `None` when the key does not have it
+    /// (the key belongs to another item type).
+    pub fn literal(&mut self, literal: &str) -> Option<()> {
+        self.text = self.text.strip_prefix(literal)?;
+        Some(())
+    }
+
+    /// Reads a field whose value runs up to the first `until` (the next
+    /// literal, which starts with the key separator) or, with `None`, to
+    /// the end. `trailing` is a literal that ends the key.
+    pub fn field<T: KeyPart>(&mut self, until: Option<&str>, trailing: Option<&str>) -> Option<T> {
+        let end = match (until, trailing) {
+            (Some(until), _) => self.text.find(until)?,
+            (None, Some(trailing)) => self.text.strip_suffix(trailing)?.len(),
+            (None, None) => self.text.len(),
+        };
+        let (value, rest) = self.text.split_at(end);
+        if value.is_empty() {
+            return None;
+        }
+        self.text = rest;
+        T::parse_key(value)
+    }
+
+    /// Whether the whole key was read.
+    pub fn finish(&self) -> Option<()> {
+        self.text.is_empty().then_some(())
+    }
+}
 
 /// Renders one key attribute of one item type.
 #[derive(Debug)]
@@ -138,6 +250,11 @@ impl KeyWriter {
             field,
             kind,
         })
+    }
+
+    /// The text rendered so far.
+    pub fn as_str(&self) -> &str {
+        &self.out
     }
 
     /// The rendered text.

@@ -18,19 +18,36 @@ pub mod attr;
 pub mod codec;
 mod db;
 mod error;
+pub mod expr;
 mod item;
 pub mod key;
 mod ops;
 pub mod table;
+pub mod validate;
+mod values;
 
-pub use attr::Attribute;
+pub use attr::{Attribute, Enum};
 pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use db::{Db, DbBuilder};
-pub use error::{DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result};
+pub use error::{
+    CancellationReason, DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result,
+    ValidationError, ValidationRule,
+};
+pub use expr::{Condition, IntoValue, Path};
 pub use futures_core::Stream;
 pub use item::{Item, Key};
-pub use ops::{Cursor, DeleteItem, GetItem, Page, PutItem, Query, SortKeyCondition};
-pub use table::{KeyAttributeDef, KeyType, TableDef};
+pub use jiff::{Timestamp, civil::Date};
+pub use ops::{
+    BatchGet, BatchWrite, Cursor, DecodeRow, DeleteItem, GetItem, Page, PutItem, Query, QueryKeys,
+    SortKeyCondition, TransactWrite, Update,
+};
+pub use serde_json::{Value as Json, json};
+pub use table::{
+    Billing, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection, StreamView, TableDef,
+    Throughput,
+};
+pub use uuid::Uuid;
+pub use values::{Bytes, InvalidNumber, Number};
 
 /// A DynamoDB item as the SDK represents it: attribute name to value.
 pub type Attributes = std::collections::HashMap<String, AttributeValue>;

@@ -1,7 +1,10 @@
 //! Table descriptions emitted by the generator, and table tasks over them.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType as SdkKeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType as SdkKeyType, LocalSecondaryIndex, Projection as SdkProjection, ProjectionType,
+    ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use crate::{Db, Error, Result};
@@ -48,37 +51,215 @@ pub struct TableDef {
     pub sort_key: Option<KeyAttributeDef>,
     /// The attribute that holds each item's type name (default `_type`).
     pub type_attribute: &'static str,
+    /// On-demand or provisioned.
+    pub billing: Billing,
+    /// The TTL attribute, when the table has one.
+    pub ttl: Option<&'static str>,
+    /// The stream view, when the table has a stream.
+    pub stream: Option<StreamView>,
+    /// The secondary indexes.
+    pub indexes: &'static [IndexDef],
+}
+
+/// How a table or index pays for throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Billing {
+    /// Pay per request.
+    OnDemand,
+    /// Provisioned read and write capacity units.
+    Provisioned(Throughput),
+}
+
+/// Provisioned capacity units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Throughput {
+    /// Read capacity units.
+    pub read: u64,
+    /// Write capacity units.
+    pub write: u64,
+}
+
+impl Throughput {
+    fn to_sdk(self) -> Result<ProvisionedThroughput> {
+        let units = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        ProvisionedThroughput::builder()
+            .read_capacity_units(units(self.read))
+            .write_capacity_units(units(self.write))
+            .build()
+            .map_err(|e| Error::config(e.to_string()))
+    }
+}
+
+/// What a table's stream records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamView {
+    /// Only the key attributes.
+    KeysOnly,
+    /// The item after the change.
+    NewImage,
+    /// The item before the change.
+    OldImage,
+    /// Both.
+    NewAndOldImages,
+}
+
+/// Global or local.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    /// A global secondary index: its own partition key, eventually consistent.
+    Global,
+    /// A local secondary index: the table's partition key, another sort key.
+    Local,
+}
+
+/// The attributes an index stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Projection {
+    /// Every attribute.
+    All,
+    /// The table's and the index's key attributes.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+/// A secondary index as the schema describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IndexDef {
+    /// The index name.
+    pub name: &'static str,
+    /// Global or local.
+    pub kind: IndexKind,
+    /// The partition key (a local index: the table's).
+    pub partition_key: KeyAttributeDef,
+    /// The sort key, if any.
+    pub sort_key: Option<KeyAttributeDef>,
+    /// What the index stores.
+    pub projection: Projection,
+    /// Provisioned capacity of a global index on a provisioned table.
+    pub throughput: Option<Throughput>,
+}
+
+impl IndexDef {
+    fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
+        std::iter::once((self.partition_key, SdkKeyType::Hash))
+            .chain(self.sort_key.map(|k| (k, SdkKeyType::Range)))
+            .map(|(k, t)| key_element(k.name, t))
+            .collect()
+    }
+
+    /// The SDK projection; an include list also holds the table's type
+    /// attribute, so that queries can filter item types.
+    fn projection(&self, type_attribute: &str) -> SdkProjection {
+        match self.projection {
+            Projection::All => SdkProjection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+            Projection::KeysOnly => SdkProjection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+            Projection::Include(names) => {
+                let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                if !names.iter().any(|n| n == type_attribute) {
+                    names.push(type_attribute.to_owned());
+                }
+                SdkProjection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(names))
+                    .build()
+            }
+        }
+    }
+}
+
+fn key_element(name: &str, key_type: SdkKeyType) -> Result<KeySchemaElement> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(|e| Error::config(e.to_string()))
 }
 
 impl TableDef {
-    /// Creates this table (on-demand billing) and waits until it is active.
+    /// Creates this table with its indexes, billing, stream and TTL, and
+    /// waits until it is active.
     ///
     /// Returns `Ok(false)` without changing anything when the table already
     /// exists. Migrations replace this helper for real deployments.
     #[tracing::instrument(level = "info", skip_all, fields(table = self.name))]
     pub async fn create(&self, db: &Db) -> Result<bool> {
         let table = db.table_name(self);
-        let mut req = db
-            .client()
-            .create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest);
+        let mut req = db.client().create_table().table_name(&table);
+        req = match self.billing {
+            Billing::OnDemand => req.billing_mode(BillingMode::PayPerRequest),
+            Billing::Provisioned(t) => req
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(t.to_sdk()?),
+        };
+        let mut defined: Vec<KeyAttributeDef> = Vec::new();
         for (attr, key_type) in self.key_attributes() {
-            req = req
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(attr.name)
-                        .attribute_type(attr.ty.to_sdk())
-                        .build()
-                        .map_err(|e| Error::config(e.to_string()))?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(attr.name)
-                        .key_type(key_type)
-                        .build()
-                        .map_err(|e| Error::config(e.to_string()))?,
-                );
+            defined.push(attr);
+            req = req.key_schema(key_element(attr.name, key_type)?);
+        }
+        for index in self.indexes {
+            for key in std::iter::once(index.partition_key).chain(index.sort_key) {
+                if !defined.iter().any(|d| d.name == key.name) {
+                    defined.push(key);
+                }
+            }
+            let projection = index.projection(self.type_attribute);
+            match index.kind {
+                IndexKind::Global => {
+                    let mut gsi = GlobalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .set_key_schema(Some(index.key_schema()?))
+                        .projection(projection);
+                    if let (Billing::Provisioned(table_throughput), throughput) =
+                        (self.billing, index.throughput)
+                    {
+                        gsi = gsi.provisioned_throughput(
+                            throughput.unwrap_or(table_throughput).to_sdk()?,
+                        );
+                    }
+                    req = req.global_secondary_indexes(
+                        gsi.build().map_err(|e| Error::config(e.to_string()))?,
+                    );
+                }
+                IndexKind::Local => {
+                    req = req.local_secondary_indexes(
+                        LocalSecondaryIndex::builder()
+                            .index_name(index.name)
+                            .set_key_schema(Some(index.key_schema()?))
+                            .projection(projection)
+                            .build()
+                            .map_err(|e| Error::config(e.to_string()))?,
+                    );
+                }
+            }
+        }
+        for attr in defined {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attr.name)
+                    .attribute_type(attr.ty.to_sdk())
+                    .build()
+                    .map_err(|e| Error::config(e.to_string()))?,
+            );
+        }
+        if let Some(view) = self.stream {
+            let view = match view {
+                StreamView::KeysOnly => StreamViewType::KeysOnly,
+                StreamView::NewImage => StreamViewType::NewImage,
+                StreamView::OldImage => StreamViewType::OldImage,
+                StreamView::NewAndOldImages => StreamViewType::NewAndOldImages,
+            };
+            req = req.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(view)
+                    .build()
+                    .map_err(|e| Error::config(e.to_string()))?,
+            );
         }
         match req.send().await {
             Ok(_) => {}
@@ -91,6 +272,21 @@ impl TableDef {
             }
         }
         db.wait_until_active(&table).await?;
+        if let Some(attribute) = self.ttl {
+            db.client()
+                .update_time_to_live()
+                .table_name(&table)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name(attribute)
+                        .build()
+                        .map_err(|e| Error::config(e.to_string()))?,
+                )
+                .send()
+                .await
+                .map_err(|e| Error::service("UpdateTimeToLive", &table, e))?;
+        }
         Ok(true)
     }
 

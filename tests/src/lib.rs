@@ -8,9 +8,48 @@ use dynamo_runtime::Db;
 
 dynamo_runtime::include_schema!();
 
-/// Code generated from `tests/fixtures/valid/keys`.
-pub mod fixture_keys {
-    include!(concat!(env!("OUT_DIR"), "/fixtures/keys/mod.rs"));
+/// Code generated from each folder of `tests/fixtures/valid`, compiled so
+/// that every snapshot of generated code is known to build warning-free.
+pub mod fixtures {
+    macro_rules! fixture {
+        ($($name:ident),*) => {$(
+            #[doc = concat!("Code generated from `tests/fixtures/valid/", stringify!($name), "`.")]
+            pub mod $name {
+                include!(concat!(env!("OUT_DIR"), "/fixtures/", stringify!($name), "/mod.rs"));
+            }
+        )*};
+    }
+
+    fixture!(
+        field_types,
+        indexes_collections,
+        item_options,
+        keys,
+        migrations,
+        plain_keys,
+        table_options
+    );
+}
+
+/// The custom type the `field_types` fixture names (`crate::money::Money`).
+pub mod money {
+    use dynamo_runtime::{Attribute, AttributeValue, DecodeErrorKind};
+
+    /// An amount with its currency, stored as text such as `12.50 EUR`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Money(pub String);
+
+    impl Attribute for Money {
+        const DYNAMO_TYPE: &'static str = "S";
+
+        fn to_attribute(&self) -> AttributeValue {
+            AttributeValue::S(self.0.clone())
+        }
+
+        fn from_attribute(value: AttributeValue) -> Result<Self, DecodeErrorKind> {
+            String::from_attribute(value).map(Money)
+        }
+    }
 }
 
 /// The variable the test command sets to DynamoDB Local's endpoint.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynamo_runtime::{DecodeErrorKind, Error, Item, KeyErrorKind};
 use dynamo_tests::{
-    fixture_keys::events_v1::{Event, EventKey},
+    fixtures::keys::events_v1::{Event, EventKey},
     local_db,
     shop::{Customer, CustomerKey, Order, OrderKey, TABLE},
     shop_db,
@@ -383,7 +383,7 @@ async fn namespaces_keep_tables_apart() {
 async fn padded_numbers_escaped_braces_and_keyword_fields_round_trip() {
     let db = local_db("fixture").await;
     assert!(
-        dynamo_tests::fixture_keys::events_v1::TABLE
+        dynamo_tests::fixtures::keys::events_v1::TABLE
             .create(&db)
             .await
             .unwrap()

@@ -478,7 +478,6 @@ fn resolve(
                         element,
                         FieldType::String
                             | FieldType::Int(_)
-                            | FieldType::Float(_)
                             | FieldType::Number
                             | FieldType::Bytes
                     );
@@ -492,6 +491,8 @@ fn resolve(
                             )
                             .help(if element == FieldType::Bool {
                                 "DynamoDB sets hold strings, numbers or bytes: use `list<bool>`"
+                            } else if matches!(element, FieldType::Float(_)) {
+                                "floats have no total order for a set: use `set<number>` (exact decimals) or `list<f64>`"
                             } else {
                                 "DynamoDB sets hold strings, numbers or bytes: use `list<T>` for other elements"
                             });

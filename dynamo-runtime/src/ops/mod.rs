@@ -1,17 +1,23 @@
 //! Operation builders. Generated item types return these from `get`, `put`,
-//! `delete` and their query functions.
+//! `delete`, `update`, their query functions and their batch functions.
 
+mod batch;
 mod cursor;
 mod query;
 mod single;
+mod transact;
+mod update;
 
+pub use batch::{BatchGet, BatchWrite};
 pub use cursor::Cursor;
-pub use query::{Page, Query, SortKeyCondition};
+pub use query::{DecodeRow, Page, Query, QueryKeys, SortKeyCondition};
 pub use single::{DeleteItem, GetItem, PutItem};
+pub use transact::TransactWrite;
+pub use update::Update;
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 
-use crate::Error;
+use crate::{Attributes, Error, Item, expr::Expr};
 
 /// Maps an SDK error to the runtime's typed error; a failed condition becomes
 /// [`Error::ConditionFailed`] naming the item type.
@@ -25,11 +31,97 @@ where
     aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
 {
     match aws_sdk_dynamodb::Error::from(error) {
-        aws_sdk_dynamodb::Error::ConditionalCheckFailedException(_) => Error::ConditionFailed {
+        aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => {
+            condition_failed(operation, table, item_type, e.item, None)
+        }
+        other => Error::service(operation, table, other),
+    }
+}
+
+/// The typed error for a failed condition, told apart by the old item
+/// (requested with `ReturnValuesOnConditionCheckFailure`): no item is
+/// [`Error::NotFound`] for updates, another version is [`Error::Stale`].
+fn condition_failed(
+    operation: &'static str,
+    table: &str,
+    item_type: &'static str,
+    old: Option<Attributes>,
+    version: Option<(&'static str, u64)>,
+) -> Error {
+    let table = table.to_owned();
+    if let Some((attribute, expected)) = version {
+        let stored = old
+            .as_ref()
+            .and_then(|o| o.get(attribute))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok());
+        if stored != Some(expected) && !(expected == 0 && old.is_none()) {
+            return Error::Stale {
+                operation,
+                item_type,
+                table,
+                expected,
+            };
+        }
+    }
+    if operation == "UpdateItem" && old.is_none() {
+        return Error::NotFound {
             operation,
             item_type,
-            table: table.to_owned(),
-        },
-        other => Error::service(operation, table, other),
+            table,
+        };
+    }
+    Error::ConditionFailed {
+        operation,
+        item_type,
+        table,
+    }
+}
+
+/// The conditions every write of an item type can carry, joined by `AND`.
+#[derive(Debug, Default)]
+struct Conditions {
+    parts: Vec<String>,
+}
+
+impl Conditions {
+    fn push(&mut self, part: String) {
+        self.parts.push(part);
+    }
+
+    /// `attribute_exists(pk) AND type = I`: the item exists and is an `I`.
+    fn exists<I: Item>(&mut self, expr: &mut Expr) {
+        let pk = expr.name(I::TABLE.partition_key.name);
+        let ty = expr.name(I::TABLE.type_attribute);
+        let name = expr.value(AttributeValue::S(I::TYPE_NAME.to_owned()));
+        self.push(format!("attribute_exists({pk}) AND {ty} = {name}"));
+    }
+
+    /// The version check of a write of an item read at `version`: a new
+    /// item (version 0) must not exist yet.
+    fn version<I: Item>(&mut self, expr: &mut Expr, version: u64) {
+        let Some(attribute) = I::VERSION else { return };
+        if version == 0 {
+            let pk = expr.name(I::TABLE.partition_key.name);
+            self.push(format!("attribute_not_exists({pk})"));
+        } else {
+            let name = expr.name(attribute);
+            let value = expr.value(AttributeValue::N(version.to_string()));
+            self.push(format!("{name} = {value}"));
+        }
+    }
+
+    fn finish(self) -> Option<String> {
+        match self.parts.len() {
+            0 => None,
+            1 => self.parts.into_iter().next(),
+            _ => Some(
+                self.parts
+                    .iter()
+                    .map(|p| format!("({p})"))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+            ),
+        }
     }
 }

@@ -1,10 +1,13 @@
-use std::{collections::HashMap, marker::PhantomData};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 
-use crate::{Attributes, Cursor, Db, Error, Item, KeyError, Result};
+use crate::{
+    Attributes, Cursor, Db, Error, KeyError, Result, TableDef,
+    expr::{Expr, Node},
+};
 
 use super::sdk_error;
 
@@ -15,6 +18,170 @@ pub enum SortKeyCondition {
     Equal(AttributeValue),
     /// The sort key starts with this text.
     BeginsWith(String),
+    /// The sort key lies in a range. An exclusive bound is sent inclusive
+    /// (DynamoDB's `BETWEEN` is) and the item exactly at it is dropped.
+    Range {
+        /// The lower bound and whether it is inclusive; `None`: unbounded.
+        low: Option<(AttributeValue, bool)>,
+        /// The upper bound and whether it is inclusive; `None`: unbounded.
+        high: Option<(AttributeValue, bool)>,
+    },
+}
+
+impl SortKeyCondition {
+    /// `sort key < value`.
+    pub fn lt(value: AttributeValue) -> Self {
+        SortKeyCondition::Range {
+            low: None,
+            high: Some((value, false)),
+        }
+    }
+
+    /// `sort key <= value`.
+    pub fn le(value: AttributeValue) -> Self {
+        SortKeyCondition::Range {
+            low: None,
+            high: Some((value, true)),
+        }
+    }
+
+    /// `sort key > value`.
+    pub fn gt(value: AttributeValue) -> Self {
+        SortKeyCondition::Range {
+            low: Some((value, false)),
+            high: None,
+        }
+    }
+
+    /// `sort key >= value`.
+    pub fn ge(value: AttributeValue) -> Self {
+        SortKeyCondition::Range {
+            low: Some((value, true)),
+            high: None,
+        }
+    }
+
+    /// `low <= sort key <= high`.
+    pub fn between(low: AttributeValue, high: AttributeValue) -> Self {
+        SortKeyCondition::Range {
+            low: Some((low, true)),
+            high: Some((high, true)),
+        }
+    }
+
+    /// Text above every continuation of a key prefix: `prefix + MAX` sorts
+    /// after every key that starts with `prefix`.
+    const MAX: &'static str = "\u{10FFFF}";
+
+    /// Field `< v`, where `prefix` is the sort key up to the field and
+    /// `at` is `prefix` plus the rendered value.
+    pub fn text_lt(prefix: String, at: String) -> Self {
+        SortKeyCondition::Range {
+            low: Some((AttributeValue::S(prefix), true)),
+            high: Some((AttributeValue::S(at), false)),
+        }
+    }
+
+    /// Field `<= v`; `last` says the field ends the key (else every key
+    /// continuing `at` has the field equal to `v`).
+    pub fn text_le(prefix: String, at: String, last: bool) -> Self {
+        let high = if last { at } else { at + Self::MAX };
+        SortKeyCondition::Range {
+            low: Some((AttributeValue::S(prefix), true)),
+            high: Some((AttributeValue::S(high), true)),
+        }
+    }
+
+    /// Field `> v`.
+    pub fn text_gt(prefix: String, at: String, last: bool) -> Self {
+        let low = if last { at } else { at + Self::MAX };
+        SortKeyCondition::Range {
+            low: Some((AttributeValue::S(low), false)),
+            high: Some((AttributeValue::S(prefix + Self::MAX), true)),
+        }
+    }
+
+    /// Field `>= v`.
+    pub fn text_ge(prefix: String, at: String) -> Self {
+        SortKeyCondition::Range {
+            low: Some((AttributeValue::S(at), true)),
+            high: Some((AttributeValue::S(prefix + Self::MAX), true)),
+        }
+    }
+
+    /// `low <= field <= high`.
+    pub fn text_between(low: String, high: String, last: bool) -> Self {
+        let high = if last { high } else { high + Self::MAX };
+        SortKeyCondition::Range {
+            low: Some((AttributeValue::S(low), true)),
+            high: Some((AttributeValue::S(high), true)),
+        }
+    }
+
+    /// The key condition text and the value of an item to drop (an
+    /// exclusive bound sent as `BETWEEN`).
+    fn render(
+        &self,
+        sk: &str,
+        values: &mut HashMap<String, AttributeValue>,
+    ) -> (String, Vec<AttributeValue>) {
+        let mut put = |name: &str, v: &AttributeValue| {
+            values.insert(name.to_owned(), v.clone());
+        };
+        match self {
+            SortKeyCondition::Equal(v) => {
+                put(":sk", v);
+                (format!("{sk} = :sk"), Vec::new())
+            }
+            SortKeyCondition::BeginsWith(prefix) => {
+                put(":sk", &AttributeValue::S(prefix.clone()));
+                (format!("begins_with({sk}, :sk)"), Vec::new())
+            }
+            SortKeyCondition::Range { low, high } => {
+                // An empty string is not a valid key value: an empty lower
+                // bound means no lower bound.
+                let low = low
+                    .as_ref()
+                    .filter(|(v, _)| !matches!(v, AttributeValue::S(s) if s.is_empty()));
+                match (low, high) {
+                    (Some((lo, lo_inc)), Some((hi, hi_inc))) => {
+                        put(":lo", lo);
+                        put(":hi", hi);
+                        let mut drop = Vec::new();
+                        if !lo_inc {
+                            drop.push(lo.clone());
+                        }
+                        if !hi_inc {
+                            drop.push(hi.clone());
+                        }
+                        (format!("{sk} BETWEEN :lo AND :hi"), drop)
+                    }
+                    (Some((lo, inclusive)), None) => {
+                        put(":sk", lo);
+                        let op = if *inclusive { ">=" } else { ">" };
+                        (format!("{sk} {op} :sk"), Vec::new())
+                    }
+                    (None, Some((hi, inclusive))) => {
+                        put(":sk", hi);
+                        let op = if *inclusive { "<=" } else { "<" };
+                        (format!("{sk} {op} :sk"), Vec::new())
+                    }
+                    (None, None) => (String::new(), Vec::new()),
+                }
+            }
+        }
+    }
+}
+
+/// The key attributes a query reads by: the table's own, or an index's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryKeys {
+    /// The index name; `None` for the table.
+    pub index: Option<&'static str>,
+    /// The partition key attribute.
+    pub partition_key: &'static str,
+    /// The sort key attribute, if any.
+    pub sort_key: Option<&'static str>,
 }
 
 /// One page of query results.
@@ -26,37 +193,59 @@ pub struct Page<I> {
     pub cursor: Option<Cursor>,
 }
 
-/// A query of one item type over one partition. Built by the generated
-/// query functions, which fill in the partition and sort-key condition.
+/// Decodes one row of a query; `Ok(None)` skips a row that belongs to
+/// another item type.
+pub type DecodeRow<R> = fn(Attributes) -> Result<Option<R>>;
+
+/// A query of one partition of the table or of an index. Built by the
+/// generated query functions, which fill in the partition and sort-key
+/// condition from the key templates.
 ///
-/// The query only returns items of type `I`: a filter on the table's type
-/// attribute leaves out other item types sharing the partition.
+/// The query only returns the item types it was built for: a filter on the
+/// table's type attribute leaves out other item types sharing the partition.
 #[derive(Debug)]
 #[must_use = "call `.send(&db)`, `.all(&db)` or `.stream(&db)` to run the query"]
-pub struct Query<I: Item> {
+pub struct Query<R> {
+    table: &'static TableDef,
+    keys: QueryKeys,
     partition: Result<AttributeValue, KeyError>,
     sort: Option<Result<SortKeyCondition, KeyError>>,
+    types: &'static [&'static str],
+    filter: Option<Node>,
+    decode: DecodeRow<R>,
     descending: bool,
     consistent: bool,
     page_size: Option<i32>,
     max_items: Option<usize>,
     cursor: Option<Cursor>,
-    item: PhantomData<fn() -> I>,
 }
 
-impl<I: Item> Query<I> {
-    /// A query of the partition whose key is `partition`. A key error is
-    /// reported when the query is sent.
-    pub fn new(partition: Result<AttributeValue, KeyError>) -> Self {
+impl<R> Query<R> {
+    /// A query of the partition whose key is `partition`, returning rows
+    /// decoded by `decode`. With `types`, only items whose type attribute
+    /// names one of them are read back (the index must project the type
+    /// attribute); with none, `decode` tells item types apart. A key error
+    /// is reported when the query is sent.
+    pub fn new(
+        table: &'static TableDef,
+        keys: QueryKeys,
+        partition: Result<AttributeValue, KeyError>,
+        types: &'static [&'static str],
+        decode: DecodeRow<R>,
+    ) -> Self {
         Query {
+            table,
+            keys,
             partition,
             sort: None,
+            types,
+            filter: None,
+            decode,
             descending: false,
             consistent: false,
             page_size: None,
             max_items: None,
             cursor: None,
-            item: PhantomData,
         }
     }
 
@@ -66,13 +255,24 @@ impl<I: Item> Query<I> {
         self
     }
 
+    /// Keeps only items that meet `filter` (applied by DynamoDB after it
+    /// reads them; [`limit`](Self::limit) still counts matches only).
+    pub fn filter(mut self, filter: Node) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(before) => Node::And(Box::new(before), Box::new(filter)),
+            None => filter,
+        });
+        self
+    }
+
     /// Returns items in descending sort-key order.
     pub fn descending(mut self) -> Self {
         self.descending = true;
         self
     }
 
-    /// Reads with strong consistency.
+    /// Reads with strong consistency (the table and local indexes only;
+    /// generated code offers it only there).
     pub fn consistent(mut self) -> Self {
         self.consistent = true;
         self
@@ -101,7 +301,7 @@ impl<I: Item> Query<I> {
     /// Runs the query and returns one page: with [`limit`](Self::limit), up
     /// to that many items; without it, the items of one DynamoDB response
     /// (at most 1 MB, possibly none). The page's cursor resumes after it.
-    pub async fn send(&self, db: &Db) -> Result<Page<I>> {
+    pub async fn send(&self, db: &Db) -> Result<Page<R>> {
         let (items, last_key) = self.page(db, self.start_key()?, self.max_items).await?;
         Ok(Page {
             items,
@@ -111,13 +311,13 @@ impl<I: Item> Query<I> {
 
     /// Runs the query to its end (or to [`limit`](Self::limit) items) and
     /// returns every item.
-    pub async fn all(&self, db: &Db) -> Result<Vec<I>> {
+    pub async fn all(&self, db: &Db) -> Result<Vec<R>> {
         self.stream(db).try_collect().await
     }
 
     /// The items of the query (up to [`limit`](Self::limit)), requesting
     /// pages as the stream is read.
-    pub fn stream<'a>(&'a self, db: &'a Db) -> impl Stream<Item = Result<I>> + 'a {
+    pub fn stream<'a>(&'a self, db: &'a Db) -> impl Stream<Item = Result<R>> + 'a {
         enum State {
             Start,
             Next(Attributes, Option<usize>),
@@ -150,54 +350,77 @@ impl<I: Item> Query<I> {
             .transpose()
     }
 
+    /// The attributes of a position in the results: the table's key, plus
+    /// the index's key for an index query.
     fn key_names(&self) -> Vec<&'static str> {
-        let table = I::TABLE;
-        std::iter::once(table.partition_key.name)
+        let table = self.table;
+        let mut names: Vec<&'static str> = std::iter::once(table.partition_key.name)
             .chain(table.sort_key.map(|k| k.name))
-            .collect()
+            .collect();
+        if self.keys.index.is_some() {
+            for name in std::iter::once(self.keys.partition_key).chain(self.keys.sort_key) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
     }
 
     /// Collects up to `want` items (or one response when `None`) from `start`.
-    #[tracing::instrument(level = "debug", name = "Query", skip_all, fields(item_type = I::TYPE_NAME, items))]
+    #[tracing::instrument(level = "debug", name = "Query", skip_all, fields(table = self.table.name, index = self.keys.index, items))]
     async fn page(
         &self,
         db: &Db,
         mut start: Option<Attributes>,
         want: Option<usize>,
-    ) -> Result<(Vec<I>, Option<Attributes>)> {
-        let table_def = I::TABLE;
-        let table = db.table_name(table_def);
+    ) -> Result<(Vec<R>, Option<Attributes>)> {
+        let table = db.table_name(self.table);
+        let item_type = self.types.first().copied().unwrap_or("");
         let partition = self.partition.clone()?;
         let sort = self.sort.clone().transpose()?;
 
-        let mut names = HashMap::from([
-            ("#pk".to_owned(), table_def.partition_key.name.to_owned()),
-            ("#type".to_owned(), table_def.type_attribute.to_owned()),
-        ]);
-        let mut values = HashMap::from([
-            (":pk".to_owned(), partition),
-            (
-                ":type".to_owned(),
-                AttributeValue::S(I::TYPE_NAME.to_owned()),
-            ),
-        ]);
-        let mut key_condition = "#pk = :pk".to_owned();
-        if let (Some(sort), Some(sort_key)) = (sort, table_def.sort_key) {
-            names.insert("#sk".to_owned(), sort_key.name.to_owned());
-            let (expression, value) = match sort {
-                SortKeyCondition::Equal(value) => (" AND #sk = :sk", value),
-                SortKeyCondition::BeginsWith(prefix) => {
-                    (" AND begins_with(#sk, :sk)", AttributeValue::S(prefix))
-                }
-            };
-            key_condition.push_str(expression);
-            values.insert(":sk".to_owned(), value);
+        let mut expr = Expr::new();
+        let pk = expr.name(self.keys.partition_key);
+        let mut values = HashMap::from([(":pk".to_owned(), partition)]);
+        let mut key_condition = format!("{pk} = :pk");
+        let mut drop = Vec::new();
+        if let (Some(sort), Some(sort_key)) = (sort, self.keys.sort_key) {
+            let sk = expr.name(sort_key);
+            let (text, dropped) = sort.render(&sk, &mut values);
+            if !text.is_empty() {
+                key_condition.push_str(" AND ");
+                key_condition.push_str(&text);
+            }
+            drop = dropped;
         }
+        let mut filters = Vec::new();
+        if !self.types.is_empty() {
+            let ty = expr.name(self.table.type_attribute);
+            let types: Vec<String> = self
+                .types
+                .iter()
+                .map(|t| expr.value(AttributeValue::S((*t).to_owned())))
+                .collect();
+            filters.push(if types.len() == 1 {
+                format!("{ty} = {}", types[0])
+            } else {
+                format!("{ty} IN ({})", types.join(", "))
+            });
+        }
+        if let Some(filter) = &self.filter {
+            filters.push(format!("({})", filter.render(&mut expr)));
+        }
+        let filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+        if let Some(more) = expr.values() {
+            values.extend(more);
+        }
+        let names = expr.names();
 
         let mut items = Vec::new();
         loop {
             let remaining = want.map(|w| w.saturating_sub(items.len()));
-            // DynamoDB's Limit counts items before the type filter, so asking
+            // DynamoDB's Limit counts items before the filter, so asking
             // for `remaining` can return fewer: the loop asks again.
             let limit = match (self.page_size, remaining) {
                 (Some(size), Some(r)) => Some(size.min(i32::try_from(r).unwrap_or(i32::MAX))),
@@ -207,9 +430,10 @@ impl<I: Item> Query<I> {
                 .client()
                 .query()
                 .table_name(&table)
+                .set_index_name(self.keys.index.map(str::to_owned))
                 .key_condition_expression(&key_condition)
-                .filter_expression("#type = :type")
-                .set_expression_attribute_names(Some(names.clone()))
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names(names.clone())
                 .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(!self.descending)
                 .consistent_read(self.consistent)
@@ -217,9 +441,19 @@ impl<I: Item> Query<I> {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error("Query", &table, I::TYPE_NAME, e))?;
+                .map_err(|e| sdk_error("Query", &table, item_type, e))?;
             for raw in out.items.unwrap_or_default() {
-                items.push(I::decode(raw)?);
+                let at_bound = self
+                    .keys
+                    .sort_key
+                    .and_then(|sk| raw.get(sk))
+                    .is_some_and(|v| drop.contains(v));
+                if at_bound {
+                    continue;
+                }
+                if let Some(item) = (self.decode)(raw)? {
+                    items.push(item);
+                }
             }
             let cursor = out.last_evaluated_key;
             let done = match remaining {
@@ -233,4 +467,73 @@ impl<I: Item> Query<I> {
             start = cursor;
         }
     }
+}
+
+/// The builder methods every generated query struct forwards to its
+/// [`Query`]: ordering, paging, cursor and running. `consistent` is only
+/// given to queries of the table and of local indexes, where DynamoDB
+/// allows strongly consistent reads.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! query_options {
+    ($query:ident, $row:ty) => {
+        impl $query {
+            /// Returns items in descending sort-key order.
+            pub fn descending(self) -> Self {
+                Self(self.0.descending())
+            }
+
+            /// How many items DynamoDB evaluates per request; see
+            /// [`Query::page_size`](::dynamo_runtime::Query::page_size).
+            pub fn page_size(self, items: u32) -> Self {
+                Self(self.0.page_size(items))
+            }
+
+            /// Returns at most `items` items; see
+            /// [`Query::limit`](::dynamo_runtime::Query::limit).
+            pub fn limit(self, items: usize) -> Self {
+                Self(self.0.limit(items))
+            }
+
+            /// Resumes after the position `cursor` from an earlier page.
+            pub fn after(self, cursor: ::dynamo_runtime::Cursor) -> Self {
+                Self(self.0.after(cursor))
+            }
+
+            /// Runs the query and returns one page; see
+            /// [`Query::send`](::dynamo_runtime::Query::send).
+            pub async fn send(
+                &self,
+                db: &::dynamo_runtime::Db,
+            ) -> ::dynamo_runtime::Result<::dynamo_runtime::Page<$row>> {
+                self.0.send(db).await
+            }
+
+            /// Runs the query to its end (or its limit) and returns every item.
+            pub async fn all(
+                &self,
+                db: &::dynamo_runtime::Db,
+            ) -> ::dynamo_runtime::Result<::std::vec::Vec<$row>> {
+                self.0.all(db).await
+            }
+
+            /// The items of the query, requesting pages as the stream is read.
+            pub fn stream<'a>(
+                &'a self,
+                db: &'a ::dynamo_runtime::Db,
+            ) -> impl ::dynamo_runtime::Stream<Item = ::dynamo_runtime::Result<$row>> + 'a {
+                self.0.stream(db)
+            }
+        }
+    };
+    ($query:ident, $row:ty, consistent) => {
+        $crate::query_options!($query, $row);
+
+        impl $query {
+            /// Reads with strong consistency.
+            pub fn consistent(self) -> Self {
+                Self(self.0.consistent())
+            }
+        }
+    };
 }

@@ -1,6 +1,8 @@
-use crate::{Db, Item, Key, Result};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::sdk_error;
+use crate::{Condition, Db, Item, Key, Result, Timestamp, expr::Expr};
+
+use super::{Conditions, condition_failed, sdk_error};
 
 /// Reads one item by its key. Built by the generated `get`.
 #[derive(Debug)]
@@ -44,11 +46,17 @@ impl<I: Item> GetItem<I> {
 
 /// Writes one item, replacing any item with the same key. Built by the
 /// generated `put`.
+///
+/// The item is validated first; its `updated_at` timestamp is set, its
+/// ttl filled from `expires_after`, and for a versioned item type the write
+/// succeeds only if the stored version is still the item's (a new item:
+/// none is stored), storing the next version.
 #[derive(Debug)]
 #[must_use = "call `.send(&db)` to write the item"]
 pub struct PutItem<'a, I: Item> {
     item: &'a I,
     if_not_exists: bool,
+    condition: Option<Condition<I>>,
 }
 
 impl<'a, I: Item> PutItem<'a, I> {
@@ -57,6 +65,7 @@ impl<'a, I: Item> PutItem<'a, I> {
         PutItem {
             item,
             if_not_exists: false,
+            condition: None,
         }
     }
 
@@ -67,24 +76,55 @@ impl<'a, I: Item> PutItem<'a, I> {
         self
     }
 
+    /// Writes only when the stored item meets `condition`; otherwise
+    /// [`Error::ConditionFailed`](crate::Error::ConditionFailed).
+    pub fn when(mut self, condition: impl FnOnce(&I::Fields) -> Condition<I>) -> Self {
+        self.condition = Some(condition(&I::FIELDS));
+        self
+    }
+
     /// Sends the request.
     #[tracing::instrument(level = "debug", name = "PutItem", skip_all, fields(item_type = I::TYPE_NAME))]
     pub async fn send(self, db: &Db) -> Result<()> {
+        self.item.validate()?;
         let table = db.table_name(I::TABLE);
-        let mut req = db
+        let mut expr = Expr::new();
+        let mut conditions = Conditions::default();
+        if self.if_not_exists {
+            let pk = expr.name(I::TABLE.partition_key.name);
+            conditions.push(format!("attribute_not_exists({pk})"));
+        }
+        let version = self.item.version();
+        if let Some(version) = version {
+            conditions.version::<I>(&mut expr, version);
+        }
+        if let Some(condition) = self.condition {
+            conditions.push(condition.into_node().render(&mut expr));
+        }
+        let result = db
             .client()
             .put_item()
             .table_name(&table)
-            .set_item(Some(self.item.encode()?));
-        if self.if_not_exists {
-            req = req
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", I::TABLE.partition_key.name);
+            .set_item(Some(self.item.encode_for_write(Timestamp::now())?))
+            .set_condition_expression(conditions.finish())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match aws_sdk_dynamodb::Error::from(e) {
+                aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => condition_failed(
+                    "PutItem",
+                    &table,
+                    I::TYPE_NAME,
+                    e.item,
+                    I::VERSION.zip(version),
+                ),
+                other => crate::Error::service("PutItem", &table, other),
+            }),
         }
-        req.send()
-            .await
-            .map_err(|e| sdk_error("PutItem", &table, I::TYPE_NAME, e))?;
-        Ok(())
     }
 }
 
@@ -94,6 +134,8 @@ impl<'a, I: Item> PutItem<'a, I> {
 pub struct DeleteItem<I: Item> {
     key: I::Key,
     if_exists: bool,
+    version: Option<u64>,
+    condition: Option<Condition<I>>,
 }
 
 impl<I: Item> DeleteItem<I> {
@@ -102,6 +144,8 @@ impl<I: Item> DeleteItem<I> {
         DeleteItem {
             key,
             if_exists: false,
+            version: None,
+            condition: None,
         }
     }
 
@@ -113,27 +157,57 @@ impl<I: Item> DeleteItem<I> {
         self
     }
 
+    /// Deletes only if the stored item still has `version` (optimistic
+    /// locking); otherwise [`Error::Stale`](crate::Error::Stale).
+    pub fn expect_version(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Deletes only when the stored item meets `condition`.
+    pub fn when(mut self, condition: impl FnOnce(&I::Fields) -> Condition<I>) -> Self {
+        self.condition = Some(condition(&I::FIELDS));
+        self
+    }
+
     /// Sends the request.
     #[tracing::instrument(level = "debug", name = "DeleteItem", skip_all, fields(item_type = I::TYPE_NAME))]
     pub async fn send(self, db: &Db) -> Result<()> {
         let table = db.table_name(I::TABLE);
-        let mut req = db
+        let mut expr = Expr::new();
+        let mut conditions = Conditions::default();
+        if self.if_exists {
+            conditions.exists::<I>(&mut expr);
+        }
+        if let Some(version) = self.version {
+            conditions.version::<I>(&mut expr, version);
+        }
+        if let Some(condition) = self.condition {
+            conditions.push(condition.into_node().render(&mut expr));
+        }
+        let result = db
             .client()
             .delete_item()
             .table_name(&table)
-            .set_key(Some(self.key.encode_key()?));
-        if self.if_exists {
-            req = req
-                .condition_expression("#type = :type")
-                .expression_attribute_names("#type", I::TABLE.type_attribute)
-                .expression_attribute_values(
-                    ":type",
-                    aws_sdk_dynamodb::types::AttributeValue::S(I::TYPE_NAME.to_owned()),
-                );
+            .set_key(Some(self.key.encode_key()?))
+            .set_condition_expression(conditions.finish())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match aws_sdk_dynamodb::Error::from(e) {
+                aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => condition_failed(
+                    "DeleteItem",
+                    &table,
+                    I::TYPE_NAME,
+                    e.item,
+                    I::VERSION.zip(self.version),
+                ),
+                other => crate::Error::service("DeleteItem", &table, other),
+            }),
         }
-        req.send()
-            .await
-            .map_err(|e| sdk_error("DeleteItem", &table, I::TYPE_NAME, e))?;
-        Ok(())
     }
 }

@@ -1,0 +1,197 @@
+//! Value types for schema field types that have no standard Rust type:
+//! [`Number`] (an exact decimal) and [`Bytes`] (binary data).
+
+use std::{cmp::Ordering, fmt, ops::Deref, str::FromStr};
+
+/// An exact decimal number of up to 38 significant digits, as DynamoDB
+/// stores numbers (the schema type `number`).
+///
+/// It holds the number in a normal form (no leading or trailing zeros, no
+/// `+`, no `-0`), so equal numbers are equal values; ordering is numeric.
+///
+/// ```
+/// use dynamo_runtime::Number;
+/// let price: Number = "019.990".parse().unwrap();
+/// assert_eq!(price.to_string(), "19.99");
+/// assert!(price < Number::from(20));
+/// assert!("1e5".parse::<Number>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Number(String);
+
+/// Text that is not a decimal number of at most 38 digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a decimal number of at most 38 digits")]
+pub struct InvalidNumber(pub String);
+
+impl Number {
+    /// The number's text in normal form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A number the generator already checked (a schema default).
+    #[doc(hidden)]
+    pub fn from_schema(text: &str) -> Number {
+        text.parse().unwrap_or_else(|_| Number("0".to_owned()))
+    }
+
+    /// The nearest `f64` (for range checks; not exact).
+    pub fn to_f64(&self) -> f64 {
+        self.0.parse().unwrap_or(f64::NAN)
+    }
+
+    fn parts(&self) -> (bool, &str, &str) {
+        let (negative, digits) = match self.0.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, self.0.as_str()),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        (negative, int, frac)
+    }
+}
+
+impl FromStr for Number {
+    type Err = InvalidNumber;
+
+    fn from_str(s: &str) -> Result<Self, InvalidNumber> {
+        let bad = || InvalidNumber(s.to_owned());
+        let (negative, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+            return Err(bad());
+        }
+        let int = int.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
+        let significant = format!("{int}{frac}");
+        if significant.trim_start_matches('0').len() > 38 {
+            return Err(bad());
+        }
+        let mut out = String::with_capacity(s.len());
+        if negative && !(int.is_empty() && frac.is_empty()) {
+            out.push('-');
+        }
+        out.push_str(if int.is_empty() { "0" } else { int });
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        Ok(Number(out))
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Ord for Number {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (an, ai, af) = self.parts();
+        let (bn, bi, bf) = other.parts();
+        let magnitude = ai
+            .len()
+            .cmp(&bi.len())
+            .then_with(|| ai.cmp(bi))
+            .then_with(|| af.cmp(bf));
+        match (an, bn) {
+            (false, false) => magnitude,
+            (true, true) => magnitude.reverse(),
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+        }
+    }
+}
+
+impl PartialOrd for Number {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+macro_rules! number_from_int {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Number {
+            fn from(value: $ty) -> Self {
+                Number(value.to_string())
+            }
+        }
+    )*};
+}
+
+number_from_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// Binary data (the schema type `bytes`), stored as `B`.
+///
+/// A newtype over `Vec<u8>` so that `list<u8>` (a list of numbers) and
+/// `bytes` stay different types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(value: Vec<u8>) -> Self {
+        Bytes(value)
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(value: &[u8]) -> Self {
+        Bytes(value.to_vec())
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for Bytes {
+    fn from(value: [u8; N]) -> Self {
+        Bytes(value.to_vec())
+    }
+}
+
+impl From<Bytes> for Vec<u8> {
+    fn from(value: Bytes) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Number {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn normal_form() {
+        assert_eq!(n("0").as_str(), "0");
+        assert_eq!(n("-0.000").as_str(), "0");
+        assert_eq!(n("+12.3400").as_str(), "12.34");
+        assert_eq!(n(".5").as_str(), "0.5");
+        assert_eq!(n("-007").as_str(), "-7");
+        assert!("".parse::<Number>().is_err());
+        assert!("1.2.3".parse::<Number>().is_err());
+        assert!("-".parse::<Number>().is_err());
+        assert!("1".repeat(39).parse::<Number>().is_err());
+        assert!("1".repeat(38).parse::<Number>().is_ok());
+    }
+
+    #[test]
+    fn numeric_order() {
+        let mut v = [n("10"), n("-2.5"), n("9.99"), n("-10"), n("0"), n("9.9")];
+        v.sort();
+        let text: Vec<_> = v.iter().map(Number::as_str).collect();
+        assert_eq!(text, ["-10", "-2.5", "0", "9.9", "9.99", "10"]);
+    }
+}
