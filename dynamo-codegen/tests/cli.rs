@@ -115,7 +115,11 @@ fn generate_writes_every_feature_and_check_finds_stale_code() {
     assert!(code.contains("pub struct SessionUpdate"), "{code}");
     let (ok, stderr) = run(&["generate", "--schemas", schemas, "--out", dir, "--check"]);
     assert!(ok, "fresh code passes --check: {stderr}");
-    std::fs::write(out.path().join("sessions.rs"), code.replace("Session", "Sesion")).unwrap();
+    std::fs::write(
+        out.path().join("sessions.rs"),
+        code.replace("Session", "Sesion"),
+    )
+    .unwrap();
     let (ok, stderr) = run(&["generate", "--schemas", schemas, "--out", dir, "--check"]);
     assert!(!ok, "stale code fails --check");
     assert!(stderr.contains("sessions.rs"), "{stderr}");
