@@ -1,0 +1,10 @@
+//! A condition value must have the field's type.
+use dynamo_tests::fixtures::indexes_collections::shop::{Order, OrderKey};
+
+fn key() -> OrderKey {
+    unimplemented!()
+}
+
+fn main() {
+    let _ = Order::update(key()).set_total_cents(1).when(|f| f.total_cents.eq("many"));
+}
