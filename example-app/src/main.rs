@@ -1,59 +1,75 @@
-//! The shop example: creates its table in DynamoDB, writes customers and
-//! orders through the generated client, reads and queries them back, and
-//! prints what it read.
+//! The shop example: creates its table in DynamoDB, then uses the generated
+//! client for every kind of access the schema declares: writes (single and
+//! batched), reads, queries with sort-key conditions and filters, a global
+//! index, a keys-only index with its projection, the `customer_orders`
+//! collection, conditional updates and a transaction.
 //!
 //! Configuration comes from the standard AWS chain (`AWS_ENDPOINT_URL`,
 //! `AWS_REGION`, credentials) and `DYNAMO_NAMESPACE`; `scripts/run-example`
 //! points it at DynamoDB Local.
 
 use dynamo_runtime::{Db, Error};
-use example_app::shop::{Customer, CustomerKey, Order, OrderKey, TABLE};
+use example_app::shop::{
+    Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer, NewOrder, Order, OrderKey,
+    OrderStatus, TABLE,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let db = Db::from_env().await?;
     let table = db.table_name(&TABLE);
     if TABLE.create(&db).await? {
-        println!("created table {table}");
+        println!("created table {table} with indexes gsi1 and by_status");
     } else {
         println!("table {table} exists");
     }
 
-    let ann = Customer {
+    let mut ann = Customer::new(NewCustomer {
         id: "c-100".into(),
         email: "ann@example.com".into(),
-        name: Some("Ann".into()),
         vip: true,
         loyalty_points: 1200,
-    };
+    });
+    ann.name = Some("Ann".into());
     ann.put().send(&db).await?;
-    let orders = [
+
+    let orders: Vec<Order> = [
         ("2024-01-05", "o-1", 1999, 1),
         ("2024-02-01", "o-2", 4550, 3),
         ("2024-02-14", "o-3", 890, 1),
         ("2024-03-09", "o-4", 12000, 7),
-    ];
-    for (placed_on, order_id, total_cents, item_count) in orders {
-        Order {
+    ]
+    .into_iter()
+    .map(|(placed_on, order_id, total_cents, item_count)| {
+        let mut order = Order::new(NewOrder {
             customer_id: ann.id.clone(),
             order_id: order_id.into(),
             placed_on: placed_on.into(),
             total_cents,
             item_count,
-            weight_kg: Some(0.4 * f64::from(item_count)),
-            rating: None,
-        }
-        .put()
-        .send(&db)
-        .await?;
-    }
-    println!("wrote customer {} and {} orders", ann.id, orders.len());
+        });
+        order.weight_kg = Some(0.4 * f64::from(item_count));
+        order
+    })
+    .collect();
+    Order::batch_put(&orders).send(&db).await?;
+    println!(
+        "wrote customer {} and {} orders (one batch)",
+        ann.id,
+        orders.len()
+    );
 
     let read = Customer::get(CustomerKey { id: ann.id.clone() })
         .consistent()
         .send(&db)
         .await?;
     println!("\nget customer:\n  {read:?}");
+
+    let by_email = Customer::query_gsi1("ann@example.com").all(&db).await?;
+    println!(
+        "\nfound by email through index gsi1: {:?}",
+        by_email.iter().map(|c| &c.id).collect::<Vec<_>>()
+    );
 
     println!("\nall orders of {}, newest first:", ann.id);
     for order in Order::query(&ann.id).descending().all(&db).await? {
@@ -75,21 +91,90 @@ async fn main() -> Result<(), Error> {
         println!("  {} {}", order.placed_on, order.order_id);
     }
 
+    let big = Order::query(&ann.id)
+        .filter(|f| f.total_cents.ge(2000).and(f.item_count.gt(1)))
+        .all(&db)
+        .await?;
+    println!(
+        "\norders of at least 20 USD with more than one item (filter): {:?}",
+        big.iter().map(|o| &o.order_id).collect::<Vec<_>>()
+    );
+
     let page = Order::query(&ann.id).limit(3).send(&db).await?;
     println!(
         "\nfirst page of 3: {:?}",
         page.items.iter().map(|o| &o.order_id).collect::<Vec<_>>()
     );
     if let Some(cursor) = page.cursor {
+        println!("  cursor (URL-safe, resumable): {cursor}");
         let next = Order::query(&ann.id)
             .limit(3)
             .after(cursor)
             .send(&db)
             .await?;
         println!(
-            "next page:       {:?}",
+            "  next page:     {:?}",
             next.items.iter().map(|o| &o.order_id).collect::<Vec<_>>()
         );
+    }
+
+    // A conditional update: ship o-2, but only if it is still placed. The
+    // status feeds the by_status index key, which the update rewrites.
+    let shipped = Order::update(orders[1].key())
+        .set_status(OrderStatus::Shipped)
+        .add_tags(["gift"])
+        .when(|f| f.status.eq(OrderStatus::Placed))
+        .send(&db)
+        .await?;
+    println!(
+        "\nshipped {} (tags {:?}); shipping it again: {}",
+        shipped.order_id,
+        shipped.tags,
+        Order::update(orders[1].key())
+            .set_status(OrderStatus::Shipped)
+            .when(|f| f.status.eq(OrderStatus::Placed))
+            .send(&db)
+            .await
+            .err()
+            .map_or_else(|| "ok".to_owned(), |e| e.to_string())
+    );
+
+    // The keys-only index returns projections; fetch_items reads the full
+    // orders in one batch.
+    let keys = Order::query_by_status(OrderStatus::Shipped)
+        .all(&db)
+        .await?;
+    println!("\nshipped orders (keys-only index by_status): {keys:?}");
+    let full = Order::query_by_status(OrderStatus::Shipped)
+        .fetch_items(&db)
+        .await?;
+    println!(
+        "  fetched in full: {:?}",
+        full.iter()
+            .map(|o| (&o.order_id, o.total_cents))
+            .collect::<Vec<_>>()
+    );
+
+    // A transaction: upgrade Ann and deliver o-4, all or nothing.
+    db.transact()
+        .update(Customer::update(ann.key()).set_tier(CustomerTier::Pro))
+        .update(
+            Order::update(orders[3].key())
+                .set_status(OrderStatus::Delivered)
+                .set_rating(5),
+        )
+        .send()
+        .await?;
+    println!("\ntransaction: Ann is now pro, o-4 delivered");
+
+    println!("\ncollection customer_orders (profile and orders in one query):");
+    for part in CustomerOrders::query(&ann.id).all(&db).await? {
+        match part {
+            CustomerOrders::Customer(c) => {
+                println!("  customer {} ({:?}, {})", c.id, c.name, c.tier)
+            }
+            CustomerOrders::Order(o) => println!("  order    {} {}", o.order_id, o.status),
+        }
     }
 
     let gone = OrderKey {

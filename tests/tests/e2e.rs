@@ -9,7 +9,7 @@ use dynamo_runtime::{DecodeErrorKind, Error, Item, KeyErrorKind};
 use dynamo_tests::{
     fixtures::keys::events_v1::{Event, EventKey},
     local_db,
-    shop::{Customer, CustomerKey, Order, OrderKey, TABLE},
+    shop::{Customer, CustomerKey, CustomerTier, Order, OrderKey, OrderStatus, TABLE},
     shop_db,
 };
 use futures_util::TryStreamExt;
@@ -21,6 +21,7 @@ fn customer(id: &str) -> Customer {
         name: None,
         vip: false,
         loyalty_points: 0,
+        tier: CustomerTier::Free,
     }
 }
 
@@ -33,6 +34,8 @@ fn order(customer_id: &str, placed_on: &str, order_id: &str) -> Order {
         item_count: 3,
         weight_kg: Some(1.25),
         rating: None,
+        status: OrderStatus::Placed,
+        tags: Default::default(),
     }
 }
 
@@ -334,7 +337,9 @@ async fn corrupted_items_fail_to_decode_with_the_item_type_and_attribute() {
 #[tokio::test]
 async fn invalid_key_values_are_typed_errors_before_any_request() {
     let db = shop_db("keys").await;
-    let err = customer("").put().send(&db).await.unwrap_err();
+    let mut nameless = customer("");
+    nameless.email = "someone@example.com".into();
+    let err = nameless.put().send(&db).await.unwrap_err();
     assert!(
         matches!(&err, Error::Key(k) if k.item_type == "Customer" && k.field == "id" && k.kind == KeyErrorKind::Empty),
         "{err}"

@@ -573,8 +573,14 @@ fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
             }
         }
     });
+    let key_doc = doc(&format!("The key of this `{n}`."));
     quote! {
         impl #name {
+            #key_doc
+            pub fn key(&self) -> #key_name {
+                <Self as ::dynamo_runtime::Item>::key(self)
+            }
+
             #get_doc
             pub fn get(key: #key_name) -> ::dynamo_runtime::GetItem<Self> {
                 ::dynamo_runtime::GetItem::new(key)
