@@ -78,6 +78,12 @@ pub trait Measure {
     fn measure(&self) -> usize;
 }
 
+impl Measure for str {
+    fn measure(&self) -> usize {
+        self.chars().count()
+    }
+}
+
 impl Measure for String {
     fn measure(&self) -> usize {
         self.chars().count()

@@ -365,7 +365,10 @@ pub(super) fn validate_fn(
         heck::ToSnakeCase::to_snake_case(owner),
         field.rust_name.trim_start_matches("r#")
     );
-    let ty = rust_type(&field.ty);
+    let ty = match &field.ty {
+        FieldType::String => quote!(str),
+        other => rust_type(other),
+    };
     let docs = doc(&format!(
         "Checks a value of `{owner}.{name}` against its `validate` rules."
     ));
