@@ -21,6 +21,7 @@ pub mod fixtures {
     }
 
     fixture!(
+        benchmark,
         field_types,
         indexes_collections,
         item_options,
