@@ -10,6 +10,8 @@ fn main() {
         .schema_dir("../schemas")
         .compile()
         .unwrap_or_else(|e| panic!("{e:?}"));
+    // A fixture folder added or removed reruns this script.
+    println!("cargo:rerun-if-changed=fixtures/valid");
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir("fixtures/valid")
         .expect("tests/fixtures/valid exists")
         .map(|e| e.expect("readable fixture folder").path())
