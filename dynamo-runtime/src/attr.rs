@@ -147,7 +147,15 @@ macro_rules! number_attribute {
                 })
             }
         }
+    )*};
+}
 
+number_attribute!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Number);
+
+/// Integers and exact decimals are set elements (`NS`); floats are not,
+/// having no total order.
+macro_rules! number_set_element {
+    ($($ty:ty),*) => {$(
         impl SetElement for $ty {
             fn into_set(items: Vec<Self>) -> AttributeValue {
                 AttributeValue::Ns(items.iter().map(ToString::to_string).collect())
@@ -166,61 +174,7 @@ macro_rules! number_attribute {
     )*};
 }
 
-number_attribute!(i8, i16, i32, i64, u8, u16, u32, u64);
-
-macro_rules! float_attribute {
-    ($($ty:ty),*) => {$(
-        impl Attribute for $ty {
-            const DYNAMO_TYPE: &'static str = "N";
-
-            fn to_attribute(&self) -> AttributeValue {
-                AttributeValue::N(self.to_string())
-            }
-
-            fn from_attribute(value: AttributeValue) -> Result<Self, DecodeErrorKind> {
-                let n = number_text(value)?;
-                n.parse().map_err(|_| DecodeErrorKind::InvalidNumber {
-                    value: n,
-                    rust_type: stringify!($ty),
-                })
-            }
-        }
-    )*};
-}
-
-float_attribute!(f32, f64);
-
-impl Attribute for Number {
-    const DYNAMO_TYPE: &'static str = "N";
-
-    fn to_attribute(&self) -> AttributeValue {
-        AttributeValue::N(self.to_string())
-    }
-
-    fn from_attribute(value: AttributeValue) -> Result<Self, DecodeErrorKind> {
-        let n = number_text(value)?;
-        n.parse().map_err(|_| DecodeErrorKind::InvalidNumber {
-            value: n,
-            rust_type: "Number",
-        })
-    }
-}
-
-impl SetElement for Number {
-    fn into_set(items: Vec<Self>) -> AttributeValue {
-        AttributeValue::Ns(items.iter().map(ToString::to_string).collect())
-    }
-
-    fn from_set(value: AttributeValue) -> Result<Vec<Self>, DecodeErrorKind> {
-        match value {
-            AttributeValue::Ns(items) => items
-                .into_iter()
-                .map(|n| Self::from_attribute(AttributeValue::N(n)))
-                .collect(),
-            other => Err(wrong_type("NS", &other)),
-        }
-    }
-}
+number_set_element!(i8, i16, i32, i64, u8, u16, u32, u64, Number);
 
 impl Attribute for Bytes {
     const DYNAMO_TYPE: &'static str = "B";

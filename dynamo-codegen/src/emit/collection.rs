@@ -51,27 +51,9 @@ pub(super) fn emit_collection(table: &ir::Table, collection: &ir::Collection) ->
         }
     };
     let partition_call = key_value_call(cx, partition, &by_param);
-    let (index_expr, pk, sk, consistent) = match index {
-        None => (
-            quote!(None),
-            table.def.partition_key.name.clone(),
-            table.def.sort_key.as_ref().map(|k| k.name.clone()),
-            true,
-        ),
-        Some(name) => {
-            let ix = table.index(name);
-            (
-                quote!(Some(#name)),
-                ix.map(|i| i.partition_key.name.clone()).unwrap_or_default(),
-                ix.and_then(|i| i.sort_key.as_ref().map(|k| k.name.clone())),
-                ix.is_some_and(|i| i.kind == IndexKind::Local),
-            )
-        }
-    };
-    let sk = match sk {
-        Some(sk) => quote!(Some(#sk)),
-        None => quote!(None),
-    };
+    let ix = index.as_ref().and_then(|name| table.index(name));
+    let keys = super::query::query_keys(table, ix);
+    let consistent = ix.is_none_or(|i| i.kind == IndexKind::Local);
     let variants = items.iter().map(|i| {
         let v = naming::ident(&i.name);
         let d = doc(&format!("A `{}`.", i.name));
@@ -116,7 +98,7 @@ pub(super) fn emit_collection(table: &ir::Table, collection: &ir::Collection) ->
             pub fn query(#(#partition_params),*) -> #query {
                 #query(::dynamo_runtime::Query::new(
                     &TABLE,
-                    ::dynamo_runtime::QueryKeys { index: #index_expr, partition_key: #pk, sort_key: #sk },
+                    #keys,
                     #partition_call,
                     &[#(#type_names),*],
                     Self::from_row,

@@ -65,13 +65,13 @@ pub(super) fn emit_queries(cx: ItemCx<'_>) -> TokenStream {
     out
 }
 
-/// The `QueryKeys` constant expression of an access.
-fn query_keys(cx: ItemCx<'_>, access: &Access<'_>) -> TokenStream {
-    let (index, pk, sk) = match access.index {
+/// The `QueryKeys` expression of the table (`index` `None`) or an index.
+pub(super) fn query_keys(table: &ir::Table, index: Option<&ir::Index>) -> TokenStream {
+    let (index, pk, sk) = match index {
         None => (
             quote!(None),
-            cx.table.def.partition_key.name.clone(),
-            cx.table.def.sort_key.as_ref().map(|k| k.name.clone()),
+            table.def.partition_key.name.clone(),
+            table.def.sort_key.as_ref().map(|k| k.name.clone()),
         ),
         Some(index) => {
             let name = &index.name;
@@ -108,7 +108,7 @@ fn emit_query(cx: ItemCx<'_>, access: &Access<'_>) -> TokenStream {
     let partition_params = params(cx, &partition_fields);
     let by_param = |i: usize| param_as_ref(cx, i);
     let partition = key_value_call(cx, access.partition, &by_param);
-    let keys = query_keys(cx, access);
+    let keys = query_keys(cx.table, access.index);
     let base_call = match access.sort {
         Some(KeyValue::Template(sort)) => base_condition(sort).map(|c| quote!(.sort_key(Ok(#c)))),
         _ => None,

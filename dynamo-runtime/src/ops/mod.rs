@@ -38,6 +38,26 @@ where
     }
 }
 
+/// Maps the error of a conditional write (put, update, delete) of a
+/// `item_type` whose expected version is `version`.
+fn write_error<E, R>(
+    operation: &'static str,
+    table: &str,
+    item_type: &'static str,
+    version: Option<(&'static str, u64)>,
+    error: SdkError<E, R>,
+) -> Error
+where
+    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+{
+    match aws_sdk_dynamodb::Error::from(error) {
+        aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => {
+            condition_failed(operation, table, item_type, e.item, version)
+        }
+        other => Error::service(operation, table, other),
+    }
+}
+
 /// The typed error for a failed condition, told apart by the old item
 /// (requested with `ReturnValuesOnConditionCheckFailure`): no item is
 /// [`Error::NotFound`] for updates, another version is [`Error::Stale`].

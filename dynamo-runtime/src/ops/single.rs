@@ -2,7 +2,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use crate::{Condition, Db, Item, Key, Result, Timestamp, expr::Expr};
 
-use super::{Conditions, condition_failed, sdk_error};
+use super::{Conditions, sdk_error, write_error};
 
 /// Reads one item by its key. Built by the generated `get`.
 #[derive(Debug)]
@@ -112,19 +112,9 @@ impl<'a, I: Item> PutItem<'a, I> {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match aws_sdk_dynamodb::Error::from(e) {
-                aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => condition_failed(
-                    "PutItem",
-                    &table,
-                    I::TYPE_NAME,
-                    e.item,
-                    I::VERSION.zip(version),
-                ),
-                other => crate::Error::service("PutItem", &table, other),
-            }),
-        }
+        result
+            .map(|_| ())
+            .map_err(|e| write_error("PutItem", &table, I::TYPE_NAME, I::VERSION.zip(version), e))
     }
 }
 
@@ -196,18 +186,14 @@ impl<I: Item> DeleteItem<I> {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match aws_sdk_dynamodb::Error::from(e) {
-                aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => condition_failed(
-                    "DeleteItem",
-                    &table,
-                    I::TYPE_NAME,
-                    e.item,
-                    I::VERSION.zip(self.version),
-                ),
-                other => crate::Error::service("DeleteItem", &table, other),
-            }),
-        }
+        result.map(|_| ()).map_err(|e| {
+            write_error(
+                "DeleteItem",
+                &table,
+                I::TYPE_NAME,
+                I::VERSION.zip(self.version),
+                e,
+            )
+        })
     }
 }

@@ -2,7 +2,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use crate::{Condition, Db, Error, Item, Key, Result, expr::Expr};
 
-use super::{Conditions, condition_failed};
+use super::{Conditions, write_error};
 
 /// How a `SET` action computes its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,19 +254,16 @@ impl<I: Item> Update<I> {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(out) => I::decode(out.attributes.unwrap_or_default()),
-            Err(e) => Err(match aws_sdk_dynamodb::Error::from(e) {
-                aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => condition_failed(
-                    "UpdateItem",
-                    &table,
-                    I::TYPE_NAME,
-                    e.item,
-                    I::VERSION.zip(self.version),
-                ),
-                other => Error::service("UpdateItem", &table, other),
-            }),
-        }
+        let out = result.map_err(|e| {
+            write_error(
+                "UpdateItem",
+                &table,
+                I::TYPE_NAME,
+                I::VERSION.zip(self.version),
+                e,
+            )
+        })?;
+        I::decode(out.attributes.unwrap_or_default())
     }
 }
 
