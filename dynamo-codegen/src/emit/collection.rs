@@ -7,7 +7,6 @@ use quote::{format_ident, quote};
 use super::{
     doc,
     item::{ItemCx, key_value_call, params},
-    types::is_copy,
 };
 use crate::{
     ir::{self, IndexKind, KeyValue},
@@ -41,15 +40,7 @@ pub(super) fn emit_collection(table: &ir::Table, collection: &ir::Collection) ->
     let query = format_ident!("{rust_name}Query");
     let fields = super::item::unique_fields_of(partition);
     let partition_params = params(cx, &fields);
-    let by_param = |i: usize| {
-        let f = cx.field(i);
-        let ident = naming::ident(&f.rust_name);
-        if is_copy(&f.ty) {
-            quote!(&#ident)
-        } else {
-            quote!(#ident)
-        }
-    };
+    let by_param = |i: usize| super::query::param_as_ref(cx, i);
     let partition_call = key_value_call(cx, partition, &by_param);
     let ix = index.as_ref().and_then(|name| table.index(name));
     let keys = super::query::query_keys(table, ix);

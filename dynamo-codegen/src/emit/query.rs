@@ -225,7 +225,7 @@ fn dedup(fields: &[usize]) -> Vec<usize> {
 }
 
 /// A `&T` expression of the parameter for field `i` (see `param_type`).
-fn param_as_ref(cx: ItemCx<'_>, i: usize) -> TokenStream {
+pub(super) fn param_as_ref(cx: ItemCx<'_>, i: usize) -> TokenStream {
     let f = cx.field(i);
     let ident = naming::ident(&f.rust_name);
     if is_copy(&f.ty) {

@@ -30,12 +30,7 @@ fn sdk_error<E, R>(
 where
     aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
 {
-    match aws_sdk_dynamodb::Error::from(error) {
-        aws_sdk_dynamodb::Error::ConditionalCheckFailedException(e) => {
-            condition_failed(operation, table, item_type, e.item, None)
-        }
-        other => Error::service(operation, table, other),
-    }
+    write_error(operation, table, item_type, None, error)
 }
 
 /// Maps the error of a conditional write (put, update, delete) of a
