@@ -2,7 +2,11 @@
 use dynamo_tests::fixtures::indexes_collections::shop::{Order, OrderKey};
 
 fn key() -> OrderKey {
-    unimplemented!()
+    OrderKey {
+        customer_id: "c1".into(),
+        placed_at: dynamo_runtime::Timestamp::UNIX_EPOCH,
+        order_id: "o1".into(),
+    }
 }
 
 fn main() {

@@ -61,11 +61,11 @@ pub(super) fn emit_item(cx: ItemCx<'_>) -> TokenStream {
     } = cx.item;
     let structs = emit_structs(cx);
     let constructor = emit_constructor(cx);
-    let codec = emit_codec(cx);
+    let (validate_fns, validate) = validate_body(&cx.item.name, fields);
+    let codec = emit_codec(cx, &validate);
     let key_impl = emit_key_impl(cx);
     let field_paths = emit_fields(cx);
     let operations = emit_operations(cx);
-    let (validate_fns, _) = validate_body(&cx.item.name, fields);
     let update = super::update::emit_update(cx);
     let queries = super::query::emit_queries(cx);
     let mut rendered: Vec<&str> = Vec::new();
@@ -293,7 +293,8 @@ pub(super) fn key_value_call(
     }
 }
 
-fn emit_codec(cx: ItemCx<'_>) -> TokenStream {
+/// The `Item` impl; `validate` is the body of `validate()`.
+fn emit_codec(cx: ItemCx<'_>, validate: &TokenStream) -> TokenStream {
     let item = cx.item;
     let name = cx.name();
     let type_name = &item.name;
@@ -373,7 +374,6 @@ fn emit_codec(cx: ItemCx<'_>) -> TokenStream {
         }
     });
     let capacity = Literal::usize_unsuffixed(3 + item.indexes.len() * 2 + item.fields.len());
-    let (_, validate) = validate_body(&item.name, &item.fields);
     let mut write = Vec::new();
     if let Some(t) = item.timestamps {
         let f = cx.field(t.updated);

@@ -309,7 +309,6 @@ fn sort_conditions(cx: ItemCx<'_>, sort: &ir::Template) -> Vec<TokenStream> {
             .iter()
             .map(|&i| naming::ident(&cx.field(i).rust_name))
             .collect();
-        let ident = naming::ident(&f.rust_name);
         let ty = param_type(&f.ty);
 
         // `<field>_eq`: every field up to this one.
@@ -418,8 +417,6 @@ fn sort_conditions(cx: ItemCx<'_>, sort: &ir::Template) -> Vec<TokenStream> {
             });
         }
         let m = format_ident!("{fname}_between");
-        let low = format_ident!("low");
-        let high = format_ident!("high");
         let docs = doc(&format!(
             "Only items whose `{}` is between `low` and `high`, both included.",
             f.name
@@ -427,13 +424,12 @@ fn sort_conditions(cx: ItemCx<'_>, sort: &ir::Template) -> Vec<TokenStream> {
         out.push(quote! {
             #docs
             pub fn #m(self, #(#earlier_params,)* low: #ty, high: #ty) -> Self {
-                let range = Self::#at_fn(#(#earlier_args,)* #low).and_then(|(_, a)| {
-                    Self::#at_fn(#(#earlier_args,)* #high).map(|(_, b)| ::dynamo_runtime::SortKeyCondition::text_between(a, b, #last))
+                let range = Self::#at_fn(#(#earlier_args,)* low).and_then(|(_, a)| {
+                    Self::#at_fn(#(#earlier_args,)* high).map(|(_, b)| ::dynamo_runtime::SortKeyCondition::text_between(a, b, #last))
                 });
                 Self(self.0.sort_key(range))
             }
         });
-        let _ = &ident;
     }
     out
 }

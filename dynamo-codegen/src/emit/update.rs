@@ -1,12 +1,12 @@
 //! The typed update builder of an item type.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
     doc,
-    item::{ItemCx, key_value_call},
-    types::{encoder, param_type, rust_type, validate_fn},
+    item::{ItemCx, key_value_call, params},
+    types::{encoder, rust_type, validate_fn},
 };
 use crate::{
     ir::{FieldType, KeyValue},
@@ -52,12 +52,7 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
                 }
             }
         }
-        let partner_params = partners.iter().map(|&p| {
-            let f = cx.field(p);
-            let ident = naming::ident(&f.rust_name);
-            let ty = param_type(&f.ty);
-            quote!(#ident: #ty)
-        });
+        let partner_params = params(cx, &partners);
         let key_args = |p: usize| -> TokenStream {
             let f = cx.field(p);
             let ident = naming::ident(&f.rust_name);
@@ -65,15 +60,8 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
                 quote!(&#ident)
             } else if key_fields.contains(&p) {
                 quote!(&self.0.key().#ident)
-            } else if super::types::is_copy(&f.ty) || f.ty == FieldType::String {
-                // `&str` params are already references; copies are borrowed.
-                if f.ty == FieldType::String {
-                    quote!(#ident)
-                } else {
-                    quote!(&#ident)
-                }
             } else {
-                quote!(#ident)
+                super::query::param_as_ref(cx, p)
             }
         };
         let rewrites = rewritten.iter().map(|v| {
@@ -236,7 +224,6 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
         "A typed update of one `{}`; see [`{}::update`].",
         item.name, item.name
     ));
-    let _: Option<Ident> = None;
     quote! {
         impl #name {
             #update_fn_doc
