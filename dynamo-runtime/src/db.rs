@@ -68,9 +68,14 @@ impl Db {
 
     /// The physical name of `table`: its logical name with the namespace.
     pub fn table_name(&self, table: &TableDef) -> String {
+        self.physical_name(table.name)
+    }
+
+    /// The physical name of the table with logical name `table`.
+    pub fn physical_name(&self, table: &str) -> String {
         match &self.namespace {
-            Some(namespace) => format!("{namespace}_{}", table.name),
-            None => table.name.to_owned(),
+            Some(namespace) => format!("{namespace}_{table}"),
+            None => table.to_owned(),
         }
     }
 

@@ -112,6 +112,9 @@ pub enum Error {
     /// The runtime was configured with invalid settings.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Migrations could not be applied.
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
 }
 
 impl Error {

@@ -21,6 +21,7 @@ mod error;
 pub mod expr;
 mod item;
 pub mod key;
+pub mod migrate;
 mod ops;
 pub mod table;
 pub mod validate;

@@ -1,10 +1,16 @@
 //! Table descriptions emitted by the generator, and table tasks over them.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType as SdkKeyType, LocalSecondaryIndex, Projection as SdkProjection, ProjectionType,
-    ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+use aws_sdk_dynamodb::{
+    operation::{
+        create_table::{CreateTableInput, builders::CreateTableInputBuilder},
+        update_time_to_live::{UpdateTimeToLiveInput, builders::UpdateTimeToLiveInputBuilder},
+    },
+    types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+        KeyType as SdkKeyType, LocalSecondaryIndex, Projection as SdkProjection, ProjectionType,
+        ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType,
+        TimeToLiveSpecification,
+    },
 };
 
 use crate::{Db, Error, Result};
@@ -21,7 +27,7 @@ pub enum KeyType {
 }
 
 impl KeyType {
-    fn to_sdk(self) -> ScalarAttributeType {
+    pub(crate) fn to_sdk(self) -> ScalarAttributeType {
         match self {
             KeyType::S => ScalarAttributeType::S,
             KeyType::N => ScalarAttributeType::N,
@@ -80,7 +86,7 @@ pub struct Throughput {
 }
 
 impl Throughput {
-    fn to_sdk(self) -> Result<ProvisionedThroughput> {
+    pub(crate) fn to_sdk(self) -> Result<ProvisionedThroughput> {
         let units = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         ProvisionedThroughput::builder()
             .read_capacity_units(units(self.read))
@@ -101,6 +107,63 @@ pub enum StreamView {
     OldImage,
     /// Both.
     NewAndOldImages,
+}
+
+impl StreamView {
+    /// The view's name in schema files, e.g. `new_image`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamView::KeysOnly => "keys_only",
+            StreamView::NewImage => "new_image",
+            StreamView::OldImage => "old_image",
+            StreamView::NewAndOldImages => "new_and_old_images",
+        }
+    }
+
+    pub(crate) fn to_sdk(self) -> StreamViewType {
+        match self {
+            StreamView::KeysOnly => StreamViewType::KeysOnly,
+            StreamView::NewImage => StreamViewType::NewImage,
+            StreamView::OldImage => StreamViewType::OldImage,
+            StreamView::NewAndOldImages => StreamViewType::NewAndOldImages,
+        }
+    }
+
+    pub(crate) fn from_sdk(view: &StreamViewType) -> Option<StreamView> {
+        match view {
+            StreamViewType::KeysOnly => Some(StreamView::KeysOnly),
+            StreamViewType::NewImage => Some(StreamView::NewImage),
+            StreamViewType::OldImage => Some(StreamView::OldImage),
+            StreamViewType::NewAndOldImages => Some(StreamView::NewAndOldImages),
+            _ => None,
+        }
+    }
+}
+
+/// A stream specification: on with `view`, or off.
+pub(crate) fn stream_specification(view: Option<StreamView>) -> Result<StreamSpecification> {
+    StreamSpecification::builder()
+        .stream_enabled(view.is_some())
+        .set_stream_view_type(view.map(StreamView::to_sdk))
+        .build()
+        .map_err(|e| Error::config(e.to_string()))
+}
+
+/// The UpdateTimeToLive request turning TTL on `attribute` on or off.
+pub(crate) fn ttl_input(
+    table: &str,
+    attribute: &str,
+    enabled: bool,
+) -> Result<UpdateTimeToLiveInputBuilder> {
+    Ok(UpdateTimeToLiveInput::builder()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(enabled)
+                .attribute_name(attribute)
+                .build()
+                .map_err(|e| Error::config(e.to_string()))?,
+        ))
 }
 
 /// Global or local.
@@ -141,7 +204,7 @@ pub struct IndexDef {
 }
 
 impl IndexDef {
-    fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
+    pub(crate) fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
         std::iter::once((self.partition_key, SdkKeyType::Hash))
             .chain(self.sort_key.map(|k| (k, SdkKeyType::Range)))
             .map(|(k, t)| key_element(k.name, t))
@@ -150,7 +213,7 @@ impl IndexDef {
 
     /// The SDK projection; an include list also holds the table's type
     /// attribute, so that queries can filter item types.
-    fn projection(&self, type_attribute: &str) -> SdkProjection {
+    pub(crate) fn projection(&self, type_attribute: &str) -> SdkProjection {
         match self.projection {
             Projection::All => SdkProjection::builder()
                 .projection_type(ProjectionType::All)
@@ -172,7 +235,7 @@ impl IndexDef {
     }
 }
 
-fn key_element(name: &str, key_type: SdkKeyType) -> Result<KeySchemaElement> {
+pub(crate) fn key_element(name: &str, key_type: SdkKeyType) -> Result<KeySchemaElement> {
     KeySchemaElement::builder()
         .attribute_name(name)
         .key_type(key_type)
@@ -189,7 +252,31 @@ impl TableDef {
     #[tracing::instrument(level = "info", skip_all, fields(table = self.name))]
     pub async fn create(&self, db: &Db) -> Result<bool> {
         let table = db.table_name(self);
-        let mut req = db.client().create_table().table_name(&table);
+        let req = self.create_input(&table)?;
+        match req.send_with(db.client()).await {
+            Ok(_) => {}
+            Err(e) => {
+                let e = aws_sdk_dynamodb::Error::from(e);
+                if matches!(e, aws_sdk_dynamodb::Error::ResourceInUseException(_)) {
+                    return Ok(false);
+                }
+                return Err(Error::service("CreateTable", &table, e));
+            }
+        }
+        db.wait_until_active(&table).await?;
+        if let Some(attribute) = self.ttl {
+            ttl_input(&table, attribute, true)?
+                .send_with(db.client())
+                .await
+                .map_err(|e| Error::service("UpdateTimeToLive", &table, e))?;
+        }
+        Ok(true)
+    }
+
+    /// The CreateTable request for this table under the physical name
+    /// `table`: keys, indexes, billing and stream (TTL is a call of its own).
+    pub(crate) fn create_input(&self, table: &str) -> Result<CreateTableInputBuilder> {
+        let mut req = CreateTableInput::builder().table_name(table);
         req = match self.billing {
             Billing::OnDemand => req.billing_mode(BillingMode::PayPerRequest),
             Billing::Provisioned(t) => req
@@ -247,47 +334,9 @@ impl TableDef {
             );
         }
         if let Some(view) = self.stream {
-            let view = match view {
-                StreamView::KeysOnly => StreamViewType::KeysOnly,
-                StreamView::NewImage => StreamViewType::NewImage,
-                StreamView::OldImage => StreamViewType::OldImage,
-                StreamView::NewAndOldImages => StreamViewType::NewAndOldImages,
-            };
-            req = req.stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(view)
-                    .build()
-                    .map_err(|e| Error::config(e.to_string()))?,
-            );
+            req = req.stream_specification(stream_specification(Some(view))?);
         }
-        match req.send().await {
-            Ok(_) => {}
-            Err(e) => {
-                let e = aws_sdk_dynamodb::Error::from(e);
-                if matches!(e, aws_sdk_dynamodb::Error::ResourceInUseException(_)) {
-                    return Ok(false);
-                }
-                return Err(Error::service("CreateTable", &table, e));
-            }
-        }
-        db.wait_until_active(&table).await?;
-        if let Some(attribute) = self.ttl {
-            db.client()
-                .update_time_to_live()
-                .table_name(&table)
-                .time_to_live_specification(
-                    TimeToLiveSpecification::builder()
-                        .enabled(true)
-                        .attribute_name(attribute)
-                        .build()
-                        .map_err(|e| Error::config(e.to_string()))?,
-                )
-                .send()
-                .await
-                .map_err(|e| Error::service("UpdateTimeToLive", &table, e))?;
-        }
-        Ok(true)
+        Ok(req)
     }
 
     /// Deletes this table. Returns `Ok(false)` when it did not exist.

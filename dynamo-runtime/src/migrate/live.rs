@@ -1,0 +1,397 @@
+//! What a table looks like now (DescribeTable, DescribeTimeToLive), and the
+//! calls a step still needs given that: the reason a crashed run resumes
+//! where it stopped.
+
+use aws_sdk_dynamodb::types::{
+    BillingMode, IndexStatus, KeyType as SdkKeyType, TableDescription, TimeToLiveStatus,
+};
+
+use super::{Call, MigrateError, Step};
+use crate::{Billing, Db, Error, IndexDef, IndexKind, Result, StreamView, TableDef, Throughput};
+
+/// A table as DynamoDB describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LiveTable {
+    pub status: String,
+    /// Key attribute names, partition key first.
+    pub keys: Vec<String>,
+    pub indexes: Vec<LiveIndex>,
+    pub billing: Billing,
+    pub stream: Option<StreamView>,
+    /// The TTL attribute, when TTL is on (or being turned on).
+    pub ttl: Option<String>,
+    pub item_count: Option<u64>,
+}
+
+/// A secondary index as DynamoDB describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LiveIndex {
+    pub name: String,
+    pub global: bool,
+    pub status: String,
+    pub backfilling: bool,
+    pub keys: Vec<String>,
+}
+
+fn key_names(keys: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> Vec<String> {
+    let mut keys: Vec<_> = keys.iter().collect();
+    keys.sort_by_key(|k| *k.key_type() != SdkKeyType::Hash);
+    keys.iter().map(|k| k.attribute_name().to_owned()).collect()
+}
+
+fn def_keys(partition: &str, sort: Option<&str>) -> Vec<String> {
+    std::iter::once(partition)
+        .chain(sort)
+        .map(str::to_owned)
+        .collect()
+}
+
+impl LiveTable {
+    /// Describes `table` (a physical name); `None` when it does not exist.
+    pub(crate) async fn describe(db: &Db, table: &str) -> Result<Option<LiveTable>> {
+        let out = match db.client().describe_table().table_name(table).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                return match aws_sdk_dynamodb::Error::from(e) {
+                    aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => Ok(None),
+                    e => Err(Error::service("DescribeTable", table, e)),
+                };
+            }
+        };
+        let Some(t) = out.table() else {
+            return Ok(None);
+        };
+        let ttl = match db
+            .client()
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+        {
+            Ok(out) => out.time_to_live_description().and_then(|d| {
+                matches!(
+                    d.time_to_live_status(),
+                    Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+                )
+                .then(|| d.attribute_name().map(str::to_owned))
+                .flatten()
+            }),
+            Err(e) => match aws_sdk_dynamodb::Error::from(e) {
+                aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => return Ok(None),
+                e => return Err(Error::service("DescribeTimeToLive", table, e)),
+            },
+        };
+        Ok(Some(LiveTable::from_description(t, ttl)))
+    }
+
+    fn from_description(t: &TableDescription, ttl: Option<String>) -> LiveTable {
+        let mut indexes: Vec<LiveIndex> = t
+            .global_secondary_indexes()
+            .iter()
+            .map(|i| LiveIndex {
+                name: i.index_name().unwrap_or_default().to_owned(),
+                global: true,
+                status: i
+                    .index_status()
+                    .map_or("ACTIVE", IndexStatus::as_str)
+                    .to_owned(),
+                backfilling: i.backfilling() == Some(true),
+                keys: key_names(i.key_schema()),
+            })
+            .collect();
+        indexes.extend(t.local_secondary_indexes().iter().map(|i| LiveIndex {
+            name: i.index_name().unwrap_or_default().to_owned(),
+            global: false,
+            status: "ACTIVE".to_owned(),
+            backfilling: false,
+            keys: key_names(i.key_schema()),
+        }));
+        let on_demand = t
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .is_some_and(|m| *m == BillingMode::PayPerRequest);
+        let billing = match (on_demand, t.provisioned_throughput()) {
+            (false, Some(p)) => Billing::Provisioned(Throughput {
+                read: p.read_capacity_units().unwrap_or(0).max(0).unsigned_abs(),
+                write: p.write_capacity_units().unwrap_or(0).max(0).unsigned_abs(),
+            }),
+            _ => Billing::OnDemand,
+        };
+        let stream = t
+            .stream_specification()
+            .filter(|s| s.stream_enabled())
+            .and_then(|s| s.stream_view_type())
+            .and_then(StreamView::from_sdk);
+        LiveTable {
+            status: t.table_status().map_or("ACTIVE", |s| s.as_str()).to_owned(),
+            keys: key_names(t.key_schema()),
+            indexes,
+            billing,
+            stream,
+            ttl,
+            item_count: t.item_count().and_then(|n| u64::try_from(n).ok()),
+        }
+    }
+
+    /// The table as a CreateTable of `def` leaves it.
+    fn from_def(def: &TableDef) -> LiveTable {
+        LiveTable {
+            status: "ACTIVE".to_owned(),
+            keys: def_keys(def.partition_key.name, def.sort_key.map(|k| k.name)),
+            indexes: def.indexes.iter().map(LiveIndex::from_def).collect(),
+            billing: def.billing,
+            stream: def.stream,
+            ttl: None,
+            item_count: Some(0),
+        }
+    }
+
+    pub(crate) fn index(&self, name: &str) -> Option<&LiveIndex> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// What is not ACTIVE yet, e.g. `index by_status: CREATING
+    /// (backfilling)`; `None` when everything is.
+    pub(crate) fn not_ready(&self) -> Option<String> {
+        if self.status != "ACTIVE" {
+            return Some(self.status.clone());
+        }
+        self.indexes
+            .iter()
+            .find(|i| i.status != "ACTIVE" || i.backfilling)
+            .map(|i| {
+                format!(
+                    "index {}: {}{}",
+                    i.name,
+                    i.status,
+                    if i.backfilling { " (backfilling)" } else { "" }
+                )
+            })
+    }
+}
+
+impl LiveIndex {
+    fn from_def(index: &IndexDef) -> LiveIndex {
+        LiveIndex {
+            name: index.name.to_owned(),
+            global: index.kind == IndexKind::Global,
+            status: "ACTIVE".to_owned(),
+            backfilling: false,
+            keys: def_keys(index.partition_key.name, index.sort_key.map(|k| k.name)),
+        }
+    }
+}
+
+fn conflict(table: &str, problem: String) -> Error {
+    MigrateError::Conflict {
+        table: table.to_owned(),
+        problem,
+    }
+    .into()
+}
+
+fn missing(table: &str, step: &Step) -> Error {
+    conflict(
+        table,
+        format!(
+            "does not exist, so step {} cannot run: did an earlier migration create it under \
+             another namespace?",
+            step.op()
+        ),
+    )
+}
+
+/// The calls `step` still needs on `table` (physical name), given its live
+/// state. A backfill is always planned: it is resumable and writes nothing
+/// an item already has.
+pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result<Vec<Call>> {
+    let table_owned = table.to_owned();
+    let mut calls = Vec::new();
+    match *step {
+        Step::CreateTable(def) => {
+            let want = def_keys(def.partition_key.name, def.sort_key.map(|k| k.name));
+            match live {
+                None => calls.push(Call::CreateTable {
+                    table: table_owned.clone(),
+                    def,
+                }),
+                Some(t) if t.keys != want => {
+                    return Err(conflict(
+                        table,
+                        format!(
+                            "already exists with key ({}), but the step creates it with key ({}): \
+                             a key schema cannot change; delete the table or use another name",
+                            t.keys.join(", "),
+                            want.join(", ")
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+            if let Some(attribute) = def.ttl
+                && live.and_then(|t| t.ttl.as_deref()) != Some(attribute)
+            {
+                calls.push(Call::UpdateTtl {
+                    table: table_owned,
+                    attribute: attribute.to_owned(),
+                    enabled: true,
+                });
+            }
+        }
+        Step::DeleteTable { .. } => {
+            if live.is_some() {
+                calls.push(Call::DeleteTable { table: table_owned });
+            }
+        }
+        Step::AddIndex {
+            index,
+            type_attribute,
+            ..
+        } => {
+            let t = live.ok_or_else(|| missing(table, step))?;
+            let want = def_keys(index.partition_key.name, index.sort_key.map(|k| k.name));
+            match t.index(index.name) {
+                Some(i) if i.keys != want => {
+                    return Err(conflict(
+                        table,
+                        format!(
+                            "already has an index `{}` with key ({}), but the step adds it with \
+                             key ({}): remove the index first",
+                            index.name,
+                            i.keys.join(", "),
+                            want.join(", ")
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => calls.push(Call::CreateIndex {
+                    table: table_owned,
+                    index,
+                    type_attribute,
+                    throughput: match t.billing {
+                        Billing::OnDemand => None,
+                        Billing::Provisioned(table) => Some(index.throughput.unwrap_or(table)),
+                    },
+                }),
+            }
+        }
+        Step::RemoveIndex { index, .. } => {
+            let t = live.ok_or_else(|| missing(table, step))?;
+            if let Some(i) = t.index(index) {
+                if !i.global {
+                    return Err(conflict(
+                        table,
+                        format!(
+                            "cannot remove local index `{index}`: local indexes live as long as \
+                             their table"
+                        ),
+                    ));
+                }
+                if i.status != "DELETING" {
+                    calls.push(Call::DeleteIndex {
+                        table: table_owned,
+                        index: index.to_owned(),
+                    });
+                }
+            }
+        }
+        Step::UpdateTtl {
+            attribute, enabled, ..
+        } => {
+            let t = live.ok_or_else(|| missing(table, step))?;
+            match (t.ttl.as_deref(), enabled) {
+                (Some(current), true) if current == attribute => {}
+                (Some(current), true) => {
+                    // TTL is on for another attribute: DynamoDB needs it off
+                    // first.
+                    calls.push(Call::UpdateTtl {
+                        table: table_owned.clone(),
+                        attribute: current.to_owned(),
+                        enabled: false,
+                    });
+                    calls.push(Call::UpdateTtl {
+                        table: table_owned,
+                        attribute: attribute.to_owned(),
+                        enabled: true,
+                    });
+                }
+                (None, true) => calls.push(Call::UpdateTtl {
+                    table: table_owned,
+                    attribute: attribute.to_owned(),
+                    enabled: true,
+                }),
+                (Some(current), false) => calls.push(Call::UpdateTtl {
+                    table: table_owned,
+                    attribute: current.to_owned(),
+                    enabled: false,
+                }),
+                (None, false) => {}
+            }
+        }
+        Step::UpdateStream { stream, .. } => {
+            let t = live.ok_or_else(|| missing(table, step))?;
+            if t.stream != stream {
+                // A stream's view cannot change in place: off, then on.
+                if t.stream.is_some() {
+                    calls.push(Call::UpdateStream {
+                        table: table_owned.clone(),
+                        stream: None,
+                    });
+                }
+                if stream.is_some() {
+                    calls.push(Call::UpdateStream {
+                        table: table_owned,
+                        stream,
+                    });
+                }
+            }
+        }
+        Step::UpdateBilling { billing, .. } => {
+            let t = live.ok_or_else(|| missing(table, step))?;
+            if t.billing != billing {
+                calls.push(Call::UpdateBilling {
+                    table: table_owned,
+                    billing,
+                    indexes: t
+                        .indexes
+                        .iter()
+                        .filter(|i| i.global)
+                        .map(|i| i.name.clone())
+                        .collect(),
+                });
+            }
+        }
+        Step::Backfill(backfill) => {
+            if live.is_none() {
+                return Err(missing(table, step));
+            }
+            calls.push(Call::Backfill {
+                table: table_owned,
+                backfill,
+            });
+        }
+    }
+    Ok(calls)
+}
+
+/// Applies `call`'s effect to a simulated table, for dry runs.
+pub(crate) fn simulate(live: &mut Option<LiveTable>, call: &Call) {
+    match call {
+        Call::CreateTable { def, .. } => *live = Some(LiveTable::from_def(def)),
+        Call::DeleteTable { .. } => *live = None,
+        Call::Backfill { .. } => {}
+        other => {
+            let Some(t) = live else { return };
+            match other {
+                Call::CreateIndex { index, .. } => t.indexes.push(LiveIndex::from_def(index)),
+                Call::DeleteIndex { index, .. } => t.indexes.retain(|i| &i.name != index),
+                Call::UpdateTtl {
+                    attribute, enabled, ..
+                } => t.ttl = enabled.then(|| attribute.clone()),
+                Call::UpdateStream { stream, .. } => t.stream = *stream,
+                Call::UpdateBilling { billing, .. } => t.billing = *billing,
+                Call::CreateTable { .. } | Call::DeleteTable { .. } | Call::Backfill { .. } => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The tracking table: one record per migration, and the lease lock.
+//!
+//! Records have the key `id` = `migration#0000000002`; the lock is the item
+//! `id` = `lock` with its `owner` and `expires_at` (epoch milliseconds).
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
+
+use super::{Call, MigrateError, Migration, WaitPolicy, live::LiveTable};
+use crate::{
+    Attributes, Billing, Db, Error, KeyAttributeDef, KeyType, Result, TableDef, Timestamp,
+};
+
+const LOCK_ID: &str = "lock";
+
+/// The tracking table's shape (its name is set per run).
+const DEF: TableDef = TableDef {
+    name: super::TRACKING_TABLE,
+    partition_key: KeyAttributeDef {
+        name: "id",
+        ty: KeyType::S,
+    },
+    sort_key: None,
+    type_attribute: "_type",
+    billing: Billing::OnDemand,
+    ttl: None,
+    stream: None,
+    indexes: &[],
+};
+
+/// A migration's recorded state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Running,
+    Applied,
+    Failed,
+}
+
+impl Status {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Applied => "applied",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// Where a backfill stopped: its step, the scan position, and its counts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Checkpoint {
+    pub step: usize,
+    pub key: Option<Attributes>,
+    pub scanned: u64,
+    pub updated: u64,
+}
+
+/// A migration record.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    pub number: u32,
+    pub name: String,
+    pub checksum: String,
+    pub status: Status,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+    pub checkpoint: Option<Checkpoint>,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn text(item: &Attributes, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn number<T: std::str::FromStr>(item: &Attributes, name: &str) -> Option<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+fn record_id(number: u32) -> AttributeValue {
+    s(format!("migration#{number:010}"))
+}
+
+fn now() -> String {
+    Timestamp::now().to_string()
+}
+
+pub(crate) fn is_condition_failure<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// The tracking table of one run.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracking<'a> {
+    db: &'a Db,
+    table: String,
+}
+
+impl<'a> Tracking<'a> {
+    pub(crate) fn new(db: &'a Db, table: String) -> Self {
+        Tracking { db, table }
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn create_call(&self) -> Call {
+        Call::CreateTable {
+            table: self.table.clone(),
+            def: DEF,
+        }
+    }
+
+    /// Creates the table unless it exists, and waits until it is ACTIVE.
+    pub(crate) async fn ensure(&self, wait: &WaitPolicy) -> Result<()> {
+        if LiveTable::describe(self.db, &self.table).await?.is_none() {
+            tracing::info!(table = %self.table, "creating the migration tracking table");
+            self.create_call().send(self.db).await?;
+        }
+        let started = Instant::now();
+        let mut pause = wait.initial;
+        loop {
+            let live = LiveTable::describe(self.db, &self.table).await?;
+            let status = live.map_or("missing".to_owned(), |t| t.status);
+            if status == "ACTIVE" {
+                return Ok(());
+            }
+            if started.elapsed() >= wait.timeout {
+                return Err(MigrateError::Timeout {
+                    what: format!("tracking table {} to become ACTIVE", self.table),
+                    status,
+                    waited: started.elapsed(),
+                }
+                .into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = wait.next(pause);
+        }
+    }
+
+    /// Every migration record.
+    pub(crate) async fn records(&self) -> Result<Vec<Record>> {
+        let mut records = Vec::new();
+        let mut start: Option<Attributes> = None;
+        loop {
+            let out = self
+                .db
+                .client()
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| Error::service("Scan", &self.table, e))?;
+            for item in out.items() {
+                if let Some(record) = Record::from_item(item) {
+                    records.push(record);
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        records.sort_by_key(|r| r.number);
+        Ok(records)
+    }
+
+    /// Records `m` as running, keeping a backfill checkpoint to resume.
+    pub(crate) async fn start(
+        &self,
+        m: &Migration,
+        owner: &str,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<()> {
+        let mut req = self
+            .db
+            .client()
+            .put_item()
+            .table_name(&self.table)
+            .item("id", record_id(m.number))
+            .item("number", n(m.number))
+            .item("name", s(m.name))
+            .item("checksum", s(m.checksum))
+            .item("status", s(Status::Running.as_str()))
+            .item("started_at", s(now()))
+            .item("owner", s(owner));
+        if let Some(c) = checkpoint {
+            req = req.item("checkpoint", c.to_attribute());
+        }
+        req.send()
+            .await
+            .map_err(|e| Error::service("PutItem", &self.table, e))?;
+        Ok(())
+    }
+
+    /// Updates `m`'s record; `#status` and `#error` name those attributes.
+    async fn update(&self, m: &Migration, expression: &str, values: Attributes) -> Result<()> {
+        let names = [("#status", "status"), ("#error", "error")]
+            .into_iter()
+            .filter(|(placeholder, _)| expression.contains(placeholder))
+            .map(|(p, a)| (p.to_owned(), a.to_owned()))
+            .collect();
+        self.db
+            .client()
+            .update_item()
+            .table_name(&self.table)
+            .key("id", record_id(m.number))
+            .update_expression(expression)
+            .set_expression_attribute_names(
+                Some(names).filter(|n: &std::collections::HashMap<_, _>| !n.is_empty()),
+            )
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| Error::service("UpdateItem", &self.table, e))?;
+        Ok(())
+    }
+
+    /// Records `m` as failed with `error`. A failure to record is logged:
+    /// the step's own error is the one to report.
+    pub(crate) async fn fail(&self, m: &Migration, error: &str) {
+        let values = Attributes::from([
+            (":status".to_owned(), s(Status::Failed.as_str())),
+            (":error".to_owned(), s(error)),
+            (":at".to_owned(), s(now())),
+        ]);
+        if let Err(e) = self
+            .update(
+                m,
+                "SET #status = :status, #error = :error, failed_at = :at",
+                values,
+            )
+            .await
+        {
+            tracing::error!(migration = m.name, error = %e, "could not record the failure");
+        }
+    }
+
+    /// Records `m` as applied.
+    pub(crate) async fn finish(&self, m: &Migration) -> Result<()> {
+        let values = Attributes::from([
+            (":status".to_owned(), s(Status::Applied.as_str())),
+            (":at".to_owned(), s(now())),
+        ]);
+        self.update(
+            m,
+            "SET #status = :status, finished_at = :at REMOVE checkpoint, #error",
+            values,
+        )
+        .await
+    }
+
+    /// Saves a backfill's position.
+    pub(crate) async fn checkpoint(&self, m: &Migration, checkpoint: &Checkpoint) -> Result<()> {
+        let values = Attributes::from([(":c".to_owned(), checkpoint.to_attribute())]);
+        self.update(m, "SET checkpoint = :c", values).await
+    }
+}
+
+impl Record {
+    fn from_item(item: &Attributes) -> Option<Record> {
+        if !text(item, "id")?.starts_with("migration#") {
+            return None;
+        }
+        let status = match text(item, "status")?.as_str() {
+            "running" => Status::Running,
+            "applied" => Status::Applied,
+            _ => Status::Failed,
+        };
+        Some(Record {
+            number: number(item, "number")?,
+            name: text(item, "name").unwrap_or_default(),
+            checksum: text(item, "checksum").unwrap_or_default(),
+            status,
+            finished_at: text(item, "finished_at"),
+            error: text(item, "error"),
+            checkpoint: match item.get("checkpoint") {
+                Some(AttributeValue::M(c)) => Checkpoint::from_map(c),
+                _ => None,
+            },
+        })
+    }
+}
+
+impl Checkpoint {
+    fn to_attribute(&self) -> AttributeValue {
+        let mut map = Attributes::from([
+            ("step".to_owned(), n(self.step)),
+            ("scanned".to_owned(), n(self.scanned)),
+            ("updated".to_owned(), n(self.updated)),
+        ]);
+        if let Some(key) = &self.key {
+            map.insert("key".to_owned(), AttributeValue::M(key.clone()));
+        }
+        AttributeValue::M(map)
+    }
+
+    fn from_map(map: &Attributes) -> Option<Checkpoint> {
+        Some(Checkpoint {
+            step: number(map, "step")?,
+            key: match map.get("key") {
+                Some(AttributeValue::M(key)) => Some(key.clone()),
+                _ => None,
+            },
+            scanned: number(map, "scanned").unwrap_or(0),
+            updated: number(map, "updated").unwrap_or(0),
+        })
+    }
+}
+
+/// The lock, held by one run at a time.
+#[derive(Debug)]
+pub(crate) struct Lease<'a> {
+    tracking: Tracking<'a>,
+    owner: String,
+    duration: Duration,
+    renewed: Instant,
+}
+
+fn expiry(duration: Duration) -> i64 {
+    let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    Timestamp::now().as_millisecond().saturating_add(millis)
+}
+
+impl<'a> Lease<'a> {
+    /// Takes the lock, waiting while another run holds an unexpired lease.
+    pub(crate) async fn acquire(
+        tracking: Tracking<'a>,
+        owner: String,
+        duration: Duration,
+        timeout: Duration,
+        waiting: impl Fn(&str),
+    ) -> Result<Lease<'a>> {
+        let started = Instant::now();
+        let mut reported = String::new();
+        loop {
+            let result = tracking
+                .db
+                .client()
+                .put_item()
+                .table_name(&tracking.table)
+                .item("id", s(LOCK_ID))
+                .item("owner", s(&owner))
+                .item("expires_at", n(expiry(duration)))
+                .item("acquired_at", s(now()))
+                .condition_expression(
+                    "attribute_not_exists(id) OR expires_at < :now OR #owner = :me",
+                )
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":now", n(Timestamp::now().as_millisecond()))
+                .expression_attribute_values(":me", s(&owner))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    tracing::info!(%owner, "took the migration lock");
+                    return Ok(Lease {
+                        tracking,
+                        owner,
+                        duration,
+                        renewed: Instant::now(),
+                    });
+                }
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(Error::service("PutItem", &tracking.table, e)),
+            }
+            let holder = tracking
+                .db
+                .client()
+                .get_item()
+                .table_name(&tracking.table)
+                .key("id", s(LOCK_ID))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| Error::service("GetItem", &tracking.table, e))?
+                .item()
+                .and_then(|item| text(item, "owner"))
+                .unwrap_or_default();
+            if started.elapsed() >= timeout {
+                return Err(MigrateError::Locked {
+                    owner: holder,
+                    waited: started.elapsed(),
+                }
+                .into());
+            }
+            if holder != reported {
+                waiting(&holder);
+                reported = holder;
+            }
+            tokio::time::sleep(Duration::from_millis(250).min(duration / 4)).await;
+        }
+    }
+
+    /// Extends the lease when a third of it has passed; fails when another
+    /// run took the lock.
+    pub(crate) async fn renew(&mut self) -> Result<()> {
+        if self.renewed.elapsed() < self.duration / 3 {
+            return Ok(());
+        }
+        let result = self
+            .tracking
+            .db
+            .client()
+            .update_item()
+            .table_name(&self.tracking.table)
+            .key("id", s(LOCK_ID))
+            .update_expression("SET expires_at = :expires")
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":expires", n(expiry(self.duration)))
+            .expression_attribute_values(":me", s(&self.owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                self.renewed = Instant::now();
+                Ok(())
+            }
+            Err(e) if is_condition_failure(&e) => Err(MigrateError::LeaseLost.into()),
+            Err(e) => Err(Error::service("UpdateItem", &self.tracking.table, e)),
+        }
+    }
+
+    /// Gives the lock up (when this run still holds it).
+    pub(crate) async fn release(self) -> Result<()> {
+        let result = self
+            .tracking
+            .db
+            .client()
+            .delete_item()
+            .table_name(&self.tracking.table)
+            .key("id", s(LOCK_ID))
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", s(&self.owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(Error::service("DeleteItem", &self.tracking.table, e)),
+        }
+    }
+}
