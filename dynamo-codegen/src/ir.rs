@@ -120,6 +120,16 @@ impl StreamView {
         ("old_image", StreamView::OldImage),
         ("new_and_old_images", StreamView::NewAndOldImages),
     ];
+
+    /// The view's schema name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamView::KeysOnly => "keys_only",
+            StreamView::NewImage => "new_image",
+            StreamView::OldImage => "old_image",
+            StreamView::NewAndOldImages => "new_and_old_images",
+        }
+    }
 }
 
 /// A secondary index.
@@ -690,6 +700,18 @@ pub enum Step {
         /// Templates over the item's fields (their `attribute` is the target).
         set: Vec<Template>,
     },
+}
+
+impl Migration {
+    /// SHA-256 of the file's text, in hex: what the tracking table records,
+    /// so that an applied migration whose file changed is refused.
+    pub fn checksum(&self) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(self.text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl Step {

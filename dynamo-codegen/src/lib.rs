@@ -8,10 +8,13 @@
 //! `dynamo-codegen` binary runs it from the command line.
 
 mod builder;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod diagnostics;
 pub mod emit;
 pub mod ir;
 pub mod load;
+pub mod migrate;
 pub mod naming;
 pub mod template;
 pub mod validate;
@@ -50,6 +53,10 @@ pub enum Error {
     /// The builder was used wrongly.
     #[error("{0}")]
     Config(String),
+    /// A DynamoDB operation of the command line failed.
+    #[cfg(feature = "cli")]
+    #[error(transparent)]
+    Runtime(Box<dynamo_runtime::Error>),
     /// A bug in the generator.
     #[error("internal error in dynamo-codegen (please report it): {0}")]
     Internal(String),

@@ -1,4 +1,5 @@
-//! The shop example: creates its table in DynamoDB, then uses the generated
+//! The shop example: applies its migrations (creating the table and its
+//! indexes), then uses the generated
 //! client for every kind of access the schema declares: writes (single and
 //! batched), reads, queries with sort-key conditions and filters, a global
 //! index, a keys-only index with its projection, the `customer_orders`
@@ -9,20 +10,26 @@
 //! points it at DynamoDB Local.
 
 use dynamo_runtime::{Db, Error};
-use example_app::shop::{
-    Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer, NewOrder, Order, OrderKey,
-    OrderStatus, TABLE,
+use example_app::{
+    migrations,
+    shop::{
+        Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer, NewOrder, Order,
+        OrderKey, OrderStatus, TABLE,
+    },
 };
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let db = Db::from_env().await?;
     let table = db.table_name(&TABLE);
-    if TABLE.create(&db).await? {
-        println!("created table {table} with indexes gsi1 and by_status");
-    } else {
-        println!("table {table} exists");
-    }
+    // The same executor as `dynamo-codegen migrate`: applies what is
+    // pending (nothing, when the CLI ran first), once, under a lock.
+    let report = migrations::run(&db).await?;
+    println!(
+        "table {table}: {} migration(s) applied at start-up, {} already applied",
+        report.applied.len(),
+        report.already_applied.len()
+    );
 
     let mut ann = Customer::new(NewCustomer {
         id: "c-100".into(),

@@ -22,11 +22,11 @@ pub mod fixtures {
 
     fixture!(
         benchmark,
+        every_step,
         field_types,
         indexes_collections,
         item_options,
         keys,
-        migrations,
         plain_keys,
         table_options
     );

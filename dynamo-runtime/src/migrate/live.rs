@@ -3,34 +3,86 @@
 //! where it stopped.
 
 use aws_sdk_dynamodb::types::{
-    BillingMode, IndexStatus, KeyType as SdkKeyType, TableDescription, TimeToLiveStatus,
+    BillingMode, IndexStatus, KeyType as SdkKeyType, ProjectionType, ScalarAttributeType,
+    TableDescription, TimeToLiveStatus,
 };
 
 use super::{Call, MigrateError, Step};
-use crate::{Billing, Db, Error, IndexDef, IndexKind, Result, StreamView, TableDef, Throughput};
+use crate::{
+    Billing, Db, Error, IndexDef, IndexKind, KeyType, Result, StreamView, TableDef, Throughput,
+};
 
-/// A table as DynamoDB describes it.
+/// A table as DynamoDB describes it (DescribeTable and
+/// DescribeTimeToLive).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LiveTable {
+#[non_exhaustive]
+pub struct LiveTable {
+    /// `ACTIVE`, `CREATING`, `UPDATING`, ...
     pub status: String,
     /// Key attribute names, partition key first.
     pub keys: Vec<String>,
+    /// The types of the key attributes of the table and its indexes.
+    pub key_types: Vec<(String, KeyType)>,
+    /// Global, then local indexes.
     pub indexes: Vec<LiveIndex>,
+    /// The capacity mode.
     pub billing: Billing,
+    /// The stream view, when the stream is on.
     pub stream: Option<StreamView>,
     /// The TTL attribute, when TTL is on (or being turned on).
     pub ttl: Option<String>,
+    /// DynamoDB's estimate of the item count (updated every ~6 hours on AWS).
     pub item_count: Option<u64>,
 }
 
 /// A secondary index as DynamoDB describes it.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LiveIndex {
+#[non_exhaustive]
+pub struct LiveIndex {
+    /// Its name.
     pub name: String,
+    /// Global (or local).
     pub global: bool,
+    /// `ACTIVE`, `CREATING`, `DELETING`, ...
     pub status: String,
+    /// Whether a new global index is still being filled.
     pub backfilling: bool,
+    /// Key attribute names, partition key first.
     pub keys: Vec<String>,
+    /// What it stores.
+    pub projection: LiveProjection,
+    /// Its capacity on a provisioned table.
+    pub throughput: Option<Throughput>,
+}
+
+/// An index's projection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveProjection {
+    /// Every attribute.
+    All,
+    /// Keys only.
+    KeysOnly,
+    /// Keys and these attributes.
+    Include(Vec<String>),
+}
+
+fn live_projection(p: Option<&aws_sdk_dynamodb::types::Projection>) -> LiveProjection {
+    match p.and_then(|p| p.projection_type()) {
+        Some(ProjectionType::KeysOnly) => LiveProjection::KeysOnly,
+        Some(ProjectionType::Include) => LiveProjection::Include(
+            p.map(|p| p.non_key_attributes().to_vec())
+                .unwrap_or_default(),
+        ),
+        _ => LiveProjection::All,
+    }
+}
+
+fn throughput(read: Option<i64>, write: Option<i64>) -> Option<Throughput> {
+    let units = |n: Option<i64>| n.unwrap_or(0).max(0).unsigned_abs();
+    (units(read) > 0 || units(write) > 0).then(|| Throughput {
+        read: units(read),
+        write: units(write),
+    })
 }
 
 fn key_names(keys: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> Vec<String> {
@@ -48,7 +100,7 @@ fn def_keys(partition: &str, sort: Option<&str>) -> Vec<String> {
 
 impl LiveTable {
     /// Describes `table` (a physical name); `None` when it does not exist.
-    pub(crate) async fn describe(db: &Db, table: &str) -> Result<Option<LiveTable>> {
+    pub async fn describe(db: &Db, table: &str) -> Result<Option<LiveTable>> {
         let out = match db.client().describe_table().table_name(table).send().await {
             Ok(out) => out,
             Err(e) => {
@@ -97,6 +149,10 @@ impl LiveTable {
                     .to_owned(),
                 backfilling: i.backfilling() == Some(true),
                 keys: key_names(i.key_schema()),
+                projection: live_projection(i.projection()),
+                throughput: i
+                    .provisioned_throughput()
+                    .and_then(|p| throughput(p.read_capacity_units(), p.write_capacity_units())),
             })
             .collect();
         indexes.extend(t.local_secondary_indexes().iter().map(|i| LiveIndex {
@@ -105,18 +161,32 @@ impl LiveTable {
             status: "ACTIVE".to_owned(),
             backfilling: false,
             keys: key_names(i.key_schema()),
+            projection: live_projection(i.projection()),
+            throughput: None,
         }));
         let on_demand = t
             .billing_mode_summary()
             .and_then(|b| b.billing_mode())
             .is_some_and(|m| *m == BillingMode::PayPerRequest);
-        let billing = match (on_demand, t.provisioned_throughput()) {
-            (false, Some(p)) => Billing::Provisioned(Throughput {
-                read: p.read_capacity_units().unwrap_or(0).max(0).unsigned_abs(),
-                write: p.write_capacity_units().unwrap_or(0).max(0).unsigned_abs(),
-            }),
+        let billing = match t
+            .provisioned_throughput()
+            .and_then(|p| throughput(p.read_capacity_units(), p.write_capacity_units()))
+        {
+            Some(t) if !on_demand => Billing::Provisioned(t),
             _ => Billing::OnDemand,
         };
+        let key_types = t
+            .attribute_definitions()
+            .iter()
+            .map(|d| {
+                let ty = match d.attribute_type() {
+                    ScalarAttributeType::N => KeyType::N,
+                    ScalarAttributeType::B => KeyType::B,
+                    _ => KeyType::S,
+                };
+                (d.attribute_name().to_owned(), ty)
+            })
+            .collect();
         let stream = t
             .stream_specification()
             .filter(|s| s.stream_enabled())
@@ -125,6 +195,7 @@ impl LiveTable {
         LiveTable {
             status: t.table_status().map_or("ACTIVE", |s| s.as_str()).to_owned(),
             keys: key_names(t.key_schema()),
+            key_types,
             indexes,
             billing,
             stream,
@@ -138,6 +209,7 @@ impl LiveTable {
         LiveTable {
             status: "ACTIVE".to_owned(),
             keys: def_keys(def.partition_key.name, def.sort_key.map(|k| k.name)),
+            key_types: Vec::new(),
             indexes: def.indexes.iter().map(LiveIndex::from_def).collect(),
             billing: def.billing,
             stream: def.stream,
@@ -146,13 +218,14 @@ impl LiveTable {
         }
     }
 
-    pub(crate) fn index(&self, name: &str) -> Option<&LiveIndex> {
+    /// The index named `name`.
+    pub fn index(&self, name: &str) -> Option<&LiveIndex> {
         self.indexes.iter().find(|i| i.name == name)
     }
 
     /// What is not ACTIVE yet, e.g. `index by_status: CREATING
     /// (backfilling)`; `None` when everything is.
-    pub(crate) fn not_ready(&self) -> Option<String> {
+    pub fn not_ready(&self) -> Option<String> {
         if self.status != "ACTIVE" {
             return Some(self.status.clone());
         }
@@ -178,6 +251,14 @@ impl LiveIndex {
             status: "ACTIVE".to_owned(),
             backfilling: false,
             keys: def_keys(index.partition_key.name, index.sort_key.map(|k| k.name)),
+            projection: match index.projection {
+                crate::Projection::All => LiveProjection::All,
+                crate::Projection::KeysOnly => LiveProjection::KeysOnly,
+                crate::Projection::Include(names) => {
+                    LiveProjection::Include(names.iter().map(|n| (*n).to_owned()).collect())
+                }
+            },
+            throughput: index.throughput,
         }
     }
 }

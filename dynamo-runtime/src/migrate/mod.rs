@@ -38,7 +38,7 @@ mod tracking;
 use std::{fmt, sync::Arc, time::Duration};
 
 use call::Call;
-use live::LiveTable;
+pub use live::{LiveIndex, LiveProjection, LiveTable};
 use tracking::{Lease, Record, Status, Tracking};
 
 use crate::{Billing, Db, Error, IndexDef, Result, StreamView, TableDef};

@@ -1,0 +1,833 @@
+//! The `dynamo-codegen` command line: clap commands calling library
+//! functions (`main.rs` only calls [`main`]).
+
+use std::{
+    io::{IsTerminal as _, Write as _},
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use clap::{Args, Parser, Subcommand};
+use dynamo_runtime::{
+    Db,
+    migrate::{Event, LiveProjection, LiveTable, Migrator, WaitPolicy},
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::{
+    Error, Generated, ir,
+    migrate::{
+        plan::{self, Change},
+        resolve, runtime,
+    },
+};
+
+/// Typed DynamoDB clients from TOML schemas, and the migrations that keep
+/// tables in step with them.
+#[derive(Debug, Parser)]
+#[command(name = "dynamo-codegen", version, about)]
+struct Cli {
+    /// The schema folder (table files and `migrations/`).
+    #[arg(long, global = true, default_value = "schemas")]
+    schemas: PathBuf,
+    /// DynamoDB endpoint, e.g. DynamoDB Local's `http://127.0.0.1:8000`
+    /// (default: `AWS_ENDPOINT_URL`, then AWS).
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// AWS region (default: `AWS_REGION` or the profile's).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Prefix of every table name, e.g. `dev` for `dev_shop`.
+    #[arg(long, global = true, env = "DYNAMO_NAMESPACE")]
+    namespace: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the schemas and check that the migrations build exactly the
+    /// tables they describe.
+    Check,
+    /// Write the generated code to a folder, e.g. to check it in for review.
+    Generate {
+        /// The folder to write `mod.rs` and one file per table into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write nothing; fail when the folder is not up to date.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Apply pending migrations (or show them with `--dry-run`, or their
+    /// state with `migrate status`).
+    Migrate(MigrateArgs),
+    /// Write migration files.
+    #[command(subcommand)]
+    Migration(MigrationCommand),
+    /// Table tasks: create, list, describe, delete.
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// Write a schema file for an existing table, from DescribeTable: a
+    /// starting point with its keys, indexes, billing, ttl and stream.
+    Pull {
+        /// The table's logical name (the namespace is added).
+        table: String,
+        /// Where to write it (default: `<schemas>/<table>.toml`; `-` for stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct MigrateArgs {
+    #[command(subcommand)]
+    command: Option<MigrateCommand>,
+    /// Apply migrations up to and including this number only.
+    #[arg(long)]
+    to: Option<u32>,
+    /// Print the API calls the run would make, and make none.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    options: RunOptions,
+}
+
+#[derive(Debug, Args)]
+struct RunOptions {
+    /// The tracking table's logical name.
+    #[arg(long, default_value = dynamo_runtime::migrate::TRACKING_TABLE)]
+    tracking_table: String,
+    /// Seconds the lock stays valid without renewal (a crashed run blocks
+    /// others this long).
+    #[arg(long, default_value_t = 60)]
+    lease_seconds: u64,
+    /// Seconds to wait for another run's lock.
+    #[arg(long, default_value_t = 900)]
+    lock_timeout_seconds: u64,
+    /// At most this many backfill writes per second (0: no limit).
+    #[arg(long, default_value_t = 100)]
+    backfill_rate: u32,
+    /// First pause, in milliseconds, while waiting for a table or index.
+    #[arg(long, default_value_t = 200)]
+    wait_initial_ms: u64,
+    /// Each pause is the previous one times this.
+    #[arg(long, default_value_t = 2.0)]
+    wait_factor: f64,
+    /// Longest pause, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    wait_max_ms: u64,
+    /// Give up waiting for one change after this many seconds.
+    #[arg(long, default_value_t = 6 * 3600)]
+    wait_timeout_seconds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Show each migration's state: pending, running, applied or failed.
+    Status {
+        /// The tracking table's logical name.
+        #[arg(long, default_value = dynamo_runtime::migrate::TRACKING_TABLE)]
+        tracking_table: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrationCommand {
+    /// Write the next migration from the difference between the schemas and
+    /// what the migrations build.
+    New {
+        /// What it does, e.g. `orders by status` (becomes the file name and
+        /// the description).
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TableCommand {
+    /// Create a table as its schema file describes it (without migrations:
+    /// for scratch environments).
+    Create {
+        /// The table's logical name.
+        table: String,
+    },
+    /// List the tables (of the namespace, when one is set).
+    List,
+    /// Show a table's keys, indexes, billing, stream, ttl and status.
+    Describe {
+        /// The table's logical name.
+        table: String,
+    },
+    /// Delete a table and every item in it.
+    Delete {
+        /// The table's logical name.
+        table: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs the command line with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("{e:?}");
+            if !matches!(e, Error::Schema(_)) {
+                eprintln!();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    match &cli.command {
+        Command::Check => check(cli),
+        Command::Generate { out, check } => {
+            let generated = crate::generate(&cli.schemas)?;
+            eprint!("{}", generated.warnings.render());
+            Ok(generate(out, *check, &generated))
+        }
+        Command::Migration(MigrationCommand::New { name }) => migration_new(cli, name),
+        Command::Migrate(args) => block_on(migrate(cli, args)),
+        Command::Table(command) => block_on(table(cli, command)),
+        Command::Pull { table, out } => block_on(pull(cli, table, out.as_deref())),
+    }
+}
+
+fn block_on<F: std::future::Future<Output = Result<ExitCode, Error>>>(
+    future: F,
+) -> Result<ExitCode, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the async runtime: {e}")))?
+        .block_on(future)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn has_migrations_dir(schemas: &Path) -> bool {
+    schemas.join("migrations").is_dir()
+}
+
+fn check(cli: &Cli) -> Result<ExitCode, Error> {
+    let checked = crate::check(&cli.schemas)?;
+    eprint!("{}", checked.warnings.render());
+    let schema = &checked.schema;
+    if has_migrations_dir(&cli.schemas) {
+        let differences = plan::diff(schema);
+        if !differences.is_empty() {
+            eprintln!(
+                "{}: the migrations do not build the tables the schemas describe:",
+                cli.schemas.display()
+            );
+            for d in &differences {
+                eprintln!("  - {}", d.what);
+                if let Change::Refused(why) = &d.change {
+                    eprintln!("    no migration can do this: {why}");
+                }
+            }
+            eprintln!("help: write the missing migration with `dynamo-codegen migration new NAME`");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let tables = &schema.tables;
+    let items: usize = tables.iter().map(|t| t.items.len()).sum();
+    eprintln!(
+        "{}: ok ({} table{}, {items} item type{}, {} migration{})",
+        cli.schemas.display(),
+        tables.len(),
+        plural(tables.len()),
+        plural(items),
+        schema.migrations.len(),
+        plural(schema.migrations.len()),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(out: &Path, check: bool, generated: &Generated) -> ExitCode {
+    if check {
+        let stale: Vec<&str> = generated
+            .files
+            .iter()
+            .filter(|f| {
+                std::fs::read_to_string(out.join(&f.name)).ok().as_deref()
+                    != Some(f.contents.as_str())
+            })
+            .map(|f| f.name.as_str())
+            .collect();
+        if stale.is_empty() {
+            eprintln!("{}: up to date", out.display());
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "{}: stale files: {} (run `dynamo-codegen generate --out {}`)",
+            out.display(),
+            stale.join(", "),
+            out.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("cannot create {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    for file in &generated.files {
+        match crate::write::write_if_changed(&out.join(&file.name), &file.contents) {
+            Ok(true) => eprintln!("wrote {}", out.join(&file.name).display()),
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn migration_new(cli: &Cli, name: &str) -> Result<ExitCode, Error> {
+    let checked = crate::check(&cli.schemas)?;
+    eprint!("{}", checked.warnings.render());
+    let differences = plan::diff(&checked.schema);
+    if differences.is_empty() {
+        eprintln!(
+            "{}: the migrations already build what the schemas describe; nothing to write",
+            cli.schemas.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let steps = match plan::steps(&differences) {
+        Ok(steps) => steps,
+        Err(refused) => {
+            for d in refused {
+                eprintln!("error: {}", d.what);
+                if let Change::Refused(why) = &d.change {
+                    eprintln!("  help: {why}");
+                }
+            }
+            eprintln!("no migration written");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let number = checked.schema.migrations.last().map_or(1, |m| m.number + 1);
+    let dir = cli.schemas.join("migrations");
+    let path = dir.join(plan::file_name(number, name));
+    let text = plan::migration_toml(name, &steps);
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    std::fs::write(&path, &text).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    // What was written must load, and leave nothing to do.
+    let rechecked = crate::check(&cli.schemas)?;
+    let left = plan::diff(&rechecked.schema);
+    for d in &differences {
+        eprintln!("  - {}", d.what);
+    }
+    eprintln!(
+        "wrote {} ({} step{}); review it, then run `dynamo-codegen migrate`",
+        path.display(),
+        steps.len(),
+        plural(steps.len())
+    );
+    if !left.is_empty() {
+        return Err(Error::Internal(format!(
+            "the written migration leaves differences: {}",
+            left.iter()
+                .map(|d| d.what.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn db(cli: &Cli) -> Result<Db, Error> {
+    let mut builder = Db::builder();
+    if let Some(endpoint) = &cli.endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    if let Some(region) = &cli.region {
+        builder = builder.region(region);
+    }
+    if let Some(namespace) = &cli.namespace {
+        builder = builder.namespace(namespace);
+    }
+    builder.build().await.map_err(runtime_error)
+}
+
+fn runtime_error(e: dynamo_runtime::Error) -> Error {
+    Error::Runtime(Box::new(e))
+}
+
+/// Progress on stderr: lines for steps, a spinner for waits and a bar for
+/// backfills when stderr is a terminal; plain lines (waits every 10 s)
+/// otherwise.
+struct Progress {
+    terminal: bool,
+    bar: Option<ProgressBar>,
+    last_wait_line: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn line(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn finish_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::WaitingForLock { owner } => {
+                self.line(&format!("waiting for the migration lock held by {owner}"));
+            }
+            Event::MigrationStarted { name, resumed } => {
+                self.finish_bar();
+                self.line(&format!(
+                    "{} {name}",
+                    if *resumed { "resuming" } else { "applying" }
+                ));
+            }
+            Event::StepStarted { step, summary, .. } => {
+                self.finish_bar();
+                self.line(&format!("  step {step}: {summary}"));
+            }
+            Event::Call { text } => self.line(&format!("    {text}")),
+            Event::Waiting {
+                what,
+                status,
+                elapsed,
+            } => {
+                let message = format!("waiting for {what}: {status} ({}s)", elapsed.as_secs());
+                if self.terminal {
+                    let bar = self.bar.get_or_insert_with(|| {
+                        let bar = ProgressBar::new_spinner();
+                        bar.enable_steady_tick(Duration::from_millis(120));
+                        bar
+                    });
+                    bar.set_message(message);
+                } else if self
+                    .last_wait_line
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+                {
+                    self.last_wait_line = Some(std::time::Instant::now());
+                    eprintln!("    {message}");
+                }
+            }
+            Event::Ready { what } => {
+                self.finish_bar();
+                self.last_wait_line = None;
+                self.line(&format!("    ready: {what}"));
+            }
+            Event::Backfill {
+                item,
+                scanned,
+                updated,
+                estimated_total,
+            } => {
+                if self.terminal {
+                    let bar = self.bar.get_or_insert_with(|| {
+                        let bar = ProgressBar::new(estimated_total.unwrap_or(0));
+                        if let Ok(style) =
+                            ProgressStyle::with_template("    {bar:30} {pos}/{len} read {msg}")
+                        {
+                            bar.set_style(style);
+                        }
+                        bar
+                    });
+                    bar.set_length(estimated_total.unwrap_or(0).max(*scanned));
+                    bar.set_position(*scanned);
+                    bar.set_message(format!("{item}s, {updated} updated"));
+                } else {
+                    eprintln!("    backfill {item}: {scanned} read, {updated} updated");
+                }
+            }
+            Event::MigrationApplied { name, elapsed } => {
+                self.finish_bar();
+                self.line(&format!("  done: {name} in {:.1}s", elapsed.as_secs_f64()));
+            }
+            other => self.line(&format!("{other:?}")),
+        }
+    }
+}
+
+fn migrator<'a>(
+    db: &'a Db,
+    migrations: &'a [dynamo_runtime::migrate::Migration],
+    args: &MigrateArgs,
+) -> Migrator<'a> {
+    let o = &args.options;
+    let mut migrator = Migrator::new(db, migrations)
+        .tracking_table(&o.tracking_table)
+        .lease(Duration::from_secs(o.lease_seconds))
+        .lock_timeout(Duration::from_secs(o.lock_timeout_seconds))
+        .backfill_rate(Some(o.backfill_rate))
+        .wait_policy(WaitPolicy {
+            initial: Duration::from_millis(o.wait_initial_ms),
+            factor: o.wait_factor,
+            max_interval: Duration::from_millis(o.wait_max_ms),
+            timeout: Duration::from_secs(o.wait_timeout_seconds),
+        });
+    if let Some(to) = args.to {
+        migrator = migrator.to(to);
+    }
+    migrator
+}
+
+async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
+    let checked = crate::check(&cli.schemas)?;
+    eprint!("{}", checked.warnings.render());
+    let migrations = runtime::migrations(&checked.schema)?;
+    let db = db(cli).await?;
+    if let Some(MigrateCommand::Status { tracking_table }) = &args.command {
+        let statuses = Migrator::new(&db, migrations)
+            .tracking_table(tracking_table)
+            .status()
+            .await
+            .map_err(runtime_error)?;
+        let mut out = std::io::stdout().lock();
+        for s in &statuses {
+            let mut line = format!("{:<10} {}", s.status, s.name);
+            if let Some(at) = &s.applied_at {
+                line.push_str(&format!(" (at {at})"));
+            }
+            if s.changed {
+                line.push_str(" [file changed since it was recorded]");
+            }
+            if s.unknown {
+                line.push_str(" [no such migration file]");
+            }
+            let _ = writeln!(out, "{line}");
+            if let Some(error) = s.error.as_deref().filter(|_| s.status == "failed") {
+                let _ = writeln!(out, "           error: {error}");
+            }
+        }
+        if statuses.is_empty() {
+            let _ = writeln!(out, "no migrations");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if has_migrations_dir(&cli.schemas) {
+        for d in plan::diff(&checked.schema) {
+            eprintln!(
+                "warning: {} (the migrations do not cover it yet: `dynamo-codegen migration new NAME`)",
+                d.what
+            );
+        }
+    }
+    let migrator = migrator(&db, migrations, args);
+    if args.dry_run {
+        let plan = migrator.plan().await.map_err(runtime_error)?;
+        print!("{plan}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let progress = Arc::new(Mutex::new(Progress {
+        terminal: std::io::stderr().is_terminal(),
+        bar: None,
+        last_wait_line: None,
+    }));
+    let observer = Arc::clone(&progress);
+    let migrator = migrator.on_event(move |event| {
+        if let Ok(mut progress) = observer.lock() {
+            progress.event(event);
+        }
+    });
+    let result = migrator.run().await;
+    if let Ok(mut progress) = progress.lock() {
+        progress.finish_bar();
+    }
+    let report = result.map_err(runtime_error)?;
+    let mut out = std::io::stdout().lock();
+    for name in &report.applied {
+        let _ = writeln!(out, "applied {name}");
+    }
+    let _ = writeln!(
+        out,
+        "{} migration{} applied now, {} already applied",
+        report.applied.len(),
+        plural(report.applied.len()),
+        report.already_applied.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn schema_table<'a>(schema: &'a ir::Schema, name: &str) -> Result<&'a ir::Table, Error> {
+    schema
+        .tables
+        .iter()
+        .find(|t| t.def.name == name)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "no schema file describes table `{name}` (tables: {})",
+                schema
+                    .tables
+                    .iter()
+                    .map(|t| t.def.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+async fn describe(db: &Db, table: &str) -> Result<LiveTable, Error> {
+    let physical = db.physical_name(table);
+    LiveTable::describe(db, &physical)
+        .await
+        .map_err(runtime_error)?
+        .ok_or_else(|| Error::Config(format!("table `{physical}` does not exist")))
+}
+
+async fn table(cli: &Cli, command: &TableCommand) -> Result<ExitCode, Error> {
+    let db = db(cli).await?;
+    match command {
+        TableCommand::Create { table } => {
+            let checked = crate::check(&cli.schemas)?;
+            let t = schema_table(&checked.schema, table)?;
+            let def = runtime::table_def(&t.def, &t.type_attribute);
+            let physical = db.physical_name(table);
+            if def.create(&db).await.map_err(runtime_error)? {
+                eprintln!("created table {physical}");
+            } else {
+                eprintln!("table {physical} exists already; nothing changed");
+            }
+        }
+        TableCommand::List => {
+            let prefix = db.namespace().map(|n| format!("{n}_"));
+            let mut start: Option<String> = None;
+            let mut out = std::io::stdout().lock();
+            loop {
+                let page = db
+                    .client()
+                    .list_tables()
+                    .set_exclusive_start_table_name(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        runtime_error(dynamo_runtime::Error::Service {
+                            operation: "ListTables",
+                            table: String::new(),
+                            source: Box::new(e.into()),
+                        })
+                    })?;
+                for name in page.table_names() {
+                    if prefix.as_deref().is_none_or(|p| name.starts_with(p)) {
+                        let _ = writeln!(out, "{name}");
+                    }
+                }
+                match page.last_evaluated_table_name() {
+                    Some(last) => start = Some(last.to_owned()),
+                    None => break,
+                }
+            }
+        }
+        TableCommand::Describe { table } => {
+            let live = describe(&db, table).await?;
+            print!("{}", describe_text(&db.physical_name(table), &live));
+        }
+        TableCommand::Delete { table, force } => {
+            let physical = db.physical_name(table);
+            describe(&db, table).await?;
+            if !force {
+                if !std::io::stdin().is_terminal() {
+                    eprintln!("refusing to delete {physical} without confirmation: pass --force");
+                    return Ok(ExitCode::FAILURE);
+                }
+                eprint!("delete table {physical} and every item in it? type its name to confirm: ");
+                let _ = std::io::stderr().flush();
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if answer.trim() != physical {
+                    eprintln!("not deleted");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            let result = db
+                .client()
+                .delete_table()
+                .table_name(&physical)
+                .send()
+                .await;
+            result.map_err(|e| {
+                runtime_error(dynamo_runtime::Error::Service {
+                    operation: "DeleteTable",
+                    table: physical.clone(),
+                    source: Box::new(e.into()),
+                })
+            })?;
+            eprintln!("deleted table {physical}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_text(physical: &str, live: &LiveTable) -> String {
+    let mut out = format!("table {physical}: {}\n", live.status);
+    let typed = |name: &str| {
+        let ty = live
+            .key_types
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("?".to_owned(), |(_, t)| format!("{t:?}"));
+        format!("{name} ({ty})")
+    };
+    out.push_str(&format!(
+        "  key: {}\n",
+        live.keys
+            .iter()
+            .map(|k| typed(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    out.push_str(&format!("  billing: {:?}\n", live.billing));
+    out.push_str(&format!(
+        "  stream: {}\n",
+        live.stream.map_or("off", |s| s.name())
+    ));
+    out.push_str(&format!(
+        "  ttl: {}\n",
+        live.ttl.as_deref().unwrap_or("off")
+    ));
+    if let Some(n) = live.item_count {
+        out.push_str(&format!("  items (estimate): {n}\n"));
+    }
+    for i in &live.indexes {
+        out.push_str(&format!(
+            "  {} index {}: {}{} key ({}), projection {:?}\n",
+            if i.global { "global" } else { "local" },
+            i.name,
+            i.status,
+            if i.backfilling { " (backfilling)" } else { "" },
+            i.keys
+                .iter()
+                .map(|k| typed(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+            i.projection
+        ));
+    }
+    out
+}
+
+async fn pull(cli: &Cli, table: &str, out: Option<&Path>) -> Result<ExitCode, Error> {
+    let db = db(cli).await?;
+    let live = describe(&db, table).await?;
+    let text = pull_toml(table, &live);
+    match out {
+        Some(path) if path == Path::new("-") => print!("{text}"),
+        _ => {
+            let path = out.map_or_else(
+                || cli.schemas.join(format!("{table}.toml")),
+                Path::to_path_buf,
+            );
+            if path.exists() {
+                eprintln!(
+                    "{} exists; not overwritten (pass --out to write elsewhere, or --out - for stdout)",
+                    path.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            std::fs::write(&path, &text).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            eprintln!(
+                "wrote {}: add item types, then `dynamo-codegen migration new create_{table}`",
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A schema file for `live`, named `table`.
+fn pull_toml(table: &str, live: &LiveTable) -> String {
+    let key = |name: &str| ir::KeyAttribute {
+        name: name.to_owned(),
+        ty: match live
+            .key_types
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| *t)
+        {
+            Some(dynamo_runtime::KeyType::N) => ir::KeyType::N,
+            Some(dynamo_runtime::KeyType::B) => ir::KeyType::B,
+            _ => ir::KeyType::S,
+        },
+    };
+    let billing = match live.billing {
+        dynamo_runtime::Billing::OnDemand => ir::Billing::OnDemand,
+        dynamo_runtime::Billing::Provisioned(t) => ir::Billing::Provisioned(ir::Throughput {
+            read: t.read,
+            write: t.write,
+        }),
+    };
+    let mut out = format!(
+        "# Pulled from DynamoDB table `{table}` by `dynamo-codegen pull`: add item types\n\
+         # ([item.Name] with keys and fields), then write its migration.\n\n[table]\nname = \"{table}\"\n"
+    );
+    if let Some(pk) = live.keys.first() {
+        out.push_str(&format!("partition_key = {}\n", plan::key_toml(&key(pk))));
+    }
+    if let Some(sk) = live.keys.get(1) {
+        out.push_str(&format!("sort_key = {}\n", plan::key_toml(&key(sk))));
+    }
+    if billing != ir::Billing::OnDemand {
+        out.push_str(&format!("billing = {}\n", plan::billing_toml(&billing)));
+    }
+    if let Some(ttl) = &live.ttl {
+        out.push_str(&format!("ttl = \"{ttl}\"\n"));
+    }
+    if let Some(stream) = live.stream {
+        out.push_str(&format!("stream = \"{}\"\n", stream.name()));
+    }
+    for i in &live.indexes {
+        let index = ir::Index {
+            name: i.name.clone(),
+            kind: if i.global {
+                ir::IndexKind::Global
+            } else {
+                ir::IndexKind::Local
+            },
+            partition_key: key(i.keys.first().map_or("", String::as_str)),
+            sort_key: i.keys.get(1).map(|k| key(k)),
+            projection: match &i.projection {
+                LiveProjection::All => ir::Projection::All,
+                LiveProjection::KeysOnly => ir::Projection::KeysOnly,
+                LiveProjection::Include(names) => {
+                    let mut names: Vec<String> = names
+                        .iter()
+                        .filter(|n| n.as_str() != resolve::DEFAULT_TYPE_ATTRIBUTE)
+                        .cloned()
+                        .collect();
+                    names.sort();
+                    ir::Projection::Include(names)
+                }
+            },
+            throughput: i.throughput.map(|t| ir::Throughput {
+                read: t.read,
+                write: t.write,
+            }),
+        };
+        out.push_str(&format!("\n[index.{}]\n", plan::toml_key(&i.name)));
+        plan::index_toml(&index, &mut out);
+    }
+    out
+}

@@ -1,0 +1,531 @@
+//! The state migrations build, its difference to the schemas, and the next
+//! migration written from that difference.
+//!
+//! The planner keeps to what DynamoDB accepts: one index created or deleted
+//! per step; an index whose keys or projection changed is removed and then
+//! added; a new index on a table whose items exist is followed by a
+//! backfill of the key attributes its item types fill; local indexes and
+//! key schemas cannot change after creation, so such a change is refused
+//! with what to do instead.
+
+use std::{collections::BTreeMap, fmt::Write as _};
+
+use crate::ir::{
+    self, Billing, Index, IndexKind, KeyAttribute, KeyType, Projection, Step, StreamView,
+};
+
+/// The tables as applying every migration, in order, leaves them.
+pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, ir::TableDef> {
+    let mut tables: BTreeMap<String, ir::TableDef> = BTreeMap::new();
+    for step in migrations.iter().flat_map(|m| &m.steps) {
+        match step {
+            Step::CreateTable(def) => {
+                tables.insert(def.name.clone(), def.clone());
+            }
+            Step::DeleteTable { table } => {
+                tables.remove(table);
+            }
+            other => {
+                let Some(t) = tables.get_mut(other.table()) else {
+                    continue;
+                };
+                match other {
+                    Step::AddIndex { index, .. } => t.indexes.push(index.clone()),
+                    Step::RemoveIndex { index, .. } => t.indexes.retain(|i| &i.name != index),
+                    Step::UpdateTtl {
+                        attribute, enabled, ..
+                    } => {
+                        if *enabled {
+                            t.ttl = Some(attribute.clone());
+                        } else if t.ttl.as_ref() == Some(attribute) {
+                            t.ttl = None;
+                        }
+                    }
+                    Step::UpdateStream { stream, .. } => t.stream = *stream,
+                    Step::UpdateBilling { billing, .. } => {
+                        // As the executor does: a provisioned table gives
+                        // each global index the table's capacity.
+                        t.billing = *billing;
+                        for index in &mut t.indexes {
+                            if index.kind == IndexKind::Global {
+                                index.throughput = match billing {
+                                    Billing::OnDemand => None,
+                                    Billing::Provisioned(capacity) => Some(*capacity),
+                                };
+                            }
+                        }
+                    }
+                    Step::CreateTable(_) | Step::DeleteTable { .. } | Step::Backfill { .. } => {}
+                }
+            }
+        }
+    }
+    tables
+}
+
+/// One difference between the schemas and the migrations' state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// The table.
+    pub table: String,
+    /// What differs, e.g. `index by_status is in the schema but not in the migrations`.
+    pub what: String,
+    /// The steps that make the state match, or why no steps can.
+    pub change: Change,
+}
+
+/// How a [`Difference`] is resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// These steps, in order.
+    Steps(Vec<Step>),
+    /// No migration can: why, and what to do instead.
+    Refused(String),
+}
+
+fn key_text(key: &KeyAttribute) -> String {
+    format!("{} {:?}", key.name, key.ty)
+}
+
+fn keys_text(pk: &KeyAttribute, sk: Option<&KeyAttribute>) -> String {
+    std::iter::once(pk)
+        .chain(sk)
+        .map(key_text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The differences between the schemas' tables and what the migrations
+/// build, in table order: removed tables, then each schema table.
+pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
+    let state = state(&schema.migrations);
+    let mut out = Vec::new();
+    for name in state.keys() {
+        if !schema.tables.iter().any(|t| &t.def.name == name) {
+            out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "table `{name}` is created by the migrations but no schema file describes it"
+                ),
+                change: Change::Steps(vec![Step::DeleteTable {
+                    table: name.clone(),
+                }]),
+            });
+        }
+    }
+    for table in &schema.tables {
+        let want = &table.def;
+        let name = &want.name;
+        let Some(have) = state.get(name) else {
+            out.push(Difference {
+                table: name.clone(),
+                what: format!("table `{name}` is in the schemas but no migration creates it"),
+                change: Change::Steps(vec![Step::CreateTable(want.clone())]),
+            });
+            continue;
+        };
+        if have.partition_key != want.partition_key || have.sort_key != want.sort_key {
+            out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "the key of table `{name}` is ({}) in the schema but ({}) in the migrations",
+                    keys_text(&want.partition_key, want.sort_key.as_ref()),
+                    keys_text(&have.partition_key, have.sort_key.as_ref()),
+                ),
+                change: Change::Refused(format!(
+                    "DynamoDB cannot change a table's key schema. Create a new table with the new \
+                     key (a new name in the schema, `create_table`), copy the items over, then \
+                     `delete_table` `{name}`; or undo the key change"
+                )),
+            });
+            continue;
+        }
+        index_differences(table, have, &mut out);
+        if have.billing != want.billing {
+            out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "billing of `{name}` is {} in the schema but {} in the migrations",
+                    billing_text(&want.billing),
+                    billing_text(&have.billing)
+                ),
+                change: Change::Steps(vec![Step::UpdateBilling {
+                    table: name.clone(),
+                    billing: want.billing,
+                }]),
+            });
+        }
+        if have.ttl != want.ttl {
+            let mut steps = Vec::new();
+            if let Some(old) = &have.ttl {
+                steps.push(Step::UpdateTtl {
+                    table: name.clone(),
+                    attribute: old.clone(),
+                    enabled: false,
+                });
+            }
+            if let Some(new) = &want.ttl {
+                steps.push(Step::UpdateTtl {
+                    table: name.clone(),
+                    attribute: new.clone(),
+                    enabled: true,
+                });
+            }
+            out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "ttl of `{name}` is {} in the schema but {} in the migrations",
+                    option_text(want.ttl.as_deref()),
+                    option_text(have.ttl.as_deref())
+                ),
+                change: Change::Steps(steps),
+            });
+        }
+        if have.stream != want.stream {
+            out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "stream of `{name}` is {} in the schema but {} in the migrations",
+                    option_text(want.stream.map(StreamView::name)),
+                    option_text(have.stream.map(StreamView::name))
+                ),
+                change: Change::Steps(vec![Step::UpdateStream {
+                    table: name.clone(),
+                    stream: want.stream,
+                }]),
+            });
+        }
+    }
+    out
+}
+
+fn option_text(value: Option<&str>) -> String {
+    value.map_or("off".to_owned(), |v| format!("`{v}`"))
+}
+
+fn billing_text(billing: &Billing) -> String {
+    match billing {
+        Billing::OnDemand => "on demand".to_owned(),
+        Billing::Provisioned(t) => format!("{} read / {} write units", t.read, t.write),
+    }
+}
+
+/// Whether two indexes store the same thing under the same keys.
+fn same_shape(a: &Index, b: &Index) -> bool {
+    a.kind == b.kind
+        && a.partition_key == b.partition_key
+        && a.sort_key == b.sort_key
+        && a.projection == b.projection
+}
+
+fn index_differences(table: &ir::Table, have: &ir::TableDef, out: &mut Vec<Difference>) {
+    let name = &table.def.name;
+    let local_refusal = |index: &str| {
+        Change::Refused(format!(
+            "local index `{index}` can only be created with its table: create a new table with \
+             the index and copy the items, or make it a global index"
+        ))
+    };
+    for old in &have.indexes {
+        match table.index(&old.name) {
+            None => out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "index `{}` of `{name}` is in the migrations but not in the schema",
+                    old.name
+                ),
+                change: if old.kind == IndexKind::Local {
+                    local_refusal(&old.name)
+                } else {
+                    Change::Steps(vec![Step::RemoveIndex {
+                        table: name.clone(),
+                        index: old.name.clone(),
+                    }])
+                },
+            }),
+            Some(new) if !same_shape(old, new) => {
+                let keys_changed =
+                    old.partition_key != new.partition_key || old.sort_key != new.sort_key;
+                out.push(Difference {
+                    table: name.clone(),
+                    what: format!(
+                        "index `{}` of `{name}` has {} in the schema than in the migrations",
+                        old.name,
+                        if keys_changed {
+                            "other keys"
+                        } else {
+                            "another projection"
+                        }
+                    ),
+                    change: if old.kind == IndexKind::Local || new.kind == IndexKind::Local {
+                        local_refusal(&old.name)
+                    } else {
+                        let mut steps = vec![Step::RemoveIndex {
+                            table: name.clone(),
+                            index: old.name.clone(),
+                        }];
+                        steps.push(Step::AddIndex {
+                            table: name.clone(),
+                            index: new.clone(),
+                        });
+                        if keys_changed {
+                            steps.extend(backfills(table, new));
+                        }
+                        Change::Steps(steps)
+                    },
+                });
+            }
+            Some(new) if old.throughput != new.throughput => out.push(Difference {
+                table: name.clone(),
+                what: format!(
+                    "index `{}` of `{name}` has other capacity in the schema than in the migrations",
+                    old.name
+                ),
+                change: Change::Refused(
+                    "no migration step changes an index's capacity: set it in the AWS console or \
+                     with `aws dynamodb update-table`, or remove and add the index"
+                        .to_owned(),
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    for new in &table.def.indexes {
+        if have.indexes.iter().any(|i| i.name == new.name) {
+            continue;
+        }
+        let mut steps = vec![Step::AddIndex {
+            table: name.clone(),
+            index: new.clone(),
+        }];
+        steps.extend(backfills(table, new));
+        out.push(Difference {
+            table: name.clone(),
+            what: format!(
+                "index `{}` of `{name}` is in the schema but not in the migrations",
+                new.name
+            ),
+            change: if new.kind == IndexKind::Local {
+                local_refusal(&new.name)
+            } else {
+                Change::Steps(steps)
+            },
+        });
+    }
+}
+
+/// A backfill per item type that fills `index`'s keys from templates: the
+/// items written before the index existed lack those attributes.
+fn backfills(table: &ir::Table, index: &Index) -> Vec<Step> {
+    table
+        .items
+        .iter()
+        .filter_map(|item| {
+            let keys = item.index(&index.name)?;
+            let set: Vec<ir::Template> = std::iter::once(&keys.partition)
+                .chain(&keys.sort)
+                .filter_map(|k| match k {
+                    ir::KeyValue::Template(t) => Some(t.clone()),
+                    ir::KeyValue::Field { .. } => None,
+                })
+                .collect();
+            (!set.is_empty()).then(|| Step::Backfill {
+                table: table.def.name.clone(),
+                item: item.name.clone(),
+                set,
+            })
+        })
+        .collect()
+}
+
+/// The steps of every difference, in an order DynamoDB accepts: table
+/// deletions, creations, then per table index removals, index additions
+/// with their backfills, billing, ttl and stream. Refused differences are
+/// returned instead when there are any.
+pub fn steps(differences: &[Difference]) -> Result<Vec<Step>, Vec<&Difference>> {
+    let refused: Vec<&Difference> = differences
+        .iter()
+        .filter(|d| matches!(d.change, Change::Refused(_)))
+        .collect();
+    if !refused.is_empty() {
+        return Err(refused);
+    }
+    let rank = |s: &Step| match s {
+        Step::DeleteTable { .. } => 0,
+        Step::CreateTable(_) => 1,
+        Step::RemoveIndex { .. } => 2,
+        Step::UpdateBilling { .. } => 3,
+        Step::AddIndex { .. } | Step::Backfill { .. } => 4,
+        Step::UpdateTtl { .. } => 5,
+        Step::UpdateStream { .. } => 6,
+    };
+    let mut steps: Vec<Step> = differences
+        .iter()
+        .flat_map(|d| match &d.change {
+            Change::Steps(steps) => steps.clone(),
+            Change::Refused(_) => Vec::new(),
+        })
+        .collect();
+    // Stable: an index's add stays before its backfills, a ttl's disable
+    // before its enable.
+    steps.sort_by_key(|s| rank(s));
+    Ok(steps)
+}
+
+/// `0003_orders_by_status.toml` for migration `number` named `name`
+/// (a snake_case name is made from any text).
+pub fn file_name(number: u32, name: &str) -> String {
+    let mut snake = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            snake.push(c.to_ascii_lowercase());
+        } else if !snake.ends_with('_') && !snake.is_empty() {
+            snake.push('_');
+        }
+    }
+    let snake = snake.trim_end_matches('_');
+    format!(
+        "{number:04}_{}.toml",
+        if snake.is_empty() { "migration" } else { snake }
+    )
+}
+
+/// A TOML basic string: JSON's string escapes are all valid in TOML.
+fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// A TOML key: bare when it can be, quoted otherwise.
+pub fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare { key.to_owned() } else { quoted(key) }
+}
+
+/// A key attribute as schema files write it: `"pk"` or `{ name = "id", type = "N" }`.
+pub fn key_toml(key: &KeyAttribute) -> String {
+    match key.ty {
+        KeyType::S => quoted(&key.name),
+        ty => format!("{{ name = {}, type = \"{ty:?}\" }}", quoted(&key.name)),
+    }
+}
+
+/// Billing as schema files write it.
+pub fn billing_toml(billing: &Billing) -> String {
+    match billing {
+        Billing::OnDemand => "\"on_demand\"".to_owned(),
+        Billing::Provisioned(t) => format!("{{ read = {}, write = {} }}", t.read, t.write),
+    }
+}
+
+/// The body of an index table (`[index.x]` or `[step.index.x]`), or the
+/// index lines of an `add_index` step.
+pub fn index_toml(index: &Index, out: &mut String) {
+    if index.kind == IndexKind::Local {
+        out.push_str("local = true\n");
+    } else {
+        let _ = writeln!(out, "partition_key = {}", key_toml(&index.partition_key));
+    }
+    if let Some(sk) = &index.sort_key {
+        let _ = writeln!(out, "sort_key = {}", key_toml(sk));
+    }
+    let projection = match &index.projection {
+        Projection::All => "\"all\"".to_owned(),
+        Projection::KeysOnly => "\"keys_only\"".to_owned(),
+        Projection::Include(names) => format!(
+            "[{}]",
+            names
+                .iter()
+                .map(|n| quoted(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let _ = writeln!(out, "projection = {projection}");
+    if let Some(t) = &index.throughput {
+        let _ = writeln!(out, "read = {}\nwrite = {}", t.read, t.write);
+    }
+}
+
+/// The text of a migration file with `description` and `steps`.
+pub fn migration_toml(description: &str, steps: &[Step]) -> String {
+    let mut out = format!("description = {}\n", quoted(description));
+    for step in steps {
+        out.push_str("\n[[step]]\n");
+        let _ = writeln!(out, "op = \"{}\"", op(step));
+        let _ = writeln!(out, "table = {}", quoted(step.table()));
+        match step {
+            Step::CreateTable(def) => {
+                let _ = writeln!(out, "partition_key = {}", key_toml(&def.partition_key));
+                if let Some(sk) = &def.sort_key {
+                    let _ = writeln!(out, "sort_key = {}", key_toml(sk));
+                }
+                if def.billing != Billing::OnDemand {
+                    let _ = writeln!(out, "billing = {}", billing_toml(&def.billing));
+                }
+                if let Some(ttl) = &def.ttl {
+                    let _ = writeln!(out, "ttl = {}", quoted(ttl));
+                }
+                if let Some(stream) = def.stream {
+                    let _ = writeln!(out, "stream = \"{}\"", stream.name());
+                }
+                for index in &def.indexes {
+                    let _ = writeln!(out, "\n[step.index.{}]", toml_key(&index.name));
+                    index_toml(index, &mut out);
+                }
+            }
+            Step::DeleteTable { .. } => {}
+            Step::AddIndex { index, .. } => {
+                let _ = writeln!(out, "index = {}", quoted(&index.name));
+                index_toml(index, &mut out);
+            }
+            Step::RemoveIndex { index, .. } => {
+                let _ = writeln!(out, "index = {}", quoted(index));
+            }
+            Step::UpdateTtl {
+                attribute, enabled, ..
+            } => {
+                let _ = writeln!(out, "attribute = {}", quoted(attribute));
+                if !enabled {
+                    out.push_str("enabled = false\n");
+                }
+            }
+            Step::UpdateStream { stream, .. } => {
+                let _ = writeln!(
+                    out,
+                    "stream = \"{}\"",
+                    stream.map_or("disabled", StreamView::name)
+                );
+            }
+            Step::UpdateBilling { billing, .. } => {
+                let _ = writeln!(out, "billing = {}", billing_toml(billing));
+            }
+            Step::Backfill { item, set, .. } => {
+                let _ = writeln!(out, "item = {}", quoted(item));
+                let set = set
+                    .iter()
+                    .map(|t| format!("{} = {}", toml_key(&t.attribute), quoted(&t.text)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(out, "set = {{ {set} }}");
+            }
+        }
+    }
+    out
+}
+
+/// The step's `op`.
+pub fn op(step: &Step) -> &'static str {
+    match step {
+        Step::CreateTable(_) => "create_table",
+        Step::DeleteTable { .. } => "delete_table",
+        Step::AddIndex { .. } => "add_index",
+        Step::RemoveIndex { .. } => "remove_index",
+        Step::UpdateTtl { .. } => "update_ttl",
+        Step::UpdateStream { .. } => "update_stream",
+        Step::UpdateBilling { .. } => "update_billing",
+        Step::Backfill { .. } => "backfill",
+    }
+}
