@@ -23,6 +23,8 @@ pub mod fixtures {
     fixture!(
         benchmark,
         every_step,
+        evolve_after,
+        evolve_before,
         field_types,
         indexes_collections,
         item_options,

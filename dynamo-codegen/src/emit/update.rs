@@ -64,10 +64,18 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
                 super::query::param_as_ref(cx, p)
             }
         };
-        let rewrites = rewritten.iter().map(|v| {
-            let attribute = v.attribute();
+        // Rendered before `self.0` moves into the chain below: a key field
+        // partner is read from the update's key.
+        let bindings: Vec<_> = (0..rewritten.len())
+            .map(|n| format_ident!("rewritten_{n}"))
+            .collect();
+        let renders = rewritten.iter().zip(&bindings).map(|(v, binding)| {
             let call = key_value_call(cx, v, &key_args);
-            quote!(.set_key(#attribute, #call))
+            quote!(let #binding = #call;)
+        });
+        let rewrites = rewritten.iter().zip(&bindings).map(|(v, binding)| {
+            let attribute = v.attribute();
+            quote!(.set_key(#attribute, #binding))
         });
         let partner_doc = if rewritten.is_empty() {
             String::new()
@@ -87,6 +95,7 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
             #set_doc
             pub fn #set(self, #ident: impl ::dynamo_runtime::IntoValue<#ty>, #(#partner_params),*) -> Self {
                 let #ident: #ty = ::dynamo_runtime::IntoValue::into_value(#ident);
+                #(#renders)*
                 Self(self.0 #check .set(#attribute, #enc(&#ident)) #(#rewrites)*)
             }
         });

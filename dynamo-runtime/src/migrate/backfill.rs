@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Items read per scan page, and so between checkpoints.
-const PAGE: i32 = 100;
+const PAGE: i32 = 25;
 /// Attempts at one item whose fields keep changing under the backfill.
 const ATTEMPTS: usize = 5;
 

@@ -1,0 +1,452 @@
+//! Migrations against DynamoDB Local: `dynamo-codegen migrate` run as real
+//! processes (fresh apply, re-run, kill and resume, two at once, an edited
+//! file, dry runs) and the generated `migrations::run`.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use dynamo_runtime::{Db, Timestamp};
+use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/valid")
+        .join(name)
+}
+
+fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+}
+
+/// Copies a schema folder (its table files and `migrations/`).
+fn copy_schema(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("migrations")).unwrap();
+    for dir in [from.to_path_buf(), from.join("migrations")] {
+        let target = if dir == from {
+            to.to_path_buf()
+        } else {
+            to.join("migrations")
+        };
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+}
+
+/// The CLI with the endpoint and namespace of `db`.
+fn cli(db: &Db, endpoint: &str, schemas: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
+    command
+        .arg("--schemas")
+        .arg(schemas)
+        .args(["--endpoint", endpoint, "--region", "us-east-1"])
+        .args(["--namespace", db.namespace().unwrap()])
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env_remove("DYNAMO_NAMESPACE");
+    command
+}
+
+fn endpoint() -> String {
+    std::env::var(ENDPOINT_ENV).unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn succeeded(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn applied(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("applied "))
+        .collect()
+}
+
+#[tokio::test]
+async fn fresh_apply_then_a_second_run_does_nothing() {
+    let db = local_db("fresh_apply").await;
+    let run = || {
+        cli(&db, &endpoint(), &schemas())
+            .arg("migrate")
+            .output()
+            .unwrap()
+    };
+    let first = succeeded(&run());
+    assert_eq!(applied(&first), ["0001_create_shop.toml"]);
+    let table = db
+        .client()
+        .describe_table()
+        .table_name(db.physical_name("shop"))
+        .send()
+        .await
+        .unwrap();
+    let mut indexes: Vec<&str> = table
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    indexes.sort();
+    assert_eq!(indexes, ["by_status", "gsi1"]);
+
+    let second = succeeded(&run());
+    assert_eq!(
+        second, "0 migrations applied now, 1 already applied\n",
+        "a second run changes nothing"
+    );
+    // The app's start-up path: the same executor, the same records.
+    let report = dynamo_tests::migrations::run(&db).await.unwrap();
+    assert!(report.applied.is_empty());
+    assert_eq!(report.already_applied, ["0001_create_shop.toml"]);
+
+    let status = cli(&db, &endpoint(), &schemas())
+        .args(["migrate", "status"])
+        .output()
+        .unwrap();
+    let status = succeeded(&status);
+    assert!(
+        status.starts_with("applied    0001_create_shop.toml (at "),
+        "{status}"
+    );
+}
+
+async fn write_orders(db: &Db, n: usize) {
+    use fixtures::evolve_before::shop::{NewOrder, Order, OrderStatus};
+    let orders: Vec<Order> = (0..n)
+        .map(|i| {
+            Order::new(NewOrder {
+                customer_id: format!("c{}", i % 3),
+                order_id: format!("o{i:03}"),
+                status: if i % 2 == 0 {
+                    OrderStatus::Open
+                } else {
+                    OrderStatus::Shipped
+                },
+                placed_at: Timestamp::from_second(1_700_000_000 + i64::try_from(i).unwrap())
+                    .unwrap(),
+            })
+        })
+        .collect();
+    Order::batch_put(&orders).send(db).await.unwrap();
+}
+
+async fn shipped(db: &Db) -> Vec<String> {
+    use fixtures::evolve_after::shop::{Order, OrderStatus};
+    Order::query_by_status(OrderStatus::Shipped)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.order_id)
+        .collect()
+}
+
+/// The README's promise: add an index to the schema, then `migration new`
+/// and `migrate` reach a queryable, backfilled index.
+#[tokio::test]
+async fn adding_an_index_takes_migration_new_and_migrate() {
+    let db = local_db("add_index").await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_schema(&fixture("evolve_before"), dir.path());
+    succeeded(
+        &cli(&db, &endpoint(), dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap(),
+    );
+    write_orders(&db, 10).await;
+
+    // The schema gains the index; `check` names what the migrations lack.
+    std::fs::copy(
+        fixture("evolve_after").join("shop.toml"),
+        dir.path().join("shop.toml"),
+    )
+    .unwrap();
+    let check = cli(&db, &endpoint(), dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    assert!(
+        text(&check.stderr)
+            .contains("index `by_status` of `shop` is in the schema but not in the migrations"),
+        "{}",
+        text(&check.stderr)
+    );
+
+    let new = cli(&db, &endpoint(), dir.path())
+        .args(["migration", "new", "Orders by status"])
+        .output()
+        .unwrap();
+    succeeded(&new);
+    let written =
+        std::fs::read_to_string(dir.path().join("migrations/0002_orders_by_status.toml")).unwrap();
+    let expected = std::fs::read_to_string(
+        fixture("evolve_after").join("migrations/0002_orders_by_status.toml"),
+    )
+    .unwrap();
+    assert_eq!(written, expected, "an add_index step, then the backfill");
+    succeeded(
+        &cli(&db, &endpoint(), dir.path())
+            .arg("check")
+            .output()
+            .unwrap(),
+    );
+
+    let out = succeeded(
+        &cli(&db, &endpoint(), dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(applied(&out), ["0002_orders_by_status.toml"]);
+    let shipped = shipped(&db).await;
+    assert_eq!(shipped, ["o001", "o003", "o005", "o007", "o009"]);
+}
+
+async fn record(db: &Db, number: u32) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    db.client()
+        .get_item()
+        .table_name(db.physical_name("dynamo_migrations"))
+        .key("id", AttributeValue::S(format!("migration#{number:010}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+#[tokio::test]
+async fn a_killed_run_resumes_its_backfill_from_the_checkpoint() {
+    let db = local_db("kill_resume").await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_schema(&fixture("evolve_before"), dir.path());
+    succeeded(
+        &cli(&db, &endpoint(), dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap(),
+    );
+    write_orders(&db, 60).await;
+    copy_schema(&fixture("evolve_after"), dir.path());
+
+    // 10 writes a second: the first page of 25 is checkpointed after about
+    // 2.5 s, the whole backfill would take 6 s.
+    let mut slow = cli(&db, &endpoint(), dir.path())
+        .args(["migrate", "--backfill-rate", "10", "--lease-seconds", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let checkpoint = record(&db, 2)
+            .await
+            .and_then(|r| r.get("checkpoint").cloned());
+        if checkpoint.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    let stopped = record(&db, 2).await.unwrap();
+    assert_eq!(stopped["status"], AttributeValue::S("running".into()));
+
+    let resumed = cli(&db, &endpoint(), dir.path())
+        .args(["migrate", "--backfill-rate", "0"])
+        .output()
+        .unwrap();
+    let stdout = succeeded(&resumed);
+    assert_eq!(applied(&stdout), ["0002_orders_by_status.toml"]);
+    let stderr = text(&resumed.stderr);
+    assert!(
+        stderr.contains("resuming 0002_orders_by_status.toml"),
+        "{stderr}"
+    );
+    // The first page after the checkpoint counts on from it (25 read
+    // before the kill), instead of starting over.
+    let first_page = stderr
+        .lines()
+        .find(|l| l.contains("backfill Order:"))
+        .unwrap();
+    assert!(
+        first_page.contains("backfill Order: 50 read") || first_page.contains(": 60 read"),
+        "{stderr}"
+    );
+    assert_eq!(shipped(&db).await.len(), 30, "every item was backfilled");
+    let done = record(&db, 2).await.unwrap();
+    assert_eq!(done["status"], AttributeValue::S("applied".into()));
+    assert!(!done.contains_key("checkpoint"));
+}
+
+#[tokio::test]
+async fn concurrent_runs_apply_each_migration_exactly_once() {
+    let db = local_db("concurrent").await;
+    // Every step kind: two tables, a GSI added and removed, billing, ttl
+    // and stream changes, a backfill and a table deletion.
+    let schema = fixture("every_step");
+    let spawn = || {
+        cli(&db, &endpoint(), &schema)
+            .arg("migrate")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (a, b) = (succeeded(&a), succeeded(&b));
+    let mut all: Vec<&str> = applied(&a).into_iter().chain(applied(&b)).collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        [
+            "0001_create_shop.toml",
+            "0002_orders_by_status.toml",
+            "0003_table_settings.toml"
+        ],
+        "each migration applied by exactly one run:\n{a}\n{b}"
+    );
+    let live = dynamo_runtime::migrate::LiveTable::describe(&db, &db.physical_name("shop"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.ttl.as_deref(), Some("expires_at"));
+    assert_eq!(live.stream, Some(dynamo_runtime::StreamView::KeysOnly));
+    assert_eq!(
+        live.indexes
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>(),
+        ["by_status"]
+    );
+    assert!(matches!(live.billing, dynamo_runtime::Billing::Provisioned(t) if t.read == 5));
+    let scratch = dynamo_runtime::migrate::LiveTable::describe(&db, &db.physical_name("scratch"))
+        .await
+        .unwrap();
+    assert!(scratch.is_none(), "0003 deletes the scratch table");
+}
+
+#[tokio::test]
+async fn an_edited_applied_migration_is_refused() {
+    let db = local_db("edited").await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_schema(&schemas(), dir.path());
+    succeeded(
+        &cli(&db, &endpoint(), dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap(),
+    );
+    let file = dir.path().join("migrations/0001_create_shop.toml");
+    let mut text_now = std::fs::read_to_string(&file).unwrap();
+    text_now.push_str("# edited after it was applied\n");
+    std::fs::write(&file, text_now).unwrap();
+
+    let out = cli(&db, &endpoint(), dir.path())
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("migration 0001_create_shop.toml was applied with checksum")
+            && stderr.contains("an applied migration must not change"),
+        "{stderr}"
+    );
+    let status = cli(&db, &endpoint(), dir.path())
+        .args(["migrate", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        succeeded(&status).contains("[file changed since it was recorded]"),
+        "status marks it"
+    );
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_exact_calls_and_makes_none() {
+    let db = local_db("dry_run").await;
+    // A namespace of its own, fixed so the output is stable.
+    let db = db.with_namespace("dry_run_snapshot").unwrap();
+    let out = cli(&db, &endpoint(), &fixture("every_step"))
+        .args(["migrate", "--dry-run"])
+        .output()
+        .unwrap();
+    let plan = succeeded(&out);
+    insta::assert_snapshot!(plan);
+    let tables = db.client().list_tables().send().await.unwrap();
+    assert!(
+        !tables
+            .table_names()
+            .iter()
+            .any(|t| t.starts_with("dry_run_snapshot_")),
+        "a dry run creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn migrate_waits_until_a_new_index_is_active() {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT_DELAYED").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMODB_ENDPOINT_DELAYED is not set: run `scripts/test`, which starts a second \
+             DynamoDB Local with -delayTransientStatuses"
+        )
+    });
+    let db = local_db("delayed").await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_schema(&fixture("evolve_after"), dir.path());
+    let out = cli(&db, &endpoint, dir.path())
+        .args(["migrate", "--wait-initial-ms", "500"])
+        .output()
+        .unwrap();
+    let stdout = succeeded(&out);
+    assert_eq!(applied(&stdout).len(), 2);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("index by_status: CREATING"),
+        "the run waited for the index:\n{stderr}"
+    );
+    assert!(stderr.contains("ready: table"), "{stderr}");
+    let delayed = Db::builder()
+        .endpoint_url(&endpoint)
+        .region("us-east-1")
+        .credentials("local", "local")
+        .namespace(db.namespace().unwrap())
+        .build()
+        .await
+        .unwrap();
+    let live =
+        dynamo_runtime::migrate::LiveTable::describe(&delayed, &delayed.physical_name("shop"))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        live.not_ready(),
+        None,
+        "everything ACTIVE when migrate returns"
+    );
+}
