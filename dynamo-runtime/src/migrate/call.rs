@@ -336,34 +336,41 @@ fn put(out: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     }
 }
 
+/// The members CreateTable and UpdateTable requests share.
+struct TableMembers<'a> {
+    table: &'a Option<String>,
+    definitions: &'a Option<Vec<AttributeDefinition>>,
+    billing: &'a Option<BillingMode>,
+    throughput: &'a Option<ProvisionedThroughput>,
+    stream: &'a Option<StreamSpecification>,
+}
+
+fn table_members(out: &mut Map<String, Value>, m: TableMembers<'_>) {
+    put(out, "TableName", m.table.clone().map(Value::from));
+    put(out, "AttributeDefinitions", definitions_json(m.definitions));
+    put(
+        out,
+        "BillingMode",
+        m.billing.as_ref().map(|b| b.as_str().into()),
+    );
+    put(
+        out,
+        "ProvisionedThroughput",
+        m.throughput.as_ref().map(throughput_json),
+    );
+    put(
+        out,
+        "StreamSpecification",
+        m.stream.as_ref().map(stream_json),
+    );
+}
+
 fn create_json(req: &CreateTableInputBuilder) -> Value {
     let mut out = Map::new();
     put(
         &mut out,
-        "TableName",
-        req.get_table_name().clone().map(Value::from),
-    );
-    put(
-        &mut out,
         "KeySchema",
         req.get_key_schema().as_deref().map(keys_json),
-    );
-    put(
-        &mut out,
-        "AttributeDefinitions",
-        definitions_json(req.get_attribute_definitions()),
-    );
-    put(
-        &mut out,
-        "BillingMode",
-        req.get_billing_mode().as_ref().map(|b| b.as_str().into()),
-    );
-    put(
-        &mut out,
-        "ProvisionedThroughput",
-        req.get_provisioned_throughput()
-            .as_ref()
-            .map(throughput_json),
     );
     put(
         &mut out,
@@ -402,38 +409,21 @@ fn create_json(req: &CreateTableInputBuilder) -> Value {
                 .collect()
         }),
     );
-    put(
+    table_members(
         &mut out,
-        "StreamSpecification",
-        req.get_stream_specification().as_ref().map(stream_json),
+        TableMembers {
+            table: req.get_table_name(),
+            definitions: req.get_attribute_definitions(),
+            billing: req.get_billing_mode(),
+            throughput: req.get_provisioned_throughput(),
+            stream: req.get_stream_specification(),
+        },
     );
     Value::Object(out)
 }
 
 fn update_json(req: &UpdateTableInputBuilder) -> Value {
     let mut out = Map::new();
-    put(
-        &mut out,
-        "TableName",
-        req.get_table_name().clone().map(Value::from),
-    );
-    put(
-        &mut out,
-        "AttributeDefinitions",
-        definitions_json(req.get_attribute_definitions()),
-    );
-    put(
-        &mut out,
-        "BillingMode",
-        req.get_billing_mode().as_ref().map(|b| b.as_str().into()),
-    );
-    put(
-        &mut out,
-        "ProvisionedThroughput",
-        req.get_provisioned_throughput()
-            .as_ref()
-            .map(throughput_json),
-    );
     put(
         &mut out,
         "GlobalSecondaryIndexUpdates",
@@ -466,10 +456,15 @@ fn update_json(req: &UpdateTableInputBuilder) -> Value {
                 .collect()
         }),
     );
-    put(
+    table_members(
         &mut out,
-        "StreamSpecification",
-        req.get_stream_specification().as_ref().map(stream_json),
+        TableMembers {
+            table: req.get_table_name(),
+            definitions: req.get_attribute_definitions(),
+            billing: req.get_billing_mode(),
+            throughput: req.get_provisioned_throughput(),
+            stream: req.get_stream_specification(),
+        },
     );
     Value::Object(out)
 }
