@@ -715,6 +715,20 @@ impl Migration {
 }
 
 impl Step {
+    /// The step's `op`, as migration files write it.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Step::CreateTable(_) => "create_table",
+            Step::DeleteTable { .. } => "delete_table",
+            Step::AddIndex { .. } => "add_index",
+            Step::RemoveIndex { .. } => "remove_index",
+            Step::UpdateTtl { .. } => "update_ttl",
+            Step::UpdateStream { .. } => "update_stream",
+            Step::UpdateBilling { .. } => "update_billing",
+            Step::Backfill { .. } => "backfill",
+        }
+    }
+
     /// The table the step works on.
     pub fn table(&self) -> &str {
         match self {

@@ -151,6 +151,22 @@ async fn write_orders(db: &Db, n: usize) {
     Order::batch_put(&orders).send(db).await.unwrap();
 }
 
+/// A schema folder of `evolve_before`, migrated, with `orders` orders
+/// written: the state before index `by_status` exists.
+async fn shop_before_the_index(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
+    let db = local_db(test).await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_schema(&fixture("evolve_before"), dir.path());
+    succeeded(
+        &cli(&db, &endpoint(), dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap(),
+    );
+    write_orders(&db, orders).await;
+    (db, dir)
+}
+
 async fn shipped(db: &Db) -> Vec<String> {
     use fixtures::evolve_after::shop::{Order, OrderStatus};
     Order::query_by_status(OrderStatus::Shipped)
@@ -166,16 +182,7 @@ async fn shipped(db: &Db) -> Vec<String> {
 /// and `migrate` reach a queryable, backfilled index.
 #[tokio::test]
 async fn adding_an_index_takes_migration_new_and_migrate() {
-    let db = local_db("add_index").await;
-    let dir = tempfile::tempdir().unwrap();
-    copy_schema(&fixture("evolve_before"), dir.path());
-    succeeded(
-        &cli(&db, &endpoint(), dir.path())
-            .arg("migrate")
-            .output()
-            .unwrap(),
-    );
-    write_orders(&db, 10).await;
+    let (db, dir) = shop_before_the_index("add_index", 10).await;
 
     // The schema gains the index; `check` names what the migrations lack.
     std::fs::copy(
@@ -239,16 +246,7 @@ async fn record(db: &Db, number: u32) -> Option<std::collections::HashMap<String
 
 #[tokio::test]
 async fn a_killed_run_resumes_its_backfill_from_the_checkpoint() {
-    let db = local_db("kill_resume").await;
-    let dir = tempfile::tempdir().unwrap();
-    copy_schema(&fixture("evolve_before"), dir.path());
-    succeeded(
-        &cli(&db, &endpoint(), dir.path())
-            .arg("migrate")
-            .output()
-            .unwrap(),
-    );
-    write_orders(&db, 60).await;
+    let (db, dir) = shop_before_the_index("kill_resume", 60).await;
     copy_schema(&fixture("evolve_after"), dir.path());
 
     // 10 writes a second: the first page of 25 is checkpointed after about

@@ -454,7 +454,7 @@ pub fn migration_toml(description: &str, steps: &[Step]) -> String {
     let mut out = format!("description = {}\n", quoted(description));
     for step in steps {
         out.push_str("\n[[step]]\n");
-        let _ = writeln!(out, "op = \"{}\"", op(step));
+        let _ = writeln!(out, "op = \"{}\"", step.op());
         let _ = writeln!(out, "table = {}", quoted(step.table()));
         match step {
             Step::CreateTable(def) => {
@@ -514,18 +514,4 @@ pub fn migration_toml(description: &str, steps: &[Step]) -> String {
         }
     }
     out
-}
-
-/// The step's `op`.
-pub fn op(step: &Step) -> &'static str {
-    match step {
-        Step::CreateTable(_) => "create_table",
-        Step::DeleteTable { .. } => "delete_table",
-        Step::AddIndex { .. } => "add_index",
-        Step::RemoveIndex { .. } => "remove_index",
-        Step::UpdateTtl { .. } => "update_ttl",
-        Step::UpdateStream { .. } => "update_stream",
-        Step::UpdateBilling { .. } => "update_billing",
-        Step::Backfill { .. } => "backfill",
-    }
 }

@@ -16,7 +16,9 @@ use super::{
     tracking::{Checkpoint, Lease, Tracking, is_condition_failure},
 };
 use crate::{
-    Attribute, Attributes, DecodeError, Error, Number, Result, Timestamp, attr, key::KeyWriter,
+    Attribute, Attributes, DecodeError, DecodeErrorKind, Error, KeyError, Number, Result,
+    Timestamp, attr,
+    key::{KeyPart, KeyWriter},
 };
 
 /// Items read per scan page, and so between checkpoints.
@@ -223,6 +225,24 @@ fn sources(b: &Backfill) -> Vec<&'static str> {
     out
 }
 
+/// Why a stored value could not be rendered.
+enum Rendering {
+    Decode(DecodeErrorKind),
+    Key(KeyError),
+}
+
+/// Appends a decoded field value to `w`.
+fn put<T: KeyPart>(
+    w: &mut KeyWriter,
+    field: &'static str,
+    width: Option<usize>,
+    value: std::result::Result<T, DecodeErrorKind>,
+) -> std::result::Result<(), Rendering> {
+    let value = value.map_err(Rendering::Decode)?;
+    w.field(field, &value, width).map_err(Rendering::Key)?;
+    Ok(())
+}
+
 /// Renders each template of `b` from `item`. A template with a field the
 /// item does not have is left out, as generated code leaves out sparse
 /// index keys.
@@ -243,53 +263,48 @@ pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(&'static st
                 } => match item.get(attribute) {
                     None | Some(AttributeValue::Null(_)) => continue 'templates,
                     Some(value) => {
-                        let decode = |kind| DecodeError {
-                            item_type: b.item,
-                            attribute: attribute.to_owned(),
-                            kind,
-                        };
                         let value = value.clone();
-                        match format {
-                            FieldFormat::Text => w.field(
-                                field,
-                                &String::from_attribute(value).map_err(decode)?,
-                                width,
-                            )?,
+                        let written = match format {
+                            FieldFormat::Text => {
+                                put(&mut w, field, width, String::from_attribute(value))
+                            }
                             FieldFormat::Signed => {
-                                w.field(field, &i64::from_attribute(value).map_err(decode)?, width)?
+                                put(&mut w, field, width, i64::from_attribute(value))
                             }
                             FieldFormat::Unsigned => {
-                                w.field(field, &u64::from_attribute(value).map_err(decode)?, width)?
+                                put(&mut w, field, width, u64::from_attribute(value))
                             }
-                            FieldFormat::Number => w.field(
-                                field,
-                                &Number::from_attribute(value).map_err(decode)?,
-                                width,
-                            )?,
+                            FieldFormat::Number => {
+                                put(&mut w, field, width, Number::from_attribute(value))
+                            }
                             FieldFormat::Float => {
-                                w.field(field, &f64::from_attribute(value).map_err(decode)?, width)?
+                                put(&mut w, field, width, f64::from_attribute(value))
                             }
-                            FieldFormat::Bool => w.field(
-                                field,
-                                &bool::from_attribute(value).map_err(decode)?,
-                                width,
-                            )?,
-                            FieldFormat::Timestamp => w.field(
-                                field,
-                                &Timestamp::from_attribute(value).map_err(decode)?,
-                                width,
-                            )?,
-                            FieldFormat::EpochSeconds => w.field(
-                                field,
-                                &attr::from_epoch_seconds(value).map_err(decode)?,
-                                width,
-                            )?,
-                            FieldFormat::EpochMillis => w.field(
-                                field,
-                                &attr::from_epoch_millis(value).map_err(decode)?,
-                                width,
-                            )?,
+                            FieldFormat::Bool => {
+                                put(&mut w, field, width, bool::from_attribute(value))
+                            }
+                            FieldFormat::Timestamp => {
+                                put(&mut w, field, width, Timestamp::from_attribute(value))
+                            }
+                            FieldFormat::EpochSeconds => {
+                                put(&mut w, field, width, attr::from_epoch_seconds(value))
+                            }
+                            FieldFormat::EpochMillis => {
+                                put(&mut w, field, width, attr::from_epoch_millis(value))
+                            }
                         };
+                        match written {
+                            Ok(()) => {}
+                            Err(Rendering::Decode(kind)) => {
+                                return Err(DecodeError {
+                                    item_type: b.item,
+                                    attribute: attribute.to_owned(),
+                                    kind,
+                                }
+                                .into());
+                            }
+                            Err(Rendering::Key(e)) => return Err(e.into()),
+                        }
                     }
                 },
             }

@@ -594,7 +594,7 @@ impl<'a> Migrator<'a> {
     /// the rest in order, and releases the lock.
     pub async fn run(&self) -> Result<Report> {
         let tracking = self.tracking();
-        tracking.ensure(&self.wait).await?;
+        tracking.ensure().await?;
         let mut lease = Lease::acquire(
             tracking.clone(),
             self.owner.clone(),
@@ -688,6 +688,9 @@ impl<'a> Migrator<'a> {
             });
             let resume = checkpoint.as_ref().filter(|c| c.step == i);
             if let Err(e) = self.step(m, i, step, resume, tracking, lease).await {
+                // A run that lost the lock must not write the record: the
+                // run that holds it now owns it.
+                let lost = matches!(e, Error::Migrate(MigrateError::LeaseLost));
                 let e = MigrateError::Step {
                     name: m.name.to_owned(),
                     step: i + 1,
@@ -695,11 +698,7 @@ impl<'a> Migrator<'a> {
                     table: self.db.physical_name(step.table()),
                     source: Box::new(e),
                 };
-                if !matches!(
-                    e,
-                    MigrateError::Step { ref source, .. }
-                        if matches!(**source, Error::Migrate(MigrateError::LeaseLost))
-                ) {
+                if !lost {
                     tracking.fail(m, &e.to_string()).await;
                 }
                 return Err(e.into());

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 
-use super::{Call, MigrateError, Migration, WaitPolicy, live::LiveTable};
+use super::{Call, MigrateError, Migration, live::LiveTable};
 use crate::{
     Attributes, Billing, Db, Error, KeyAttributeDef, KeyType, Result, TableDef, Timestamp,
 };
@@ -131,30 +131,12 @@ impl<'a> Tracking<'a> {
     }
 
     /// Creates the table unless it exists, and waits until it is ACTIVE.
-    pub(crate) async fn ensure(&self, wait: &WaitPolicy) -> Result<()> {
+    pub(crate) async fn ensure(&self) -> Result<()> {
         if LiveTable::describe(self.db, &self.table).await?.is_none() {
             tracing::info!(table = %self.table, "creating the migration tracking table");
             self.create_call().send(self.db).await?;
         }
-        let started = Instant::now();
-        let mut pause = wait.initial;
-        loop {
-            let live = LiveTable::describe(self.db, &self.table).await?;
-            let status = live.map_or("missing".to_owned(), |t| t.status);
-            if status == "ACTIVE" {
-                return Ok(());
-            }
-            if started.elapsed() >= wait.timeout {
-                return Err(MigrateError::Timeout {
-                    what: format!("tracking table {} to become ACTIVE", self.table),
-                    status,
-                    waited: started.elapsed(),
-                }
-                .into());
-            }
-            tokio::time::sleep(pause).await;
-            pause = wait.next(pause);
-        }
+        self.db.wait_until_active(&self.table).await
     }
 
     /// Every migration record.
