@@ -58,6 +58,11 @@ pub fn encode<T: Attribute>(value: &T) -> AttributeValue {
     value.to_attribute()
 }
 
+/// Decodes a value: a function to point at where generated code needs one.
+pub fn decode<T: Attribute>(value: AttributeValue) -> Result<T, DecodeErrorKind> {
+    T::from_attribute(value)
+}
+
 /// The DynamoDB type name of a value, for error messages.
 pub fn type_name(value: &AttributeValue) -> &'static str {
     match value {

@@ -1,24 +1,33 @@
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, retry::RetryConfig};
 use aws_sdk_dynamodb::{
     Client,
     config::{Credentials, Region},
     types::TableStatus,
 };
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::{Error, Result, TableDef};
+use crate::{Error, Result, RetryPolicy, TableDef, log::PayloadLog};
 
 /// The environment variable [`Db::from_env`] reads the namespace from.
 pub const NAMESPACE_ENV: &str = "DYNAMO_NAMESPACE";
 
-/// A handle to DynamoDB: the SDK client and the table-name namespace.
+/// Chunks of one batch, or segments of one parallel scan, in flight at once
+/// unless [`DbBuilder::concurrency`] says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// A handle to DynamoDB: the SDK client, the table-name namespace, the retry
+/// policy of the runtime's own loops and its concurrency limits.
 ///
-/// Cheap to clone; clones share one connection pool.
+/// Cheap to clone; clones share one connection pool and one in-flight limit.
 #[derive(Debug, Clone)]
 pub struct Db {
     client: Client,
     namespace: Option<String>,
+    retry: RetryPolicy,
+    concurrency: usize,
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 impl Db {
@@ -39,11 +48,60 @@ impl Db {
         DbBuilder::default()
     }
 
-    /// Wraps an SDK client that is already configured.
+    /// Wraps an SDK client that is already configured (adding the
+    /// runtime's debug-level payload log to it).
     pub fn from_client(client: Client) -> Db {
+        let config = client.config().to_builder().interceptor(PayloadLog).build();
         Db {
-            client,
+            client: Client::from_conf(config),
             namespace: None,
+            retry: RetryPolicy::default(),
+            concurrency: DEFAULT_CONCURRENCY,
+            in_flight: None,
+        }
+    }
+
+    /// Returns this handle with another retry policy for unprocessed batch
+    /// requests and conflicting transactions.
+    #[must_use]
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Db {
+        self.retry = policy;
+        self
+    }
+
+    /// Returns this handle sending at most `chunks` chunks of one batch (or
+    /// segments of one parallel scan) at once.
+    #[must_use]
+    pub fn with_concurrency(mut self, chunks: usize) -> Db {
+        self.concurrency = chunks.max(1);
+        self
+    }
+
+    /// Returns this handle (and its clones) with at most `requests`
+    /// requests in flight at once, over every operation: a request waits
+    /// for a free slot before it is sent.
+    #[must_use]
+    pub fn with_max_in_flight(mut self, requests: usize) -> Db {
+        self.in_flight = Some(Arc::new(Semaphore::new(requests.max(1))));
+        self
+    }
+
+    /// The retry policy of the runtime's own loops.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// How many chunks of one batch are sent at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Waits for a free request slot when the handle has an in-flight limit.
+    pub(crate) async fn permit(&self) -> Option<SemaphorePermit<'_>> {
+        match &self.in_flight {
+            // The semaphore is never closed, so acquiring cannot fail.
+            Some(semaphore) => semaphore.acquire().await.ok(),
+            None => None,
         }
     }
 
@@ -130,6 +188,10 @@ pub struct DbBuilder {
     region: Option<String>,
     namespace: Option<String>,
     credentials: Option<(String, String)>,
+    retry: Option<RetryPolicy>,
+    concurrency: Option<usize>,
+    max_in_flight: Option<usize>,
+    sdk_max_attempts: Option<u32>,
 }
 
 impl DbBuilder {
@@ -161,6 +223,35 @@ impl DbBuilder {
         self
     }
 
+    /// The retry policy for unprocessed batch requests and conflicting
+    /// transactions (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Chunks of one batch (or segments of one parallel scan) sent at once
+    /// (default [`DEFAULT_CONCURRENCY`]).
+    pub fn concurrency(mut self, chunks: usize) -> Self {
+        self.concurrency = Some(chunks);
+        self
+    }
+
+    /// At most `requests` requests in flight at once over every operation
+    /// of the handle and its clones (default: no limit).
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = Some(requests);
+        self
+    }
+
+    /// How many times the SDK itself sends one request that was throttled,
+    /// failed with a 5xx or lost its connection (the SDK's default is 3).
+    /// A request throttled every time becomes [`Error::Throttled`].
+    pub fn sdk_max_attempts(mut self, attempts: u32) -> Self {
+        self.sdk_max_attempts = Some(attempts.max(1));
+        self
+    }
+
     /// Loads the AWS configuration and builds the client.
     pub async fn build(self) -> Result<Db> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
@@ -179,6 +270,9 @@ impl DbBuilder {
                 "dynamo-runtime",
             ));
         }
+        if let Some(attempts) = self.sdk_max_attempts {
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts));
+        }
         let config = loader.load().await;
         if config.region().is_none() {
             return Err(Error::config(
@@ -186,7 +280,16 @@ impl DbBuilder {
                  or call DbBuilder::region",
             ));
         }
-        let db = Db::from_client(Client::new(&config));
+        let mut db = Db::from_client(Client::new(&config));
+        if let Some(policy) = self.retry {
+            db = db.with_retry(policy);
+        }
+        if let Some(chunks) = self.concurrency {
+            db = db.with_concurrency(chunks);
+        }
+        if let Some(requests) = self.max_in_flight {
+            db = db.with_max_in_flight(requests);
+        }
         match self.namespace {
             Some(namespace) => db.with_namespace(namespace),
             None => Ok(db),

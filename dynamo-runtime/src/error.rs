@@ -1,8 +1,8 @@
 use std::fmt;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 
-use crate::Attributes;
+use crate::{Attributes, Item};
 
 /// The result type of every fallible runtime operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -30,6 +30,46 @@ pub enum Error {
         item_type: &'static str,
         /// The table, with its namespace.
         table: String,
+        /// The item as stored when the condition failed (`None`: no item);
+        /// decode it with [`Error::old_item`].
+        old: Option<Box<Attributes>>,
+    },
+    /// DynamoDB throttled the request on every attempt the SDK made (the
+    /// table's or index's capacity, or an account limit, was exceeded).
+    #[error(
+        "{operation} on table `{table}` was throttled on every attempt: {}",
+        DisplayErrorContext(.source.as_ref())
+    )]
+    Throttled {
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
+    /// The table (or index) does not exist, or is not ACTIVE yet.
+    #[error(
+        "{operation}: table `{table}` does not exist (apply the migrations, or check the namespace)"
+    )]
+    TableNotFound {
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// The table, with its namespace.
+        table: String,
+    },
+    /// DynamoDB rejected the request as invalid (`ValidationException`):
+    /// an item over 400 KB, a number out of range, an attribute that is
+    /// not of its key type.
+    #[error("DynamoDB rejected {operation} on table `{table}`: {message}")]
+    Rejected {
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// DynamoDB's message.
+        message: String,
     },
     /// DynamoDB (or the connection to it) returned an error.
     #[error("{operation} on table `{table}` failed: {}", DisplayErrorContext(.source.as_ref()))]
@@ -66,6 +106,9 @@ pub enum Error {
         table: String,
         /// The version the write expected.
         expected: u64,
+        /// The version stored when the write was refused (`None`: the item
+        /// is gone, or the write created an item that exists already).
+        found: Option<u64>,
     },
     /// An update or conditional delete found no item with the key.
     #[error("{operation} of `{item_type}` in table `{table}` found no such item")]
@@ -77,21 +120,30 @@ pub enum Error {
         /// The table, with its namespace.
         table: String,
     },
-    /// A batch ended with requests DynamoDB did not process, after every
-    /// retry the policy allows.
+    /// A batch ended with requests that were not processed: DynamoDB kept
+    /// returning them as unprocessed for every attempt the retry policy
+    /// allows, or a request of their chunk failed (`cause`). Everything
+    /// else in the batch was processed.
     #[error(
-        "{operation} on table `{table}` left {} request(s) unprocessed after {attempts} attempts",
-        .unprocessed.len()
+        "{operation} on table `{table}` left {} request(s) unprocessed{}",
+        .unprocessed.len(),
+        match .cause {
+            Some(cause) => format!(": {cause}"),
+            None => format!(" after {attempts} attempts"),
+        }
     )]
     Unprocessed {
         /// `BatchWriteItem` or `BatchGetItem`.
         operation: &'static str,
         /// The table, with its namespace.
         table: String,
-        /// How many requests were sent for the last chunk.
+        /// The attempts the retry policy allows per chunk.
         attempts: u32,
-        /// The keys (gets, deletes) or items (puts) not processed.
+        /// Exactly the keys (gets, deletes) and items (puts) not processed.
         unprocessed: Vec<Attributes>,
+        /// The first error that stopped a chunk, when one did.
+        #[source]
+        cause: Option<Box<Error>>,
     },
     /// A batch or transaction was built with invalid contents (two actions
     /// on one key, too many actions); nothing was sent.
@@ -118,15 +170,66 @@ pub enum Error {
 }
 
 impl Error {
+    /// The typed error of an SDK failure that is not a failed condition:
+    /// throttling, a missing table and a rejected request get their own
+    /// variants, everything else is [`Error::Service`].
     pub(crate) fn service(
         operation: &'static str,
         table: &str,
         source: impl Into<aws_sdk_dynamodb::Error>,
     ) -> Self {
-        Error::Service {
-            operation,
-            table: table.to_owned(),
-            source: Box::new(source.into()),
+        use aws_sdk_dynamodb::Error as E;
+        let source = source.into();
+        let table = table.to_owned();
+        match &source {
+            E::ProvisionedThroughputExceededException(_)
+            | E::RequestLimitExceeded(_)
+            | E::ThrottlingException(_) => Error::Throttled {
+                operation,
+                table,
+                source: Box::new(source),
+            },
+            E::ResourceNotFoundException(_) => Error::TableNotFound { operation, table },
+            other if other.code() == Some("ValidationException") => Error::Rejected {
+                operation,
+                table,
+                message: other.message().unwrap_or("invalid request").to_owned(),
+            },
+            other if other.code() == Some("ThrottlingException") => Error::Throttled {
+                operation,
+                table,
+                source: Box::new(source),
+            },
+            _ => Error::Service {
+                operation,
+                table,
+                source: Box::new(source),
+            },
+        }
+    }
+
+    /// The stored item a failed conditional write found, decoded as `I`:
+    /// `None` when the error is not a [`Error::ConditionFailed`] or no item
+    /// was stored. The old item is returned by every put, update and delete
+    /// of the runtime (`ReturnValuesOnConditionCheckFailure`).
+    pub fn old_item<I: Item>(&self) -> Option<Result<I>> {
+        match self {
+            Error::ConditionFailed { old: Some(old), .. } => Some(I::decode((**old).clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same request later may succeed: throttling, a
+    /// stale write (after reading the item again), a transaction cancelled
+    /// only by conflicts, or unprocessed batch requests.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Throttled { .. } | Error::Stale { .. } | Error::Unprocessed { .. } => true,
+            Error::TransactionCanceled { reasons } => reasons
+                .iter()
+                .flatten()
+                .all(|r| r.code == "TransactionConflict" || r.code == "ThrottlingError"),
+            _ => false,
         }
     }
 
@@ -187,6 +290,9 @@ pub enum DecodeErrorKind {
         /// The values the schema lists.
         expected: Vec<&'static str>,
     },
+    /// The attribute was not read: it is not in the projection (of a
+    /// projected get or of an index).
+    NotProjected,
     /// A part of a list, map or nested type did not fit.
     Nested {
         /// Where inside the attribute, e.g. `[2]`, `.width`.
@@ -215,6 +321,7 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::UnknownVariant { value, expected } => {
                 write!(f, "holds {value:?}, which is not one of {expected:?}")
             }
+            DecodeErrorKind::NotProjected => f.write_str("was not in the projection"),
             DecodeErrorKind::Nested { path, kind } => write!(f, "at `{path}` {kind}"),
         }
     }
@@ -260,7 +367,7 @@ impl fmt::Display for KeyErrorKind {
 }
 
 /// Why one action of a cancelled transaction failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CancellationReason {
     /// DynamoDB's code, e.g. `ConditionalCheckFailed`, `TransactionConflict`.
     pub code: String,
@@ -268,6 +375,11 @@ pub struct CancellationReason {
     pub message: Option<String>,
     /// The item type of the action.
     pub item_type: &'static str,
+    /// The item as stored, for a failed condition of a put, update, delete
+    /// or condition check.
+    pub old: Option<Attributes>,
+    /// A versioned write whose expected version was not the stored one.
+    pub stale: bool,
 }
 
 fn reasons_text(reasons: &[Option<CancellationReason>]) -> String {

@@ -15,7 +15,7 @@ use std::{collections::HashMap, marker::PhantomData, ops};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::{Bytes, Date, Number, Timestamp, Uuid};
+use crate::{Bytes, Date, DecodeErrorKind, Number, Timestamp, Uuid};
 
 /// The placeholders of one request: attribute names and values.
 #[derive(Debug, Default, Clone)]
@@ -267,6 +267,7 @@ impl<E> Contains<E> for Vec<E> {}
 pub struct Path<I, T> {
     attribute: &'static str,
     encode: fn(&T) -> AttributeValue,
+    decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
     item: PhantomData<fn() -> (I, T)>,
 }
 
@@ -279,13 +280,24 @@ impl<I, T> Clone for Path<I, T> {
 impl<I, T> Copy for Path<I, T> {}
 
 impl<I, T> Path<I, T> {
-    /// The path of the field stored as `attribute`, encoded by `encode`.
-    pub const fn new(attribute: &'static str, encode: fn(&T) -> AttributeValue) -> Self {
+    /// The path of the field stored as `attribute`, encoded by `encode`
+    /// and decoded by `decode`.
+    pub const fn new(
+        attribute: &'static str,
+        encode: fn(&T) -> AttributeValue,
+        decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
+    ) -> Self {
         Path {
             attribute,
             encode,
+            decode,
             item: PhantomData,
         }
+    }
+
+    /// Decodes a stored value of the field.
+    pub fn decode(&self, value: AttributeValue) -> Result<T, DecodeErrorKind> {
+        (self.decode)(value)
     }
 
     /// The attribute name.
@@ -442,9 +454,10 @@ mod tests {
 
     #[test]
     fn renders_with_placeholders_only() {
-        let name: Path<Shop, String> = Path::new("name", encode);
-        let total: Path<Shop, u64> = Path::new("total", encode);
-        let tags: Path<Shop, std::collections::BTreeSet<String>> = Path::new("tags", encode);
+        let name: Path<Shop, String> = Path::new("name", encode, crate::attr::decode);
+        let total: Path<Shop, u64> = Path::new("total", encode, crate::attr::decode);
+        let tags: Path<Shop, std::collections::BTreeSet<String>> =
+            Path::new("tags", encode, crate::attr::decode);
         let c = name
             .eq("Ann")
             .and(total.between(1, 10).or(!tags.contains("vip")))

@@ -44,7 +44,7 @@ pub trait Item: Sized + Send + Sync + 'static {
 }
 
 /// The key of an item type. Implemented by generated key structs.
-pub trait Key: Send + Sync + Clone + 'static {
+pub trait Key: Send + Sync + Clone + std::fmt::Debug + 'static {
     /// The item type this key identifies.
     type Item: Item<Key = Self>;
 

@@ -4,8 +4,10 @@
 //! [`Key`]; everything generic lives here once, so generated files stay small:
 //! the [`Db`] handle, attribute conversion ([`Attribute`]), item encoding and
 //! decoding helpers ([`codec`]), key rendering ([`key::KeyWriter`]), the typed
-//! [`Error`], and the operation builders ([`GetItem`], [`PutItem`],
-//! [`DeleteItem`], [`Query`]).
+//! [`Error`], the operation builders ([`GetItem`], [`PutItem`],
+//! [`DeleteItem`], [`Update`], [`Query`], [`Scan`], [`BatchGet`],
+//! [`BatchWrite`], [`TransactWrite`], [`TransactGet`], [`Statement`]), the
+//! [`RetryPolicy`] of its own retry loops, and [`log`]ging.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), dynamo_runtime::Error> {
@@ -21,15 +23,17 @@ mod error;
 pub mod expr;
 mod item;
 pub mod key;
+pub mod log;
 pub mod migrate;
 mod ops;
+mod retry;
 pub mod table;
 pub mod validate;
 mod values;
 
 pub use attr::{Attribute, Enum};
 pub use aws_sdk_dynamodb::types::AttributeValue;
-pub use db::{Db, DbBuilder};
+pub use db::{DEFAULT_CONCURRENCY, Db, DbBuilder};
 pub use error::{
     CancellationReason, DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result,
     ValidationError, ValidationRule,
@@ -39,9 +43,11 @@ pub use futures_core::Stream;
 pub use item::{Item, Key};
 pub use jiff::{Timestamp, civil::Date};
 pub use ops::{
-    BatchGet, BatchWrite, Cursor, DecodeRow, DeleteItem, GetItem, Page, PutItem, Query, QueryKeys,
-    SortKeyCondition, TransactWrite, Update,
+    BatchGet, BatchWrite, Cursor, DecodeRow, DeleteItem, GetItem, GetProjected, Page, ParallelScan,
+    Projected, PutItem, Query, QueryKeys, ReturningOld, Scan, Slot, SortKeyCondition, Statement,
+    TransactGet, TransactRows, TransactWrite, Update,
 };
+pub use retry::{Backoff, RetryPolicy};
 pub use serde_json::{Value as Json, json};
 pub use table::{
     Billing, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection, StreamView, TableDef,

@@ -7,8 +7,8 @@ use quote::{format_ident, quote};
 use super::{
     doc,
     types::{
-        arg_from_ref, decode_field, default_expr, derives, encode_field, encoder, field_def,
-        param_ref, param_type, rust_type, validate_body,
+        arg_from_ref, decode_field, decoder_fn, default_expr, derives, encode_field, encoder,
+        field_def, param_ref, param_type, rust_type, validate_body,
     },
 };
 use crate::{
@@ -437,7 +437,8 @@ fn emit_codec(cx: ItemCx<'_>, validate: &TokenStream) -> TokenStream {
         let ident = naming::ident(&f.rust_name);
         let attribute = &f.attribute;
         let enc = encoder(&f.ty);
-        quote!(#ident: ::dynamo_runtime::Path::new(#attribute, #enc),)
+        let dec = decoder_fn(&f.ty);
+        quote!(#ident: ::dynamo_runtime::Path::new(#attribute, #enc, #dec),)
     });
     quote! {
         impl ::dynamo_runtime::Item for #name {
@@ -574,6 +575,12 @@ fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
         }
     });
     let key_doc = doc(&format!("The key of this `{n}`."));
+    let scan_doc = doc(&format!(
+        "Scans the whole table for `{n}` items (every item is read and paid for)."
+    ));
+    let statement_doc = doc(&format!(
+        "A PartiQL statement whose rows are `{n}`s; `{{table}}` stands for the table."
+    ));
     quote! {
         impl #name {
             #key_doc
@@ -601,6 +608,16 @@ fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
                 keys: impl IntoIterator<Item = #key_name>,
             ) -> ::dynamo_runtime::BatchGet<Self> {
                 ::dynamo_runtime::BatchGet::new(keys)
+            }
+
+            #scan_doc
+            pub fn scan() -> ::dynamo_runtime::Scan<Self> {
+                ::dynamo_runtime::Scan::new()
+            }
+
+            #statement_doc
+            pub fn statement(text: &str) -> ::dynamo_runtime::Statement<Self> {
+                ::dynamo_runtime::Statement::new(text)
             }
 
             #batch_writes

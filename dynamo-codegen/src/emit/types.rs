@@ -125,6 +125,15 @@ pub(super) fn encoder(ty: &FieldType) -> TokenStream {
     }
 }
 
+/// The function decoding a field's value:
+/// `fn(AttributeValue) -> Result<T, DecodeErrorKind>`.
+pub(super) fn decoder_fn(ty: &FieldType) -> TokenStream {
+    decoder(ty).unwrap_or_else(|| {
+        let t = rust_type(ty);
+        quote!(::dynamo_runtime::attr::decode::<#t>)
+    })
+}
+
 /// The decoding function of a datetime with an epoch format.
 fn decoder(ty: &FieldType) -> Option<TokenStream> {
     match ty {

@@ -260,6 +260,11 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
             pub async fn send(self, db: &::dynamo_runtime::Db) -> ::dynamo_runtime::Result<#name> {
                 self.0.send(db).await
             }
+
+            /// Returns the item as stored before the update instead.
+            pub fn return_old(self) -> ::dynamo_runtime::ReturningOld<::dynamo_runtime::Update<#name>> {
+                self.0.return_old()
+            }
         }
 
         impl From<#update> for ::dynamo_runtime::Update<#name> {

@@ -1,11 +1,16 @@
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
+    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
+    WriteRequest,
 };
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{StreamExt, stream};
+use tracing::Instrument;
 
-use crate::{Attributes, Db, Error, Item, Key, Result, Timestamp};
+use crate::{
+    Attributes, Db, Error, Item, Key, Result, Timestamp,
+    log::{Meter, span},
+};
 
 use super::sdk_error;
 
@@ -13,10 +18,47 @@ use super::sdk_error;
 const GET_CHUNK: usize = 100;
 /// BatchWriteItem takes at most 25 requests.
 const WRITE_CHUNK: usize = 25;
-/// Chunks in flight at once.
-const CONCURRENCY: usize = 4;
-/// Requests per chunk before unprocessed items are reported.
-const ATTEMPTS: u32 = 10;
+
+/// What one chunk of a batch could not process, and the error that stopped
+/// it (`None`: the retries ran out).
+type Leftover = (Vec<Attributes>, Option<Error>);
+
+/// Runs every chunk (at most `db.concurrency()` at once), even after one
+/// fails, so that the error lists everything not processed.
+async fn run_chunks<T, F>(
+    db: &Db,
+    operation: &'static str,
+    table: &str,
+    chunks: Vec<T>,
+    run: impl Fn(T) -> F,
+) -> Result<()>
+where
+    F: Future<Output = Result<(), Leftover>>,
+{
+    let results: Vec<Result<(), Leftover>> = stream::iter(chunks)
+        .map(run)
+        .buffer_unordered(db.concurrency())
+        .collect()
+        .await;
+    let mut unprocessed = Vec::new();
+    let mut cause = None;
+    for (left, error) in results.into_iter().filter_map(Result::err) {
+        unprocessed.extend(left);
+        if cause.is_none() {
+            cause = error;
+        }
+    }
+    if unprocessed.is_empty() && cause.is_none() {
+        return Ok(());
+    }
+    Err(Error::Unprocessed {
+        operation,
+        table: table.to_owned(),
+        attempts: db.retry_policy().max_attempts(),
+        unprocessed,
+        cause: cause.map(Box::new),
+    })
+}
 
 /// A canonical text of a key, to find duplicates and match results.
 pub(crate) fn key_text(key: &Attributes) -> String {
@@ -40,18 +82,6 @@ fn key_of<I: Item>(item: &Attributes) -> Attributes {
         .chain(table.sort_key.map(|k| k.name))
         .filter_map(|name| item.get(name).map(|v| (name.to_owned(), v.clone())))
         .collect()
-}
-
-/// Exponential backoff with full jitter between retries of unprocessed
-/// requests: 50 ms doubling up to 5 s.
-pub(crate) async fn backoff(attempt: u32) {
-    use std::hash::BuildHasher;
-    let cap = Duration::from_millis(50)
-        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-        .min(Duration::from_secs(5));
-    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    let jittered = cap.mul_f64((random % 1000) as f64 / 1000.0);
-    tokio::time::sleep(jittered).await;
 }
 
 /// Reads many items of one type by key: chunks of 100, a few chunks in
@@ -80,75 +110,116 @@ impl<I: Item> BatchGet<I> {
     }
 
     /// Sends the requests. The result has one entry per requested key, in
-    /// order: `None` where no item has that key. The same key twice is
-    /// [`Error::InvalidRequest`], before anything is sent.
-    #[tracing::instrument(level = "debug", name = "BatchGetItem", skip_all, fields(item_type = I::TYPE_NAME, keys = self.keys.len()))]
+    /// order: `None` where no item (of this type) has that key. The same
+    /// key twice is [`Error::InvalidRequest`], before anything is sent;
+    /// keys still unprocessed when the retry policy gives up are
+    /// [`Error::Unprocessed`].
     pub async fn send(self, db: &Db) -> Result<Vec<Option<I>>> {
         let table = db.table_name(I::TABLE);
-        let mut position = HashMap::with_capacity(self.keys.len());
-        let mut encoded = Vec::with_capacity(self.keys.len());
-        for (i, key) in self.keys.iter().enumerate() {
-            let key = key.encode_key()?;
-            if position.insert(key_text(&key), i).is_some() {
-                return Err(Error::InvalidRequest {
-                    operation: "BatchGetItem",
-                    reason: format!("key {} of `{}` is requested twice", i, I::TYPE_NAME),
-                });
+        let span = span("BatchGetItem", &table, I::TYPE_NAME);
+        async {
+            let meter = Meter::new(&span);
+            let mut position = HashMap::with_capacity(self.keys.len());
+            let mut encoded = Vec::with_capacity(self.keys.len());
+            for (i, key) in self.keys.iter().enumerate() {
+                let key = key.encode_key()?;
+                if position.insert(key_text(&key), i).is_some() {
+                    return Err(Error::InvalidRequest {
+                        operation: "BatchGetItem",
+                        reason: format!("key {} of `{}` is requested twice", i, I::TYPE_NAME),
+                    });
+                }
+                encoded.push(key);
             }
-            encoded.push(key);
-        }
-        let chunks: Vec<Vec<Attributes>> = encoded.chunks(GET_CHUNK).map(<[_]>::to_vec).collect();
-        let found: Vec<Vec<Attributes>> = stream::iter(chunks)
-            .map(|chunk| get_chunk(db, &table, chunk, self.consistent, I::TYPE_NAME))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
+            let found = std::sync::Mutex::new(Vec::new());
+            let chunks: Vec<Vec<Attributes>> =
+                encoded.chunks(GET_CHUNK).map(<[_]>::to_vec).collect();
+            run_chunks(db, "BatchGetItem", &table, chunks, |chunk| {
+                get_chunk(
+                    db,
+                    &meter,
+                    &table,
+                    chunk,
+                    self.consistent,
+                    I::TYPE_NAME,
+                    &found,
+                )
+            })
             .await?;
-        let mut out: Vec<Option<I>> = std::iter::repeat_with(|| None)
-            .take(self.keys.len())
-            .collect();
-        for raw in found.into_iter().flatten() {
-            let Some(&i) = position.get(&key_text(&key_of::<I>(&raw))) else {
-                continue;
-            };
-            // An item of another type under a requested key is not an `I`.
-            match I::decode(raw) {
-                Ok(item) => out[i] = Some(item),
-                Err(Error::Decode(e))
-                    if matches!(e.kind, crate::DecodeErrorKind::WrongItemType { .. }) => {}
-                Err(e) => return Err(e),
+            let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+            let mut out: Vec<Option<I>> = std::iter::repeat_with(|| None)
+                .take(self.keys.len())
+                .collect();
+            let mut items = 0;
+            for raw in found {
+                let Some(&i) = position.get(&key_text(&key_of::<I>(&raw))) else {
+                    continue;
+                };
+                // An item of another type under a requested key is not an `I`.
+                match I::decode(raw) {
+                    Ok(item) => {
+                        out[i] = Some(item);
+                        items += 1;
+                    }
+                    Err(Error::Decode(e))
+                        if matches!(e.kind, crate::DecodeErrorKind::WrongItemType { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
+            meter.finish(items);
+            Ok(out)
         }
-        Ok(out)
+        .instrument(span.clone())
+        .await
     }
 }
 
 async fn get_chunk(
     db: &Db,
+    meter: &Meter,
     table: &str,
     keys: Vec<Attributes>,
     consistent: bool,
     item_type: &'static str,
-) -> Result<Vec<Attributes>> {
+    found: &std::sync::Mutex<Vec<Attributes>>,
+) -> Result<(), Leftover> {
+    let policy = db.retry_policy();
     let mut pending = keys;
-    let mut items = Vec::new();
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..policy.max_attempts() {
         if attempt > 0 {
-            backoff(attempt).await;
+            tracing::debug!(
+                unprocessed = pending.len(),
+                attempt,
+                "retrying unprocessed keys"
+            );
+            policy.wait(attempt).await;
         }
         let request = KeysAndAttributes::builder()
-            .set_keys(Some(std::mem::take(&mut pending)))
+            .set_keys(Some(pending.clone()))
             .consistent_read(consistent)
             .build()
-            .map_err(|e| Error::config(e.to_string()))?;
-        let out = db
+            .map_err(|e| (pending.clone(), Some(Error::config(e.to_string()))))?;
+        let request = db
             .client()
             .batch_get_item()
             .request_items(table, request)
-            .send()
-            .await
-            .map_err(|e| sdk_error("BatchGetItem", table, item_type, e))?;
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send();
+        let out = match meter.send(db, request).await {
+            Ok(out) => out,
+            Err(e) => {
+                return Err((
+                    pending,
+                    Some(sdk_error("BatchGetItem", table, item_type, e)),
+                ));
+            }
+        };
         if let Some(mut responses) = out.responses {
-            items.extend(responses.remove(table).unwrap_or_default());
+            let items = responses.remove(table).unwrap_or_default();
+            found
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(items);
         }
         pending = out
             .unprocessed_keys
@@ -156,20 +227,10 @@ async fn get_chunk(
             .map(|k| k.keys)
             .unwrap_or_default();
         if pending.is_empty() {
-            return Ok(items);
+            return Ok(());
         }
-        tracing::debug!(
-            unprocessed = pending.len(),
-            attempt,
-            "retrying unprocessed keys"
-        );
     }
-    Err(Error::Unprocessed {
-        operation: "BatchGetItem",
-        table: table.to_owned(),
-        attempts: ATTEMPTS,
-        unprocessed: pending,
-    })
+    Err((pending, None))
 }
 
 /// Writes and deletes many items of one type: chunks of 25, a few chunks in
@@ -214,103 +275,120 @@ impl<'a, I: Item> BatchWrite<'a, I> {
     }
 
     /// Validates and sends everything. Two requests for one key are
-    /// [`Error::InvalidRequest`], before anything is sent.
-    #[tracing::instrument(level = "debug", name = "BatchWriteItem", skip_all, fields(item_type = I::TYPE_NAME, puts = self.puts.len(), deletes = self.deletes.len()))]
+    /// [`Error::InvalidRequest`], before anything is sent. Requests still
+    /// unprocessed when the retry policy gives up, or whose chunk failed,
+    /// are [`Error::Unprocessed`], which lists exactly those; every other
+    /// request was written.
     pub async fn send(self, db: &Db) -> Result<()> {
-        if I::VERSION.is_some() {
-            return Err(Error::InvalidRequest {
-                operation: "BatchWriteItem",
-                reason: format!(
-                    "`{}` is versioned, and batch writes cannot check versions",
-                    I::TYPE_NAME
-                ),
-            });
-        }
         let table = db.table_name(I::TABLE);
-        let now = Timestamp::now();
-        let mut seen = HashMap::new();
-        let mut requests = Vec::with_capacity(self.puts.len() + self.deletes.len());
-        let mut check = |key: &Attributes, what: &str| {
-            if seen.insert(key_text(key), ()).is_some() {
+        let span = span("BatchWriteItem", &table, I::TYPE_NAME);
+        async {
+            let meter = Meter::new(&span);
+            if I::VERSION.is_some() {
                 return Err(Error::InvalidRequest {
                     operation: "BatchWriteItem",
-                    reason: format!("two requests for one key of `{}` ({what})", I::TYPE_NAME),
+                    reason: format!(
+                        "`{}` is versioned, and batch writes cannot check versions",
+                        I::TYPE_NAME
+                    ),
                 });
             }
-            Ok(())
-        };
-        for item in &self.puts {
-            item.validate()?;
-            check(&item.key().encode_key()?, "put")?;
-            let put = PutRequest::builder()
-                .set_item(Some(item.encode_for_write(now)?))
-                .build()
-                .map_err(|e| Error::config(e.to_string()))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
-        }
-        for key in &self.deletes {
-            let key = key.encode_key()?;
-            check(&key, "delete")?;
-            let delete = DeleteRequest::builder()
-                .set_key(Some(key))
-                .build()
-                .map_err(|e| Error::config(e.to_string()))?;
-            requests.push(WriteRequest::builder().delete_request(delete).build());
-        }
-        let chunks: Vec<Vec<WriteRequest>> =
-            requests.chunks(WRITE_CHUNK).map(<[_]>::to_vec).collect();
-        stream::iter(chunks)
-            .map(|chunk| write_chunk(db, &table, chunk, I::TYPE_NAME))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<()>>()
+            let now = Timestamp::now();
+            let mut seen = HashMap::new();
+            let mut requests = Vec::with_capacity(self.puts.len() + self.deletes.len());
+            let mut check = |key: &Attributes, what: &str| {
+                if seen.insert(key_text(key), ()).is_some() {
+                    return Err(Error::InvalidRequest {
+                        operation: "BatchWriteItem",
+                        reason: format!("two requests for one key of `{}` ({what})", I::TYPE_NAME),
+                    });
+                }
+                Ok(())
+            };
+            for item in &self.puts {
+                item.validate()?;
+                check(&item.key().encode_key()?, "put")?;
+                let put = PutRequest::builder()
+                    .set_item(Some(item.encode_for_write(now)?))
+                    .build()
+                    .map_err(|e| Error::config(e.to_string()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            for key in &self.deletes {
+                let key = key.encode_key()?;
+                check(&key, "delete")?;
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| Error::config(e.to_string()))?;
+                requests.push(WriteRequest::builder().delete_request(delete).build());
+            }
+            let count = requests.len();
+            let chunks: Vec<Vec<WriteRequest>> =
+                requests.chunks(WRITE_CHUNK).map(<[_]>::to_vec).collect();
+            run_chunks(db, "BatchWriteItem", &table, chunks, |chunk| {
+                write_chunk(db, &meter, &table, chunk, I::TYPE_NAME)
+            })
             .await?;
-        Ok(())
+            meter.finish(count);
+            Ok(())
+        }
+        .instrument(span.clone())
+        .await
     }
 }
 
 async fn write_chunk(
     db: &Db,
+    meter: &Meter,
     table: &str,
     requests: Vec<WriteRequest>,
     item_type: &'static str,
-) -> Result<()> {
+) -> Result<(), Leftover> {
+    let policy = db.retry_policy();
     let mut pending = requests;
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..policy.max_attempts() {
         if attempt > 0 {
-            backoff(attempt).await;
+            tracing::debug!(
+                unprocessed = pending.len(),
+                attempt,
+                "retrying unprocessed items"
+            );
+            policy.wait(attempt).await;
         }
-        let out = db
+        let request = db
             .client()
             .batch_write_item()
-            .request_items(table, std::mem::take(&mut pending))
-            .send()
-            .await
-            .map_err(|e| sdk_error("BatchWriteItem", table, item_type, e))?;
-        pending = out
-            .unprocessed_items
-            .and_then(|mut u| u.remove(table))
-            .unwrap_or_default();
+            .request_items(table, pending.clone())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send();
+        match meter.send(db, request).await {
+            Ok(out) => {
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default();
+            }
+            Err(e) => {
+                let error = sdk_error("BatchWriteItem", table, item_type, e);
+                return Err((requested(pending), Some(error)));
+            }
+        }
         if pending.is_empty() {
             return Ok(());
         }
-        tracing::debug!(
-            unprocessed = pending.len(),
-            attempt,
-            "retrying unprocessed items"
-        );
     }
-    let unprocessed = pending
+    Err((requested(pending), None))
+}
+
+/// The items (puts) and keys (deletes) of write requests.
+fn requested(requests: Vec<WriteRequest>) -> Vec<Attributes> {
+    requests
         .into_iter()
         .filter_map(|r| match (r.put_request, r.delete_request) {
             (Some(put), _) => Some(put.item),
             (_, Some(delete)) => Some(delete.key),
             _ => None,
         })
-        .collect();
-    Err(Error::Unprocessed {
-        operation: "BatchWriteItem",
-        table: table.to_owned(),
-        attempts: ATTEMPTS,
-        unprocessed,
-    })
+        .collect()
 }

@@ -4,15 +4,19 @@
 mod batch;
 mod cursor;
 mod query;
+mod scan;
 mod single;
+mod statement;
 mod transact;
 mod update;
 
 pub use batch::{BatchGet, BatchWrite};
 pub use cursor::Cursor;
 pub use query::{DecodeRow, Page, Query, QueryKeys, SortKeyCondition};
-pub use single::{DeleteItem, GetItem, PutItem};
-pub use transact::TransactWrite;
+pub use scan::{ParallelScan, Scan};
+pub use single::{DeleteItem, GetItem, GetProjected, Projected, PutItem, ReturningOld};
+pub use statement::Statement;
+pub use transact::{Slot, TransactGet, TransactRows, TransactWrite};
 pub use update::Update;
 
 use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
@@ -64,20 +68,16 @@ fn condition_failed(
     version: Option<(&'static str, u64)>,
 ) -> Error {
     let table = table.to_owned();
-    if let Some((attribute, expected)) = version {
-        let stored = old
-            .as_ref()
-            .and_then(|o| o.get(attribute))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok());
-        if stored != Some(expected) && !(expected == 0 && old.is_none()) {
-            return Error::Stale {
-                operation,
-                item_type,
-                table,
-                expected,
-            };
-        }
+    if let Some((attribute, expected)) = version
+        && let Some(found) = stale(old.as_ref(), attribute, expected)
+    {
+        return Error::Stale {
+            operation,
+            item_type,
+            table,
+            expected,
+            found,
+        };
     }
     if operation == "UpdateItem" && old.is_none() {
         return Error::NotFound {
@@ -90,7 +90,20 @@ fn condition_failed(
         operation,
         item_type,
         table,
+        old: old.map(Box::new),
     }
+}
+
+/// `Some(stored version)` when a write expecting `expected` failed because
+/// of the version: the stored item has another one, or a new item
+/// (`expected` 0) met a stored one.
+fn stale(old: Option<&Attributes>, attribute: &str, expected: u64) -> Option<Option<u64>> {
+    let stored = old
+        .and_then(|o| o.get(attribute))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<u64>().ok());
+    let fine = stored == Some(expected) || (expected == 0 && old.is_none());
+    (!fine).then_some(stored)
 }
 
 /// The conditions every write of an item type can carry, joined by `AND`.

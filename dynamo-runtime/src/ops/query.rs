@@ -1,12 +1,14 @@
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
+use tracing::Instrument;
 
 use crate::{
     Attributes, Cursor, Db, Error, KeyError, Result, TableDef,
     expr::{Expr, Node},
+    log::{Meter, span},
 };
 
 use super::sdk_error;
@@ -318,29 +320,9 @@ impl<R> Query<R> {
     /// The items of the query (up to [`limit`](Self::limit)), requesting
     /// pages as the stream is read.
     pub fn stream<'a>(&'a self, db: &'a Db) -> impl Stream<Item = Result<R>> + 'a {
-        enum State {
-            Start,
-            Next(Attributes, Option<usize>),
-            Done,
-        }
-        stream::try_unfold(State::Start, move |state| async move {
-            let (start, remaining) = match state {
-                State::Done => return Ok::<_, Error>(None),
-                State::Start => (self.start_key()?, self.max_items),
-                State::Next(key, remaining) => (Some(key), remaining),
-            };
-            if remaining == Some(0) {
-                return Ok(None);
-            }
-            let (items, last_key) = self.page(db, start, remaining).await?;
-            let remaining = remaining.map(|r| r.saturating_sub(items.len()));
-            let next = match last_key {
-                Some(key) => State::Next(key, remaining),
-                None => State::Done,
-            };
-            Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+        pages(self.start_key(), self.max_items, move |start, want| {
+            self.page(db, start, want)
         })
-        .try_flatten()
     }
 
     fn start_key(&self) -> Result<Option<Attributes>> {
@@ -367,19 +349,12 @@ impl<R> Query<R> {
         names
     }
 
-    /// Collects up to `want` items (or one response when `None`) from `start`.
-    #[tracing::instrument(level = "debug", name = "Query", skip_all, fields(table = self.table.name, index = self.keys.index, items))]
-    async fn page(
-        &self,
-        db: &Db,
-        mut start: Option<Attributes>,
-        want: Option<usize>,
-    ) -> Result<(Vec<R>, Option<Attributes>)> {
-        let table = db.table_name(self.table);
-        let item_type = self.types.first().copied().unwrap_or("");
+    /// The parts of every request of the query: key condition, filter,
+    /// names and values, and the sort-key values of items to drop (an
+    /// exclusive bound sent as `BETWEEN`).
+    fn parts(&self) -> Result<Parts> {
         let partition = self.partition.clone()?;
         let sort = self.sort.clone().transpose()?;
-
         let mut expr = Expr::new();
         let pk = expr.name(self.keys.partition_key);
         let mut values = HashMap::from([(":pk".to_owned(), partition)]);
@@ -394,79 +369,232 @@ impl<R> Query<R> {
             }
             drop = dropped;
         }
-        let mut filters = Vec::new();
-        if !self.types.is_empty() {
-            let ty = expr.name(self.table.type_attribute);
-            let types: Vec<String> = self
-                .types
-                .iter()
-                .map(|t| expr.value(AttributeValue::S((*t).to_owned())))
-                .collect();
-            filters.push(if types.len() == 1 {
-                format!("{ty} = {}", types[0])
-            } else {
-                format!("{ty} IN ({})", types.join(", "))
-            });
-        }
-        if let Some(filter) = &self.filter {
-            filters.push(format!("({})", filter.render(&mut expr)));
-        }
-        let filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+        let filter = filter_text(
+            &mut expr,
+            self.table.type_attribute,
+            self.types,
+            self.filter.as_ref(),
+        );
+        let sort_key = self.keys.sort_key.filter(|_| !drop.is_empty());
+        let projection = sort_key.map(|sk| expr.name(sk));
         if let Some(more) = expr.values() {
             values.extend(more);
         }
-        let names = expr.names();
-
-        let mut items = Vec::new();
-        loop {
-            let remaining = want.map(|w| w.saturating_sub(items.len()));
-            // DynamoDB's Limit counts items before the filter, so asking
-            // for `remaining` can return fewer: the loop asks again.
-            let limit = match (self.page_size, remaining) {
-                (Some(size), Some(r)) => Some(size.min(i32::try_from(r).unwrap_or(i32::MAX))),
-                (size, r) => size.or(r.map(|r| i32::try_from(r).unwrap_or(i32::MAX))),
-            };
-            let out = db
-                .client()
-                .query()
-                .table_name(&table)
-                .set_index_name(self.keys.index.map(str::to_owned))
-                .key_condition_expression(&key_condition)
-                .set_filter_expression(filter.clone())
-                .set_expression_attribute_names(names.clone())
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(!self.descending)
-                .consistent_read(self.consistent)
-                .set_limit(limit)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", &table, item_type, e))?;
-            for raw in out.items.unwrap_or_default() {
-                let at_bound = self
-                    .keys
-                    .sort_key
-                    .and_then(|sk| raw.get(sk))
-                    .is_some_and(|v| drop.contains(v));
-                if at_bound {
-                    continue;
-                }
-                if let Some(item) = (self.decode)(raw)? {
-                    items.push(item);
-                }
-            }
-            let cursor = out.last_evaluated_key;
-            let done = match remaining {
-                None => true,
-                Some(_) => cursor.is_none() || want.is_some_and(|w| items.len() >= w),
-            };
-            if done {
-                tracing::Span::current().record("items", items.len());
-                return Ok((items, cursor));
-            }
-            start = cursor;
-        }
+        Ok(Parts {
+            key_condition,
+            filter,
+            names: expr.names(),
+            values,
+            drop,
+            projection,
+        })
     }
+
+    /// Whether a returned item sits on an exclusive bound of the sort key.
+    fn at_bound(&self, parts: &Parts, raw: &Attributes) -> bool {
+        self.keys
+            .sort_key
+            .and_then(|sk| raw.get(sk))
+            .is_some_and(|v| parts.drop.contains(v))
+    }
+
+    fn request(
+        &self,
+        db: &Db,
+        table: &str,
+        parts: &Parts,
+        limit: Option<i32>,
+        start: Option<Attributes>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        db.client()
+            .query()
+            .table_name(table)
+            .set_index_name(self.keys.index.map(str::to_owned))
+            .key_condition_expression(&parts.key_condition)
+            .set_filter_expression(parts.filter.clone())
+            .set_expression_attribute_names(parts.names.clone())
+            .set_expression_attribute_values(Some(parts.values.clone()))
+            .scan_index_forward(!self.descending)
+            .consistent_read(self.consistent)
+            .set_limit(limit)
+            .set_exclusive_start_key(start)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// Counts the matching items without reading them back (`Select` is
+    /// `COUNT`), over every page; [`limit`](Self::limit) and the cursor
+    /// are ignored.
+    pub async fn count(&self, db: &Db) -> Result<usize> {
+        let table = db.table_name(self.table);
+        let item_type = self.types.first().copied().unwrap_or("");
+        let span = span("Query", &table, item_type);
+        async {
+            let meter = Meter::new(&span);
+            let parts = self.parts()?;
+            let mut start = None;
+            let mut count = 0;
+            loop {
+                let mut request = self.request(db, &table, &parts, self.page_size, start);
+                // Items on an exclusive bound are told apart by their sort
+                // key, so those counts read the sort key back.
+                request = match &parts.projection {
+                    Some(sk) => request
+                        .select(Select::SpecificAttributes)
+                        .projection_expression(sk),
+                    None => request.select(Select::Count),
+                };
+                let out = meter
+                    .send(db, request.send())
+                    .await
+                    .map_err(|e| sdk_error("Query", &table, item_type, e))?;
+                count += match &out.items {
+                    Some(items) if parts.projection.is_some() => {
+                        items.iter().filter(|i| !self.at_bound(&parts, i)).count()
+                    }
+                    _ => usize::try_from(out.count).unwrap_or(0),
+                };
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    meter.finish(count);
+                    return Ok(count);
+                }
+            }
+        }
+        .instrument(span.clone())
+        .await
+    }
+
+    /// Collects up to `want` items (or one response when `None`) from `start`.
+    async fn page(
+        &self,
+        db: &Db,
+        mut start: Option<Attributes>,
+        want: Option<usize>,
+    ) -> Result<(Vec<R>, Option<Attributes>)> {
+        let table = db.table_name(self.table);
+        let item_type = self.types.first().copied().unwrap_or("");
+        let span = span("Query", &table, item_type);
+        async {
+            let meter = Meter::new(&span);
+            let parts = self.parts()?;
+            let mut items = Vec::new();
+            loop {
+                let remaining = want.map(|w| w.saturating_sub(items.len()));
+                // DynamoDB's Limit counts items before the filter, so asking
+                // for `remaining` can return fewer: the loop asks again.
+                let limit = request_limit(self.page_size, remaining);
+                let request = self.request(db, &table, &parts, limit, start.take());
+                let out = meter
+                    .send(db, request.send())
+                    .await
+                    .map_err(|e| sdk_error("Query", &table, item_type, e))?;
+                for raw in out.items.unwrap_or_default() {
+                    if self.at_bound(&parts, &raw) {
+                        continue;
+                    }
+                    if let Some(item) = (self.decode)(raw)? {
+                        items.push(item);
+                    }
+                }
+                let cursor = out.last_evaluated_key;
+                let done = match remaining {
+                    None => true,
+                    Some(_) => cursor.is_none() || want.is_some_and(|w| items.len() >= w),
+                };
+                if done {
+                    meter.finish(items.len());
+                    return Ok((items, cursor));
+                }
+                start = cursor;
+            }
+        }
+        .instrument(span.clone())
+        .await
+    }
+}
+
+/// The parts of a query's requests; see [`Query::parts`].
+struct Parts {
+    key_condition: String,
+    filter: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: HashMap<String, AttributeValue>,
+    drop: Vec<AttributeValue>,
+    /// The sort key's placeholder, when counting must read it back.
+    projection: Option<String>,
+}
+
+/// The items of a paged read from `first` (the cursor's key), up to `max`
+/// items, reading the pages `page(start, wanted)` returns as the stream is
+/// read.
+pub(crate) fn pages<'a, R: 'a, F, Fut>(
+    first: Result<Option<Attributes>>,
+    max: Option<usize>,
+    page: F,
+) -> impl Stream<Item = Result<R>> + 'a
+where
+    F: Fn(Option<Attributes>, Option<usize>) -> Fut + Copy + 'a,
+    Fut: Future<Output = Result<(Vec<R>, Option<Attributes>)>> + 'a,
+{
+    enum State {
+        Start(Result<Option<Attributes>>),
+        Next(Attributes, Option<usize>),
+        Done,
+    }
+    stream::try_unfold(State::Start(first), move |state| async move {
+        let (start, remaining) = match state {
+            State::Done => return Ok::<_, Error>(None),
+            State::Start(first) => (first?, max),
+            State::Next(key, remaining) => (Some(key), remaining),
+        };
+        if remaining == Some(0) {
+            return Ok(None);
+        }
+        let (items, last_key) = page(start, remaining).await?;
+        let remaining = remaining.map(|r| r.saturating_sub(items.len()));
+        let next = match last_key {
+            Some(key) => State::Next(key, remaining),
+            None => State::Done,
+        };
+        Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+    })
+    .try_flatten()
+}
+
+/// DynamoDB's `Limit` for a request wanting `remaining` more items.
+pub(crate) fn request_limit(page_size: Option<i32>, remaining: Option<usize>) -> Option<i32> {
+    let remaining = remaining.map(|r| i32::try_from(r.max(1)).unwrap_or(i32::MAX));
+    match (page_size, remaining) {
+        (Some(size), Some(r)) => Some(size.min(r)),
+        (size, r) => size.or(r),
+    }
+}
+
+/// The filter of a query or scan: only the item types `types` (by the type
+/// attribute), and the user's filter.
+pub(crate) fn filter_text(
+    expr: &mut Expr,
+    type_attribute: &str,
+    types: &[&str],
+    filter: Option<&Node>,
+) -> Option<String> {
+    let mut filters = Vec::new();
+    if !types.is_empty() {
+        let ty = expr.name(type_attribute);
+        let types: Vec<String> = types
+            .iter()
+            .map(|t| expr.value(AttributeValue::S((*t).to_owned())))
+            .collect();
+        filters.push(if types.len() == 1 {
+            format!("{ty} = {}", types[0])
+        } else {
+            format!("{ty} IN ({})", types.join(", "))
+        });
+    }
+    if let Some(filter) = filter {
+        filters.push(format!("({})", filter.render(expr)));
+    }
+    (!filters.is_empty()).then(|| filters.join(" AND "))
 }
 
 /// The builder methods every generated query struct forwards to its
@@ -507,6 +635,15 @@ macro_rules! query_options {
                 db: &::dynamo_runtime::Db,
             ) -> ::dynamo_runtime::Result<::dynamo_runtime::Page<$row>> {
                 self.0.send(db).await
+            }
+
+            /// Counts the matching items without reading them back; see
+            /// [`Query::count`](::dynamo_runtime::Query::count).
+            pub async fn count(
+                &self,
+                db: &::dynamo_runtime::Db,
+            ) -> ::dynamo_runtime::Result<usize> {
+                self.0.count(db).await
             }
 
             /// Runs the query to its end (or its limit) and returns every item.

@@ -1,6 +1,15 @@
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use std::marker::PhantomData;
 
-use crate::{Condition, Db, Item, Key, Result, Timestamp, expr::Expr};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
+use tracing::Instrument;
+
+use crate::{
+    Attributes, Condition, Db, DecodeError, DecodeErrorKind, Item, Key, Path, Result, Timestamp,
+    expr::Expr,
+    log::{Meter, span},
+};
 
 use super::{Conditions, sdk_error, write_error};
 
@@ -27,22 +36,164 @@ impl<I: Item> GetItem<I> {
         self
     }
 
-    /// Sends the request; `Ok(None)` when no item has this key.
-    #[tracing::instrument(level = "debug", name = "GetItem", skip_all, fields(item_type = I::TYPE_NAME))]
-    pub async fn send(self, db: &Db) -> Result<Option<I>> {
+    /// Reads only the attributes of the fields `fields` picks (DynamoDB's
+    /// `ProjectionExpression`), returning a [`Projected`] item whose fields
+    /// are read back by the same paths.
+    ///
+    /// ```ignore
+    /// let row = Customer::get(key)
+    ///     .project(|f| [f.email.attribute(), f.tier.attribute()])
+    ///     .send(&db)
+    ///     .await?;
+    /// let email: Option<String> = row.unwrap().get(|f| f.email)?;
+    /// ```
+    pub fn project<A: IntoIterator<Item = &'static str>>(
+        self,
+        fields: impl FnOnce(&I::Fields) -> A,
+    ) -> GetProjected<I> {
+        let mut attributes: Vec<&'static str> = fields(&I::FIELDS).into_iter().collect();
+        attributes.push(I::TABLE.type_attribute);
+        attributes.sort_unstable();
+        attributes.dedup();
+        GetProjected {
+            get: self,
+            attributes,
+        }
+    }
+
+    async fn read(&self, db: &Db, projection: &[&'static str]) -> Result<Option<Attributes>> {
         let table = db.table_name(I::TABLE);
-        let out = db
-            .client()
-            .get_item()
-            .table_name(&table)
-            .set_key(Some(self.key.encode_key()?))
-            .consistent_read(self.consistent)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", &table, I::TYPE_NAME, e))?;
-        out.item.map(I::decode).transpose()
+        let span = span("GetItem", &table, I::TYPE_NAME);
+        async {
+            let meter = Meter::new(&span);
+            let mut expr = Expr::new();
+            let projection = (!projection.is_empty()).then(|| {
+                projection
+                    .iter()
+                    .map(|a| expr.name(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let request = db
+                .client()
+                .get_item()
+                .table_name(&table)
+                .set_key(Some(self.key.encode_key()?))
+                .consistent_read(self.consistent)
+                .set_projection_expression(projection)
+                .set_expression_attribute_names(expr.names())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send();
+            let out = meter
+                .send(db, request)
+                .await
+                .map_err(|e| sdk_error("GetItem", &table, I::TYPE_NAME, e))?;
+            meter.finish(usize::from(out.item.is_some()));
+            Ok(out.item)
+        }
+        .instrument(span.clone())
+        .await
+    }
+
+    /// Sends the request; `Ok(None)` when no item has this key.
+    pub async fn send(self, db: &Db) -> Result<Option<I>> {
+        self.read(db, &[]).await?.map(I::decode).transpose()
     }
 }
+
+/// A read of some attributes of one item; see [`GetItem::project`].
+#[derive(Debug)]
+#[must_use = "call `.send(&db)` to read the item"]
+pub struct GetProjected<I: Item> {
+    get: GetItem<I>,
+    attributes: Vec<&'static str>,
+}
+
+impl<I: Item> GetProjected<I> {
+    /// Reads with strong consistency.
+    pub fn consistent(mut self) -> Self {
+        self.get.consistent = true;
+        self
+    }
+
+    /// Sends the request; `Ok(None)` when no item has this key.
+    pub async fn send(self, db: &Db) -> Result<Option<Projected<I>>> {
+        let Some(item) = self.get.read(db, &self.attributes).await? else {
+            return Ok(None);
+        };
+        let type_attribute = I::TABLE.type_attribute;
+        match item.get(type_attribute) {
+            Some(AttributeValue::S(name)) if name == I::TYPE_NAME => {}
+            other => {
+                return Err(DecodeError {
+                    item_type: I::TYPE_NAME,
+                    attribute: type_attribute.to_owned(),
+                    kind: match other {
+                        None => DecodeErrorKind::Missing,
+                        Some(AttributeValue::S(name)) => DecodeErrorKind::WrongItemType {
+                            found: name.clone(),
+                        },
+                        Some(value) => DecodeErrorKind::WrongType {
+                            expected: "S",
+                            found: crate::attr::type_name(value),
+                        },
+                    },
+                }
+                .into());
+            }
+        }
+        Ok(Some(Projected {
+            item,
+            attributes: self.attributes,
+            ty: PhantomData,
+        }))
+    }
+}
+
+/// Some attributes of an item of type `I`, read by [`GetItem::project`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projected<I> {
+    item: Attributes,
+    attributes: Vec<&'static str>,
+    ty: PhantomData<fn() -> I>,
+}
+
+impl<I: Item> Projected<I> {
+    /// The value of a projected field: `Ok(None)` when the item does not
+    /// have it. A field that was not projected is a [`DecodeError`] (kind
+    /// [`DecodeErrorKind::NotProjected`]), never a silent `None`.
+    pub fn get<T>(
+        &self,
+        field: impl FnOnce(&I::Fields) -> Path<I, T>,
+    ) -> Result<Option<T>, DecodeError> {
+        let path = field(&I::FIELDS);
+        let attribute = path.attribute();
+        let error = |kind| DecodeError {
+            item_type: I::TYPE_NAME,
+            attribute: attribute.to_owned(),
+            kind,
+        };
+        if !self.attributes.contains(&attribute) {
+            return Err(error(DecodeErrorKind::NotProjected));
+        }
+        self.item
+            .get(attribute)
+            .map(|value| path.decode(value.clone()).map_err(error))
+            .transpose()
+    }
+
+    /// The attributes as read.
+    pub fn attributes(&self) -> &Attributes {
+        &self.item
+    }
+}
+
+/// A write that returns the item as it was before it: built by
+/// `return_old()` on [`PutItem`], [`DeleteItem`] and
+/// [`Update`](crate::Update).
+#[derive(Debug)]
+#[must_use = "call `.send(&db)` to send the request"]
+pub struct ReturningOld<W>(pub(crate) W);
 
 /// Writes one item, replacing any item with the same key. Built by the
 /// generated `put`.
@@ -83,38 +234,66 @@ impl<'a, I: Item> PutItem<'a, I> {
         self
     }
 
+    /// Returns the item the put replaced (`None`: there was none).
+    pub fn return_old(self) -> ReturningOld<Self> {
+        ReturningOld(self)
+    }
+
     /// Sends the request.
-    #[tracing::instrument(level = "debug", name = "PutItem", skip_all, fields(item_type = I::TYPE_NAME))]
     pub async fn send(self, db: &Db) -> Result<()> {
-        self.item.validate()?;
+        self.write(db, ReturnValue::None).await.map(|_| ())
+    }
+
+    async fn write(self, db: &Db, returns: ReturnValue) -> Result<Option<Attributes>> {
         let table = db.table_name(I::TABLE);
-        let mut expr = Expr::new();
-        let mut conditions = Conditions::default();
-        if self.if_not_exists {
-            let pk = expr.name(I::TABLE.partition_key.name);
-            conditions.push(format!("attribute_not_exists({pk})"));
+        let span = span("PutItem", &table, I::TYPE_NAME);
+        async {
+            let meter = Meter::new(&span);
+            self.item.validate()?;
+            let mut expr = Expr::new();
+            let mut conditions = Conditions::default();
+            if self.if_not_exists {
+                let pk = expr.name(I::TABLE.partition_key.name);
+                conditions.push(format!("attribute_not_exists({pk})"));
+            }
+            let version = self.item.version();
+            if let Some(version) = version {
+                conditions.version::<I>(&mut expr, version);
+            }
+            if let Some(condition) = self.condition {
+                conditions.push(condition.into_node().render(&mut expr));
+            }
+            let request = db
+                .client()
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(self.item.encode_for_write(Timestamp::now())?))
+                .set_condition_expression(conditions.finish())
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .return_values(returns)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send();
+            let out = meter.send(db, request).await.map_err(|e| {
+                write_error("PutItem", &table, I::TYPE_NAME, I::VERSION.zip(version), e)
+            })?;
+            meter.finish(1);
+            Ok(out.attributes)
         }
-        let version = self.item.version();
-        if let Some(version) = version {
-            conditions.version::<I>(&mut expr, version);
-        }
-        if let Some(condition) = self.condition {
-            conditions.push(condition.into_node().render(&mut expr));
-        }
-        let result = db
-            .client()
-            .put_item()
-            .table_name(&table)
-            .set_item(Some(self.item.encode_for_write(Timestamp::now())?))
-            .set_condition_expression(conditions.finish())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        result
-            .map(|_| ())
-            .map_err(|e| write_error("PutItem", &table, I::TYPE_NAME, I::VERSION.zip(version), e))
+        .instrument(span.clone())
+        .await
+    }
+}
+
+impl<I: Item> ReturningOld<PutItem<'_, I>> {
+    /// Sends the request and returns the replaced item (`None`: there was
+    /// none). The put has happened even when decoding the old item fails.
+    pub async fn send(self, db: &Db) -> Result<Option<I>> {
+        let old = self.0.write(db, ReturnValue::AllOld).await?;
+        old.filter(|o| !o.is_empty()).map(I::decode).transpose()
     }
 }
 
@@ -122,9 +301,9 @@ impl<'a, I: Item> PutItem<'a, I> {
 #[derive(Debug)]
 #[must_use = "call `.send(&db)` to delete the item"]
 pub struct DeleteItem<I: Item> {
-    key: I::Key,
+    pub(crate) key: I::Key,
     if_exists: bool,
-    version: Option<u64>,
+    pub(crate) version: Option<u64>,
     condition: Option<Condition<I>>,
 }
 
@@ -160,40 +339,74 @@ impl<I: Item> DeleteItem<I> {
         self
     }
 
-    /// Sends the request.
-    #[tracing::instrument(level = "debug", name = "DeleteItem", skip_all, fields(item_type = I::TYPE_NAME))]
-    pub async fn send(self, db: &Db) -> Result<()> {
-        let table = db.table_name(I::TABLE);
-        let mut expr = Expr::new();
+    /// Returns the deleted item (`None`: there was none).
+    pub fn return_old(self) -> ReturningOld<Self> {
+        ReturningOld(self)
+    }
+
+    /// The condition expression of the delete, rendered into `expr`.
+    pub(crate) fn condition(&self, expr: &mut Expr) -> Option<String> {
         let mut conditions = Conditions::default();
         if self.if_exists {
-            conditions.exists::<I>(&mut expr);
+            conditions.exists::<I>(expr);
         }
         if let Some(version) = self.version {
-            conditions.version::<I>(&mut expr, version);
+            conditions.version::<I>(expr, version);
         }
-        if let Some(condition) = self.condition {
-            conditions.push(condition.into_node().render(&mut expr));
+        if let Some(condition) = &self.condition {
+            conditions.push(condition.node().render(expr));
         }
-        let result = db
-            .client()
-            .delete_item()
-            .table_name(&table)
-            .set_key(Some(self.key.encode_key()?))
-            .set_condition_expression(conditions.finish())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        result.map(|_| ()).map_err(|e| {
-            write_error(
-                "DeleteItem",
-                &table,
-                I::TYPE_NAME,
-                I::VERSION.zip(self.version),
-                e,
-            )
-        })
+        conditions.finish()
+    }
+
+    /// Sends the request.
+    pub async fn send(self, db: &Db) -> Result<()> {
+        self.write(db, ReturnValue::None).await.map(|_| ())
+    }
+
+    async fn write(self, db: &Db, returns: ReturnValue) -> Result<Option<Attributes>> {
+        let table = db.table_name(I::TABLE);
+        let span = span("DeleteItem", &table, I::TYPE_NAME);
+        async {
+            let meter = Meter::new(&span);
+            let mut expr = Expr::new();
+            let condition = self.condition(&mut expr);
+            let request = db
+                .client()
+                .delete_item()
+                .table_name(&table)
+                .set_key(Some(self.key.encode_key()?))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .return_values(returns)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send();
+            let out = meter.send(db, request).await.map_err(|e| {
+                write_error(
+                    "DeleteItem",
+                    &table,
+                    I::TYPE_NAME,
+                    I::VERSION.zip(self.version),
+                    e,
+                )
+            })?;
+            meter.finish(1);
+            Ok(out.attributes)
+        }
+        .instrument(span.clone())
+        .await
+    }
+}
+
+impl<I: Item> ReturningOld<DeleteItem<I>> {
+    /// Sends the request and returns the deleted item (`None`: there was
+    /// none).
+    pub async fn send(self, db: &Db) -> Result<Option<I>> {
+        let old = self.0.write(db, ReturnValue::AllOld).await?;
+        old.filter(|o| !o.is_empty()).map(I::decode).transpose()
     }
 }

@@ -1,17 +1,30 @@
-use std::collections::HashSet;
+use std::{collections::HashSet, marker::PhantomData};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update as SdkUpdate,
+    AttributeValue, ConditionCheck, Delete, Get, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update as SdkUpdate,
+};
+use tracing::Instrument;
+
+use crate::{
+    CancellationReason, Condition, Db, DeleteItem, Error, Item, Key, Result, Timestamp,
+    expr::Expr,
+    log::{Meter, span},
 };
 
-use crate::{CancellationReason, Condition, Db, Error, Item, Key, Result, Timestamp, expr::Expr};
+use super::{Conditions, Update, batch::key_text, stale};
 
-use super::{Conditions, Update, batch::backoff, batch::key_text};
-
-/// TransactWriteItems takes at most 100 actions.
+/// TransactWriteItems and TransactGetItems take at most 100 actions.
 const MAX_ACTIONS: usize = 100;
-/// Attempts when every cancellation reason is a transaction conflict.
-const ATTEMPTS: u32 = 5;
+
+/// What a cancellation reason of one action is checked against.
+#[derive(Debug, Clone)]
+struct Check {
+    item_type: &'static str,
+    table: String,
+    /// For a versioned write: the version attribute and expected version.
+    version: Option<(&'static str, u64)>,
+}
 
 /// A transaction of puts, updates, deletes and condition checks over any
 /// item types, applied all or nothing. Start one with [`Db::transact`].
@@ -23,7 +36,9 @@ const ATTEMPTS: u32 = 5;
 pub struct TransactWrite<'db> {
     db: &'db Db,
     actions: Vec<TransactWriteItem>,
-    item_types: Vec<&'static str>,
+    /// Per action: its item type and, for a versioned write, the version
+    /// attribute and the version it expects.
+    checks: Vec<Check>,
     keys: HashSet<(String, String)>,
     error: Option<Error>,
 }
@@ -34,7 +49,18 @@ impl Db {
         TransactWrite {
             db: self,
             actions: Vec::new(),
-            item_types: Vec::new(),
+            checks: Vec::new(),
+            keys: HashSet::new(),
+            error: None,
+        }
+    }
+
+    /// Starts a read transaction: a consistent snapshot of up to 100 items
+    /// of any types.
+    pub fn transact_get(&self) -> TransactGet<'_> {
+        TransactGet {
+            db: self,
+            gets: Vec::new(),
             keys: HashSet::new(),
             error: None,
         }
@@ -45,13 +71,14 @@ impl<'db> TransactWrite<'db> {
     fn push<I: Item>(
         &mut self,
         key: &I::Key,
+        version: Option<u64>,
         build: impl FnOnce(&str, Attributes) -> Result<TransactWriteItem>,
     ) {
         if self.error.is_some() {
             return;
         }
+        let table = self.db.table_name(I::TABLE);
         let result = (|| {
-            let table = self.db.table_name(I::TABLE);
             let key = key.encode_key()?;
             if !self.keys.insert((table.clone(), key_text(&key))) {
                 return Err(Error::InvalidRequest {
@@ -73,7 +100,11 @@ impl<'db> TransactWrite<'db> {
         match result {
             Ok(action) => {
                 self.actions.push(action);
-                self.item_types.push(I::TYPE_NAME);
+                self.checks.push(Check {
+                    item_type: I::TYPE_NAME,
+                    table,
+                    version: I::VERSION.zip(version),
+                });
             }
             Err(e) => self.error = Some(e),
         }
@@ -82,7 +113,7 @@ impl<'db> TransactWrite<'db> {
     /// Puts `item` (validated, versioned as [`PutItem`](crate::PutItem)).
     pub fn put<I: Item>(mut self, item: &I) -> Self {
         let key = item.key();
-        self.push::<I>(&key, |table, _| {
+        self.push::<I>(&key, item.version(), |table, _| {
             item.validate()?;
             let mut expr = Expr::new();
             let mut conditions = Conditions::default();
@@ -95,6 +126,9 @@ impl<'db> TransactWrite<'db> {
                 .set_condition_expression(conditions.finish())
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactWriteItem::builder().put(put).build())
@@ -106,7 +140,8 @@ impl<'db> TransactWrite<'db> {
     pub fn update<I: Item>(mut self, update: impl Into<Update<I>>) -> Self {
         let update = update.into();
         let key = update.key().clone();
-        self.push::<I>(&key, |table, key| {
+        let version = update.expected_version();
+        self.push::<I>(&key, version, |table, key| {
             let mut expr = Expr::new();
             let (expression, condition) = update.render(&mut expr)?;
             let update = SdkUpdate::builder()
@@ -116,6 +151,9 @@ impl<'db> TransactWrite<'db> {
                 .condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactWriteItem::builder().update(update).build())
@@ -124,11 +162,26 @@ impl<'db> TransactWrite<'db> {
     }
 
     /// Deletes the item with `key`.
-    pub fn delete<K: Key>(mut self, key: K) -> Self {
-        self.push::<K::Item>(&key, |table, key| {
+    pub fn delete<K: Key>(self, key: K) -> Self {
+        self.delete_with(DeleteItem::<K::Item>::new(key))
+    }
+
+    /// Deletes as `delete` (built by a generated `delete`) says: only an
+    /// existing item, only at an expected version, only under a condition.
+    pub fn delete_with<I: Item>(mut self, delete: DeleteItem<I>) -> Self {
+        let key = delete.key.clone();
+        self.push::<I>(&key, delete.version, |table, key| {
+            let mut expr = Expr::new();
+            let condition = delete.condition(&mut expr);
             let delete = Delete::builder()
                 .table_name(table)
                 .set_key(Some(key))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactWriteItem::builder().delete(delete).build())
@@ -144,7 +197,7 @@ impl<'db> TransactWrite<'db> {
         condition: impl FnOnce(&<K::Item as Item>::Fields) -> Condition<K::Item>,
     ) -> Self {
         let condition = condition(&<K::Item as Item>::FIELDS);
-        self.push::<K::Item>(&key, |table, key| {
+        self.push::<K::Item>(&key, None, |table, key| {
             let mut expr = Expr::new();
             let text = condition.into_node().render(&mut expr);
             let check = ConditionCheck::builder()
@@ -153,6 +206,9 @@ impl<'db> TransactWrite<'db> {
                 .condition_expression(text)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactWriteItem::builder().condition_check(check).build())
@@ -161,59 +217,263 @@ impl<'db> TransactWrite<'db> {
     }
 
     /// Runs the transaction. A cancellation is
-    /// [`Error::TransactionCanceled`] with a reason per action; it is
-    /// retried (with backoff) only when every reason is a conflict with
-    /// another transaction.
-    #[tracing::instrument(level = "debug", name = "TransactWriteItems", skip_all, fields(actions = self.actions.len()))]
+    /// [`Error::TransactionCanceled`] with a reason per action, or
+    /// [`Error::Stale`] when every failed action is a versioned write whose
+    /// version was not the stored one. It is retried (as the [`Db`]'s retry
+    /// policy says) only when every reason is a conflict with another
+    /// transaction, which DynamoDB reports before applying anything.
     pub async fn send(self) -> Result<()> {
-        if let Some(error) = self.error {
-            return Err(error);
-        }
-        if self.actions.is_empty() {
-            return Ok(());
-        }
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                backoff(attempt).await;
+        let mut tables: Vec<&str> = self.checks.iter().map(|c| c.table.as_str()).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        let span = span("TransactWriteItems", &tables.join(","), "");
+        async {
+            if let Some(error) = self.error {
+                return Err(error);
             }
-            let result = self
-                .db
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(self.actions.clone()))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(e) => aws_sdk_dynamodb::Error::from(e),
-            };
-            let aws_sdk_dynamodb::Error::TransactionCanceledException(canceled) = error else {
-                return Err(Error::service("TransactWriteItems", "(transaction)", error));
-            };
-            let reasons: Vec<Option<CancellationReason>> = canceled
-                .cancellation_reasons()
-                .iter()
-                .zip(&self.item_types)
-                .map(|(r, item_type)| {
-                    r.code()
-                        .filter(|c| *c != "None")
-                        .map(|code| CancellationReason {
-                            code: code.to_owned(),
-                            message: r.message().map(str::to_owned),
-                            item_type,
+            if self.actions.is_empty() {
+                return Ok(());
+            }
+            let meter = Meter::new(&span);
+            let policy = self.db.retry_policy();
+            let mut attempt = 0;
+            loop {
+                let request = self
+                    .db
+                    .client()
+                    .transact_write_items()
+                    .set_transact_items(Some(self.actions.clone()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send();
+                let error = match meter.send(self.db, request).await {
+                    Ok(_) => {
+                        meter.finish(self.actions.len());
+                        return Ok(());
+                    }
+                    Err(e) => aws_sdk_dynamodb::Error::from(e),
+                };
+                let aws_sdk_dynamodb::Error::TransactionCanceledException(canceled) = error else {
+                    return Err(Error::service("TransactWriteItems", "(transaction)", error));
+                };
+                let reasons = reasons(canceled.cancellation_reasons(), &self.checks);
+                let conflict_only = reasons
+                    .iter()
+                    .flatten()
+                    .all(|r| r.code == "TransactionConflict");
+                attempt += 1;
+                if !conflict_only || attempt >= policy.max_attempts() {
+                    return Err(canceled_error(reasons, &self.checks));
+                }
+                tracing::debug!(attempt, "transaction conflict; retrying");
+                policy.wait(attempt).await;
+            }
+        }
+        .instrument(span.clone())
+        .await
+    }
+}
+
+/// The cancellation reasons, one per action, marking stale versioned writes.
+fn reasons(
+    sdk: &[aws_sdk_dynamodb::types::CancellationReason],
+    checks: &[Check],
+) -> Vec<Option<CancellationReason>> {
+    sdk.iter()
+        .zip(checks)
+        .map(|(r, check)| {
+            let code = r.code().filter(|c| *c != "None")?;
+            let old = r.item().cloned();
+            let stale = code == "ConditionalCheckFailed"
+                && check.version.is_some_and(|(attribute, expected)| {
+                    stale(old.as_ref(), attribute, expected).is_some()
+                });
+            Some(CancellationReason {
+                code: code.to_owned(),
+                message: r.message().map(str::to_owned),
+                item_type: check.item_type,
+                old,
+                stale,
+            })
+        })
+        .collect()
+}
+
+/// [`Error::Stale`] when only stale writes failed (naming the first), else
+/// the cancellation.
+fn canceled_error(reasons: Vec<Option<CancellationReason>>, checks: &[Check]) -> Error {
+    let all_stale = reasons.iter().flatten().all(|r| r.stale);
+    let first = reasons
+        .iter()
+        .zip(checks)
+        .find_map(|(r, check)| r.as_ref().map(|r| (r, check)));
+    match first {
+        Some((reason, check)) if all_stale => {
+            let (attribute, expected) = check.version.unwrap_or_default();
+            Error::Stale {
+                operation: "TransactWriteItems",
+                item_type: check.item_type,
+                table: check.table.clone(),
+                expected,
+                found: stale(reason.old.as_ref(), attribute, expected).flatten(),
+            }
+        }
+        _ => Error::TransactionCanceled { reasons },
+    }
+}
+
+/// A handle to one item of a [`TransactGet`], to take its result by.
+#[derive(Debug)]
+pub struct Slot<I> {
+    index: usize,
+    item: PhantomData<fn() -> I>,
+}
+
+/// A read of up to 100 items of any types as one consistent snapshot
+/// (TransactGetItems). Start one with [`Db::transact_get`].
+///
+/// ```ignore
+/// let mut tx = db.transact_get();
+/// let customer = tx.get(CustomerKey { id: "c1".into() });
+/// let order = tx.get(OrderKey { customer_id: "c1".into(), order_id: "o1".into() });
+/// let mut rows = tx.send().await?;
+/// let customer: Option<Customer> = rows.take(customer)?;
+/// ```
+#[derive(Debug)]
+#[must_use = "call `.send()` to read the items"]
+pub struct TransactGet<'db> {
+    db: &'db Db,
+    gets: Vec<(&'static str, Result<TransactGetItem>)>,
+    keys: HashSet<(String, String)>,
+    error: Option<Error>,
+}
+
+impl TransactGet<'_> {
+    /// Adds a read of the item with `key`; take its result by the slot.
+    pub fn get<K: Key>(&mut self, key: K) -> Slot<K::Item> {
+        let slot = Slot {
+            index: self.gets.len(),
+            item: PhantomData,
+        };
+        let table = self.db.table_name(<K::Item as Item>::TABLE);
+        let get = key.encode_key().and_then(|key| {
+            if !self.keys.insert((table.clone(), key_text(&key))) {
+                return Err(Error::InvalidRequest {
+                    operation: "TransactGetItems",
+                    reason: format!("one `{}` is read twice", <K::Item as Item>::TYPE_NAME),
+                });
+            }
+            let get = Get::builder()
+                .table_name(&table)
+                .set_key(Some(key))
+                .build()
+                .map_err(|e| Error::config(e.to_string()))?;
+            Ok(TransactGetItem::builder().get(get).build())
+        });
+        if let (Err(e), None) = (&get, &self.error) {
+            self.error = Some(clone_request_error(e));
+        }
+        self.gets.push((<K::Item as Item>::TYPE_NAME, get));
+        slot
+    }
+
+    /// Reads every item. A transaction cancelled by conflicting writes is
+    /// retried as the retry policy says.
+    pub async fn send(self) -> Result<TransactRows> {
+        let span = span("TransactGetItems", "", "");
+        async {
+            if let Some(error) = self.error {
+                return Err(error);
+            }
+            if self.gets.len() > MAX_ACTIONS {
+                return Err(Error::InvalidRequest {
+                    operation: "TransactGetItems",
+                    reason: format!("more than {MAX_ACTIONS} reads"),
+                });
+            }
+            let item_types: Vec<&'static str> = self.gets.iter().map(|(t, _)| *t).collect();
+            let gets: Vec<TransactGetItem> =
+                self.gets.into_iter().filter_map(|(_, g)| g.ok()).collect();
+            let mut rows = Vec::new();
+            if !gets.is_empty() {
+                let meter = Meter::new(&span);
+                let policy = self.db.retry_policy();
+                let mut attempt = 0;
+                let out = loop {
+                    let request = self
+                        .db
+                        .client()
+                        .transact_get_items()
+                        .set_transact_items(Some(gets.clone()))
+                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                        .send();
+                    let error = match meter.send(self.db, request).await {
+                        Ok(out) => break out,
+                        Err(e) => aws_sdk_dynamodb::Error::from(e),
+                    };
+                    let aws_sdk_dynamodb::Error::TransactionCanceledException(canceled) = error
+                    else {
+                        return Err(Error::service("TransactGetItems", "(transaction)", error));
+                    };
+                    let checks: Vec<Check> = item_types
+                        .iter()
+                        .map(|t| Check {
+                            item_type: t,
+                            table: String::new(),
+                            version: None,
                         })
-                })
-                .collect();
-            let conflict_only = reasons
-                .iter()
-                .flatten()
-                .all(|r| r.code == "TransactionConflict");
-            if !conflict_only || attempt + 1 == ATTEMPTS {
-                return Err(Error::TransactionCanceled { reasons });
+                        .collect();
+                    let reasons = reasons(canceled.cancellation_reasons(), &checks);
+                    attempt += 1;
+                    let conflict_only = reasons
+                        .iter()
+                        .flatten()
+                        .all(|r| r.code == "TransactionConflict");
+                    if !conflict_only || attempt >= policy.max_attempts() {
+                        return Err(Error::TransactionCanceled { reasons });
+                    }
+                    policy.wait(attempt).await;
+                };
+                rows = out
+                    .responses
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| r.item.filter(|i| !i.is_empty()))
+                    .collect();
+                meter.finish(rows.iter().flatten().count());
             }
-            tracing::debug!(attempt, "transaction conflict; retrying");
+            Ok(TransactRows { rows })
         }
-        Ok(())
+        .instrument(span.clone())
+        .await
+    }
+}
+
+/// The items a [`TransactGet`] read, taken out by their slots.
+#[derive(Debug)]
+pub struct TransactRows {
+    rows: Vec<Option<Attributes>>,
+}
+
+impl TransactRows {
+    /// The item of `slot`: `None` when no item has its key. Each slot's
+    /// item can be taken once; a second take returns `None`.
+    pub fn take<I: Item>(&mut self, slot: Slot<I>) -> Result<Option<I>> {
+        self.rows
+            .get_mut(slot.index)
+            .and_then(Option::take)
+            .map(I::decode)
+            .transpose()
+    }
+}
+
+/// Request errors recorded while building are reported once, at `send`.
+fn clone_request_error(error: &Error) -> Error {
+    match error {
+        Error::Key(e) => Error::Key(e.clone()),
+        other => Error::InvalidRequest {
+            operation: "TransactGetItems",
+            reason: other.to_string(),
+        },
     }
 }
 

@@ -1,8 +1,15 @@
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
+use tracing::Instrument;
 
-use crate::{Condition, Db, Error, Item, Key, Result, expr::Expr};
+use crate::{
+    Condition, Db, Error, Item, Key, Result,
+    expr::Expr,
+    log::{Meter, span},
+};
 
-use super::{Conditions, write_error};
+use super::{Conditions, ReturningOld, write_error};
 
 /// How a `SET` action computes its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +161,11 @@ impl<I: Item> Update<I> {
         self
     }
 
+    /// The version the update expects, if any.
+    pub(crate) fn expected_version(&self) -> Option<u64> {
+        self.version
+    }
+
     /// Renders the update expression and condition into `expr`.
     pub(crate) fn render(&self, expr: &mut Expr) -> Result<(String, String)> {
         if let Some(error) = &self.error {
@@ -235,35 +247,59 @@ impl<I: Item> Update<I> {
         Ok((clauses.join(" "), condition))
     }
 
+    /// Returns the item as it was before the update instead of after.
+    pub fn return_old(self) -> ReturningOld<Self> {
+        ReturningOld(self)
+    }
+
     /// Sends the request and returns the item as stored after the update.
-    #[tracing::instrument(level = "debug", name = "UpdateItem", skip_all, fields(item_type = I::TYPE_NAME))]
     pub async fn send(self, db: &Db) -> Result<I> {
+        self.write(db, ReturnValue::AllNew).await
+    }
+
+    async fn write(self, db: &Db, returns: ReturnValue) -> Result<I> {
         let table = db.table_name(I::TABLE);
-        let mut expr = Expr::new();
-        let (update, condition) = self.render(&mut expr)?;
-        let result = db
-            .client()
-            .update_item()
-            .table_name(&table)
-            .set_key(Some(self.key.encode_key()?))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let out = result.map_err(|e| {
-            write_error(
-                "UpdateItem",
-                &table,
-                I::TYPE_NAME,
-                I::VERSION.zip(self.version),
-                e,
-            )
-        })?;
-        I::decode(out.attributes.unwrap_or_default())
+        let span = span("UpdateItem", &table, I::TYPE_NAME);
+        async {
+            let meter = Meter::new(&span);
+            let mut expr = Expr::new();
+            let (update, condition) = self.render(&mut expr)?;
+            let request = db
+                .client()
+                .update_item()
+                .table_name(&table)
+                .set_key(Some(self.key.encode_key()?))
+                .update_expression(update)
+                .condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .return_values(returns)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send();
+            let out = meter.send(db, request).await.map_err(|e| {
+                write_error(
+                    "UpdateItem",
+                    &table,
+                    I::TYPE_NAME,
+                    I::VERSION.zip(self.version),
+                    e,
+                )
+            })?;
+            meter.finish(1);
+            I::decode(out.attributes.unwrap_or_default())
+        }
+        .instrument(span.clone())
+        .await
+    }
+}
+
+impl<I: Item> ReturningOld<Update<I>> {
+    /// Sends the request and returns the item as stored before the update.
+    pub async fn send(self, db: &Db) -> Result<I> {
+        self.0.write(db, ReturnValue::AllOld).await
     }
 }
 

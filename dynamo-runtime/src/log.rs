@@ -1,0 +1,191 @@
+//! Tracing: one span per operation, with what it cost, and the request and
+//! response payloads at debug level.
+//!
+//! Each operation (a get, a query with every page it reads, a batch with
+//! every chunk and retry) runs in an INFO span named `dynamodb` with fields
+//! `operation`, `table`, `item_type`, and, when it ends, `items`,
+//! `requests`, `consumed_capacity` (read plus write units, as DynamoDB
+//! reports them) and `latency_ms`. A DEBUG event then repeats them.
+//!
+//! The JSON body of every request and response is logged at DEBUG with
+//! target `dynamo_runtime::payload`. Only bodies are logged: the signed
+//! headers, where credentials live, never are.
+
+use std::{
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    time::Instant,
+};
+
+use aws_sdk_dynamodb::{
+    config::{
+        ConfigBag, Intercept, RuntimeComponents,
+        interceptors::{
+            AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+        },
+    },
+    error::SdkError,
+    operation::{
+        batch_get_item::BatchGetItemOutput, batch_write_item::BatchWriteItemOutput,
+        delete_item::DeleteItemOutput, execute_statement::ExecuteStatementOutput,
+        get_item::GetItemOutput, put_item::PutItemOutput, query::QueryOutput, scan::ScanOutput,
+        transact_get_items::TransactGetItemsOutput, transact_write_items::TransactWriteItemsOutput,
+        update_item::UpdateItemOutput,
+    },
+    types::ConsumedCapacity,
+};
+use tracing::{Span, field::Empty};
+
+use crate::Db;
+
+/// The target of payload events.
+pub const PAYLOAD_TARGET: &str = "dynamo_runtime::payload";
+
+/// The span of one operation; `table` is the physical name.
+pub(crate) fn span(operation: &'static str, table: &str, item_type: &'static str) -> Span {
+    tracing::info_span!(
+        "dynamodb",
+        operation,
+        table,
+        item_type,
+        items = Empty,
+        requests = Empty,
+        consumed_capacity = Empty,
+        latency_ms = Empty,
+    )
+}
+
+/// Counts the requests and capacity of one operation (whose requests may
+/// be in flight together) and records them on its span when it ends.
+#[derive(Debug)]
+pub(crate) struct Meter {
+    span: Span,
+    start: Instant,
+    requests: AtomicU32,
+    /// The bits of an `f64`.
+    capacity: AtomicU64,
+}
+
+impl Meter {
+    pub(crate) fn new(span: &Span) -> Meter {
+        Meter {
+            span: span.clone(),
+            start: Instant::now(),
+            requests: AtomicU32::new(0),
+            capacity: AtomicU64::new(0f64.to_bits()),
+        }
+    }
+
+    /// Sends one request: waits for an in-flight slot, then counts it and
+    /// the capacity its response reports.
+    pub(crate) async fn send<T: Consumed, E, R>(
+        &self,
+        db: &Db,
+        request: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, SdkError<E, R>> {
+        let permit = db.permit().await;
+        let result = request.await;
+        drop(permit);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Ok(out) = &result {
+            let units = out.consumed();
+            // Only fails when the closure returns None, which it never does.
+            let _ = self
+                .capacity
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                    Some((f64::from_bits(bits) + units).to_bits())
+                });
+        }
+        result
+    }
+
+    /// Records the totals on the span, with `items` read or written.
+    pub(crate) fn finish(&self, items: usize) {
+        let latency_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        let requests = self.requests.load(Ordering::Relaxed);
+        let consumed_capacity = f64::from_bits(self.capacity.load(Ordering::Relaxed));
+        self.span.record("items", items);
+        self.span.record("requests", requests);
+        self.span.record("consumed_capacity", consumed_capacity);
+        self.span.record("latency_ms", latency_ms);
+        self.span.in_scope(|| {
+            tracing::debug!(items, requests, consumed_capacity, latency_ms, "done");
+        });
+    }
+}
+
+/// Capacity units a response reports (requested with
+/// `ReturnConsumedCapacity::Total`).
+pub(crate) trait Consumed {
+    fn consumed(&self) -> f64;
+}
+
+fn units(capacity: &ConsumedCapacity) -> f64 {
+    capacity.capacity_units().unwrap_or_else(|| {
+        capacity.read_capacity_units().unwrap_or(0.0)
+            + capacity.write_capacity_units().unwrap_or(0.0)
+    })
+}
+
+macro_rules! consumed {
+    (one: $($output:ty),*) => {$(
+        impl Consumed for $output {
+            fn consumed(&self) -> f64 {
+                self.consumed_capacity().map(units).unwrap_or(0.0)
+            }
+        }
+    )*};
+    (many: $($output:ty),*) => {$(
+        impl Consumed for $output {
+            fn consumed(&self) -> f64 {
+                self.consumed_capacity().iter().map(units).sum()
+            }
+        }
+    )*};
+}
+
+consumed!(one: GetItemOutput, PutItemOutput, DeleteItemOutput, UpdateItemOutput, QueryOutput, ScanOutput, ExecuteStatementOutput);
+consumed!(many: BatchGetItemOutput, BatchWriteItemOutput, TransactGetItemsOutput, TransactWriteItemsOutput);
+
+/// The SDK interceptor that logs request and response bodies at DEBUG.
+#[derive(Debug)]
+pub(crate) struct PayloadLog;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Intercept for PayloadLog {
+    fn name(&self) -> &'static str {
+        "dynamo_runtime::PayloadLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if tracing::enabled!(target: PAYLOAD_TARGET, tracing::Level::DEBUG)
+            && let Some(body) = context.request().body().bytes()
+        {
+            tracing::debug!(target: PAYLOAD_TARGET, request = %String::from_utf8_lossy(body));
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if tracing::enabled!(target: PAYLOAD_TARGET, tracing::Level::DEBUG)
+            && let Some(body) = context.response().body().bytes()
+        {
+            tracing::debug!(
+                target: PAYLOAD_TARGET,
+                status = context.response().status().as_u16(),
+                response = %String::from_utf8_lossy(body)
+            );
+        }
+        Ok(())
+    }
+}
