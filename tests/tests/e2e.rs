@@ -369,13 +369,13 @@ async fn namespaces_keep_tables_apart() {
         a.table_name(&TABLE)
     );
     customer("c1").put().send(&a).await.unwrap();
-    // No table in b's namespace: a typed service error naming the table.
+    // No table in b's namespace: a typed error naming the table.
     let err = Customer::get(CustomerKey { id: "c1".into() })
         .send(&b)
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Service { operation: "GetItem", table, .. } if table == &b.table_name(&TABLE)),
+        matches!(&err, Error::TableNotFound { operation: "GetItem", table } if table == &b.table_name(&TABLE)),
         "{err}"
     );
     assert!(

@@ -421,11 +421,15 @@ fn emit_codec(cx: ItemCx<'_>, validate: &TokenStream) -> TokenStream {
             item.entry(#attribute.to_owned()).or_insert_with(|| #value);
         });
     }
+    // Only timestamps and ttl defaults read the time of the write.
+    let uses_now =
+        item.timestamps.is_some() || (item.ttl.is_some() && item.expires_after.is_some());
+    let now = if uses_now { quote!(now) } else { quote!(_now) };
     let encode_for_write = (!write.is_empty()).then(|| {
         quote! {
             fn encode_for_write(
                 &self,
-                now: ::dynamo_runtime::Timestamp,
+                #now: ::dynamo_runtime::Timestamp,
             ) -> ::dynamo_runtime::Result<::dynamo_runtime::Attributes> {
                 let mut item = self.encode()?;
                 #(#write)*

@@ -1,6 +1,9 @@
 use std::marker::PhantomData;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::{
+    error::ProvideErrorMetadata,
+    types::{AttributeValue, ReturnConsumedCapacity},
+};
 use tracing::Instrument;
 
 use crate::{
@@ -112,7 +115,11 @@ impl<I: Item> Statement<I> {
                         E::ConditionalCheckFailedException(e) => {
                             condition_failed("ExecuteStatement", &table, I::TYPE_NAME, e.item, None)
                         }
-                        E::DuplicateItemException(_) => {
+                        // DynamoDB Local reports it as code `DuplicateItem`.
+                        other
+                            if matches!(other, E::DuplicateItemException(_))
+                                || other.code() == Some("DuplicateItem") =>
+                        {
                             condition_failed("ExecuteStatement", &table, I::TYPE_NAME, None, None)
                         }
                         other => Error::service("ExecuteStatement", &table, other),
