@@ -95,7 +95,11 @@ pub enum Error {
     /// one: someone else wrote the item since it was read.
     #[error(
         "stale {operation} of `{item_type}` in table `{table}`: it expected version {expected}, \
-         but the item was changed (or deleted) since"
+         but {}; read the item again and retry",
+        match .found {
+            Some(found) => format!("version {found} is stored"),
+            None => "the item is gone".to_owned(),
+        }
     )]
     Stale {
         /// The operation, e.g. `PutItem`.

@@ -3,7 +3,8 @@
 //! client for every kind of access the schema declares: writes (single and
 //! batched), reads, queries with sort-key conditions and filters, a global
 //! index, a keys-only index with its projection, the `customer_orders`
-//! collection, conditional updates and a transaction.
+//! collection, conditional updates, write and read transactions, optimistic
+//! locking with a retry on a stale read, paging with cursors and scans.
 //!
 //! Configuration comes from the standard AWS chain (`AWS_ENDPOINT_URL`,
 //! `AWS_REGION`, credentials) and `DYNAMO_NAMESPACE`; `scripts/run-example`
@@ -13,8 +14,8 @@ use dynamo_runtime::{Db, Error};
 use example_app::{
     migrations,
     shop::{
-        Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer, NewOrder, Order,
-        OrderKey, OrderStatus, TABLE,
+        Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer, NewOrder, NewProduct,
+        Order, OrderKey, OrderStatus, Product, ProductKey, TABLE,
     },
 };
 
@@ -174,6 +175,60 @@ async fn main() -> Result<(), Error> {
         .await?;
     println!("\ntransaction: Ann is now pro, o-4 delivered");
 
+    // Optimistic locking: Product is versioned, so a write based on a
+    // stale read fails with Error::Stale instead of losing an update.
+    let lamp_key = ProductKey { sku: "lamp".into() };
+    Product::delete(lamp_key.clone()).send(&db).await?; // a fresh start on re-runs
+    Product::new(NewProduct {
+        sku: "lamp".into(),
+        name: "Desk lamp".into(),
+        price_cents: 3900,
+        stock: 10,
+    })
+    .put()
+    .send(&db)
+    .await?;
+    let mut first = Product::get(lamp_key.clone())
+        .consistent()
+        .send(&db)
+        .await?;
+    let mut second = first.clone();
+    if let (Some(first), Some(second)) = (&mut first, &mut second) {
+        first.stock -= 1;
+        first.put().send(&db).await?;
+        second.stock -= 2;
+        match second.put().send(&db).await {
+            Err(stale @ Error::Stale { .. }) => println!("\noptimistic locking: {stale}"),
+            other => println!("\noptimistic locking: unexpected {other:?}"),
+        }
+    }
+    // The usual answer to Stale: read again and retry.
+    if let Some(sold) = sell(&db, &lamp_key, 2).await? {
+        println!(
+            "  re-read and retried: {} in stock, version {}",
+            sold.stock, sold.version
+        );
+    }
+
+    // A read transaction: Ann and the lamp as one consistent snapshot.
+    let mut snapshot = db.transact_get();
+    let ann_slot = snapshot.get(ann.key());
+    let lamp_slot = snapshot.get(lamp_key.clone());
+    let mut rows = snapshot.send().await?;
+    println!(
+        "  snapshot: {:?} tier {:?}, lamp stock {:?}",
+        ann.id,
+        rows.take(ann_slot)?.map(|c| c.tier),
+        rows.take(lamp_slot)?.map(|p| p.stock)
+    );
+
+    // Scans read the whole table: a count, and a parallel scan.
+    println!(
+        "\nscan: {} orders in the table ({} read by 4 parallel segments)",
+        Order::scan().count(&db).await?,
+        Order::scan().parallel(4).all(&db).await?.len()
+    );
+
     println!("\ncollection customer_orders (profile and orders in one query):");
     for part in CustomerOrders::query(&ann.id).all(&db).await? {
         match part {
@@ -195,6 +250,25 @@ async fn main() -> Result<(), Error> {
         Order::get(gone).send(&db).await?
     );
     Ok(())
+}
+
+/// Takes `count` of a product out of stock, retrying on a stale read;
+/// `None` when there is no such product.
+async fn sell(db: &Db, key: &ProductKey, count: u32) -> Result<Option<Product>, Error> {
+    loop {
+        let Some(mut product) = Product::get(key.clone()).consistent().send(db).await? else {
+            return Ok(None);
+        };
+        product.stock = product.stock.saturating_sub(count);
+        match product.put().send(db).await {
+            Ok(()) => {
+                product.version += 1;
+                return Ok(Some(product));
+            }
+            Err(Error::Stale { .. }) => continue,
+            Err(other) => return Err(other),
+        }
+    }
 }
 
 fn cents(total: i64) -> f64 {
