@@ -20,7 +20,7 @@ fn check_accepts_the_example_schemas() {
     assert!(ok, "{stderr}");
     assert_eq!(
         stderr,
-        "../schemas: ok (1 table, 2 item types, 1 migration)\n"
+        "../schemas: ok (1 table, 3 item types, 1 migration)\n"
     );
 }
 

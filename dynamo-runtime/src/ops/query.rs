@@ -497,11 +497,7 @@ impl<R> Query<R> {
                     }
                 }
                 let cursor = out.last_evaluated_key;
-                let done = match remaining {
-                    None => true,
-                    Some(_) => cursor.is_none() || want.is_some_and(|w| items.len() >= w),
-                };
-                if done {
+                if page_done(want, items.len(), cursor.as_ref()) {
                     meter.finish(items.len());
                     return Ok((items, cursor));
                 }
@@ -559,6 +555,12 @@ where
         Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
     })
     .try_flatten()
+}
+
+/// Whether a page is complete: without a wanted count, after one response;
+/// with one, once it has that many items or the results end.
+pub(crate) fn page_done(want: Option<usize>, got: usize, cursor: Option<&Attributes>) -> bool {
+    want.is_none_or(|w| got >= w) || cursor.is_none()
 }
 
 /// DynamoDB's `Limit` for a request wanting `remaining` more items.

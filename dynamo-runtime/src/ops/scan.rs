@@ -15,7 +15,7 @@ use crate::{
 };
 
 use super::{
-    query::{filter_text, pages, request_limit},
+    query::{filter_text, page_done, pages, request_limit},
     sdk_error,
 };
 
@@ -186,11 +186,7 @@ impl<I: Item> Scan<I> {
                     items.push(I::decode(raw)?);
                 }
                 let cursor = out.last_evaluated_key;
-                let done = match remaining {
-                    None => true,
-                    Some(_) => cursor.is_none() || want.is_some_and(|w| items.len() >= w),
-                };
-                if done {
+                if page_done(want, items.len(), cursor.as_ref()) {
                     meter.finish(items.len());
                     return Ok((items, cursor));
                 }
