@@ -121,25 +121,12 @@ pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
 /// so they accept exactly what the loader parses.
 #[cfg(feature = "json-schema")]
 pub fn json_schemas() -> (String, String) {
-    // Keys sorted, so the text does not depend on whether some other crate
-    // in the build turned on serde_json's `preserve_order`.
-    fn sorted(value: serde_json::Value) -> serde_json::Value {
-        match value {
-            serde_json::Value::Object(map) => {
-                let mut entries: Vec<_> = map.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                serde_json::Value::Object(
-                    entries.into_iter().map(|(k, v)| (k, sorted(v))).collect(),
-                )
-            }
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.into_iter().map(sorted).collect())
-            }
-            other => other,
-        }
-    }
     let render = |schema: schemars::Schema| {
-        let mut text = serde_json::to_string_pretty(&sorted(schema.to_value())).unwrap_or_default();
+        // Keys sorted, so the text does not depend on whether some crate in
+        // the build turned on serde_json's `preserve_order`.
+        let mut value = schema.to_value();
+        value.sort_all_objects();
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
         text
     };

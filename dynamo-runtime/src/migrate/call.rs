@@ -253,8 +253,15 @@ impl fmt::Display for Call {
                 )
             }
         };
-        write!(f, "{operation} {body}")
+        write!(f, "{operation} {}", sorted(body))
     }
+}
+
+/// `value` with every object's keys in order, whether or not some crate in
+/// the build turned on serde_json's `preserve_order`: the text is stable.
+fn sorted(mut value: Value) -> Value {
+    value.sort_all_objects();
+    value
 }
 
 fn backfill_text(table: &str, b: &Backfill) -> String {
@@ -281,7 +288,11 @@ fn backfill_text(table: &str, b: &Backfill) -> String {
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     });
-    format!("Scan {scan}\nUpdateItem (for each item read whose attributes differ) {update}")
+    format!(
+        "Scan {}\nUpdateItem (for each item read whose attributes differ) {}",
+        sorted(scan),
+        sorted(update)
+    )
 }
 
 fn keys_json(keys: &[KeySchemaElement]) -> Value {
