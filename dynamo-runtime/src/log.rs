@@ -1,8 +1,9 @@
 //! Tracing: one span per operation, with what it cost, and the request and
 //! response payloads at debug level.
 //!
-//! Each operation (a get, a query with every page it reads, a batch with
-//! every chunk and retry) runs in an INFO span named `dynamodb` with fields
+//! Each operation (a get, a put, one page of a query or scan with every
+//! request it takes to fill it, a count, a batch with every chunk and
+//! retry, a transaction) runs in an INFO span named `dynamodb` with fields
 //! `operation`, `table`, `item_type`, and, when it ends, `items`,
 //! `requests`, `consumed_capacity` (read plus write units, as DynamoDB
 //! reports them) and `latency_ms`. A DEBUG event then repeats them.

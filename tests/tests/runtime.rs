@@ -1,17 +1,14 @@
 //! The runtime's operations against DynamoDB Local, through the types
 //! generated from `schemas/`: single-item options, scans and counts, paging
 //! with selective filters, read and write transactions, optimistic locking
-//! under concurrency, PartiQL, typed service errors and the operation log.
+//! under concurrency, PartiQL and typed service errors. (The operation log
+//! has a test binary of its own, `logging.rs`.)
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::{
-    collections::BTreeSet,
-    io::Write,
-    sync::{Arc, Mutex},
-};
+use std::collections::BTreeSet;
 
-use dynamo_runtime::{Cursor, Db, DecodeErrorKind, Error, Item, RetryPolicy};
+use dynamo_runtime::{Cursor, Db, DecodeErrorKind, Error, Item};
 use dynamo_tests::{
     local_db,
     shop::{Customer, CustomerKey, CustomerTier, NewProduct, Order, OrderStatus, Product, TABLE},
@@ -526,76 +523,4 @@ async fn missing_tables_and_rejected_requests_are_typed_errors() {
     assert_eq!(*operation, "PutItem");
     assert!(message.to_lowercase().contains("size"), "{message}");
     assert!(!err.is_retryable());
-}
-
-/// A `Write` into a shared buffer, for capturing log output.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn each_operation_logs_a_span_with_capacity_and_latency_and_payloads_at_debug() {
-    use tracing_subscriber::fmt::format::FmtSpan;
-
-    let endpoint = std::env::var(dynamo_tests::ENDPOINT_ENV).unwrap();
-    let db = Db::builder()
-        .endpoint_url(endpoint)
-        .region("us-east-1")
-        .credentials("AKIDLOGTEST", "secret-log-test")
-        .namespace(format!("t{}_log", std::process::id()))
-        .retry(RetryPolicy::never())
-        .build()
-        .await
-        .unwrap();
-    TABLE.create(&db).await.unwrap();
-
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        customer("c1").put().send(&db).await.unwrap();
-        Customer::get(CustomerKey { id: "c1".into() })
-            .send(&db)
-            .await
-            .unwrap();
-        Order::query("c1").all(&db).await.unwrap();
-    }
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let table = db.table_name(&TABLE);
-    for operation in ["PutItem", "GetItem", "Query"] {
-        let close = log
-            .lines()
-            .find(|l| {
-                l.contains(&format!("dynamodb{{operation=\"{operation}\""))
-                    && l.contains("dynamo_runtime::log: close")
-            })
-            .unwrap_or_else(|| panic!("no span of {operation} in\n{log}"));
-        assert!(close.contains(&format!("table=\"{table}\"")), "{close}");
-        assert!(close.contains("consumed_capacity="), "{close}");
-        assert!(close.contains("latency_ms="), "{close}");
-        assert!(close.contains("requests=1"), "{close}");
-    }
-    // Payloads at debug: the request body and the response body.
-    assert!(log.contains(&format!(r#""TableName":"{table}""#)), "{log}");
-    assert!(log.contains(r#""S":"c1@example.com""#), "{log}");
-    assert!(log.contains("response="), "{log}");
-    // Never credentials.
-    assert!(!log.contains("AKIDLOGTEST"), "{log}");
-    assert!(!log.contains("secret-log-test"), "{log}");
 }
