@@ -1,5 +1,6 @@
 use std::{collections::HashSet, marker::PhantomData};
 
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Get, Put, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update as SdkUpdate,
@@ -9,7 +10,7 @@ use tracing::Instrument;
 use crate::{
     CancellationReason, Condition, Db, DeleteItem, Error, Item, Key, Result, Timestamp,
     expr::Expr,
-    log::{Meter, span},
+    log::{Consumed, Meter, span},
 };
 
 use super::{Conditions, Update, batch::key_text, stale};
@@ -61,6 +62,7 @@ impl Db {
         TransactGet {
             db: self,
             gets: Vec::new(),
+            checks: Vec::new(),
             keys: HashSet::new(),
             error: None,
         }
@@ -223,10 +225,7 @@ impl<'db> TransactWrite<'db> {
     /// policy says) only when every reason is a conflict with another
     /// transaction, which DynamoDB reports before applying anything.
     pub async fn send(self) -> Result<()> {
-        let mut tables: Vec<&str> = self.checks.iter().map(|c| c.table.as_str()).collect();
-        tables.sort_unstable();
-        tables.dedup();
-        let span = span("TransactWriteItems", &tables.join(","), "");
+        let span = span("TransactWriteItems", &tables(&self.checks), "");
         async {
             if let Some(error) = self.error {
                 return Err(error);
@@ -235,41 +234,77 @@ impl<'db> TransactWrite<'db> {
                 return Ok(());
             }
             let meter = Meter::new(&span);
-            let policy = self.db.retry_policy();
-            let mut attempt = 0;
-            loop {
-                let request = self
-                    .db
+            let request = || {
+                self.db
                     .client()
                     .transact_write_items()
                     .set_transact_items(Some(self.actions.clone()))
                     .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send();
-                let error = match meter.send(self.db, request).await {
-                    Ok(_) => {
-                        meter.finish(self.actions.len());
-                        return Ok(());
-                    }
-                    Err(e) => aws_sdk_dynamodb::Error::from(e),
-                };
-                let aws_sdk_dynamodb::Error::TransactionCanceledException(canceled) = error else {
-                    return Err(Error::service("TransactWriteItems", "(transaction)", error));
-                };
-                let reasons = reasons(canceled.cancellation_reasons(), &self.checks);
-                let conflict_only = reasons
-                    .iter()
-                    .flatten()
-                    .all(|r| r.code == "TransactionConflict");
-                attempt += 1;
-                if !conflict_only || attempt >= policy.max_attempts() {
-                    return Err(canceled_error(reasons, &self.checks));
-                }
-                tracing::debug!(attempt, "transaction conflict; retrying");
-                policy.wait(attempt).await;
-            }
+                    .send()
+            };
+            let canceled = |reasons| canceled_error(reasons, &self.checks);
+            send_transaction(
+                self.db,
+                &meter,
+                "TransactWriteItems",
+                &self.checks,
+                request,
+                canceled,
+            )
+            .await?;
+            meter.finish(self.actions.len());
+            Ok(())
         }
         .instrument(span.clone())
         .await
+    }
+}
+
+/// The tables a transaction touches, for its span: sorted, comma-joined.
+fn tables(checks: &[Check]) -> String {
+    let mut tables: Vec<&str> = checks.iter().map(|c| c.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    tables.join(",")
+}
+
+/// Sends a transaction until it succeeds. A cancellation is retried, as the
+/// retry policy says, only when every reason is a conflict with another
+/// transaction (DynamoDB reports those before applying anything); any
+/// other cancellation becomes `canceled(reasons)`.
+async fn send_transaction<T: Consumed, E, R, Fut>(
+    db: &Db,
+    meter: &Meter,
+    operation: &'static str,
+    checks: &[Check],
+    request: impl Fn() -> Fut,
+    canceled: impl FnOnce(Vec<Option<CancellationReason>>) -> Error,
+) -> Result<T>
+where
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+{
+    let policy = db.retry_policy();
+    let mut attempt = 0;
+    loop {
+        let error = match meter.send(db, request()).await {
+            Ok(out) => return Ok(out),
+            Err(e) => aws_sdk_dynamodb::Error::from(e),
+        };
+        let aws_sdk_dynamodb::Error::TransactionCanceledException(cancellation) = error else {
+            return Err(Error::service(operation, "(transaction)", error));
+        };
+        let reasons = reasons(cancellation.cancellation_reasons(), checks);
+        let conflict_only = reasons
+            .iter()
+            .flatten()
+            .all(|r| r.code == "TransactionConflict");
+        attempt += 1;
+        if !conflict_only || attempt >= policy.max_attempts() {
+            return Err(canceled(reasons));
+        }
+        tracing::debug!(attempt, "transaction conflict; retrying");
+        policy.wait(attempt).await;
     }
 }
 
@@ -342,7 +377,9 @@ pub struct Slot<I> {
 #[must_use = "call `.send()` to read the items"]
 pub struct TransactGet<'db> {
     db: &'db Db,
-    gets: Vec<(&'static str, Result<TransactGetItem>)>,
+    gets: Vec<TransactGetItem>,
+    /// One per read, in order (also when building the read failed).
+    checks: Vec<Check>,
     keys: HashSet<(String, String)>,
     error: Option<Error>,
 }
@@ -350,16 +387,13 @@ pub struct TransactGet<'db> {
 impl TransactGet<'_> {
     /// Adds a read of the item with `key`; take its result by the slot.
     pub fn get<K: Key>(&mut self, key: K) -> Slot<K::Item> {
-        let slot = Slot {
-            index: self.gets.len(),
-            item: PhantomData,
-        };
+        let item_type = <K::Item as Item>::TYPE_NAME;
         let table = self.db.table_name(<K::Item as Item>::TABLE);
         let get = key.encode_key().and_then(|key| {
             if !self.keys.insert((table.clone(), key_text(&key))) {
                 return Err(Error::InvalidRequest {
                     operation: "TransactGetItems",
-                    reason: format!("one `{}` is read twice", <K::Item as Item>::TYPE_NAME),
+                    reason: format!("one `{item_type}` is read twice"),
                 });
             }
             let get = Get::builder()
@@ -369,17 +403,27 @@ impl TransactGet<'_> {
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactGetItem::builder().get(get).build())
         });
-        if let (Err(e), None) = (&get, &self.error) {
-            self.error = Some(clone_request_error(e));
+        match get {
+            Ok(get) => self.gets.push(get),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
         }
-        self.gets.push((<K::Item as Item>::TYPE_NAME, get));
-        slot
+        self.checks.push(Check {
+            item_type,
+            table,
+            version: None,
+        });
+        Slot {
+            index: self.checks.len() - 1,
+            item: PhantomData,
+        }
     }
 
     /// Reads every item. A transaction cancelled by conflicting writes is
     /// retried as the retry policy says.
     pub async fn send(self) -> Result<TransactRows> {
-        let span = span("TransactGetItems", "", "");
+        let span = span("TransactGetItems", &tables(&self.checks), "");
         async {
             if let Some(error) = self.error {
                 return Err(error);
@@ -390,57 +434,35 @@ impl TransactGet<'_> {
                     reason: format!("more than {MAX_ACTIONS} reads"),
                 });
             }
-            let item_types: Vec<&'static str> = self.gets.iter().map(|(t, _)| *t).collect();
-            let gets: Vec<TransactGetItem> =
-                self.gets.into_iter().filter_map(|(_, g)| g.ok()).collect();
-            let mut rows = Vec::new();
-            if !gets.is_empty() {
-                let meter = Meter::new(&span);
-                let policy = self.db.retry_policy();
-                let mut attempt = 0;
-                let out = loop {
-                    let request = self
-                        .db
-                        .client()
-                        .transact_get_items()
-                        .set_transact_items(Some(gets.clone()))
-                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                        .send();
-                    let error = match meter.send(self.db, request).await {
-                        Ok(out) => break out,
-                        Err(e) => aws_sdk_dynamodb::Error::from(e),
-                    };
-                    let aws_sdk_dynamodb::Error::TransactionCanceledException(canceled) = error
-                    else {
-                        return Err(Error::service("TransactGetItems", "(transaction)", error));
-                    };
-                    let checks: Vec<Check> = item_types
-                        .iter()
-                        .map(|t| Check {
-                            item_type: t,
-                            table: String::new(),
-                            version: None,
-                        })
-                        .collect();
-                    let reasons = reasons(canceled.cancellation_reasons(), &checks);
-                    attempt += 1;
-                    let conflict_only = reasons
-                        .iter()
-                        .flatten()
-                        .all(|r| r.code == "TransactionConflict");
-                    if !conflict_only || attempt >= policy.max_attempts() {
-                        return Err(Error::TransactionCanceled { reasons });
-                    }
-                    policy.wait(attempt).await;
-                };
-                rows = out
-                    .responses
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|r| r.item.filter(|i| !i.is_empty()))
-                    .collect();
-                meter.finish(rows.iter().flatten().count());
+            if self.gets.is_empty() {
+                return Ok(TransactRows { rows: Vec::new() });
             }
+            let meter = Meter::new(&span);
+            let request = || {
+                self.db
+                    .client()
+                    .transact_get_items()
+                    .set_transact_items(Some(self.gets.clone()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+            };
+            let canceled = |reasons| Error::TransactionCanceled { reasons };
+            let out = send_transaction(
+                self.db,
+                &meter,
+                "TransactGetItems",
+                &self.checks,
+                request,
+                canceled,
+            )
+            .await?;
+            let rows: Vec<Option<Attributes>> = out
+                .responses
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.item.filter(|i| !i.is_empty()))
+                .collect();
+            meter.finish(rows.iter().flatten().count());
             Ok(TransactRows { rows })
         }
         .instrument(span.clone())
@@ -463,17 +485,6 @@ impl TransactRows {
             .and_then(Option::take)
             .map(I::decode)
             .transpose()
-    }
-}
-
-/// Request errors recorded while building are reported once, at `send`.
-fn clone_request_error(error: &Error) -> Error {
-    match error {
-        Error::Key(e) => Error::Key(e.clone()),
-        other => Error::InvalidRequest {
-            operation: "TransactGetItems",
-            reason: other.to_string(),
-        },
     }
 }
 
