@@ -1,6 +1,10 @@
 //! Integration tests of the workspace. The library holds the code generated
 //! from `schemas/` and the valid fixtures, and the DynamoDB Local helper the
 //! end-to-end tests share.
+//!
+//! Warnings are errors here: generated code must compile warning-free.
+
+#![deny(warnings)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -29,6 +33,11 @@ pub mod fixtures {
         indexes_collections,
         item_options,
         keys,
+        names_camel_case,
+        names_keywords,
+        names_parameters,
+        names_private_helpers,
+        names_trailing_underscore,
         plain_keys,
         table_options
     );
