@@ -18,10 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{
     Error, Generated, ir,
-    migrate::{
-        plan::{self, Change},
-        resolve, runtime,
-    },
+    migrate::plan::{self, Change},
 };
 
 /// Typed DynamoDB clients from TOML schemas, and the migrations that keep
@@ -320,7 +317,7 @@ fn migration_new(cli: &Cli, name: &str) -> Result<ExitCode, Error> {
     let number = checked.schema.migrations.last().map_or(1, |m| m.number + 1);
     let dir = cli.schemas.join("migrations");
     let path = dir.join(plan::file_name(number, name));
-    let text = plan::migration_toml(name, &steps);
+    let text = plan::migration_toml(name, &steps)?;
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,
@@ -495,7 +492,13 @@ fn migrator<'a>(
 async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
     let checked = crate::check(&cli.schemas)?;
     eprint!("{}", checked.warnings.render());
-    let migrations = runtime::migrations(&checked.schema)?;
+    let migrations: Vec<dynamo_runtime::migrate::Migration> = checked
+        .schema
+        .migrations
+        .iter()
+        .map(ir::Migration::to_model)
+        .collect();
+    let migrations = migrations.as_slice();
     let db = db(cli).await?;
     if let Some(MigrateCommand::Status { tracking_table }) = &args.command {
         let statuses = Migrator::new(&db, migrations)
@@ -573,14 +576,14 @@ fn schema_table<'a>(schema: &'a ir::Schema, name: &str) -> Result<&'a ir::Table,
     schema
         .tables
         .iter()
-        .find(|t| t.def.name == name)
+        .find(|t| t.def.name == *name)
         .ok_or_else(|| {
             Error::Config(format!(
                 "no schema file describes table `{name}` (tables: {})",
                 schema
                     .tables
                     .iter()
-                    .map(|t| t.def.name.as_str())
+                    .map(|t| &*t.def.name)
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
@@ -601,9 +604,8 @@ async fn table(cli: &Cli, command: &TableCommand) -> Result<ExitCode, Error> {
         TableCommand::Create { table } => {
             let checked = crate::check(&cli.schemas)?;
             let t = schema_table(&checked.schema, table)?;
-            let def = runtime::table_def(&t.def, &t.type_attribute);
             let physical = db.physical_name(table);
-            if def.create(&db).await.map_err(runtime_error)? {
+            if t.def.create(&db).await.map_err(runtime_error)? {
                 eprintln!("created table {physical}");
             } else {
                 eprintln!("table {physical} exists already; nothing changed");
@@ -622,7 +624,7 @@ async fn table(cli: &Cli, command: &TableCommand) -> Result<ExitCode, Error> {
                     .await
                     .map_err(|e| {
                         runtime_error(dynamo_runtime::Error::Service {
-                            operation: "ListTables",
+                            operation: dynamo_runtime::Operation::ListTables,
                             table: String::new(),
                             source: Box::new(e.into()),
                         })
@@ -667,7 +669,7 @@ async fn table(cli: &Cli, command: &TableCommand) -> Result<ExitCode, Error> {
                 .await;
             result.map_err(|e| {
                 runtime_error(dynamo_runtime::Error::Service {
-                    operation: "DeleteTable",
+                    operation: dynamo_runtime::Operation::DeleteTable,
                     table: physical.clone(),
                     source: Box::new(e.into()),
                 })
@@ -729,7 +731,7 @@ fn describe_text(physical: &str, live: &LiveTable) -> String {
 async fn pull(cli: &Cli, table: &str, out: Option<&Path>) -> Result<ExitCode, Error> {
     let db = db(cli).await?;
     let live = describe(&db, table).await?;
-    let text = pull_toml(table, &live);
+    let text = pull_toml(table, &live)?;
     match out {
         Some(path) if path == Path::new("-") => print!("{text}"),
         _ => {
@@ -757,50 +759,22 @@ async fn pull(cli: &Cli, table: &str, out: Option<&Path>) -> Result<ExitCode, Er
     Ok(ExitCode::SUCCESS)
 }
 
-/// A schema file for `live`, named `table`.
-fn pull_toml(table: &str, live: &LiveTable) -> String {
-    let key = |name: &str| ir::KeyAttribute {
-        name: name.to_owned(),
-        ty: match live
+/// A schema file for `live`, named `table`: its `[table]` and
+/// `[index.X]` sections, written through the loader's own structs.
+fn pull_toml(table: &str, live: &LiveTable) -> Result<String, Error> {
+    let key = |name: &str| ir::KeyAttributeDef {
+        name: name.to_owned().into(),
+        ty: live
             .key_types
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, t)| *t)
-        {
-            Some(dynamo_runtime::KeyType::N) => ir::KeyType::N,
-            Some(dynamo_runtime::KeyType::B) => ir::KeyType::B,
-            _ => ir::KeyType::S,
-        },
+            .map_or(ir::KeyType::S, |(_, t)| *t),
     };
-    let billing = match live.billing {
-        dynamo_runtime::Billing::OnDemand => ir::Billing::OnDemand,
-        dynamo_runtime::Billing::Provisioned(t) => ir::Billing::Provisioned(ir::Throughput {
-            read: t.read,
-            write: t.write,
-        }),
-    };
-    let mut out = format!(
-        "# Pulled from DynamoDB table `{table}` by `dynamo-codegen pull`: add item types\n\
-         # ([item.Name] with keys and fields), then write its migration.\n\n[table]\nname = \"{table}\"\n"
-    );
-    if let Some(pk) = live.keys.first() {
-        out.push_str(&format!("partition_key = {}\n", plan::key_toml(&key(pk))));
-    }
-    if let Some(sk) = live.keys.get(1) {
-        out.push_str(&format!("sort_key = {}\n", plan::key_toml(&key(sk))));
-    }
-    if billing != ir::Billing::OnDemand {
-        out.push_str(&format!("billing = {}\n", plan::billing_toml(&billing)));
-    }
-    if let Some(ttl) = &live.ttl {
-        out.push_str(&format!("ttl = \"{ttl}\"\n"));
-    }
-    if let Some(stream) = live.stream {
-        out.push_str(&format!("stream = \"{}\"\n", stream.name()));
-    }
-    for i in &live.indexes {
-        let index = ir::Index {
-            name: i.name.clone(),
+    let indexes: Vec<ir::IndexDef> = live
+        .indexes
+        .iter()
+        .map(|i| ir::IndexDef {
+            name: i.name.clone().into(),
             kind: if i.global {
                 ir::IndexKind::Global
             } else {
@@ -812,22 +786,33 @@ fn pull_toml(table: &str, live: &LiveTable) -> String {
                 LiveProjection::All => ir::Projection::All,
                 LiveProjection::KeysOnly => ir::Projection::KeysOnly,
                 LiveProjection::Include(names) => {
+                    // The executor adds the type attribute to include lists.
                     let mut names: Vec<String> = names
                         .iter()
-                        .filter(|n| n.as_str() != resolve::DEFAULT_TYPE_ATTRIBUTE)
+                        .filter(|n| n.as_str() != ir::TableDef::TYPE_ATTRIBUTE)
                         .cloned()
                         .collect();
                     names.sort();
-                    ir::Projection::Include(names)
+                    ir::Projection::Include(names.into_iter().map(Into::into).collect())
                 }
             },
-            throughput: i.throughput.map(|t| ir::Throughput {
-                read: t.read,
-                write: t.write,
-            }),
-        };
-        out.push_str(&format!("\n[index.{}]\n", plan::toml_key(&i.name)));
-        plan::index_toml(&index, &mut out);
-    }
-    out
+            throughput: i.throughput,
+        })
+        .collect();
+    let def = ir::TableDef {
+        name: table.to_owned().into(),
+        partition_key: key(live.keys.first().map_or("", String::as_str)),
+        sort_key: live.keys.get(1).map(|k| key(k)),
+        type_attribute: ir::TableDef::TYPE_ATTRIBUTE.into(),
+        key_separator: ir::TableDef::KEY_SEPARATOR.into(),
+        billing: live.billing,
+        ttl: live.ttl.clone().map(Into::into),
+        stream: live.stream,
+        indexes: indexes.into(),
+    };
+    Ok(format!(
+        "# Pulled from DynamoDB table `{table}` by `dynamo-codegen pull`: add item types\n\
+         # ([item.Name] with keys and fields), then write its migration.\n\n{}",
+        crate::load::to_toml::table(&def)?
+    ))
 }

@@ -1,9 +1,31 @@
-//! Stage 3: the resolved model. Validation produces it; emitters and the
-//! migration planner accept only it. Everything here is checked: names are
-//! usable, types resolve, templates resolve to fields, every item fills its
-//! table's key attributes, and defaults fit their fields.
+//! Stage 3: the resolved model. Validation produces it; the names pass,
+//! the emitters and the migration planner accept only it.
+//!
+//! Everything here is checked: types resolve, templates resolve to fields,
+//! every item fills its table's key attributes, defaults fit their fields
+//! and are parsed into typed values. References between parts are typed
+//! ids (an [`IndexId`] into the table's indexes, a [`FieldId`] into an item's
+//! fields, ...), so a lookup cannot fail. The facts emitters need (how an
+//! item type can be queried, which update actions each field has, whether
+//! a type has exact equality) are computed once, here, by validation.
+//! Rust names are not here: the [names pass](crate::names) decides them.
+//!
+//! Tables, indexes and migration steps are the runtime's own
+//! [model](dynamo_runtime::model), shared with the generated code and the
+//! migration executor.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt, ops::Range, sync::Arc};
+
+pub use dynamo_runtime::model::{
+    Backfill, Billing, FieldFormat, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection,
+    Step, StreamView, TableDef, Template as StoredTemplate, TemplateField, Throughput,
+};
+use proc_macro2::TokenStream;
+
+use crate::diagnostics::SourceFile;
+
+/// A byte range in a table's schema file.
+pub type Span = Range<usize>;
 
 /// Every table and migration of a schema folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,21 +36,64 @@ pub struct Schema {
     pub migrations: Vec<Migration>,
 }
 
+/// The schema file a table was read from (for diagnostics of later
+/// passes); shown and compared by name.
+#[derive(Clone)]
+pub struct Source(pub Arc<SourceFile>);
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Source({:?})", self.0.name)
+    }
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Source) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident),*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub usize);
+    )*};
+}
+
+ids!(
+    /// An index of a table: a position in its `def.indexes`.
+    IndexId,
+    /// An item type of a table.
+    ItemId,
+    /// A nested type of a table.
+    NestedId,
+    /// An enum of a table.
+    EnumId,
+    /// A field of an item or nested type.
+    FieldId,
+    /// A key attribute an item type fills: a position in its `keys`.
+    KeyId
+);
+
 /// One table file: the DynamoDB table and what is stored in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
-    /// The table as DynamoDB sees it (what migrations create).
+    /// The table as DynamoDB sees it (what migrations create), with its
+    /// type attribute and key separator.
     pub def: TableDef,
     /// The schema file, relative to the schema folder, e.g. `shop.toml`.
     pub file: String,
-    /// The attribute naming each item's type.
-    pub type_attribute: String,
-    /// The separator checked in multi-field key templates.
-    pub key_separator: String,
+    /// The schema file itself.
+    pub source: Source,
+    /// The table's name in the file.
+    pub span: Span,
+    /// Each index's name in the file, by [`IndexId`].
+    pub index_spans: Vec<Span>,
     /// The item types, in schema order.
     pub items: Vec<Item>,
     /// Nested types (`[type.Name]`), in schema order.
-    pub types: Vec<NestedType>,
+    pub nested: Vec<NestedType>,
     /// Enums of enum fields, in order of their fields.
     pub enums: Vec<EnumDef>,
     /// Collections, in schema order.
@@ -36,137 +101,36 @@ pub struct Table {
 }
 
 impl Table {
-    /// The index named `name`.
-    pub fn index(&self, name: &str) -> Option<&Index> {
-        self.def.indexes.iter().find(|i| i.name == name)
+    /// The index `id`.
+    pub fn index_def(&self, id: IndexId) -> &IndexDef {
+        &self.def.indexes[id.0]
     }
-}
 
-/// The physical table: what CreateTable and UpdateTable deal with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableDef {
-    /// The logical table name (the runtime adds the namespace).
-    pub name: String,
-    /// The partition key attribute.
-    pub partition_key: KeyAttribute,
-    /// The sort key attribute, if any.
-    pub sort_key: Option<KeyAttribute>,
-    /// On-demand or provisioned.
-    pub billing: Billing,
-    /// The TTL attribute, if TTL is on.
-    pub ttl: Option<String>,
-    /// The stream view, if streams are on.
-    pub stream: Option<StreamView>,
-    /// Secondary indexes, in schema order.
-    pub indexes: Vec<Index>,
-}
+    /// The item type `id`.
+    pub fn item(&self, id: ItemId) -> &Item {
+        &self.items[id.0]
+    }
 
-/// A key attribute of a table or index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyAttribute {
-    /// The attribute name.
-    pub name: String,
-    /// Its DynamoDB type.
-    pub ty: KeyType,
-}
+    /// The nested type `id`.
+    pub fn nested(&self, id: NestedId) -> &NestedType {
+        &self.nested[id.0]
+    }
 
-/// The DynamoDB type of a key attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum KeyType {
-    /// String.
-    S,
-    /// Number.
-    N,
-    /// Binary.
-    B,
-}
+    /// The enum `id`.
+    pub fn enum_def(&self, id: EnumId) -> &EnumDef {
+        &self.enums[id.0]
+    }
 
-/// Capacity mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billing {
-    /// Pay per request.
-    OnDemand,
-    /// Provisioned capacity.
-    Provisioned(Throughput),
-}
-
-/// Provisioned read and write capacity units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throughput {
-    /// Read capacity units.
-    pub read: u64,
-    /// Write capacity units.
-    pub write: u64,
-}
-
-/// What a DynamoDB stream record holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamView {
-    /// Only the key attributes.
-    KeysOnly,
-    /// The item after the change.
-    NewImage,
-    /// The item before the change.
-    OldImage,
-    /// Both.
-    NewAndOldImages,
-}
-
-impl StreamView {
-    /// Every view with its schema name.
-    pub const ALL: [(&'static str, StreamView); 4] = [
-        ("keys_only", StreamView::KeysOnly),
-        ("new_image", StreamView::NewImage),
-        ("old_image", StreamView::OldImage),
-        ("new_and_old_images", StreamView::NewAndOldImages),
-    ];
-
-    /// The view's schema name.
-    pub fn name(self) -> &'static str {
-        match self {
-            StreamView::KeysOnly => "keys_only",
-            StreamView::NewImage => "new_image",
-            StreamView::OldImage => "old_image",
-            StreamView::NewAndOldImages => "new_and_old_images",
+    /// Whether values of `ty` have exact equality (`Eq` and `Hash`): no
+    /// floats, JSON or custom types anywhere in them.
+    pub fn exact(&self, ty: &FieldType) -> bool {
+        match ty {
+            FieldType::Float(_) | FieldType::Json | FieldType::Custom(_) => false,
+            FieldType::Set(t) | FieldType::List(t) | FieldType::Map(t) => self.exact(t),
+            FieldType::Nested(id) => self.nested(*id).exact,
+            _ => true,
         }
     }
-}
-
-/// A secondary index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Index {
-    /// The index name.
-    pub name: String,
-    /// Global or local.
-    pub kind: IndexKind,
-    /// The partition key (for a local index, the table's).
-    pub partition_key: KeyAttribute,
-    /// The sort key (always present on a local index).
-    pub sort_key: Option<KeyAttribute>,
-    /// The attributes the index stores.
-    pub projection: Projection,
-    /// Capacity of a global index on a provisioned table.
-    pub throughput: Option<Throughput>,
-}
-
-/// Global or local secondary index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexKind {
-    /// Its own partition key; eventually consistent reads only.
-    Global,
-    /// The table's partition key; consistent reads allowed; created with the table.
-    Local,
-}
-
-/// The attributes an index stores besides its keys and the table's keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Projection {
-    /// Every attribute.
-    All,
-    /// Key attributes only.
-    KeysOnly,
-    /// The keys and these attributes (sorted).
-    Include(Vec<String>),
 }
 
 /// An item type.
@@ -174,33 +138,53 @@ pub enum Projection {
 pub struct Item {
     /// The type name (UpperCamelCase), also stored in the type attribute.
     pub name: String,
+    /// Where the name is in the file.
+    pub span: Span,
     /// Rustdoc.
     pub doc: Option<String>,
     /// The fields: declared ones in schema order, then the ones options add.
     pub fields: Vec<Field>,
-    /// How the table's partition key is filled.
-    pub partition: KeyValue,
-    /// How the table's sort key is filled, when the table has one.
-    pub sort: Option<KeyValue>,
-    /// The indexes the item is in (it fills their keys), in schema order.
-    pub indexes: Vec<ItemIndex>,
+    /// Every key attribute the item fills, each once: the table's keys,
+    /// then the keys of each index it is in.
+    pub keys: Vec<KeyValue>,
+    /// How the item type is read: its table access first, then one per
+    /// index it is in, in schema order.
+    pub accesses: Vec<Access>,
+    /// The update action of each field an update can change.
+    pub updates: Vec<FieldUpdate>,
     /// `timestamps = true`: the created and updated fields.
     pub timestamps: Option<Timestamps>,
-    /// The version field (index into `fields`).
-    pub version: Option<usize>,
+    /// The version field.
+    pub version: Option<FieldId>,
     /// The field holding the table's ttl attribute, if the item has one.
-    pub ttl: Option<usize>,
+    pub ttl: Option<FieldId>,
     /// `expires_after`, in seconds.
     pub expires_after: Option<u64>,
 }
 
 impl Item {
-    /// The indexes (into `fields`) of the fields the table's key uses, in
-    /// order of first use: the fields of the generated key struct.
-    pub fn key_fields(&self) -> Vec<usize> {
+    /// The field `id`.
+    pub fn field(&self, id: FieldId) -> &Field {
+        &self.fields[id.0]
+    }
+
+    /// The key attribute `id`.
+    pub fn key(&self, id: KeyId) -> &KeyValue {
+        &self.keys[id.0]
+    }
+
+    /// The access by the table's own key.
+    pub fn table_access(&self) -> &Access {
+        &self.accesses[0]
+    }
+
+    /// The fields of the table's key, each once, in order of first use:
+    /// the fields of the generated key struct.
+    pub fn key_fields(&self) -> Vec<FieldId> {
+        let access = self.table_access();
         let mut out = Vec::new();
-        for value in std::iter::once(&self.partition).chain(&self.sort) {
-            for field in value.fields() {
+        for key in std::iter::once(access.partition).chain(access.sort) {
+            for field in self.key(key).fields() {
                 if !out.contains(&field) {
                     out.push(field);
                 }
@@ -209,9 +193,24 @@ impl Item {
         out
     }
 
-    /// The item's keys for `index`, if it is in it.
-    pub fn index(&self, name: &str) -> Option<&ItemIndex> {
-        self.indexes.iter().find(|i| i.index == name)
+    /// Whether writes keep the field (timestamps, version).
+    pub fn is_managed(&self, id: FieldId) -> bool {
+        self.timestamps
+            .is_some_and(|t| t.created == id || t.updated == id)
+            || self.version == Some(id)
+    }
+
+    /// The fields the constructor takes: neither optional, defaulted, kept
+    /// by writes nor a ttl that `expires_after` fills.
+    pub fn required_fields(&self) -> Vec<FieldId> {
+        (0..self.fields.len())
+            .map(FieldId)
+            .filter(|&id| {
+                let f = self.field(id);
+                let expires = self.ttl == Some(id) && self.expires_after.is_some();
+                !f.optional && f.default.is_none() && !self.is_managed(id) && !expires
+            })
+            .collect()
     }
 }
 
@@ -219,20 +218,9 @@ impl Item {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamps {
     /// `created_at`: set by the write that creates the item.
-    pub created: usize,
+    pub created: FieldId,
     /// `updated_at`: set by every write.
-    pub updated: usize,
-}
-
-/// An index an item type is in, with how it fills the index's keys.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemIndex {
-    /// The index name.
-    pub index: String,
-    /// The index's partition key value.
-    pub partition: KeyValue,
-    /// The index's sort key value, when the index has one.
-    pub sort: Option<KeyValue>,
+    pub updated: FieldId,
 }
 
 /// How an item fills one key attribute.
@@ -244,8 +232,8 @@ pub enum KeyValue {
     Field {
         /// The key attribute.
         attribute: String,
-        /// Index into the item's fields.
-        field: usize,
+        /// The field.
+        field: FieldId,
     },
 }
 
@@ -258,13 +246,115 @@ impl KeyValue {
         }
     }
 
-    /// The fields used, in order (with repeats).
-    pub fn fields(&self) -> Vec<usize> {
+    /// The fields used, each once, in order of first use.
+    pub fn fields(&self) -> Vec<FieldId> {
         match self {
-            KeyValue::Template(t) => t.fields().collect(),
+            KeyValue::Template(t) => t.fields(),
             KeyValue::Field { field, .. } => vec![*field],
         }
     }
+}
+
+/// One way to query an item type: by the table's key or an index's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    /// `None` for the table.
+    pub index: Option<IndexId>,
+    /// The partition key.
+    pub partition: KeyId,
+    /// The sort key, when the table or index has one.
+    pub sort: Option<KeyId>,
+    /// Whether rows are whole items (the table, or an index projecting
+    /// all attributes); otherwise they are projections.
+    pub whole_items: bool,
+    /// Whether strongly consistent reads are allowed (the table and local
+    /// indexes).
+    pub consistent: bool,
+    /// The fields of the projection, for an index that does not store
+    /// whole items: key fields, then included attributes, in field order.
+    pub projected: Vec<Projected>,
+    /// The sort-key conditions the sort key allows, in order.
+    pub conditions: Vec<SortCondition>,
+}
+
+/// A field of a projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projected {
+    /// The field.
+    pub field: FieldId,
+    /// Whether it is read back out of a key attribute (else it is an
+    /// included attribute, which may be absent).
+    pub key: bool,
+}
+
+/// A sort-key condition of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortCondition {
+    /// What it checks.
+    pub op: SortOp,
+    /// The fields it takes, in template order: all equal but the last,
+    /// which `op` applies to. Every one of them for [`SortOp::Equal`].
+    pub fields: Vec<FieldId>,
+    /// Whether the sort key is a plain field (its own value) rather than a
+    /// template.
+    pub plain: bool,
+}
+
+/// The operator of a [`SortCondition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortOp {
+    /// Every given field equal.
+    Equal,
+    /// The last field begins with a prefix (text fields).
+    BeginsWith,
+    /// The last field less than a value.
+    Lt,
+    /// At most.
+    Le,
+    /// Greater than.
+    Gt,
+    /// At least.
+    Ge,
+    /// Between two values, both included.
+    Between,
+}
+
+impl SortOp {
+    /// The suffix of the method name, e.g. `lt` in `placed_on_lt`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            SortOp::Equal => "eq",
+            SortOp::BeginsWith => "begins_with",
+            SortOp::Lt => "lt",
+            SortOp::Le => "le",
+            SortOp::Gt => "gt",
+            SortOp::Ge => "ge",
+            SortOp::Between => "between",
+        }
+    }
+}
+
+/// What an update can do to one field (never a key field or a field kept
+/// by writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldUpdate {
+    /// The field.
+    pub field: FieldId,
+    /// Index keys built from the field, rewritten when it is set (and
+    /// removed with it).
+    pub rewrites: Vec<KeyId>,
+    /// The other non-key fields those index keys use: `set` takes them too.
+    pub partners: Vec<FieldId>,
+    /// `remove_<field>`: the field is optional.
+    pub remove: bool,
+    /// `set_<field>_if_not_exists`: no index key is built from it.
+    pub if_not_exists: bool,
+    /// `add_`, `increment_`, `decrement_`: a number.
+    pub arithmetic: bool,
+    /// `add_` and `delete_` of elements: a set.
+    pub set_items: bool,
+    /// `append_` and `prepend_`: a list.
+    pub list_items: bool,
 }
 
 /// A field of an item type or nested type.
@@ -272,8 +362,8 @@ impl KeyValue {
 pub struct Field {
     /// The name as written in the schema (what templates refer to).
     pub name: String,
-    /// The Rust field name (snake_case; a keyword becomes a raw identifier when emitted).
-    pub rust_name: String,
+    /// Where it is declared (for an added field, the option that adds it).
+    pub span: Span,
     /// The attribute it is stored as.
     pub attribute: String,
     /// Its type.
@@ -301,7 +391,7 @@ pub enum FieldType {
     Float(FloatType),
     /// `number`: an exact decimal of up to 38 digits, stored as N.
     Number,
-    /// `bytes`: `Vec<u8>`, stored as B.
+    /// `bytes`: stored as B.
     Bytes,
     /// `datetime`: a UTC date-time.
     DateTime(DateTimeFormat),
@@ -311,8 +401,8 @@ pub enum FieldType {
     Uuid,
     /// `json`: any document, stored natively.
     Json,
-    /// An enum (name of a [`EnumDef`] of the table), stored as S.
-    Enum(String),
+    /// An enum of the table, stored as S.
+    Enum(EnumId),
     /// `set<T>`: stored as SS, NS or BS; an empty set is an absent attribute.
     Set(Box<FieldType>),
     /// `list<T>`, stored as L.
@@ -320,15 +410,38 @@ pub enum FieldType {
     /// `map<T>`: string keys, stored as M.
     Map(Box<FieldType>),
     /// A `[type.Name]` of the table, stored as M.
-    Nested(String),
+    Nested(NestedId),
     /// A user type implementing the runtime's attribute trait.
-    Custom {
-        /// The Rust path, e.g. `crate::money::Money`.
-        rust: String,
-        /// How it is stored.
-        stored: KeyType,
-    },
+    Custom(CustomType),
 }
+
+/// A `custom` field's type: a Rust path, parsed once.
+#[derive(Clone)]
+pub struct CustomType {
+    /// The path as written, e.g. `crate::money::Money`.
+    pub path: String,
+    /// The path's tokens.
+    pub tokens: TokenStream,
+    /// How it is stored.
+    pub stored: KeyType,
+}
+
+impl fmt::Debug for CustomType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomType")
+            .field("path", &self.path)
+            .field("stored", &self.stored)
+            .finish()
+    }
+}
+
+impl PartialEq for CustomType {
+    fn eq(&self, other: &CustomType) -> bool {
+        self.path == other.path && self.stored == other.stored
+    }
+}
+
+impl Eq for CustomType {}
 
 impl FieldType {
     /// Whether the type is an integer.
@@ -341,6 +454,20 @@ impl FieldType {
         matches!(
             self,
             FieldType::Int(_) | FieldType::Float(_) | FieldType::Number
+        )
+    }
+
+    /// Whether values are `Copy`, so functions take them by value.
+    pub fn is_copy(&self) -> bool {
+        matches!(
+            self,
+            FieldType::Bool
+                | FieldType::Int(_)
+                | FieldType::Float(_)
+                | FieldType::DateTime(_)
+                | FieldType::Date
+                | FieldType::Uuid
+                | FieldType::Enum(_)
         )
     }
 
@@ -358,13 +485,45 @@ impl FieldType {
                 Some(KeyType::N)
             }
             FieldType::Bytes => Some(KeyType::B),
-            FieldType::Custom { stored, .. } => Some(*stored),
+            FieldType::Custom(c) => Some(c.stored),
             _ => None,
         }
     }
 
+    /// How a value of this type is stored, for templates over stored items
+    /// (backfills). Only types a template accepts are asked.
+    pub fn format(&self) -> FieldFormat {
+        match self {
+            FieldType::Bool => FieldFormat::Bool,
+            FieldType::Int(t) if t.signed() => FieldFormat::Signed,
+            FieldType::Int(_) => FieldFormat::Unsigned,
+            FieldType::Float(_) => FieldFormat::Float,
+            FieldType::Number => FieldFormat::Number,
+            FieldType::DateTime(DateTimeFormat::Rfc3339) => FieldFormat::Timestamp,
+            FieldType::DateTime(DateTimeFormat::EpochSeconds) => FieldFormat::EpochSeconds,
+            FieldType::DateTime(DateTimeFormat::EpochMillis) => FieldFormat::EpochMillis,
+            _ => FieldFormat::Text,
+        }
+    }
+
+    /// Whether the type can be part of a key template.
+    pub fn in_templates(&self) -> bool {
+        matches!(
+            self,
+            FieldType::String
+                | FieldType::Bool
+                | FieldType::Int(_)
+                | FieldType::Float(_)
+                | FieldType::Number
+                | FieldType::DateTime(_)
+                | FieldType::Date
+                | FieldType::Uuid
+                | FieldType::Enum(_)
+        )
+    }
+
     /// The type as written in a schema file.
-    pub fn schema_name(&self) -> String {
+    pub fn schema_name(&self, table: &Table) -> String {
         match self {
             FieldType::String => "string".into(),
             FieldType::Bool => "bool".into(),
@@ -378,11 +537,11 @@ impl FieldType {
             FieldType::Uuid => "uuid".into(),
             FieldType::Json => "json".into(),
             FieldType::Enum(_) => "enum".into(),
-            FieldType::Set(t) => format!("set<{}>", t.schema_name()),
-            FieldType::List(t) => format!("list<{}>", t.schema_name()),
-            FieldType::Map(t) => format!("map<{}>", t.schema_name()),
-            FieldType::Nested(name) => name.clone(),
-            FieldType::Custom { .. } => "custom".into(),
+            FieldType::Set(t) => format!("set<{}>", t.schema_name(table)),
+            FieldType::List(t) => format!("list<{}>", t.schema_name(table)),
+            FieldType::Map(t) => format!("map<{}>", t.schema_name(table)),
+            FieldType::Nested(id) => table.nested(*id).name.clone(),
+            FieldType::Custom(_) => "custom".into(),
         }
     }
 }
@@ -409,7 +568,7 @@ pub enum IntType {
 }
 
 impl IntType {
-    /// Every integer type with its name.
+    /// Every integer type.
     pub const ALL: [IntType; 8] = [
         IntType::I8,
         IntType::I16,
@@ -504,25 +663,54 @@ pub enum DefaultValue {
     Value(Value),
 }
 
-/// A literal value of a field type.
+/// A literal value, parsed for its field's type: each variant says how to
+/// write it in Rust, so emitters need not look at the type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// A string, enum value, uuid, or number/date/datetime text.
+    /// A string.
     String(String),
     /// A boolean.
     Bool(bool),
-    /// An integer.
+    /// An integer (of the field's integer type).
     Int(i64),
-    /// A float.
-    Float(f64),
+    /// A float of the given type.
+    Float(FloatType, f64),
+    /// An exact decimal, as text.
+    Number(String),
     /// Bytes.
     Bytes(Vec<u8>),
-    /// A list or set.
-    List(Vec<Value>),
-    /// A map or nested type.
-    Map(BTreeMap<String, Value>),
+    /// A datetime: seconds and nanoseconds since the Unix epoch.
+    DateTime {
+        /// Seconds.
+        second: i64,
+        /// Nanoseconds.
+        nanosecond: i32,
+    },
+    /// A calendar date.
+    Date {
+        /// Year.
+        year: i16,
+        /// Month, 1–12.
+        month: i8,
+        /// Day, 1–31.
+        day: i8,
+    },
+    /// A uuid.
+    Uuid(u128),
     /// A JSON document.
     Json(serde_json::Value),
+    /// A value of an enum, by position.
+    Enum(EnumId, usize),
+    /// A set's elements, each once.
+    Set(Vec<Value>),
+    /// A list's elements.
+    List(Vec<Value>),
+    /// A map's entries.
+    Map(BTreeMap<String, Value>),
+    /// A nested type's fields, in field order: the given values, `None`
+    /// for a field left out (which takes its own default, or is an
+    /// optional `None`).
+    Nested(NestedId, Vec<Option<Value>>),
 }
 
 /// Checks on a field's value, run before every write.
@@ -550,17 +738,35 @@ impl Validation {
 /// A `[type.Name]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NestedType {
-    /// The Rust type name.
+    /// The type name (UpperCamelCase).
     pub name: String,
+    /// Where the name is in the file.
+    pub span: Span,
     /// Its fields, in schema order.
     pub fields: Vec<Field>,
+    /// Whether its values have exact equality (no float, JSON or custom
+    /// type anywhere inside, through other nested types too).
+    pub exact: bool,
+}
+
+/// Who declares an enum field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// An item type.
+    Item(ItemId),
+    /// A nested type.
+    Nested(NestedId),
 }
 
 /// The enum of an enum field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnumDef {
-    /// The Rust type name: owner and field, e.g. `CustomerTier`.
-    pub name: String,
+    /// The type that declares the field.
+    pub owner: Owner,
+    /// The field's name, as written.
+    pub field: String,
+    /// Where the field is declared.
+    pub span: Span,
     /// The values, in schema order.
     pub values: Vec<EnumValue>,
 }
@@ -570,8 +776,8 @@ pub struct EnumDef {
 pub struct EnumValue {
     /// As stored, e.g. `in-progress`.
     pub value: String,
-    /// The Rust variant, e.g. `InProgress`.
-    pub variant: String,
+    /// Where it is written.
+    pub span: Span,
 }
 
 /// A collection: item types read together.
@@ -579,14 +785,15 @@ pub struct EnumValue {
 pub struct Collection {
     /// The name (snake_case).
     pub name: String,
-    /// The Rust enum name (UpperCamelCase).
-    pub rust_name: String,
+    /// Where the name is in the file.
+    pub span: Span,
     /// Rustdoc.
     pub doc: Option<String>,
-    /// `None` for the table's own key, or an index name.
-    pub index: Option<String>,
-    /// The item types (names), in the order listed.
-    pub items: Vec<String>,
+    /// `None` for the table's own key, or an index.
+    pub index: Option<IndexId>,
+    /// The item types, in the order listed; the partition is rendered from
+    /// the first one's template.
+    pub items: Vec<ItemId>,
 }
 
 /// A key template such as `ORDER#{created}#{order_id}`.
@@ -601,17 +808,26 @@ pub struct Template {
 }
 
 impl Template {
-    /// The fields referenced, in order (with repeats).
-    pub fn fields(&self) -> impl Iterator<Item = usize> + '_ {
-        self.parts.iter().filter_map(|p| match p {
-            TemplatePart::Field { field, .. } => Some(*field),
-            TemplatePart::Literal(_) => None,
-        })
+    /// The fields referenced, each once, in order of first use (the order
+    /// rendering takes their values in).
+    pub fn fields(&self) -> Vec<FieldId> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            if let TemplatePart::Field { field, .. } = part
+                && !out.contains(field)
+            {
+                out.push(*field);
+            }
+        }
+        out
     }
 
-    /// The number of field references.
+    /// The number of field references (repeats counted).
     pub fn field_count(&self) -> usize {
-        self.fields().count()
+        self.parts
+            .iter()
+            .filter(|p| matches!(p, TemplatePart::Field { .. }))
+            .count()
     }
 }
 
@@ -622,8 +838,8 @@ pub enum TemplatePart {
     Literal(String),
     /// A field's value.
     Field {
-        /// Index into the item's fields.
-        field: usize,
+        /// The field.
+        field: FieldId,
         /// Zero-padded width, for integers.
         width: Option<usize>,
     },
@@ -644,64 +860,6 @@ pub struct Migration {
     pub steps: Vec<Step>,
 }
 
-/// A migration step.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    /// Create a table with its indexes.
-    CreateTable(TableDef),
-    /// Delete a table.
-    DeleteTable {
-        /// The logical table name.
-        table: String,
-    },
-    /// Add a global index.
-    AddIndex {
-        /// The logical table name.
-        table: String,
-        /// The index.
-        index: Index,
-    },
-    /// Remove an index.
-    RemoveIndex {
-        /// The logical table name.
-        table: String,
-        /// The index name.
-        index: String,
-    },
-    /// Turn TTL on or off.
-    UpdateTtl {
-        /// The logical table name.
-        table: String,
-        /// The TTL attribute.
-        attribute: String,
-        /// On or off.
-        enabled: bool,
-    },
-    /// Change the stream view, or turn streams off (`None`).
-    UpdateStream {
-        /// The logical table name.
-        table: String,
-        /// The new view.
-        stream: Option<StreamView>,
-    },
-    /// Change the billing mode.
-    UpdateBilling {
-        /// The logical table name.
-        table: String,
-        /// The new billing.
-        billing: Billing,
-    },
-    /// Write rendered attributes onto existing items of one type.
-    Backfill {
-        /// The logical table name.
-        table: String,
-        /// The item type (in the table's schema file).
-        item: String,
-        /// Templates over the item's fields (their `attribute` is the target).
-        set: Vec<Template>,
-    },
-}
-
 impl Migration {
     /// SHA-256 of the file's text, in hex: what the tracking table records,
     /// so that an applied migration whose file changed is refused.
@@ -712,34 +870,15 @@ impl Migration {
             .map(|b| format!("{b:02x}"))
             .collect()
     }
-}
 
-impl Step {
-    /// The step's `op`, as migration files write it.
-    pub fn op(&self) -> &'static str {
-        match self {
-            Step::CreateTable(_) => "create_table",
-            Step::DeleteTable { .. } => "delete_table",
-            Step::AddIndex { .. } => "add_index",
-            Step::RemoveIndex { .. } => "remove_index",
-            Step::UpdateTtl { .. } => "update_ttl",
-            Step::UpdateStream { .. } => "update_stream",
-            Step::UpdateBilling { .. } => "update_billing",
-            Step::Backfill { .. } => "backfill",
-        }
-    }
-
-    /// The table the step works on.
-    pub fn table(&self) -> &str {
-        match self {
-            Step::CreateTable(def) => &def.name,
-            Step::DeleteTable { table }
-            | Step::AddIndex { table, .. }
-            | Step::RemoveIndex { table, .. }
-            | Step::UpdateTtl { table, .. }
-            | Step::UpdateStream { table, .. }
-            | Step::UpdateBilling { table, .. }
-            | Step::Backfill { table, .. } => table,
+    /// The migration as the runtime's executor takes it.
+    pub fn to_model(&self) -> dynamo_runtime::model::Migration {
+        dynamo_runtime::model::Migration {
+            number: self.number,
+            name: self.file.clone().into(),
+            description: self.description.clone().map(Into::into),
+            checksum: self.checksum().into(),
+            steps: self.steps.clone().into(),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! client code over `dynamo-runtime`.
 //!
 //! The pipeline has one module per stage: [`load`] (TOML into raw structs
-//! with spans) → [`validate`] (rules and diagnostics, raw into [`ir`]) →
-//! [`emit`] (IR into tokens) → [`write`] (prettyplease, header,
+//! with spans) → [`validate`] (rules and diagnostics, raw into the typed
+//! [`ir`]) → [`names`] (every Rust identifier, decided once) → [`emit`]
+//! (IR and names into tokens) → [`write`] (prettyplease, header,
 //! write-if-changed). [`Builder`] runs it from `build.rs`; the
 //! `dynamo-codegen` binary runs it from the command line.
 
@@ -15,7 +16,7 @@ pub mod emit;
 pub mod ir;
 pub mod load;
 pub mod migrate;
-pub mod naming;
+pub mod names;
 pub mod template;
 pub mod validate;
 pub mod write;
@@ -79,27 +80,40 @@ impl fmt::Debug for Error {
     }
 }
 
-/// A valid schema folder: its IR and any warnings.
+/// A valid schema folder: its IR, the names of its code, and any warnings.
 #[derive(Debug)]
 pub struct Checked {
     /// The resolved tables and migrations.
     pub schema: ir::Schema,
+    /// Every Rust name the generated code has.
+    pub names: names::Names,
     /// Warnings found (never errors).
     pub warnings: Diagnostics,
 }
 
-/// Loads and validates the table files and `migrations/` of `schema_dir`:
-/// what `dynamo-codegen check` runs. Every error of the run is in
-/// [`Error::Schema`].
+/// Loads and validates the table files and `migrations/` of `schema_dir`,
+/// and decides the names of the code: what `dynamo-codegen check` runs, so
+/// that a schema it accepts generates code that compiles. Every error of
+/// the run is in [`Error::Schema`].
 pub fn check(schema_dir: &Path) -> Result<Checked, Error> {
     let mut diagnostics = Diagnostics::default();
     let loaded = load::load_dir(schema_dir, &mut diagnostics)?;
-    let schema = validate::validate(&loaded, &mut diagnostics);
+    check_loaded(&loaded, diagnostics)
+}
+
+/// [`check`] over files already loaded.
+pub fn check_loaded(loaded: &load::Loaded, mut diagnostics: Diagnostics) -> Result<Checked, Error> {
+    let schema = validate::validate(loaded, &mut diagnostics);
+    if diagnostics.has_errors() {
+        return Err(Error::Schema(diagnostics));
+    }
+    let names = names::names(&schema, &mut diagnostics);
     if diagnostics.has_errors() {
         return Err(Error::Schema(diagnostics));
     }
     Ok(Checked {
         schema,
+        names,
         warnings: diagnostics,
     })
 }
@@ -107,8 +121,12 @@ pub fn check(schema_dir: &Path) -> Result<Checked, Error> {
 /// Runs every stage over `schema_dir` and returns the formatted files,
 /// without writing them.
 pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
-    let Checked { schema, warnings } = check(schema_dir)?;
-    let files = emit::emit(&schema)
+    let Checked {
+        schema,
+        names,
+        warnings,
+    } = check(schema_dir)?;
+    let files = emit::emit(&schema, &names)
         .into_iter()
         .map(write::format)
         .collect::<Result<_, _>>()?;

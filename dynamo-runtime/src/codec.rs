@@ -5,8 +5,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
-    Attribute, Attributes,
-    error::{DecodeError, DecodeErrorKind},
+    Attribute, Attributes, Item,
+    error::{DecodeError, DecodeErrorKind, KeyError},
+    key::RenderedKey,
 };
 
 /// Builds the attribute map of one item.
@@ -25,6 +26,17 @@ impl Encoder {
             AttributeValue::S(item_type.to_owned()),
         );
         Encoder { item }
+    }
+
+    /// Starts an item of type `I` with room for `capacity` attributes.
+    pub fn item<I: Item>(capacity: usize) -> Self {
+        Encoder::new(I::TYPE_NAME, &I::TABLE.type_attribute, capacity)
+    }
+
+    /// Writes a rendered key attribute.
+    pub fn key(&mut self, key: RenderedKey) -> Result<(), KeyError> {
+        self.item.insert(key.attribute.to_owned(), key.value?);
+        Ok(())
     }
 
     /// Starts a nested type's map (no type attribute).
@@ -113,6 +125,11 @@ impl Decoder {
         }
     }
 
+    /// Starts decoding an item of type `I`, checking its type attribute.
+    pub fn item<I: Item>(item: Attributes) -> Result<Self, DecodeError> {
+        Decoder::new(item, I::TYPE_NAME, &I::TABLE.type_attribute)
+    }
+
     /// Starts decoding `item` without checking a type attribute (index
     /// projections, which may not store it).
     pub fn untyped(item: Attributes, item_type: &'static str) -> Self {
@@ -184,6 +201,23 @@ impl Decoder {
             kind,
         }
     }
+}
+
+/// The item type a raw item names in `table`'s type attribute.
+pub fn item_type(table: &crate::TableDef, raw: &Attributes) -> Option<String> {
+    match raw.get(&*table.type_attribute) {
+        Some(AttributeValue::S(name)) => Some(name.clone()),
+        _ => None,
+    }
+}
+
+/// The key attributes of an item, from its rendered keys.
+pub fn key_attributes<const N: usize>(keys: [RenderedKey; N]) -> crate::Result<Attributes> {
+    let mut out = Attributes::with_capacity(N);
+    for key in keys {
+        out.insert(key.attribute.to_owned(), key.value?);
+    }
+    Ok(out)
 }
 
 /// Turns the error of a nested type's field into the kind of the

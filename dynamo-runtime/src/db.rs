@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::{
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::Operation;
 use crate::{Error, Result, RetryPolicy, TableDef, log::PayloadLog};
 
 /// The environment variable [`Db::from_env`] reads the namespace from.
@@ -126,7 +127,7 @@ impl Db {
 
     /// The physical name of `table`: its logical name with the namespace.
     pub fn table_name(&self, table: &TableDef) -> String {
-        self.physical_name(table.name)
+        self.physical_name(&table.name)
     }
 
     /// The physical name of the table with logical name `table`.
@@ -149,7 +150,7 @@ impl Db {
                 .table_name(table)
                 .send()
                 .await
-                .map_err(|e| Error::service("DescribeTable", table, e))?;
+                .map_err(|e| Error::service(Operation::DescribeTable, table, e))?;
             let status = out.table().and_then(|t| t.table_status());
             if status == Some(&TableStatus::Active) {
                 return Ok(());

@@ -2,6 +2,7 @@ use std::fmt;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 
+use crate::Operation;
 use crate::{Attributes, Item};
 
 /// The result type of every fallible runtime operation.
@@ -25,7 +26,7 @@ pub enum Error {
     )]
     ConditionFailed {
         /// The operation, e.g. `PutItem`.
-        operation: &'static str,
+        operation: Operation,
         /// The item type written.
         item_type: &'static str,
         /// The table, with its namespace.
@@ -42,7 +43,7 @@ pub enum Error {
     )]
     Throttled {
         /// The DynamoDB operation.
-        operation: &'static str,
+        operation: Operation,
         /// The table, with its namespace.
         table: String,
         /// The SDK's error.
@@ -55,7 +56,7 @@ pub enum Error {
     )]
     TableNotFound {
         /// The DynamoDB operation.
-        operation: &'static str,
+        operation: Operation,
         /// The table, with its namespace.
         table: String,
     },
@@ -65,7 +66,7 @@ pub enum Error {
     #[error("DynamoDB rejected {operation} on table `{table}`: {message}")]
     Rejected {
         /// The DynamoDB operation.
-        operation: &'static str,
+        operation: Operation,
         /// The table, with its namespace.
         table: String,
         /// DynamoDB's message.
@@ -75,7 +76,7 @@ pub enum Error {
     #[error("{operation} on table `{table}` failed: {}", DisplayErrorContext(.source.as_ref()))]
     Service {
         /// The DynamoDB operation, e.g. `Query`.
-        operation: &'static str,
+        operation: Operation,
         /// The table, with its namespace.
         table: String,
         /// The SDK's error.
@@ -103,7 +104,7 @@ pub enum Error {
     )]
     Stale {
         /// The operation, e.g. `PutItem`.
-        operation: &'static str,
+        operation: Operation,
         /// The item type written.
         item_type: &'static str,
         /// The table, with its namespace.
@@ -118,7 +119,7 @@ pub enum Error {
     #[error("{operation} of `{item_type}` in table `{table}` found no such item")]
     NotFound {
         /// The operation, e.g. `UpdateItem`.
-        operation: &'static str,
+        operation: Operation,
         /// The item type.
         item_type: &'static str,
         /// The table, with its namespace.
@@ -138,7 +139,7 @@ pub enum Error {
     )]
     Unprocessed {
         /// `BatchWriteItem` or `BatchGetItem`.
-        operation: &'static str,
+        operation: Operation,
         /// The table, with its namespace.
         table: String,
         /// The attempts the retry policy allows per chunk.
@@ -154,7 +155,7 @@ pub enum Error {
     #[error("invalid {operation}: {reason}")]
     InvalidRequest {
         /// The operation, e.g. `TransactWriteItems`.
-        operation: &'static str,
+        operation: Operation,
         /// What is wrong.
         reason: String,
     },
@@ -178,7 +179,7 @@ impl Error {
     /// throttling, a missing table and a rejected request get their own
     /// variants, everything else is [`Error::Service`].
     pub(crate) fn service(
-        operation: &'static str,
+        operation: Operation,
         table: &str,
         source: impl Into<aws_sdk_dynamodb::Error>,
     ) -> Self {

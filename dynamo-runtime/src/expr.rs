@@ -279,10 +279,18 @@ impl<I, T> Clone for Path<I, T> {
 
 impl<I, T> Copy for Path<I, T> {}
 
+impl<I, T: crate::Attribute> Path<I, T> {
+    /// The path of the field stored as `attribute`, converted by its type's
+    /// [`Attribute`](crate::Attribute) implementation.
+    pub const fn new(attribute: &'static str) -> Self {
+        Path::with_codec(attribute, T::to_attribute, T::from_attribute)
+    }
+}
+
 impl<I, T> Path<I, T> {
     /// The path of the field stored as `attribute`, encoded by `encode`
-    /// and decoded by `decode`.
-    pub const fn new(
+    /// and decoded by `decode` (e.g. a datetime as epoch seconds).
+    pub const fn with_codec(
         attribute: &'static str,
         encode: fn(&T) -> AttributeValue,
         decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
@@ -293,6 +301,55 @@ impl<I, T> Path<I, T> {
             decode,
             item: PhantomData,
         }
+    }
+
+    /// Encodes a value of the field.
+    pub fn encode(&self, value: &T) -> AttributeValue {
+        (self.encode)(value)
+    }
+
+    /// The field as a plain key attribute (stored under the key
+    /// attribute's name with its own type), with value `value`.
+    pub fn key(&self, value: &T) -> crate::key::RenderedKey {
+        crate::key::RenderedKey::plain(self.attribute, self.encode(value))
+    }
+
+    /// The field as a plain sort key, for queries.
+    pub fn sort_key(&self) -> crate::key::SortKey {
+        crate::key::SortKey::plain(self.attribute)
+    }
+
+    /// Sort keys equal to `value` (a plain sort key).
+    pub fn sort_eq(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::Equal(self.encode(value)))
+    }
+
+    /// Sort keys less than `value`.
+    pub fn sort_lt(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::lt(self.encode(value)))
+    }
+
+    /// Sort keys at most `value`.
+    pub fn sort_le(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::le(self.encode(value)))
+    }
+
+    /// Sort keys greater than `value`.
+    pub fn sort_gt(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::gt(self.encode(value)))
+    }
+
+    /// Sort keys at least `value`.
+    pub fn sort_ge(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::ge(self.encode(value)))
+    }
+
+    /// Sort keys between `low` and `high`, both included.
+    pub fn sort_between(&self, low: &T, high: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::between(
+            self.encode(low),
+            self.encode(high),
+        ))
     }
 
     /// Decodes a stored value of the field.
@@ -380,6 +437,16 @@ impl<I, T: Ordered> Path<I, T> {
 }
 
 impl<I> Path<I, String> {
+    /// The field as a plain key attribute with text `value`.
+    pub fn key_text(&self, value: &str) -> crate::key::RenderedKey {
+        crate::key::RenderedKey::plain(self.attribute, AttributeValue::S(value.to_owned()))
+    }
+
+    /// Sort keys beginning with `prefix` (a plain text sort key).
+    pub fn sort_begins_with(&self, prefix: &str) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        Ok(crate::SortKeyCondition::BeginsWith(prefix.to_owned()))
+    }
+
     /// The text starts with `prefix`.
     pub fn begins_with(self, prefix: impl Into<String>) -> Condition<I> {
         Condition::new(Node::BeginsWith(
@@ -448,16 +515,13 @@ impl<I> Size<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attr::encode;
-
     struct Shop;
 
     #[test]
     fn renders_with_placeholders_only() {
-        let name: Path<Shop, String> = Path::new("name", encode, crate::attr::decode);
-        let total: Path<Shop, u64> = Path::new("total", encode, crate::attr::decode);
-        let tags: Path<Shop, std::collections::BTreeSet<String>> =
-            Path::new("tags", encode, crate::attr::decode);
+        let name: Path<Shop, String> = Path::new("name");
+        let total: Path<Shop, u64> = Path::new("total");
+        let tags: Path<Shop, std::collections::BTreeSet<String>> = Path::new("tags");
         let c = name
             .eq("Ann")
             .and(total.between(1, 10).or(!tags.contains("vip")))

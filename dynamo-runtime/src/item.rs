@@ -1,4 +1,6 @@
-use crate::{Attributes, Result, TableDef, Timestamp, ValidationError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::{Attributes, Path, Result, TableDef, Timestamp, ValidationError};
 
 /// An item type of a table. Implemented by generated structs.
 pub trait Item: Sized + Send + Sync + 'static {
@@ -12,8 +14,13 @@ pub trait Item: Sized + Send + Sync + 'static {
     const TABLE: &'static TableDef;
     /// The typed field paths, handed to `when` and `filter` closures.
     const FIELDS: Self::Fields;
-    /// The version attribute, for item types with optimistic locking.
-    const VERSION: Option<&'static str> = None;
+    /// The version field, for item types with optimistic locking.
+    const VERSION: Option<Version> = None;
+    /// The `updated_at` field every write sets (`timestamps = true`).
+    const UPDATED_AT: Option<Path<Self, Timestamp>> = None;
+    /// The ttl attribute a write fills when the item has none
+    /// (`expires_after`).
+    const EXPIRES: Option<Expiry> = None;
 
     /// The key of this item.
     fn key(&self) -> Self::Key;
@@ -22,11 +29,27 @@ pub trait Item: Sized + Send + Sync + 'static {
     fn encode(&self) -> Result<Attributes>;
 
     /// Encodes the item for a write at `now`: as [`encode`](Self::encode),
-    /// with the `updated_at` timestamp set to `now`, the version advanced
-    /// by one, and an absent ttl filled from `expires_after`.
+    /// with [`UPDATED_AT`](Self::UPDATED_AT) set to `now`, the version
+    /// advanced by one, and an absent ttl filled from
+    /// [`EXPIRES`](Self::EXPIRES).
     fn encode_for_write(&self, now: Timestamp) -> Result<Attributes> {
-        let _ = now;
-        self.encode()
+        let mut item = self.encode()?;
+        if let Some(path) = Self::UPDATED_AT {
+            item.insert(path.attribute().to_owned(), path.encode(&now));
+        }
+        if let (Some(version), Some(current)) = (Self::VERSION, self.version()) {
+            let next = current.saturating_add(1).min(version.max);
+            item.insert(
+                version.attribute.to_owned(),
+                AttributeValue::N(next.to_string()),
+            );
+        }
+        if let Some(expiry) = Self::EXPIRES {
+            item.entry(expiry.attribute.to_owned()).or_insert_with(|| {
+                AttributeValue::N(crate::attr::expires(now, expiry.seconds).as_second().to_string())
+            });
+        }
+        Ok(item)
     }
 
     /// Decodes an item read from the table, checking its type attribute.
@@ -41,6 +64,24 @@ pub trait Item: Sized + Send + Sync + 'static {
     fn version(&self) -> Option<u64> {
         None
     }
+}
+
+/// The version field of an item type with optimistic locking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    /// The attribute it is stored in.
+    pub attribute: &'static str,
+    /// The largest value its integer type holds.
+    pub max: u64,
+}
+
+/// The ttl a write gives an item that has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// The table's ttl attribute.
+    pub attribute: &'static str,
+    /// Seconds after the write.
+    pub seconds: i64,
 }
 
 /// The key of an item type. Implemented by generated key structs.

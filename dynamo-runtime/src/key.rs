@@ -1,16 +1,21 @@
-//! Rendering key templates such as `ORDER#{created}#{order_id}`.
+//! Key templates such as `ORDER#{placed_on}#{order_id}`, as typed data.
 //!
-//! The generator turns each template into a short sequence of [`KeyWriter`]
-//! calls; the checks every key needs (no empty values, no separator inside a
-//! value of a multi-field template) live here.
+//! The generator emits one [`KeyTemplate`] per key attribute an item type
+//! fills; everything done with one (rendering a key, the sort-key
+//! conditions of queries, reading fields back out of a key) happens here,
+//! over the template's text, parsed by [`crate::model::template`]. Values are
+//! passed as [`KeyPart`]s in the order the template first names their
+//! fields. Backfills render the same templates from stored items.
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, marker::PhantomData};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
-    Date, Number, Timestamp, Uuid,
+    Attributes, Date, DecodeError, Item, Number, SortKeyCondition, Timestamp, Uuid,
+    codec::Decoder,
     error::{KeyError, KeyErrorKind},
+    model::template::{Piece, pieces},
 };
 
 /// A value that can be placed in a key template.
@@ -24,7 +29,7 @@ pub trait KeyPart {
     }
 
     /// Reads a value back from its rendered text (for projections of
-    /// keys-only indexes); `None` when the text is not one.
+    /// keys-only and include indexes); `None` when the text is not one.
     fn parse_key(_text: &str) -> Option<Self>
     where
         Self: Sized,
@@ -134,160 +139,555 @@ impl KeyPart for Number {
     }
 }
 
-/// Reads field values back out of a rendered key attribute, part by part,
-/// as the generated template says. Used for projections of keys-only and
-/// include indexes, where the item's fields are not stored: the key
-/// attributes hold them.
-#[derive(Debug)]
-pub struct KeyReader<'a> {
-    text: &'a str,
-}
-
-impl<'a> KeyReader<'a> {
-    /// Starts reading `text`.
-    pub fn new(text: &'a str) -> Self {
-        KeyReader { text }
-    }
-
-    /// Consumes literal template text; `None` when the key does not have it
-    /// (the key belongs to another item type).
-    pub fn literal(&mut self, literal: &str) -> Option<()> {
-        self.text = self.text.strip_prefix(literal)?;
-        Some(())
-    }
-
-    /// Reads a field whose value runs up to the first `until` (the next
-    /// literal, which starts with the key separator) or, with `None`, to
-    /// the end. `trailing` is a literal that ends the key.
-    pub fn field<T: KeyPart>(&mut self, until: Option<&str>, trailing: Option<&str>) -> Option<T> {
-        let end = match (until, trailing) {
-            (Some(until), _) => self.text.find(until)?,
-            (None, Some(trailing)) => self.text.strip_suffix(trailing)?.len(),
-            (None, None) => self.text.len(),
-        };
-        let (value, rest) = self.text.split_at(end);
-        if value.is_empty() {
-            return None;
+/// The number of field placeholders in a template's text (repeats
+/// counted), at compile time: a template with more than one checks its
+/// values for the key separator.
+const fn field_count(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < bytes.len() {
+        if (bytes[i] == b'{' || bytes[i] == b'}') && i + 1 < bytes.len() && bytes[i + 1] == bytes[i]
+        {
+            i += 2;
+            continue;
         }
-        self.text = rest;
-        T::parse_key(value)
+        if bytes[i] == b'{' {
+            n += 1;
+        }
+        i += 1;
     }
-
-    /// Whether the whole key was read.
-    pub fn finish(&self) -> Option<()> {
-        self.text.is_empty().then_some(())
-    }
+    n
 }
 
-/// Renders one key attribute of one item type.
+/// Where rendering stopped: at the first occurrence of a field that had no
+/// value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stop {
+    /// The field's width.
+    width: Option<usize>,
+    /// Whether the field is the last piece of the template.
+    last: bool,
+}
+
+/// Why a value cannot be part of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// It is empty.
+    Empty,
+    /// It contains the key separator.
+    Separator,
+}
+
+/// A value that cannot be part of a key: the field and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refused<'t> {
+    pub(crate) field: &'t str,
+    pub(crate) why: Refusal,
+}
+
+/// Appends one field value to `out`, checking it.
+pub(crate) fn write_value<'t>(
+    out: &mut String,
+    field: &'t str,
+    value: &dyn KeyPart,
+    width: Option<usize>,
+    separator: Option<&str>,
+) -> Result<(), Refused<'t>> {
+    if let Some(text) = value.as_text() {
+        check(field, text, separator, false)?;
+    }
+    value.write_key(out, width);
+    Ok(())
+}
+
+/// A text value (or, with `prefix`, the start of one, which may be empty)
+/// must not be empty nor contain the separator.
+fn check<'t>(
+    field: &'t str,
+    text: &str,
+    separator: Option<&str>,
+    prefix: bool,
+) -> Result<(), Refused<'t>> {
+    let why = if text.is_empty() && !prefix {
+        Refusal::Empty
+    } else if separator.is_some_and(|s| text.contains(s)) {
+        Refusal::Separator
+    } else {
+        return Ok(());
+    };
+    Err(Refused { field, why })
+}
+
+/// Renders `text` with `values` for its fields in order of first use,
+/// stopping at the first occurrence of a field past `values`.
+pub(crate) fn render<'t>(
+    text: &'t str,
+    values: &[&dyn KeyPart],
+    separator: Option<&str>,
+) -> Result<(String, Option<Stop>), Refused<'t>> {
+    let mut out = String::with_capacity(text.len() + 16 * values.len());
+    let mut seen: Vec<&str> = Vec::with_capacity(values.len());
+    let mut pieces = pieces(text).flatten().peekable();
+    while let Some((_, piece)) = pieces.next() {
+        match piece {
+            Piece::Literal(literal) => out.push_str(literal),
+            Piece::Field { name, width } => {
+                let index = match seen.iter().position(|s| *s == name) {
+                    Some(i) => i,
+                    None => {
+                        seen.push(name);
+                        seen.len() - 1
+                    }
+                };
+                let Some(value) = values.get(index) else {
+                    let last = pieces.peek().is_none();
+                    return Ok((out, Some(Stop { width, last })));
+                };
+                write_value(&mut out, name, *value, width, separator)?;
+            }
+        }
+    }
+    Ok((out, None))
+}
+
+/// A key attribute rendered from field values, or why it could not be.
 #[derive(Debug)]
-pub struct KeyWriter {
-    out: String,
-    item_type: &'static str,
-    attribute: &'static str,
-    separator: Option<&'static str>,
+pub struct RenderedKey {
+    pub(crate) attribute: &'static str,
+    pub(crate) value: Result<AttributeValue, KeyError>,
 }
 
-impl KeyWriter {
-    /// Starts rendering `attribute` of `item_type`. `separator` is the
-    /// table's key separator when the template has more than one field:
-    /// values containing it are rejected.
-    pub fn new(
-        item_type: &'static str,
-        attribute: &'static str,
-        separator: Option<&'static str>,
-        capacity: usize,
-    ) -> Self {
-        KeyWriter {
-            out: String::with_capacity(capacity),
-            item_type,
+impl RenderedKey {
+    /// A key attribute whose value is a field's own (a plain key).
+    pub(crate) fn plain(attribute: &'static str, value: AttributeValue) -> Self {
+        RenderedKey {
             attribute,
-            separator,
+            value: Ok(value),
         }
     }
 
-    /// Appends literal template text.
-    pub fn literal(&mut self, text: &str) -> &mut Self {
-        self.out.push_str(text);
-        self
+    /// The attribute and its value.
+    pub fn into_parts(self) -> (&'static str, Result<AttributeValue, KeyError>) {
+        (self.attribute, self.value)
     }
+}
 
-    /// Appends a field's value.
-    pub fn field<T: KeyPart + ?Sized>(
-        &mut self,
-        field: &'static str,
-        value: &T,
-        width: Option<usize>,
-    ) -> Result<&mut Self, KeyError> {
-        if let Some(text) = value.as_text() {
-            self.check(field, text)?;
+/// The sort key a query reads by: its attribute, and the condition every
+/// query of the item type has (equality with a literal-only template, or
+/// `begins_with` its literal prefix, so other item types of the partition
+/// are not even read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub(crate) attribute: &'static str,
+    pub(crate) base: Option<SortKeyCondition>,
+}
+
+impl SortKey {
+    /// A plain sort key: the field stored under `attribute`.
+    pub(crate) fn plain(attribute: &'static str) -> Self {
+        SortKey {
+            attribute,
+            base: None,
         }
-        value.write_key(&mut self.out, width);
-        Ok(self)
     }
+}
 
-    /// Appends a prefix of a text field's value (for `begins_with` queries):
-    /// it may be empty, but may not contain the separator.
-    pub fn prefix(&mut self, field: &'static str, value: &str) -> Result<&mut Self, KeyError> {
-        if !value.is_empty() {
-            self.check(field, value)?;
+/// A key template of item type `I`: the key attribute it fills and its
+/// text. Generated code holds one per key attribute of each item type.
+#[derive(Debug)]
+pub struct KeyTemplate<I> {
+    attribute: &'static str,
+    text: &'static str,
+    /// Whether the values are checked for the key separator.
+    separated: bool,
+    item: PhantomData<fn() -> I>,
+}
+
+impl<I> Clone for KeyTemplate<I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I> Copy for KeyTemplate<I> {}
+
+impl<I> KeyTemplate<I> {
+    /// The template of `attribute` with `text` (which the generator
+    /// checked).
+    #[doc(hidden)]
+    pub const fn new(attribute: &'static str, text: &'static str) -> Self {
+        KeyTemplate {
+            attribute,
+            text,
+            separated: field_count(text) > 1,
+            item: PhantomData,
         }
-        self.out.push_str(value);
-        Ok(self)
     }
 
-    fn check(&self, field: &'static str, text: &str) -> Result<(), KeyError> {
-        let kind = if text.is_empty() {
-            KeyErrorKind::Empty
-        } else if let Some(separator) = self.separator.filter(|s| text.contains(s)) {
-            KeyErrorKind::ContainsSeparator { separator }
-        } else {
-            return Ok(());
+    /// The key attribute it fills.
+    pub const fn attribute(&self) -> &'static str {
+        self.attribute
+    }
+
+    /// The template text, e.g. `ORDER#{placed_on}#{order_id}`.
+    pub const fn text(&self) -> &'static str {
+        self.text
+    }
+}
+
+impl<I: Item> KeyTemplate<I> {
+    fn separator(&self) -> Option<&'static str> {
+        self.separated.then_some(&*I::TABLE.key_separator)
+    }
+
+    fn error(&self, refused: Refused<'static>) -> KeyError {
+        let kind = match refused.why {
+            Refusal::Empty => KeyErrorKind::Empty,
+            Refusal::Separator => KeyErrorKind::ContainsSeparator {
+                separator: &I::TABLE.key_separator,
+            },
         };
-        Err(KeyError {
-            item_type: self.item_type,
+        KeyError {
+            item_type: I::TYPE_NAME,
             attribute: self.attribute,
-            field,
+            field: refused.field,
             kind,
+        }
+    }
+
+    fn render_text(&self, values: &[&dyn KeyPart]) -> Result<(String, Option<Stop>), KeyError> {
+        render(self.text, values, self.separator()).map_err(|r| self.error(r))
+    }
+
+    /// Renders the key attribute from the values of its fields, in the
+    /// order the template first names them.
+    pub fn render(&self, values: &[&dyn KeyPart]) -> RenderedKey {
+        RenderedKey {
+            attribute: self.attribute,
+            value: self
+                .render_text(values)
+                .map(|(text, _)| AttributeValue::S(text)),
+        }
+    }
+
+    /// The sort key, for queries.
+    pub fn sort_key(&self) -> SortKey {
+        let mut literal = String::new();
+        let mut fields = false;
+        for (_, piece) in pieces(self.text).flatten() {
+            match piece {
+                Piece::Literal(text) => literal.push_str(text),
+                Piece::Field { .. } => {
+                    fields = true;
+                    break;
+                }
+            }
+        }
+        let base = match (fields, literal.is_empty()) {
+            (false, _) => Some(SortKeyCondition::Equal(AttributeValue::S(literal))),
+            (true, false) => Some(SortKeyCondition::BeginsWith(literal)),
+            (true, true) => None,
+        };
+        SortKey {
+            attribute: self.attribute,
+            base,
+        }
+    }
+
+    /// Keys whose first `values.len()` fields equal `values`: the whole key
+    /// when those are all its fields, else every key beginning with them.
+    pub fn equal(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        let (text, stop) = self.render_text(values)?;
+        Ok(match stop {
+            None => SortKeyCondition::Equal(AttributeValue::S(text)),
+            Some(_) => SortKeyCondition::BeginsWith(text),
         })
     }
 
-    /// The text rendered so far.
-    pub fn as_str(&self) -> &str {
-        &self.out
+    /// Keys whose first `values.len()` fields equal `values` and whose next
+    /// field begins with `prefix`.
+    pub fn begins_with(
+        &self,
+        values: &[&dyn KeyPart],
+        prefix: &str,
+    ) -> Result<SortKeyCondition, KeyError> {
+        let (mut text, stop) = self.render_text(values)?;
+        if stop.is_some() {
+            let field = self.field_name(values.len());
+            check(field, prefix, self.separator(), true).map_err(|r| self.error(r))?;
+            text.push_str(prefix);
+        }
+        Ok(SortKeyCondition::BeginsWith(text))
     }
 
-    /// The rendered text.
-    pub fn finish(&mut self) -> String {
-        std::mem::take(&mut self.out)
+    /// The name of the field at `index` in order of first use.
+    fn field_name(&self, index: usize) -> &'static str {
+        let mut seen: Vec<&'static str> = Vec::new();
+        for (_, piece) in pieces(self.text).flatten() {
+            if let Piece::Field { name, .. } = piece
+                && !seen.contains(&name)
+            {
+                if seen.len() == index {
+                    return name;
+                }
+                seen.push(name);
+            }
+        }
+        ""
     }
 
-    /// The rendered text as a string attribute value.
-    pub fn finish_attribute(&mut self) -> AttributeValue {
-        AttributeValue::S(self.finish())
+    /// The key up to the last value's field, and up to and including it:
+    /// the bounds of a range on that field with the earlier ones equal.
+    fn at(&self, values: &[&dyn KeyPart]) -> Result<(String, String, bool), KeyError> {
+        let Some((value, earlier)) = values.split_last() else {
+            return Ok((String::new(), String::new(), true));
+        };
+        let (prefix, stop) = self.render_text(earlier)?;
+        let Stop { width, last } = stop.unwrap_or(Stop {
+            width: None,
+            last: true,
+        });
+        let mut at = prefix.clone();
+        let field = self.field_name(earlier.len());
+        write_value(&mut at, field, *value, width, self.separator()).map_err(|r| self.error(r))?;
+        Ok((prefix, at, last))
+    }
+
+    /// Keys whose last given field is less than its value, the earlier
+    /// ones equal.
+    pub fn lt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        let (prefix, at, _) = self.at(values)?;
+        Ok(SortKeyCondition::text_lt(prefix, at))
+    }
+
+    /// Keys whose last given field is at most its value.
+    pub fn le(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        let (prefix, at, last) = self.at(values)?;
+        Ok(SortKeyCondition::text_le(prefix, at, last))
+    }
+
+    /// Keys whose last given field is greater than its value.
+    pub fn gt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        let (prefix, at, last) = self.at(values)?;
+        Ok(SortKeyCondition::text_gt(prefix, at, last))
+    }
+
+    /// Keys whose last given field is at least its value.
+    pub fn ge(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        let (prefix, at, _) = self.at(values)?;
+        Ok(SortKeyCondition::text_ge(prefix, at))
+    }
+
+    /// Keys whose field after `earlier` lies between `low` and `high`, both
+    /// included, the earlier ones equal.
+    pub fn between(
+        &self,
+        earlier: &[&dyn KeyPart],
+        low: &dyn KeyPart,
+        high: &dyn KeyPart,
+    ) -> Result<SortKeyCondition, KeyError> {
+        let with = |value: &dyn KeyPart| {
+            let mut values = earlier.to_vec();
+            values.push(value);
+            self.at(&values)
+        };
+        let (_, low, last) = with(low)?;
+        let (_, high, _) = with(high)?;
+        Ok(SortKeyCondition::text_between(low, high, last))
+    }
+
+    /// Reads the text of each field out of a rendered key; `None` when the
+    /// key does not have the template's literal text.
+    fn parse<'k>(&self, key: &'k str, out: &mut Vec<(&'static str, &'k str)>) -> Option<()> {
+        // Literal runs merged (an escaped brace is a piece of its own).
+        let mut parts: Vec<Piece<'static>> = Vec::new();
+        for (_, piece) in pieces(self.text).flatten() {
+            parts.push(piece);
+        }
+        let mut rest = key;
+        let mut i = 0;
+        while i < parts.len() {
+            match parts[i] {
+                Piece::Literal(_) => {
+                    let mut literal = String::new();
+                    while let Some(Piece::Literal(l)) = parts.get(i) {
+                        literal.push_str(l);
+                        i += 1;
+                    }
+                    rest = rest.strip_prefix(literal.as_str())?;
+                }
+                Piece::Field { name, .. } => {
+                    i += 1;
+                    let mut next = String::new();
+                    while let Some(Piece::Literal(l)) = parts.get(i) {
+                        next.push_str(l);
+                        i += 1;
+                    }
+                    let later_field = parts[i..]
+                        .iter()
+                        .any(|p| matches!(p, Piece::Field { .. }));
+                    let end = if next.is_empty() {
+                        rest.len()
+                    } else if later_field {
+                        rest.find(next.as_str())?
+                    } else {
+                        rest.strip_suffix(next.as_str())?.len()
+                    };
+                    let (value, after) = rest.split_at(end);
+                    if value.is_empty() {
+                        return None;
+                    }
+                    if !out.iter().any(|(n, _)| *n == name) {
+                        out.push((name, value));
+                    }
+                    rest = after.strip_prefix(next.as_str())?;
+                }
+            }
+        }
+        rest.is_empty().then_some(())
+    }
+}
+
+/// The fields of one row of an index that does not store whole items,
+/// read back out of its key attributes.
+#[derive(Debug)]
+pub struct KeyFields {
+    values: Vec<(&'static str, String)>,
+}
+
+/// Why a row is not a projection of the item type: a key that does not fit
+/// its template (another item type's row), or an attribute that does not
+/// decode.
+#[derive(Debug)]
+pub enum RowError {
+    /// The row belongs to another item type.
+    Skip,
+    /// The row is the item type's but does not decode.
+    Decode(DecodeError),
+}
+
+impl From<DecodeError> for RowError {
+    fn from(e: DecodeError) -> Self {
+        RowError::Decode(e)
+    }
+}
+
+impl KeyFields {
+    /// Reads the fields of `templates` out of `raw`'s key attributes;
+    /// `None` when one is missing or does not fit its template.
+    pub fn read<I: Item>(raw: &Attributes, templates: &[&KeyTemplate<I>]) -> Option<KeyFields> {
+        let mut found: Vec<(&'static str, &str)> = Vec::new();
+        for t in templates {
+            let key = raw.get(t.attribute)?.as_s().ok()?;
+            t.parse(key, &mut found)?;
+        }
+        Some(KeyFields {
+            values: found
+                .into_iter()
+                .map(|(name, text)| (name, text.to_owned()))
+                .collect(),
+        })
+    }
+
+    /// The value of `field`; [`RowError::Skip`] when its text is not one
+    /// (the row is another item type's).
+    pub fn get<T: KeyPart>(&self, field: &str) -> Result<T, RowError> {
+        self.values
+            .iter()
+            .find(|(name, _)| *name == field)
+            .and_then(|(_, text)| T::parse_key(text))
+            .ok_or(RowError::Skip)
+    }
+
+    /// Decodes one row with `decode`, which reads key fields from these and
+    /// other attributes from the row.
+    pub fn decode_row<I: Item, P>(
+        raw: Attributes,
+        templates: &[&KeyTemplate<I>],
+        decode: impl FnOnce(&KeyFields, &mut Decoder) -> Result<P, RowError>,
+    ) -> crate::Result<Option<P>> {
+        let Some(keys) = KeyFields::read(&raw, templates) else {
+            return Ok(None);
+        };
+        let mut item = Decoder::untyped(raw, I::TYPE_NAME);
+        match decode(&keys, &mut item) {
+            Ok(row) => Ok(Some(row)),
+            Err(RowError::Skip) => Ok(None),
+            Err(RowError::Decode(e)) => Err(e.into()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        Attributes, Result, TableDef, ValidationError,
+        model::{KeyAttributeDef, KeyType, text},
+    };
 
-    #[test]
-    fn renders_literals_fields_and_widths() {
-        let mut w = KeyWriter::new("Order", "sk", Some("#"), 16);
-        w.literal("ORDER#");
-        w.field("n", &42u32, Some(6)).unwrap();
-        w.literal("#");
-        w.field("id", "o1", None).unwrap();
-        assert_eq!(w.finish(), "ORDER#000042#o1");
+    static TABLE: TableDef = TableDef {
+        name: text("t"),
+        partition_key: KeyAttributeDef::new("pk", KeyType::S),
+        sort_key: Some(KeyAttributeDef::new("sk", KeyType::S)),
+        type_attribute: text("_type"),
+        key_separator: text("#"),
+        billing: crate::Billing::OnDemand,
+        ttl: None,
+        stream: None,
+        indexes: std::borrow::Cow::Borrowed(&[]),
+    };
+
+    #[derive(Debug, Clone)]
+    struct OrderKey;
+    struct Order;
+
+    impl crate::Key for OrderKey {
+        type Item = Order;
+        fn encode_key(&self) -> Result<Attributes> {
+            Ok(Attributes::new())
+        }
+    }
+
+    impl Item for Order {
+        type Key = OrderKey;
+        type Fields = ();
+        const TYPE_NAME: &'static str = "Order";
+        const TABLE: &'static TableDef = &TABLE;
+        const FIELDS: () = ();
+        fn key(&self) -> OrderKey {
+            OrderKey
+        }
+        fn encode(&self) -> Result<Attributes> {
+            Ok(Attributes::new())
+        }
+        fn decode(_: Attributes) -> Result<Self> {
+            Ok(Order)
+        }
+        fn validate(&self) -> Result<(), ValidationError> {
+            Ok(())
+        }
+    }
+
+    const SK: KeyTemplate<Order> = KeyTemplate::new("sk", "ORDER#{n:06}#{id}{{x}}");
+    const PK: KeyTemplate<Order> = KeyTemplate::new("pk", "CUSTOMER#{id}");
+
+    fn s(text: &str) -> AttributeValue {
+        AttributeValue::S(text.to_owned())
     }
 
     #[test]
-    fn rejects_empty_values_and_separators() {
-        let mut w = KeyWriter::new("Order", "sk", Some("#"), 16);
-        let err = w.field("id", "", None).unwrap_err();
+    fn renders_literals_fields_widths_and_escapes() {
+        let (attribute, value) = SK.render(&[&42u32, &"o1"]).into_parts();
+        assert_eq!(attribute, "sk");
+        assert_eq!(value.unwrap(), s("ORDER#000042#o1{x}"));
+    }
+
+    #[test]
+    fn rejects_empty_values_and_separators_in_multi_field_templates() {
+        let err = SK.render(&[&1u32, &""]).into_parts().1.unwrap_err();
         assert_eq!(err.kind, KeyErrorKind::Empty);
-        let err = w.field("id", "a#b", None).unwrap_err();
+        let err = SK.render(&[&1u32, &"a#b"]).into_parts().1.unwrap_err();
         assert_eq!(err.kind, KeyErrorKind::ContainsSeparator { separator: "#" });
         assert_eq!(
             err.to_string(),
@@ -295,7 +695,66 @@ mod tests {
              the value contains the key separator \"#\""
         );
         // A single-field template has no separator to protect.
-        let mut w = KeyWriter::new("Order", "pk", None, 16);
-        assert!(w.field("id", "a#b", None).is_ok());
+        assert!(PK.render(&[&"a#b"]).into_parts().1.is_ok());
+    }
+
+    #[test]
+    fn sort_key_conditions() {
+        assert_eq!(
+            SK.sort_key().base,
+            Some(SortKeyCondition::BeginsWith("ORDER#".into()))
+        );
+        let literal: KeyTemplate<Order> = KeyTemplate::new("sk", "PROFILE");
+        assert_eq!(
+            literal.sort_key().base,
+            Some(SortKeyCondition::Equal(s("PROFILE")))
+        );
+        assert_eq!(
+            SK.equal(&[&7u32]).unwrap(),
+            SortKeyCondition::BeginsWith("ORDER#000007#".into())
+        );
+        assert_eq!(
+            SK.equal(&[&7u32, &"o"]).unwrap(),
+            SortKeyCondition::Equal(s("ORDER#000007#o{x}"))
+        );
+        assert_eq!(
+            SK.begins_with(&[&7u32], "o").unwrap(),
+            SortKeyCondition::BeginsWith("ORDER#000007#o".into())
+        );
+        assert!(SK.begins_with(&[&7u32], "a#").is_err());
+        assert_eq!(
+            SK.lt(&[&7u32]).unwrap(),
+            SortKeyCondition::text_lt("ORDER#".into(), "ORDER#000007".into())
+        );
+        assert_eq!(
+            SK.le(&[&7u32]).unwrap(),
+            SortKeyCondition::text_le("ORDER#".into(), "ORDER#000007".into(), false)
+        );
+        assert_eq!(
+            SK.between(&[&7u32], &"a", &"b").unwrap(),
+            SortKeyCondition::text_between("ORDER#000007#a".into(), "ORDER#000007#b".into(), false)
+        );
+    }
+
+    #[test]
+    fn reads_fields_back_out_of_keys() {
+        let raw: Attributes = [
+            ("pk".to_owned(), s("CUSTOMER#c1")),
+            ("sk".to_owned(), s("ORDER#000042#o#1{x}")),
+        ]
+        .into();
+        let keys = KeyFields::read(&raw, &[&PK, &SK]).unwrap();
+        assert_eq!(keys.get::<String>("id").unwrap(), "c1");
+        assert_eq!(keys.get::<u32>("n").unwrap(), 42);
+        let other: Attributes = [
+            ("pk".to_owned(), s("PRODUCT#p1")),
+            ("sk".to_owned(), s("ORDER#1#o{x}")),
+        ]
+        .into();
+        assert!(KeyFields::read(&other, &[&PK]).is_none());
+        assert!(matches!(
+            KeyFields::read(&other, &[&SK]).unwrap().get::<u32>("id"),
+            Err(RowError::Skip)
+        ));
     }
 }

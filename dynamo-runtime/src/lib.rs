@@ -2,12 +2,16 @@
 //!
 //! Generated item types implement [`Item`] and their key structs implement
 //! [`Key`]; everything generic lives here once, so generated files stay small:
-//! the [`Db`] handle, attribute conversion ([`Attribute`]), item encoding and
-//! decoding helpers ([`codec`]), key rendering ([`key::KeyWriter`]), the typed
-//! [`Error`], the operation builders ([`GetItem`], [`PutItem`],
-//! [`DeleteItem`], [`Update`], [`Query`], [`Scan`], [`BatchGet`],
-//! [`BatchWrite`], [`TransactWrite`], [`TransactGet`], [`Statement`]), the
-//! [`RetryPolicy`] of its own retry loops, and [`log`]ging.
+//! the [`Db`] handle, attribute conversion ([`Attribute`]), key templates
+//! ([`KeyTemplate`]), the typed [`Error`], the operation builders
+//! ([`GetItem`], [`PutItem`], [`DeleteItem`], [`Update`], [`Query`],
+//! [`Scan`], [`BatchGet`], [`BatchWrite`], [`TransactWrite`],
+//! [`TransactGet`], [`Statement`]), the [`RetryPolicy`] of its own retry
+//! loops, [`log`]ging and the [`migrate`] executor.
+//!
+//! The table and migration [`model`] needs none of that: with the `client`
+//! feature off (it is on by default) the crate is only the model, which is
+//! how `dynamo-codegen` uses it at build time.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), dynamo_runtime::Error> {
@@ -16,48 +20,79 @@
 //! # let _ = db; Ok(()) }
 //! ```
 
-pub mod attr;
-pub mod codec;
-mod db;
-mod error;
-pub mod expr;
-mod item;
-pub mod key;
-pub mod log;
-pub mod migrate;
-mod ops;
-mod retry;
-pub mod table;
-pub mod validate;
-mod values;
+pub mod model;
 
-pub use attr::{Attribute, Enum};
-pub use aws_sdk_dynamodb::types::AttributeValue;
-pub use db::{DEFAULT_CONCURRENCY, Db, DbBuilder};
-pub use error::{
-    CancellationReason, DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result,
-    ValidationError, ValidationRule,
-};
-pub use expr::{Condition, IntoValue, Path};
-pub use futures_core::Stream;
-pub use item::{Item, Key};
-pub use jiff::{Timestamp, civil::Date};
-pub use ops::{
-    BatchGet, BatchWrite, Cursor, DecodeRow, DeleteItem, GetItem, GetProjected, Page, ParallelScan,
-    Projected, PutItem, Query, QueryKeys, ReturningOld, Scan, Slot, SortKeyCondition, Statement,
-    TransactGet, TransactRows, TransactWrite, Update,
-};
-pub use retry::{Backoff, RetryPolicy};
-pub use serde_json::{Value as Json, json};
-pub use table::{
+pub use model::{
     Billing, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection, StreamView, TableDef,
     Throughput,
 };
-pub use uuid::Uuid;
-pub use values::{Bytes, InvalidNumber, Number};
 
-/// A DynamoDB item as the SDK represents it: attribute name to value.
-pub type Attributes = std::collections::HashMap<String, AttributeValue>;
+/// Items only with the `client` feature (everything that talks to DynamoDB).
+macro_rules! client {
+    ($($item:item)*) => { $( #[cfg(feature = "client")] $item )* };
+}
+
+client! {
+    pub mod attr;
+    mod codec;
+    mod db;
+    mod error;
+    pub mod expr;
+    mod item;
+    mod key;
+    pub mod log;
+    mod macros;
+    pub mod migrate;
+    mod operation;
+    mod ops;
+    mod retry;
+    mod table;
+    pub mod validate;
+    mod values;
+
+    pub use attr::{Attribute, Enum};
+    pub use aws_sdk_dynamodb::types::AttributeValue;
+    pub use db::{DEFAULT_CONCURRENCY, Db, DbBuilder};
+    pub use error::{
+        CancellationReason, DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result,
+        ValidationError, ValidationRule,
+    };
+    pub use expr::{Condition, IntoValue, Path};
+    pub use futures_core::Stream;
+    pub use item::{Expiry, Item, Key, Version};
+    pub use jiff::{Timestamp, civil::Date};
+    pub use key::{KeyPart, KeyTemplate, RenderedKey, SortKey};
+    pub use operation::Operation;
+    pub use ops::{
+        BatchGet, BatchWrite, Cursor, DeleteItem, GetItem, GetProjected, Page, ParallelScan,
+        Projected, PutItem, Query, ReturningOld, Scan, Slot, SortKeyCondition, Statement,
+        TransactGet, TransactRows, TransactWrite, Update,
+    };
+    pub use retry::{Backoff, RetryPolicy};
+    pub use serde_json::{Value as Json, json};
+    pub use uuid::Uuid;
+    pub use values::{Bytes, InvalidNumber, Number};
+
+    /// A DynamoDB item as the SDK represents it: attribute name to value.
+    pub type Attributes = std::collections::HashMap<String, AttributeValue>;
+
+    /// What generated code calls and users never need: the untyped layer
+    /// under the typed API (raw update actions, item encoders and
+    /// decoders, query constructors, key readers). Nothing here is a
+    /// stable API; reaching for it bypasses the guarantees the generated
+    /// types give.
+    #[doc(hidden)]
+    pub mod __private {
+        pub use crate::codec::{Decoder, Encoder, item_type, key_attributes, nested_error};
+        pub use crate::key::{KeyFields, RowError};
+        pub use crate::ops::{UpdateActions, query_items, query_rows};
+
+        /// A JSON default value from the text the generator checked.
+        pub fn json(text: &str) -> crate::Json {
+            serde_json::from_str(text).unwrap_or(crate::Json::Null)
+        }
+    }
+}
 
 /// Includes the code that `dynamo_codegen::Builder::compile` wrote into `OUT_DIR`.
 ///

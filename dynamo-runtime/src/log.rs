@@ -36,16 +36,17 @@ use aws_sdk_dynamodb::{
 };
 use tracing::{Span, field::Empty};
 
+use crate::Operation;
 use crate::Db;
 
 /// The target of payload events.
 pub const PAYLOAD_TARGET: &str = "dynamo_runtime::payload";
 
 /// The span of one operation; `table` is the physical name.
-pub(crate) fn span(operation: &'static str, table: &str, item_type: &'static str) -> Span {
+pub(crate) fn span(operation: Operation, table: &str, item_type: &'static str) -> Span {
     tracing::info_span!(
         "dynamodb",
-        operation,
+        operation = operation.name(),
         table,
         item_type,
         items = Empty,

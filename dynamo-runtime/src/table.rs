@@ -1,4 +1,5 @@
-//! Table descriptions emitted by the generator, and table tasks over them.
+//! Table tasks over the [model](crate::model)'s table descriptions, and
+//! their conversions to the SDK's types.
 
 use aws_sdk_dynamodb::{
     operation::{
@@ -13,18 +14,10 @@ use aws_sdk_dynamodb::{
     },
 };
 
-use crate::{Db, Error, Result};
-
-/// The type of a key attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KeyType {
-    /// A string (`S`).
-    S,
-    /// A number (`N`).
-    N,
-    /// Binary (`B`).
-    B,
-}
+use crate::{
+    Billing, Db, Error, IndexDef, IndexKind, KeyAttributeDef, KeyType, Operation, Projection,
+    Result, StreamView, TableDef, Throughput,
+};
 
 impl KeyType {
     pub(crate) fn to_sdk(self) -> ScalarAttributeType {
@@ -34,55 +27,6 @@ impl KeyType {
             KeyType::B => ScalarAttributeType::B,
         }
     }
-}
-
-/// A key attribute of a table: its name and type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyAttributeDef {
-    /// The attribute name, e.g. `pk`.
-    pub name: &'static str,
-    /// The attribute type.
-    pub ty: KeyType,
-}
-
-/// A table as the schema describes it. The generator emits one per table as
-/// `TABLE` in the table's module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TableDef {
-    /// The logical table name; [`Db::table_name`] adds the namespace.
-    pub name: &'static str,
-    /// The partition key attribute.
-    pub partition_key: KeyAttributeDef,
-    /// The sort key attribute, when the table has one.
-    pub sort_key: Option<KeyAttributeDef>,
-    /// The attribute that holds each item's type name (default `_type`).
-    pub type_attribute: &'static str,
-    /// On-demand or provisioned.
-    pub billing: Billing,
-    /// The TTL attribute, when the table has one.
-    pub ttl: Option<&'static str>,
-    /// The stream view, when the table has a stream.
-    pub stream: Option<StreamView>,
-    /// The secondary indexes.
-    pub indexes: &'static [IndexDef],
-}
-
-/// How a table or index pays for throughput.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Billing {
-    /// Pay per request.
-    OnDemand,
-    /// Provisioned read and write capacity units.
-    Provisioned(Throughput),
-}
-
-/// Provisioned capacity units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Throughput {
-    /// Read capacity units.
-    pub read: u64,
-    /// Write capacity units.
-    pub write: u64,
 }
 
 impl Throughput {
@@ -96,30 +40,7 @@ impl Throughput {
     }
 }
 
-/// What a table's stream records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StreamView {
-    /// Only the key attributes.
-    KeysOnly,
-    /// The item after the change.
-    NewImage,
-    /// The item before the change.
-    OldImage,
-    /// Both.
-    NewAndOldImages,
-}
-
 impl StreamView {
-    /// The view's name in schema files, e.g. `new_image`.
-    pub fn name(self) -> &'static str {
-        match self {
-            StreamView::KeysOnly => "keys_only",
-            StreamView::NewImage => "new_image",
-            StreamView::OldImage => "old_image",
-            StreamView::NewAndOldImages => "new_and_old_images",
-        }
-    }
-
     pub(crate) fn to_sdk(self) -> StreamViewType {
         match self {
             StreamView::KeysOnly => StreamViewType::KeysOnly,
@@ -166,55 +87,18 @@ pub(crate) fn ttl_input(
         ))
 }
 
-/// Global or local.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IndexKind {
-    /// A global secondary index: its own partition key, eventually consistent.
-    Global,
-    /// A local secondary index: the table's partition key, another sort key.
-    Local,
-}
-
-/// The attributes an index stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Projection {
-    /// Every attribute.
-    All,
-    /// The table's and the index's key attributes.
-    KeysOnly,
-    /// The keys and these attributes.
-    Include(&'static [&'static str]),
-}
-
-/// A secondary index as the schema describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IndexDef {
-    /// The index name.
-    pub name: &'static str,
-    /// Global or local.
-    pub kind: IndexKind,
-    /// The partition key (a local index: the table's).
-    pub partition_key: KeyAttributeDef,
-    /// The sort key, if any.
-    pub sort_key: Option<KeyAttributeDef>,
-    /// What the index stores.
-    pub projection: Projection,
-    /// Provisioned capacity of a global index on a provisioned table.
-    pub throughput: Option<Throughput>,
-}
-
 impl IndexDef {
     pub(crate) fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
-        std::iter::once((self.partition_key, SdkKeyType::Hash))
-            .chain(self.sort_key.map(|k| (k, SdkKeyType::Range)))
-            .map(|(k, t)| key_element(k.name, t))
+        std::iter::once((&self.partition_key, SdkKeyType::Hash))
+            .chain(self.sort_key.as_ref().map(|k| (k, SdkKeyType::Range)))
+            .map(|(k, t)| key_element(&k.name, t))
             .collect()
     }
 
     /// The SDK projection; an include list also holds the table's type
     /// attribute, so that queries can filter item types.
     pub(crate) fn projection(&self, type_attribute: &str) -> SdkProjection {
-        match self.projection {
+        match &self.projection {
             Projection::All => SdkProjection::builder()
                 .projection_type(ProjectionType::All)
                 .build(),
@@ -222,7 +106,7 @@ impl IndexDef {
                 .projection_type(ProjectionType::KeysOnly)
                 .build(),
             Projection::Include(names) => {
-                let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
                 if !names.iter().any(|n| n == type_attribute) {
                     names.push(type_attribute.to_owned());
                 }
@@ -249,7 +133,7 @@ impl TableDef {
     ///
     /// Returns `Ok(false)` without changing anything when the table already
     /// exists. Migrations replace this helper for real deployments.
-    #[tracing::instrument(level = "info", skip_all, fields(table = self.name))]
+    #[tracing::instrument(level = "info", skip_all, fields(table = &*self.name))]
     pub async fn create(&self, db: &Db) -> Result<bool> {
         let table = db.table_name(self);
         let req = self.create_input(&table)?;
@@ -260,15 +144,15 @@ impl TableDef {
                 if matches!(e, aws_sdk_dynamodb::Error::ResourceInUseException(_)) {
                     return Ok(false);
                 }
-                return Err(Error::service("CreateTable", &table, e));
+                return Err(Error::service(Operation::CreateTable, &table, e));
             }
         }
         db.wait_until_active(&table).await?;
-        if let Some(attribute) = self.ttl {
+        if let Some(attribute) = &self.ttl {
             ttl_input(&table, attribute, true)?
                 .send_with(db.client())
                 .await
-                .map_err(|e| Error::service("UpdateTimeToLive", &table, e))?;
+                .map_err(|e| Error::service(Operation::UpdateTimeToLive, &table, e))?;
         }
         Ok(true)
     }
@@ -283,22 +167,22 @@ impl TableDef {
                 .billing_mode(BillingMode::Provisioned)
                 .provisioned_throughput(t.to_sdk()?),
         };
-        let mut defined: Vec<KeyAttributeDef> = Vec::new();
-        for (attr, key_type) in self.key_attributes() {
+        let mut defined: Vec<&KeyAttributeDef> = Vec::new();
+        for (attr, key_type) in self.key().zip([SdkKeyType::Hash, SdkKeyType::Range]) {
             defined.push(attr);
-            req = req.key_schema(key_element(attr.name, key_type)?);
+            req = req.key_schema(key_element(&attr.name, key_type)?);
         }
-        for index in self.indexes {
-            for key in std::iter::once(index.partition_key).chain(index.sort_key) {
+        for index in self.indexes.iter() {
+            for key in index.key() {
                 if !defined.iter().any(|d| d.name == key.name) {
                     defined.push(key);
                 }
             }
-            let projection = index.projection(self.type_attribute);
+            let projection = index.projection(&self.type_attribute);
             match index.kind {
                 IndexKind::Global => {
                     let mut gsi = GlobalSecondaryIndex::builder()
-                        .index_name(index.name)
+                        .index_name(&*index.name)
                         .set_key_schema(Some(index.key_schema()?))
                         .projection(projection);
                     if let (Billing::Provisioned(table_throughput), throughput) =
@@ -315,7 +199,7 @@ impl TableDef {
                 IndexKind::Local => {
                     req = req.local_secondary_indexes(
                         LocalSecondaryIndex::builder()
-                            .index_name(index.name)
+                            .index_name(&*index.name)
                             .set_key_schema(Some(index.key_schema()?))
                             .projection(projection)
                             .build()
@@ -327,7 +211,7 @@ impl TableDef {
         for attr in defined {
             req = req.attribute_definitions(
                 AttributeDefinition::builder()
-                    .attribute_name(attr.name)
+                    .attribute_name(&*attr.name)
                     .attribute_type(attr.ty.to_sdk())
                     .build()
                     .map_err(|e| Error::config(e.to_string()))?,
@@ -346,13 +230,9 @@ impl TableDef {
             Ok(_) => Ok(true),
             Err(e) => match aws_sdk_dynamodb::Error::from(e) {
                 aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => Ok(false),
-                e => Err(Error::service("DeleteTable", &table, e)),
+                e => Err(Error::service(Operation::DeleteTable, &table, e)),
             },
         }
     }
 
-    fn key_attributes(&self) -> impl Iterator<Item = (KeyAttributeDef, SdkKeyType)> {
-        std::iter::once((self.partition_key, SdkKeyType::Hash))
-            .chain(self.sort_key.map(|k| (k, SdkKeyType::Range)))
-    }
 }

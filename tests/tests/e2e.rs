@@ -117,7 +117,7 @@ async fn put_if_not_exists_refuses_to_overwrite() {
         matches!(
             err,
             Error::ConditionFailed {
-                operation: "PutItem",
+                operation: dynamo_runtime::Operation::PutItem,
                 item_type: "Customer",
                 ..
             }
@@ -375,7 +375,7 @@ async fn namespaces_keep_tables_apart() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::TableNotFound { operation: "GetItem", table } if table == &b.table_name(&TABLE)),
+        matches!(&err, Error::TableNotFound { operation: dynamo_runtime::Operation::GetItem, table } if table == &b.table_name(&TABLE)),
         "{err}"
     );
     assert!(

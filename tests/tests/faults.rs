@@ -130,7 +130,7 @@ async fn a_spent_retry_budget_reports_exactly_what_was_not_written() {
     else {
         panic!("{err}")
     };
-    assert_eq!(*operation, "BatchWriteItem");
+    assert_eq!(*operation, dynamo_runtime::Operation::BatchWriteItem);
     assert_eq!(*attempts, 4);
     assert!(cause.is_none());
     // Only the refused item is reported, and every other one was written
@@ -226,7 +226,7 @@ async fn throttling_is_retried_by_the_sdk_and_then_a_typed_error() {
     let db = mock_db(&[&rule], 3);
     let err = customer().put().send(&db).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Throttled { operation: "PutItem", table, .. } if table == TABLE),
+        matches!(&err, Error::Throttled { operation: dynamo_runtime::Operation::PutItem, table, .. } if table == TABLE),
         "{err:?}"
     );
     assert!(err.is_retryable());
@@ -276,7 +276,7 @@ async fn server_errors_are_retried_by_the_sdk_and_then_a_service_error() {
         matches!(
             err,
             Error::Service {
-                operation: "PutItem",
+                operation: dynamo_runtime::Operation::PutItem,
                 ..
             }
         ),

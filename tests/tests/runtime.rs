@@ -332,7 +332,7 @@ async fn read_transactions_and_versioned_write_transactions() {
         matches!(
             &err,
             Error::Stale {
-                operation: "TransactWriteItems",
+                operation: dynamo_runtime::Operation::TransactWriteItems,
                 item_type: "Product",
                 expected: 0,
                 found: Some(1),
@@ -503,7 +503,7 @@ async fn missing_tables_and_rejected_requests_are_typed_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::TableNotFound { operation: "GetItem", table } if table == &db.table_name(&TABLE)),
+        matches!(&err, Error::TableNotFound { operation: dynamo_runtime::Operation::GetItem, table } if table == &db.table_name(&TABLE)),
         "{err}"
     );
     let err = Order::scan().count(&db).await.unwrap_err();
@@ -520,7 +520,7 @@ async fn missing_tables_and_rejected_requests_are_typed_errors() {
     else {
         panic!("{err:?}")
     };
-    assert_eq!(*operation, "PutItem");
+    assert_eq!(*operation, dynamo_runtime::Operation::PutItem);
     assert!(message.to_lowercase().contains("size"), "{message}");
     assert!(!err.is_retryable());
 }

@@ -2,68 +2,62 @@
 //! with a variant per item type.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::{
-    doc,
-    item::{ItemCx, key_value_call, params},
-};
-use crate::{
-    ir::{self, IndexKind, KeyValue},
-    naming,
-};
+use super::{ItemCx, TableCx, doc, item::params};
+use crate::{ir, names::CollectionNames};
 
-pub(super) fn emit_collection(table: &ir::Table, collection: &ir::Collection) -> TokenStream {
+pub(super) fn emit_collection(
+    cx: &TableCx<'_>,
+    collection: &ir::Collection,
+    names: &CollectionNames,
+) -> TokenStream {
     let ir::Collection {
         name,
-        rust_name,
+        span: _,
         doc: docs,
         index,
         items,
     } = collection;
-    let items: Vec<&ir::Item> = items
+    let CollectionNames { ty, query } = names;
+    let table = cx.table;
+    // The partition is rendered from the first item type's template (the
+    // validator checked that all of them render it alike).
+    let first = items[0];
+    let first = ItemCx {
+        cx,
+        item: table.item(first),
+        names: &cx.names.items[first.0],
+    };
+    let Some(access) = first.item.accesses.iter().find(|a| a.index == *index) else {
+        return TokenStream::new();
+    };
+    let fields = first.item.key(access.partition).fields();
+    let idents: Vec<_> = fields
         .iter()
-        .filter_map(|n| table.items.iter().find(|i| &i.name == n))
+        .map(|f| first.names.fields[f.0].clone())
         .collect();
-    let Some(first) = items.first() else {
-        return TokenStream::new();
+    let partition_params = params(first, &fields, &idents);
+    let owner = &first.names.ty;
+    let partition = super::query::partition(first, &quote!(#owner), access.partition, &idents);
+    let index_name = match index {
+        None => quote!(None),
+        Some(id) => {
+            let n: &str = &table.index_def(*id).name;
+            quote!(Some(#n))
+        }
     };
-    let cx = ItemCx { table, item: first };
-    let partition: Option<&KeyValue> = match index {
-        None => Some(&first.partition),
-        Some(index) => first.index(index).map(|i| &i.partition),
-    };
-    let Some(partition) = partition else {
-        return TokenStream::new();
-    };
-    let ident = naming::ident(rust_name);
-    let query = format_ident!("{rust_name}Query");
-    let fields = super::item::unique_fields_of(partition);
-    let partition_params = params(cx, &fields);
-    let by_param = |i: usize| super::query::param_as_ref(cx, i);
-    let partition_call = key_value_call(cx, partition, &by_param);
-    let ix = index.as_ref().and_then(|name| table.index(name));
-    let keys = super::query::query_keys(table, ix);
-    let consistent = ix.is_none_or(|i| i.kind == IndexKind::Local);
-    let variants = items.iter().map(|i| {
-        let v = naming::ident(&i.name);
-        let d = doc(&format!("A `{}`.", i.name));
-        quote!(#d #v(#v),)
+    let consistent = index.is_none_or(|id| table.index_def(id).consistent_reads());
+    let consistent = consistent.then(|| quote!(, consistent));
+    let variants: Vec<_> = items.iter().map(|id| &cx.names.items[id.0].ty).collect();
+    let type_names: Vec<&str> = items
+        .iter()
+        .map(|id| table.item(*id).name.as_str())
+        .collect();
+    let variant_docs = type_names.iter().map(|n| doc(&format!("A `{n}`.")));
+    let where_ = index.map_or("the table".to_owned(), |id| {
+        format!("index `{}`", table.index_def(id).name)
     });
-    let type_names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
-    let arms = items.iter().map(|i| {
-        let v = naming::ident(&i.name);
-        let n = &i.name;
-        quote!(Some(#n) => <#v as ::dynamo_runtime::Item>::decode(raw).map(|i| Some(Self::#v(i))),)
-    });
-    let options = if consistent {
-        quote!(::dynamo_runtime::query_options!(#query, #ident, consistent);)
-    } else {
-        quote!(::dynamo_runtime::query_options!(#query, #ident);)
-    };
-    let where_ = index
-        .as_ref()
-        .map_or("the table".to_owned(), |i| format!("index `{i}`"));
     let enum_doc = doc(&format!(
         "{}Collection `{name}`: the item types {} read together from one partition of {where_}.",
         docs.as_ref().map_or(String::new(), |d| format!("{d}\n\n")),
@@ -74,42 +68,36 @@ pub(super) fn emit_collection(table: &ir::Table, collection: &ir::Collection) ->
             .join(", ")
     ));
     let query_doc = doc(&format!(
-        "A query of collection `{name}`; see [`{rust_name}::query`]."
+        "A query of collection `{name}`; see [`{ty}::query`]."
     ));
     quote! {
         #enum_doc
         #[derive(Debug, Clone, PartialEq)]
-        pub enum #ident {
-            #(#variants)*
+        #[allow(clippy::large_enum_variant)]
+        pub enum #ty {
+            #(#variant_docs #variants(#variants),)*
         }
 
-        impl #ident {
+        impl #ty {
             /// Queries one partition for every item of the collection, in
             /// sort-key order, each decoded by its type attribute.
             pub fn query(#(#partition_params),*) -> #query {
-                #query(::dynamo_runtime::Query::new(
-                    &TABLE,
-                    #keys,
-                    #partition_call,
-                    &[#(#type_names),*],
-                    Self::from_row,
-                ))
+                #query(dynamo::__private::query_rows(&TABLE, #index_name, #partition, None, &[#(#type_names),*], Self::from_row))
             }
 
-            fn from_row(raw: ::dynamo_runtime::Attributes) -> ::dynamo_runtime::Result<Option<Self>> {
-                let type_name = raw.get(TABLE.type_attribute).and_then(|v| v.as_s().ok()).cloned();
-                match type_name.as_deref() {
-                    #(#arms)*
-                    _ => Ok(None),
-                }
+            fn from_row(raw: dynamo::Attributes) -> dynamo::Result<Option<Self>> {
+                Ok(match dynamo::__private::item_type(&TABLE, &raw).as_deref() {
+                    #(Some(#type_names) => Some(Self::#variants(dynamo::Item::decode(raw)?)),)*
+                    _ => None,
+                })
             }
         }
 
         #query_doc
         #[derive(Debug)]
         #[must_use = "call `.send(&db)`, `.all(&db)` or `.stream(&db)` to run the query"]
-        pub struct #query(::dynamo_runtime::Query<#ident>);
+        pub struct #query(dynamo::Query<#ty>);
 
-        #options
+        dynamo::query_options!(#query, rows #ty #consistent);
     }
 }

@@ -1,525 +1,444 @@
-//! An item type: its struct, constructor, key struct, key rendering,
-//! codec, field paths and single-item, batch and update entry points.
+//! An item type: its struct, key struct, constructor, key templates, the
+//! `Item` and `Key` impls, field paths, and its update builder and queries.
 
-use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
 
 use super::{
-    doc,
+    ItemCx, doc, query,
     types::{
-        arg_from_ref, decode_field, decoder_fn, default_expr, derives, encode_field, encoder,
-        field_def, param_ref, param_type, rust_type, validate_body,
+        decode_call, default_expr, derives, encode_field, field_def, param_type, path, rust_type,
+        upper_case_acronym, validate_body, validator,
     },
+    update,
 };
-use crate::{
-    ir::{self, FieldType, KeyValue, Template, TemplatePart},
-    naming,
-};
-
-/// The item being emitted and its table.
-#[derive(Clone, Copy)]
-pub(super) struct ItemCx<'a> {
-    pub table: &'a ir::Table,
-    pub item: &'a ir::Item,
-}
-
-impl ItemCx<'_> {
-    pub fn field(&self, i: usize) -> &ir::Field {
-        &self.item.fields[i]
-    }
-
-    pub fn name(&self) -> Ident {
-        naming::ident(&self.item.name)
-    }
-
-    /// Fields kept by writes: timestamps and the version.
-    pub fn is_managed(&self, i: usize) -> bool {
-        let item = self.item;
-        item.timestamps
-            .is_some_and(|t| t.created == i || t.updated == i)
-            || item.version == Some(i)
-    }
-
-    /// The fields of the table's key (the key struct's fields).
-    pub fn key_fields(&self) -> Vec<usize> {
-        self.item.key_fields()
-    }
-}
+use crate::ir::{FieldId, FieldType, IntType, KeyId, KeyValue};
 
 pub(super) fn emit_item(cx: ItemCx<'_>) -> TokenStream {
-    let ir::Item {
-        name: _,
-        doc: _,
-        fields,
-        partition,
-        sort,
-        indexes,
-        timestamps: _,
-        version: _,
-        ttl: _,
-        expires_after: _,
-    } = cx.item;
     let structs = emit_structs(cx);
-    let constructor = emit_constructor(cx);
-    let (validate_fns, validate) = validate_body(&cx.item.name, fields);
-    let codec = emit_codec(cx, &validate);
-    let key_impl = emit_key_impl(cx);
-    let field_paths = emit_fields(cx);
+    let inherent = emit_inherent(cx);
     let operations = emit_operations(cx);
-    let update = super::update::emit_update(cx);
-    let queries = super::query::emit_queries(cx);
-    let mut rendered: Vec<&str> = Vec::new();
-    let templates: Vec<TokenStream> = std::iter::once(partition)
-        .chain(sort)
-        .chain(
-            indexes
-                .iter()
-                .flat_map(|i| std::iter::once(&i.partition).chain(&i.sort)),
-        )
-        .filter_map(|v| match v {
-            // A local index shares the table's partition key template.
-            KeyValue::Template(t) if !rendered.contains(&t.attribute.as_str()) => {
-                rendered.push(&t.attribute);
-                Some(key_fn(cx, t))
-            }
-            _ => None,
-        })
-        .collect();
+    let item_impl = emit_item_impl(cx);
+    let key_impl = emit_key_impl(cx);
+    let fields = emit_fields(cx);
+    let update = update::emit_update(cx);
+    let queries = query::emit_queries(cx);
     quote! {
         #structs
-        #constructor
-        #codec
-        #key_impl
-        #field_paths
+        #inherent
         #operations
+        #item_impl
+        #key_impl
+        #fields
         #update
         #queries
-        #(#templates)*
-        #validate_fns
     }
 }
 
-fn key_value_text(v: &KeyValue, item: &ir::Item) -> String {
-    match v {
+/// How a key attribute is filled, for docs: `` `pk` = `CUSTOMER#{id}` ``.
+pub(super) fn key_text(cx: ItemCx<'_>, key: KeyId) -> String {
+    match cx.item.key(key) {
         KeyValue::Template(t) => format!("`{}` = `{}`", t.attribute, t.text),
         KeyValue::Field { attribute, field } => {
-            format!("`{attribute}` = field `{}`", item.fields[*field].name)
+            format!("`{attribute}` = field `{}`", cx.item.field(*field).name)
         }
     }
 }
 
 fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
-    let key_name = naming::key_struct(&item.name);
-    let templates = std::iter::once(&item.partition)
-        .chain(&item.sort)
-        .map(|v| key_value_text(v, item))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let summary = item
-        .doc
-        .clone()
-        .unwrap_or_else(|| format!("An item of type `{}`.", item.name));
-    let mut text = format!(
-        "{summary}\n\nStored in table `{}` with keys {templates}.",
-        cx.table.def.name
-    );
-    for index in &item.indexes {
-        let keys = std::iter::once(&index.partition)
-            .chain(&index.sort)
-            .map(|v| key_value_text(v, item))
+    let (item, names) = (cx.item, cx.names);
+    let table = cx.table();
+    let keys_text = |access: &crate::ir::Access| {
+        std::iter::once(access.partition)
+            .chain(access.sort)
+            .map(|k| key_text(cx, k))
             .collect::<Vec<_>>()
-            .join(", ");
-        text.push_str(&format!("\nIn index `{}` with {keys}.", index.index));
+            .join(", ")
+    };
+    let mut text = format!(
+        "{}\n\nStored in table `{}` with keys {}.",
+        item.doc
+            .clone()
+            .unwrap_or_else(|| format!("An item of type `{}`.", item.name)),
+        table.def.name,
+        keys_text(item.table_access())
+    );
+    for access in &item.accesses[1..] {
+        if let Some(id) = access.index {
+            text.push_str(&format!(
+                "\nIn index `{}` with {}.",
+                table.index_def(id).name,
+                keys_text(access)
+            ));
+        }
     }
     let item_doc = doc(&text);
-    let fields = item.fields.iter().map(field_def);
-    let key_fields: Vec<&ir::Field> = cx.key_fields().into_iter().map(|i| cx.field(i)).collect();
-    let key_field_defs = key_fields.iter().map(|f| {
-        let ident = naming::ident(&f.rust_name);
-        let ty = rust_type(&f.ty);
+    let ty = &names.ty;
+    let fields = item
+        .fields
+        .iter()
+        .zip(&names.fields)
+        .map(|(f, i)| field_def(cx.cx, f, i));
+    let key_fields = item.key_fields();
+    let key_defs = key_fields.iter().map(|&id| {
+        let f = item.field(id);
+        let ident = &names.fields[id.0];
+        let ty = rust_type(cx.cx, &f.ty);
         let docs = doc(&format!("The item's `{}`.", f.name));
         quote!(#docs pub #ident: #ty,)
     });
-    let item_derives = derives(cx.table, item.fields.iter().map(|f| &f.ty), false);
-    let key_derives = derives(cx.table, key_fields.iter().map(|f| &f.ty), true);
+    let required = item.required_fields();
+    let new_defs = required
+        .iter()
+        .map(|&id| field_def(cx.cx, item.field(id), &names.fields[id.0]));
+    let item_derives = derives(cx.cx, item.fields.iter().map(|f| &f.ty), false);
+    let key_derives = derives(cx.cx, key_fields.iter().map(|&id| &item.field(id).ty), true);
+    let new_derives = derives(cx.cx, required.iter().map(|&id| &item.field(id).ty), false);
+    let (key, new) = (&names.key, &names.new);
     let key_doc = doc(&format!(
         "The key of a [`{}`]: the fields its table key uses.",
         item.name
     ));
+    let new_doc = doc(&format!(
+        "The fields of a new [`{}`] that have no default; see [`{}::new`].",
+        item.name, item.name
+    ));
+    let acronym = upper_case_acronym(&item.name);
     quote! {
         #item_doc
         #item_derives
-        pub struct #name {
+        #acronym
+        pub struct #ty {
             #(#fields)*
         }
 
         #key_doc
         #key_derives
-        pub struct #key_name {
-            #(#key_field_defs)*
+        pub struct #key {
+            #(#key_defs)*
+        }
+
+        #new_doc
+        #new_derives
+        pub struct #new {
+            #(#new_defs)*
         }
     }
 }
 
-/// The fields `new` needs: neither optional, defaulted nor kept by writes.
-fn required_fields(cx: ItemCx<'_>) -> Vec<usize> {
-    (0..cx.item.fields.len())
-        .filter(|&i| {
-            let f = cx.field(i);
-            !f.optional && f.default.is_none() && !cx.is_managed(i) && cx.item.ttl != Some(i)
-        })
-        .collect()
-}
-
-/// The value of a kept field in a new item.
-fn managed_initial(cx: ItemCx<'_>, i: usize) -> Option<TokenStream> {
+/// The value of a field in a new item.
+fn initial(cx: ItemCx<'_>, id: FieldId) -> TokenStream {
     let item = cx.item;
-    let field = cx.field(i);
-    let value = if item
+    let field = item.field(id);
+    let ident = &cx.names.fields[id.0];
+    let kept = if item
         .timestamps
-        .is_some_and(|t| t.created == i || t.updated == i)
+        .is_some_and(|t| t.created == id || t.updated == id)
     {
-        quote!(now)
-    } else if item.version == Some(i) {
-        quote!(0)
-    } else if item.ttl == Some(i) {
-        let secs = item.expires_after?;
-        let secs = Literal::i64_unsuffixed(i64::try_from(secs).unwrap_or(i64::MAX));
-        let at = quote!(::dynamo_runtime::attr::expires(now, #secs));
-        match &field.ty {
-            FieldType::DateTime(_) => at,
-            FieldType::Int(t) => {
-                let t = format_ident!("{}", t.name());
-                quote!(#at.as_second() as #t)
+        Some(quote!(now))
+    } else if item.version == Some(id) {
+        Some(quote!(0))
+    } else if item.ttl == Some(id) {
+        item.expires_after.map(|secs| {
+            let secs = Literal::i64_unsuffixed(i64::try_from(secs).unwrap_or(i64::MAX));
+            let at = quote!(dynamo::attr::expires(now, #secs));
+            match &field.ty {
+                FieldType::Int(t) => {
+                    let t = quote::format_ident!("{}", t.name());
+                    quote!(#at.as_second() as #t)
+                }
+                _ => at,
             }
-            _ => return None,
-        }
+        })
     } else {
-        return None;
+        None
     };
-    Some(if field.optional {
-        quote!(Some(#value))
-    } else {
-        value
-    })
+    match (kept, &field.default) {
+        (Some(v), _) if field.optional => quote!(Some(#v)),
+        (Some(v), _) => v,
+        (None, Some(d)) => default_expr(cx.cx, field, d),
+        (None, None) if field.optional => quote!(None),
+        (None, None) => quote!(init.#ident),
+    }
 }
 
-fn emit_constructor(cx: ItemCx<'_>) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
-    let new_name = format_ident!("New{}", item.name);
-    let required = required_fields(cx);
-    let defs = required.iter().map(|&i| field_def(cx.field(i)));
-    let values = item.fields.iter().enumerate().map(|(i, f)| {
-        let ident = naming::ident(&f.rust_name);
-        let value = if required.contains(&i) {
-            quote!(init.#ident)
-        } else if let Some(v) = managed_initial(cx, i) {
-            v
-        } else if let Some(d) = &f.default {
-            default_expr(cx.table, f, d)
-        } else {
-            quote!(None)
-        };
+/// `new`, the key templates and the validation functions.
+fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
+    let (item, names) = (cx.item, cx.names);
+    let (ty, new) = (&names.ty, &names.new);
+    let values = (0..item.fields.len()).map(FieldId).map(|id| {
+        let ident = &names.fields[id.0];
+        let value = initial(cx, id);
         quote!(#ident: #value,)
     });
     let uses_now =
         item.timestamps.is_some() || (item.ttl.is_some() && item.expires_after.is_some());
-    let now = uses_now.then(|| quote!(let now = ::dynamo_runtime::Timestamp::now();));
-    let init_doc = doc(&format!(
-        "The fields of a new [`{}`] that have no default; see [`{}::new`].",
-        item.name, item.name
-    ));
-    let new_doc = doc(&format!(
-        "A new `{}`: `init`'s fields, defaults for the rest (optional fields \
-         `None`{}).",
-        item.name,
-        if item.timestamps.is_some() || item.version.is_some() || item.expires_after.is_some() {
-            ", timestamps now, version 0, ttl from `expires_after`"
-        } else {
-            ""
-        }
-    ));
-    let init_derives = derives(cx.table, required.iter().map(|&i| &cx.field(i).ty), false);
-    let param = if required.is_empty() {
-        quote!(_init: #new_name)
+    let now = uses_now.then(|| quote!(let now = dynamo::Timestamp::now();));
+    let param = if item.required_fields().is_empty() {
+        quote!(_init: #new)
     } else {
-        quote!(init: #new_name)
+        quote!(init: #new)
     };
-    quote! {
-        #init_doc
-        #init_derives
-        pub struct #new_name {
-            #(#defs)*
+    let mut kept = Vec::new();
+    if item.timestamps.is_some() {
+        kept.push("timestamps now");
+    }
+    if item.version.is_some() {
+        kept.push("version 0");
+    }
+    if item.expires_after.is_some() && item.ttl.is_some() {
+        kept.push("the ttl from `expires_after`");
+    }
+    let new_doc = doc(&format!(
+        "A new `{}`: `init`'s fields, defaults for the rest{}.",
+        item.name,
+        if kept.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kept.join(", "))
         }
-
-        impl #name {
+    ));
+    let templates = item.keys.iter().zip(&names.keys).filter_map(|(k, name)| {
+        let (KeyValue::Template(t), Some(name)) = (k, name) else {
+            return None;
+        };
+        let (attribute, text) = (&t.attribute, &t.text);
+        Some(quote!(const #name: dynamo::KeyTemplate<Self> = dynamo::KeyTemplate::new(#attribute, #text);))
+    });
+    let validators = item
+        .fields
+        .iter()
+        .zip(&names.validators)
+        .filter_map(|(f, v)| v.as_ref().map(|v| validator(cx.cx, &item.name, f, v)));
+    quote! {
+        impl #ty {
             #new_doc
             pub fn new(#param) -> Self {
                 #now
                 Self { #(#values)* }
             }
+
+            #(#templates)*
+            #(#validators)*
         }
     }
 }
 
-/// The expression `Result<AttributeValue, KeyError>` of a key value, with
-/// each field's value read through `value(field) -> &T expression`.
-pub(super) fn key_value_call(
+/// The single-item, batch, scan and PartiQL entry points.
+fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
+    let (ty, key) = (&cx.names.ty, &cx.names.key);
+    if cx.item.version.is_some() {
+        quote!(dynamo::item_operations!(#ty, #key, versioned);)
+    } else {
+        quote!(dynamo::item_operations!(#ty, #key);)
+    }
+}
+
+/// The values of a key's fields, in the order its template first names
+/// them, as `&expr` for `KeyTemplate::render`.
+pub(super) fn key_values(
     cx: ItemCx<'_>,
-    v: &KeyValue,
-    value: &dyn Fn(usize) -> TokenStream,
+    key: KeyId,
+    value: impl Fn(FieldId) -> TokenStream,
 ) -> TokenStream {
-    match v {
-        KeyValue::Template(t) => {
-            let function = naming::key_fn(&cx.item.name, &t.attribute);
-            let args = unique_fields(t)
-                .into_iter()
-                .map(|i| arg_from_ref(&cx.field(i).ty, value(i)));
-            quote!(#function(#(#args),*))
+    let values = cx.item.key(key).fields().into_iter().map(value);
+    quote!(&[#(#values),*])
+}
+
+/// The rendering of key attribute `key` from `value` of each field.
+pub(super) fn render_key(
+    cx: ItemCx<'_>,
+    owner: &TokenStream,
+    key: KeyId,
+    value: impl Fn(FieldId) -> TokenStream,
+) -> TokenStream {
+    match cx.item.key(key) {
+        KeyValue::Template(_) => {
+            let name = &cx.names.keys[key.0];
+            let values = key_values(cx, key, value);
+            quote!(#owner::#name.render(#values))
         }
         KeyValue::Field { field, .. } => {
-            let ty = &cx.field(*field).ty;
+            cx.cx.fields_of();
+            let ident = &cx.names.fields[field.0];
             let v = value(*field);
-            if *ty == FieldType::String {
-                // The value may be `&str` (a parameter) or `&String`.
-                return quote!(Ok::<_, ::dynamo_runtime::KeyError>(::dynamo_runtime::AttributeValue::S(String::from(#v))));
-            }
-            let enc = encoder(ty);
-            quote!(Ok::<_, ::dynamo_runtime::KeyError>(#enc(#v)))
+            quote!(#owner::FIELDS.#ident.key(#v))
         }
     }
 }
 
-/// The `Item` impl; `validate` is the body of `validate()`.
-fn emit_codec(cx: ItemCx<'_>, validate: &TokenStream) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
+fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
+    let (item, names) = (cx.item, cx.names);
+    let (ty, key, fields_struct) = (&names.ty, &names.key, &names.fields_struct);
     let type_name = &item.name;
-    let key_name = naming::key_struct(&item.name);
-    let fields_name = format_ident!("{}Fields", item.name);
-    let own = |i: usize| {
-        let ident = naming::ident(&cx.field(i).rust_name);
+    let own = |id: FieldId| {
+        let ident = &names.fields[id.0];
         quote!(&self.#ident)
     };
-    let enc = quote!(item);
-    let table_keys = std::iter::once(&item.partition)
-        .chain(&item.sort)
-        .filter_map(|v| match v {
-            KeyValue::Template(t) => {
-                let attribute = &t.attribute;
-                let call = key_value_call(cx, v, &own);
-                Some(quote!(item.attribute(#attribute, #call?);))
-            }
-            KeyValue::Field { .. } => None,
-        });
-    // Index keys: a template over an optional field is written only when
-    // the field has a value (the item then is in the sparse index).
-    let index_keys = item
-        .indexes
-        .iter()
-        .flat_map(|i| std::iter::once(&i.partition).chain(&i.sort))
-        .filter(|v| {
-            // A local index's partition key is the table's, written above.
-            v.attribute() != item.partition.attribute()
-        })
-        .filter_map(|v| {
-            let KeyValue::Template(t) = v else {
-                return None;
-            };
-            let attribute = &t.attribute;
-            let fields = unique_fields(t);
-            let optional: Vec<usize> = fields
-                .iter()
-                .copied()
-                .filter(|&i| cx.field(i).optional)
-                .collect();
-            if optional.is_empty() {
-                let call = key_value_call(cx, v, &own);
-                return Some(quote!(item.attribute(#attribute, #call?);));
-            }
-            let bindings: Vec<Ident> = optional
-                .iter()
-                .map(|&i| format_ident!("{}", cx.field(i).rust_name.trim_start_matches("r#")))
-                .collect();
-            let sources = optional.iter().map(|&i| {
-                let ident = naming::ident(&cx.field(i).rust_name);
-                quote!(self.#ident.as_ref())
-            });
-            let value = |i: usize| match optional.iter().position(|&o| o == i) {
+    let this = quote!(Self);
+    // Index keys over optional fields are written when the fields have
+    // values (the item is then in the sparse index).
+    let keys = (0..item.keys.len()).map(KeyId).filter_map(|id| {
+        let KeyValue::Template(_) = item.key(id) else {
+            return None;
+        };
+        let fields = item.key(id).fields();
+        let optional: Vec<FieldId> = fields
+            .iter()
+            .copied()
+            .filter(|&f| item.field(f).optional)
+            .collect();
+        if optional.is_empty() {
+            let render = render_key(cx, &this, id, own);
+            return Some(quote!(item.key(#render)?;));
+        }
+        let bindings: Vec<_> = optional.iter().map(|f| &names.fields[f.0]).collect();
+        let render = render_key(cx, &this, id, |f| {
+            match optional.iter().position(|o| *o == f) {
                 Some(p) => {
-                    let b = &bindings[p];
+                    let b = bindings[p];
                     quote!(#b)
                 }
-                None => own(i),
-            };
-            let call = key_value_call(cx, v, &value);
-            Some(quote! {
-                if let (#(Some(#bindings),)*) = (#(#sources,)*) {
-                    item.attribute(#attribute, #call?);
-                }
-            })
+                None => own(f),
+            }
         });
-    let encode_fields = item.fields.iter().map(|f| encode_field(f, &enc));
-    let no_map = TokenStream::new();
-    let decode_fields = item.fields.iter().map(|f| decode_field(f, &enc, &no_map));
-    let key_fields = cx.key_fields().into_iter().map(|i| {
-        let ident = naming::ident(&cx.field(i).rust_name);
-        if super::types::is_copy(&cx.field(i).ty) {
+        Some(quote! {
+            if let (#(Some(#bindings),)*) = (#(&self.#bindings,)*) {
+                item.key(#render)?;
+            }
+        })
+    });
+    let encode = item
+        .fields
+        .iter()
+        .zip(&names.fields)
+        .map(|(f, i)| encode_field(f, i));
+    let decode = item.fields.iter().zip(&names.fields).map(|(f, i)| {
+        let call = decode_call(f, f.optional);
+        quote!(#i: #call?,)
+    });
+    let key_fields = item.key_fields().into_iter().map(|id| {
+        let ident = &names.fields[id.0];
+        if item.field(id).ty.is_copy() {
             quote!(#ident: self.#ident,)
         } else {
             quote!(#ident: self.#ident.clone(),)
         }
     });
-    let capacity = Literal::usize_unsuffixed(3 + item.indexes.len() * 2 + item.fields.len());
-    let mut write = Vec::new();
-    if let Some(t) = item.timestamps {
-        let f = cx.field(t.updated);
+    let capacity = Literal::usize_unsuffixed(1 + item.keys.len() + item.fields.len());
+    let paths = item.fields.iter().zip(&names.fields).map(|(f, i)| {
+        let p = path(f);
+        quote!(#i: #p,)
+    });
+    let version = item.version.map(|id| {
+        let f = item.field(id);
         let attribute = &f.attribute;
-        let enc = encoder(&f.ty);
-        write.push(quote!(item.insert(#attribute.to_owned(), #enc(&now));));
-    }
-    let mut version_fns = TokenStream::new();
-    if let Some(v) = item.version {
-        let f = cx.field(v);
-        let attribute = &f.attribute;
-        let ident = naming::ident(&f.rust_name);
-        write.push(quote! {
-            item.insert(
-                #attribute.to_owned(),
-                ::dynamo_runtime::Attribute::to_attribute(&self.#ident.saturating_add(1)),
-            );
-        });
-        let value = if f.ty == FieldType::Int(ir::IntType::U64) {
-            quote!(self.#ident)
-        } else {
-            quote!(u64::from(self.#ident))
+        let ident = &names.fields[id.0];
+        let (max, value) = match f.ty {
+            FieldType::Int(IntType::U64) => (quote!(u64::MAX), quote!(self.#ident)),
+            FieldType::Int(t) => {
+                let t = quote::format_ident!("{}", t.name());
+                (quote!(#t::MAX as u64), quote!(u64::from(self.#ident)))
+            }
+            _ => (quote!(u64::MAX), quote!(self.#ident)),
         };
-        version_fns = quote! {
-            const VERSION: Option<&'static str> = Some(#attribute);
+        quote! {
+            const VERSION: Option<dynamo::Version> = Some(dynamo::Version { attribute: #attribute, max: #max });
 
             fn version(&self) -> Option<u64> {
                 Some(#value)
             }
-        };
-    }
-    if let (Some(ttl), Some(secs)) = (item.ttl, item.expires_after) {
-        let f = cx.field(ttl);
-        let attribute = &f.attribute;
-        let secs = Literal::i64_unsuffixed(i64::try_from(secs).unwrap_or(i64::MAX));
-        let at = quote!(::dynamo_runtime::attr::expires(now, #secs));
-        let value = match &f.ty {
-            FieldType::DateTime(_) => {
-                let enc = encoder(&f.ty);
-                quote!(#enc(&#at))
-            }
-            _ => quote!(::dynamo_runtime::AttributeValue::N(#at.as_second().to_string())),
-        };
-        write.push(quote! {
-            item.entry(#attribute.to_owned()).or_insert_with(|| #value);
-        });
-    }
-    // Only timestamps and ttl defaults read the time of the write.
-    let uses_now =
-        item.timestamps.is_some() || (item.ttl.is_some() && item.expires_after.is_some());
-    let now = if uses_now { quote!(now) } else { quote!(_now) };
-    let encode_for_write = (!write.is_empty()).then(|| {
+        }
+    });
+    let updated_at = item.timestamps.map(|t| {
+        let p = path(item.field(t.updated));
+        quote!(const UPDATED_AT: Option<dynamo::Path<Self, dynamo::Timestamp>> = Some(#p);)
+    });
+    let expires = match (item.ttl, item.expires_after) {
+        (Some(id), Some(secs)) => {
+            let attribute = &item.field(id).attribute;
+            let secs = Literal::i64_unsuffixed(i64::try_from(secs).unwrap_or(i64::MAX));
+            Some(
+                quote!(const EXPIRES: Option<dynamo::Expiry> = Some(dynamo::Expiry { attribute: #attribute, seconds: #secs });),
+            )
+        }
+        _ => None,
+    };
+    let validate = validate_body(
+        &quote!(Self),
+        &item.fields,
+        &names.fields,
+        &names.validators,
+    )
+    .map(|body| {
         quote! {
-            fn encode_for_write(
-                &self,
-                #now: ::dynamo_runtime::Timestamp,
-            ) -> ::dynamo_runtime::Result<::dynamo_runtime::Attributes> {
-                let mut item = self.encode()?;
-                #(#write)*
-                Ok(item)
+            fn validate(&self) -> Result<(), dynamo::ValidationError> {
+                #body
             }
         }
     });
-    let field_paths = item.fields.iter().map(|f| {
-        let ident = naming::ident(&f.rust_name);
-        let attribute = &f.attribute;
-        let enc = encoder(&f.ty);
-        let dec = decoder_fn(&f.ty);
-        quote!(#ident: ::dynamo_runtime::Path::new(#attribute, #enc, #dec),)
-    });
     quote! {
-        impl ::dynamo_runtime::Item for #name {
-            type Key = #key_name;
-            type Fields = #fields_name;
+        impl dynamo::Item for #ty {
+            type Key = #key;
+            type Fields = #fields_struct;
             const TYPE_NAME: &'static str = #type_name;
-            const TABLE: &'static ::dynamo_runtime::TableDef = &TABLE;
-            const FIELDS: #fields_name = #fields_name { #(#field_paths)* };
-            #version_fns
+            const TABLE: &'static dynamo::TableDef = &TABLE;
+            const FIELDS: #fields_struct = #fields_struct { #(#paths)* };
+            #updated_at
+            #expires
+            #version
 
-            fn key(&self) -> #key_name {
-                #key_name { #(#key_fields)* }
+            fn key(&self) -> #key {
+                #key { #(#key_fields)* }
             }
 
-            fn encode(&self) -> ::dynamo_runtime::Result<::dynamo_runtime::Attributes> {
-                let mut item = ::dynamo_runtime::codec::Encoder::new(
-                    Self::TYPE_NAME,
-                    TABLE.type_attribute,
-                    #capacity,
-                );
-                #(#table_keys)*
-                #(#index_keys)*
-                #(#encode_fields)*
+            fn encode(&self) -> dynamo::Result<dynamo::Attributes> {
+                let mut item = dynamo::__private::Encoder::item::<Self>(#capacity);
+                #(#keys)*
+                #(#encode)*
                 Ok(item.finish())
             }
 
-            #encode_for_write
-
-            fn decode(item: ::dynamo_runtime::Attributes) -> ::dynamo_runtime::Result<Self> {
-                let mut item = ::dynamo_runtime::codec::Decoder::new(
-                    item,
-                    Self::TYPE_NAME,
-                    TABLE.type_attribute,
-                )?;
-                Ok(Self { #(#decode_fields)* })
+            fn decode(item: dynamo::Attributes) -> dynamo::Result<Self> {
+                let mut item = dynamo::__private::Decoder::item::<Self>(item)?;
+                Ok(Self { #(#decode)* })
             }
 
-            fn validate(&self) -> Result<(), ::dynamo_runtime::ValidationError> {
-                #validate
-            }
+            #validate
         }
     }
 }
 
 fn emit_key_impl(cx: ItemCx<'_>) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
-    let key_name = naming::key_struct(&item.name);
-    let own = |i: usize| {
-        let ident = naming::ident(&cx.field(i).rust_name);
+    let (item, names) = (cx.item, cx.names);
+    let (ty, key) = (&names.ty, &names.key);
+    let access = item.table_access();
+    let own = |id: FieldId| {
+        let ident = &names.fields[id.0];
         quote!(&self.#ident)
     };
-    let entries = std::iter::once(&item.partition).chain(&item.sort).map(|v| {
-        let attribute = v.attribute();
-        let call = key_value_call(cx, v, &own);
-        quote!((#attribute.to_owned(), #call?),)
-    });
+    let owner = quote!(#ty);
+    let keys = std::iter::once(access.partition)
+        .chain(access.sort)
+        .map(|k| render_key(cx, &owner, k, own));
     quote! {
-        impl ::dynamo_runtime::Key for #key_name {
-            type Item = #name;
+        impl dynamo::Key for #key {
+            type Item = #ty;
 
-            fn encode_key(&self) -> ::dynamo_runtime::Result<::dynamo_runtime::Attributes> {
-                Ok(::dynamo_runtime::Attributes::from([#(#entries)*]))
+            fn encode_key(&self) -> dynamo::Result<dynamo::Attributes> {
+                dynamo::__private::key_attributes([#(#keys),*])
             }
         }
     }
 }
 
 fn emit_fields(cx: ItemCx<'_>) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
-    let fields_name = format_ident!("{}Fields", item.name);
-    let defs = item.fields.iter().map(|f| {
-        let ident = naming::ident(&f.rust_name);
-        let ty = rust_type(&f.ty);
+    let (item, names) = (cx.item, cx.names);
+    let (ty, fields_struct) = (&names.ty, &names.fields_struct);
+    let defs = item.fields.iter().zip(&names.fields).map(|(f, i)| {
+        let t = rust_type(cx.cx, &f.ty);
         let docs = doc(&format!("`{}`, stored as `{}`.", f.name, f.attribute));
-        quote!(#docs pub #ident: ::dynamo_runtime::Path<#name, #ty>,)
+        quote!(#docs pub #i: dynamo::Path<#ty, #t>,)
     });
     let docs = doc(&format!(
         "The fields of `{}` as typed paths, for conditions and filters: \
@@ -529,200 +448,24 @@ fn emit_fields(cx: ItemCx<'_>) -> TokenStream {
     quote! {
         #docs
         #[derive(Debug, Clone, Copy)]
-        pub struct #fields_name {
+        pub struct #fields_struct {
             #(#defs)*
         }
     }
 }
 
-fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
-    let key_name = naming::key_struct(&item.name);
-    let n = &item.name;
-    let get_doc = doc(&format!(
-        "Reads the `{n}` with `key`; `None` when there is none."
-    ));
-    let put_doc = doc(&format!(
-        "Writes this `{n}`, replacing any item with the same key{}.",
-        if item.version.is_some() {
-            " if the stored version is still this item's (a new item: none is stored)"
-        } else {
-            ""
-        }
-    ));
-    let delete_doc = doc(&format!(
-        "Deletes the `{n}` with `key`; deleting a missing item does nothing."
-    ));
-    let batch_get_doc = doc(&format!(
-        "Reads the `{n}`s with `keys` in batches of 100; one result per key, in order."
-    ));
-    let batch_writes = item.version.is_none().then(|| {
-        let put_doc = doc("Writes `items` in batches of 25, retrying unprocessed items.");
-        let delete_doc = doc(&format!(
-            "Deletes the `{n}`s with `keys` in batches of 25, retrying unprocessed requests."
-        ));
-        quote! {
-            #put_doc
-            pub fn batch_put<'a>(
-                items: impl IntoIterator<Item = &'a Self>,
-            ) -> ::dynamo_runtime::BatchWrite<'a, Self> {
-                ::dynamo_runtime::BatchWrite::new().put(items)
-            }
-
-            #delete_doc
-            pub fn batch_delete<'a>(
-                keys: impl IntoIterator<Item = #key_name>,
-            ) -> ::dynamo_runtime::BatchWrite<'a, Self> {
-                ::dynamo_runtime::BatchWrite::new().delete(keys)
-            }
-        }
-    });
-    let key_doc = doc(&format!("The key of this `{n}`."));
-    let scan_doc = doc(&format!(
-        "Scans the whole table for `{n}` items (every item is read and paid for)."
-    ));
-    let statement_doc = doc(&format!(
-        "A PartiQL statement whose rows are `{n}`s; `{{table}}` stands for the table."
-    ));
-    quote! {
-        impl #name {
-            #key_doc
-            pub fn key(&self) -> #key_name {
-                <Self as ::dynamo_runtime::Item>::key(self)
-            }
-
-            #get_doc
-            pub fn get(key: #key_name) -> ::dynamo_runtime::GetItem<Self> {
-                ::dynamo_runtime::GetItem::new(key)
-            }
-
-            #put_doc
-            pub fn put(&self) -> ::dynamo_runtime::PutItem<'_, Self> {
-                ::dynamo_runtime::PutItem::new(self)
-            }
-
-            #delete_doc
-            pub fn delete(key: #key_name) -> ::dynamo_runtime::DeleteItem<Self> {
-                ::dynamo_runtime::DeleteItem::new(key)
-            }
-
-            #batch_get_doc
-            pub fn batch_get(
-                keys: impl IntoIterator<Item = #key_name>,
-            ) -> ::dynamo_runtime::BatchGet<Self> {
-                ::dynamo_runtime::BatchGet::new(keys)
-            }
-
-            #scan_doc
-            pub fn scan() -> ::dynamo_runtime::Scan<Self> {
-                ::dynamo_runtime::Scan::new()
-            }
-
-            #statement_doc
-            pub fn statement(text: &str) -> ::dynamo_runtime::Statement<Self> {
-                ::dynamo_runtime::Statement::new(text)
-            }
-
-            #batch_writes
-        }
-    }
-}
-
-/// The fields a template uses, each once, in order of use.
-pub(super) fn unique_fields(template: &Template) -> Vec<usize> {
-    let mut out = Vec::new();
-    for field in template.fields() {
-        if !out.contains(&field) {
-            out.push(field);
-        }
-    }
-    out
-}
-
-/// The fields of a key value, each once.
-pub(super) fn unique_fields_of(value: &KeyValue) -> Vec<usize> {
-    match value {
-        KeyValue::Template(t) => unique_fields(t),
-        KeyValue::Field { field, .. } => vec![*field],
-    }
-}
-
-/// Parameters `name: type` for the given fields.
-pub(super) fn params(cx: ItemCx<'_>, fields: &[usize]) -> Vec<TokenStream> {
+/// The parameters `name: type` of `fields`, named `idents`.
+pub(super) fn params(
+    cx: ItemCx<'_>,
+    fields: &[FieldId],
+    idents: &[proc_macro2::Ident],
+) -> Vec<TokenStream> {
     fields
         .iter()
-        .map(|&i| {
-            let field = cx.field(i);
-            let ident = naming::ident(&field.rust_name);
-            let ty = param_type(&field.ty);
+        .zip(idents)
+        .map(|(id, ident)| {
+            let ty = param_type(cx.cx, &cx.item.field(*id).ty);
             quote!(#ident: #ty)
         })
         .collect()
-}
-
-/// `let mut key = KeyWriter::new(..);` for rendering `template`.
-pub(super) fn key_writer(cx: ItemCx<'_>, template: &Template) -> TokenStream {
-    let type_name = &cx.item.name;
-    let attribute = &template.attribute;
-    let separator = if template.field_count() > 1 {
-        let separator = &cx.table.key_separator;
-        quote!(Some(#separator))
-    } else {
-        quote!(None)
-    };
-    let literal_len: usize = template
-        .parts
-        .iter()
-        .map(|p| match p {
-            TemplatePart::Literal(s) => s.len(),
-            TemplatePart::Field { .. } => 16,
-        })
-        .sum();
-    let capacity = Literal::usize_unsuffixed(literal_len);
-    quote! {
-        let mut key = ::dynamo_runtime::key::KeyWriter::new(#type_name, #attribute, #separator, #capacity);
-    }
-}
-
-/// Statements appending `parts` to `key`, from parameters named as fields.
-pub(super) fn write_parts(cx: ItemCx<'_>, parts: &[TemplatePart]) -> TokenStream {
-    let statements = parts.iter().map(|part| match part {
-        TemplatePart::Literal(text) => quote!(key.literal(#text);),
-        TemplatePart::Field { field, width } => {
-            let field = cx.field(*field);
-            let name = &field.name;
-            let ident = naming::ident(&field.rust_name);
-            let value = param_ref(&field.ty, quote!(#ident));
-            let width = match width {
-                Some(w) => {
-                    let w = Literal::usize_unsuffixed(*w);
-                    quote!(Some(#w))
-                }
-                None => quote!(None),
-            };
-            quote!(key.field(#name, #value, #width)?;)
-        }
-    });
-    quote!(#(#statements)*)
-}
-
-/// The private function rendering one key attribute of the item.
-fn key_fn(cx: ItemCx<'_>, template: &Template) -> TokenStream {
-    let function = naming::key_fn(&cx.item.name, &template.attribute);
-    let params = params(cx, &unique_fields(template));
-    let writer = key_writer(cx, template);
-    let parts = write_parts(cx, &template.parts);
-    let docs = doc(&format!(
-        "Renders `{}` of a `{}`: `{}`.",
-        template.attribute, cx.item.name, template.text
-    ));
-    quote! {
-        #docs
-        fn #function(#(#params),*) -> Result<::dynamo_runtime::AttributeValue, ::dynamo_runtime::KeyError> {
-            #writer
-            #parts
-            Ok(key.finish_attribute())
-        }
-    }
 }

@@ -1,276 +1,243 @@
-//! The typed update builder of an item type.
+//! The typed update builder of an item type: one method per action on
+//! each field an update can change, each a one-line call of the runtime's
+//! update actions with the field's typed path.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::{
-    doc,
-    item::{ItemCx, key_value_call, params},
-    types::{encoder, rust_type, validate_fn},
+    ItemCx, doc,
+    item::{params, render_key},
+    types::rust_type,
 };
 use crate::{
-    ir::{FieldType, KeyValue},
-    naming,
+    ir::{FieldType, FieldUpdate},
+    names::UpdateNames,
 };
 
-/// The index key attributes (templates) that use field `i`.
-fn index_keys_of(cx: ItemCx<'_>, i: usize) -> Vec<&KeyValue> {
-    cx.item
-        .indexes
-        .iter()
-        .flat_map(|x| std::iter::once(&x.partition).chain(&x.sort))
-        .filter(|v| matches!(v, KeyValue::Template(_)) && v.fields().contains(&i))
-        .collect()
-}
-
 pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
-    let item = cx.item;
-    let name = cx.name();
-    let key_name = naming::key_struct(&item.name);
-    let update = format_ident!("{}Update", item.name);
-    let key_fields = cx.key_fields();
-    let mut methods = Vec::new();
-    for (i, field) in item.fields.iter().enumerate() {
-        if key_fields.contains(&i) || cx.is_managed(i) {
-            continue;
-        }
-        let fname = field.rust_name.trim_start_matches("r#");
-        let attribute = &field.attribute;
-        let ty = rust_type(&field.ty);
-        let enc = encoder(&field.ty);
-        let ident = naming::ident(&field.rust_name);
-        let check =
-            validate_fn(&item.name, field).map(|(function, _)| quote!(.check(#function(&#ident))));
-        // Index keys over this field are rewritten with it, so their other
-        // fields are parameters too (table key fields come from the key).
-        let rewritten = index_keys_of(cx, i);
-        let mut partners: Vec<usize> = Vec::new();
-        for v in &rewritten {
-            for f in v.fields() {
-                if f != i && !key_fields.contains(&f) && !partners.contains(&f) {
-                    partners.push(f);
-                }
-            }
-        }
-        let partner_params = params(cx, &partners);
-        let key_args = |p: usize| -> TokenStream {
-            let f = cx.field(p);
-            let ident = naming::ident(&f.rust_name);
-            if p == i {
-                quote!(&#ident)
-            } else if key_fields.contains(&p) {
-                quote!(&self.0.key().#ident)
-            } else {
-                super::query::param_as_ref(cx, p)
-            }
-        };
-        // Rendered before `self.0` moves into the chain below: a key field
-        // partner is read from the update's key.
-        let bindings: Vec<_> = (0..rewritten.len())
-            .map(|n| format_ident!("rewritten_{n}"))
-            .collect();
-        let renders = rewritten.iter().zip(&bindings).map(|(v, binding)| {
-            let call = key_value_call(cx, v, &key_args);
-            quote!(let #binding = #call;)
-        });
-        let rewrites = rewritten.iter().zip(&bindings).map(|(v, binding)| {
-            let attribute = v.attribute();
-            quote!(.set_key(#attribute, #binding))
-        });
-        let partner_doc = if rewritten.is_empty() {
-            String::new()
-        } else {
-            let attrs = rewritten
-                .iter()
-                .map(|v| format!("`{}`", v.attribute()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "\n\nAlso rewrites the index key {attrs}, from this value and the other fields given."
-            )
-        };
-        let set = format_ident!("set_{fname}");
-        let set_doc = doc(&format!("Sets `{}`.{partner_doc}", field.name));
-        methods.push(quote! {
-            #set_doc
-            pub fn #set(self, #ident: impl ::dynamo_runtime::IntoValue<#ty>, #(#partner_params),*) -> Self {
-                let #ident: #ty = ::dynamo_runtime::IntoValue::into_value(#ident);
-                #(#renders)*
-                Self(self.0 #check .set(#attribute, #enc(&#ident)) #(#rewrites)*)
-            }
-        });
-        if field.optional {
-            let remove = format_ident!("remove_{fname}");
-            let removed = rewritten.iter().map(|v| {
-                let attribute = v.attribute();
-                quote!(.remove(#attribute))
-            });
-            let extra = if rewritten.is_empty() {
-                ""
-            } else {
-                " and the index keys built from it (the item leaves those indexes)"
-            };
-            let docs = doc(&format!("Removes `{}`{extra}.", field.name));
-            methods.push(quote! {
-                #docs
-                pub fn #remove(self) -> Self {
-                    Self(self.0.remove(#attribute) #(#removed)*)
-                }
-            });
-        }
-        if !rewritten.is_empty() {
-            // The new value of the field is not known here, so no key can be
-            // rendered from it: only `set` is offered.
-            continue;
-        }
-        let if_not_exists = format_ident!("set_{fname}_if_not_exists");
-        let docs = doc(&format!(
-            "Sets `{}` unless the item has a value.",
-            field.name
-        ));
-        methods.push(quote! {
-            #docs
-            pub fn #if_not_exists(self, #ident: impl ::dynamo_runtime::IntoValue<#ty>) -> Self {
-                let #ident: #ty = ::dynamo_runtime::IntoValue::into_value(#ident);
-                Self(self.0 #check .set_if_not_exists(#attribute, #enc(&#ident)))
-            }
-        });
-        match &field.ty {
-            FieldType::Int(_) | FieldType::Float(_) | FieldType::Number => {
-                for (verb, method, what) in [
-                    (
-                        "add",
-                        "add",
-                        "Adds `by` to `{}` (an absent value counts as 0).",
-                    ),
-                    (
-                        "increment",
-                        "increment",
-                        "Adds `by` to `{}` (the item must have a value).",
-                    ),
-                    (
-                        "decrement",
-                        "decrement",
-                        "Subtracts `by` from `{}` (the item must have a value).",
-                    ),
-                ] {
-                    let m = format_ident!("{verb}_{fname}");
-                    let call = format_ident!("{method}");
-                    let docs = doc(&what.replace("{}", &field.name));
-                    methods.push(quote! {
-                        #docs
-                        pub fn #m(self, by: #ty) -> Self {
-                            Self(self.0.#call(#attribute, ::dynamo_runtime::Attribute::to_attribute(&by)))
-                        }
-                    });
-                }
-            }
-            FieldType::Set(element) => {
-                let element = rust_type(element);
-                for (verb, what) in [
-                    ("add", "Adds `items` to"),
-                    ("delete", "Removes `items` from"),
-                ] {
-                    let m = format_ident!("{verb}_{fname}");
-                    let call = format_ident!("{verb}");
-                    let docs = doc(&format!("{what} the set `{}`.", field.name));
-                    methods.push(quote! {
-                        #docs
-                        pub fn #m<V: ::dynamo_runtime::IntoValue<#element>>(self, items: impl IntoIterator<Item = V>) -> Self {
-                            let items: #ty = items.into_iter().map(::dynamo_runtime::IntoValue::into_value).collect();
-                            Self(self.0.#call(#attribute, ::dynamo_runtime::Attribute::to_attribute(&items)))
-                        }
-                    });
-                }
-            }
-            FieldType::List(_) => {
-                for (verb, what) in [
-                    ("append", "Appends `items` to"),
-                    ("prepend", "Prepends `items` to"),
-                ] {
-                    let m = format_ident!("{verb}_{fname}");
-                    let call = format_ident!("{verb}");
-                    let docs = doc(&format!("{what} the list `{}`.", field.name));
-                    methods.push(quote! {
-                        #docs
-                        pub fn #m(self, items: #ty) -> Self {
-                            Self(self.0.#call(#attribute, ::dynamo_runtime::Attribute::to_attribute(&items)))
-                        }
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut init: Vec<TokenStream> = Vec::new();
-    if let Some(t) = item.timestamps {
-        let f = cx.field(t.updated);
-        let attribute = &f.attribute;
-        let enc = encoder(&f.ty);
-        init.push(quote!(.set(#attribute, #enc(&::dynamo_runtime::Timestamp::now()))));
-    }
-    let version = item.version.map(|_| {
-        quote! {
-            /// Applies the update only if the stored item still has `version`;
-            /// otherwise [`Error::Stale`](::dynamo_runtime::Error::Stale).
-            pub fn expect_version(self, version: u64) -> Self {
-                Self(self.0.expect_version(version))
-            }
-        }
-    });
-    let fields_name = format_ident!("{}Fields", item.name);
-    let update_fn_doc = doc(&format!(
-        "An update of the `{}` with `key`: chain the changes, then `.send(&db)`. \
-         Key fields cannot change{}.",
-        item.name,
-        if item.timestamps.is_some() {
-            "; `updated_at` is set"
-        } else {
-            ""
-        }
-    ));
+    let (item, names) = (cx.item, cx.names);
+    let (ty, key, update) = (&names.ty, &names.key, &names.update);
+    let methods: Vec<TokenStream> = item
+        .updates
+        .iter()
+        .zip(&names.updates)
+        .map(|(u, n)| field_methods(cx, u, n))
+        .collect();
+    let versioned = item.version.map(|_| quote!(, versioned));
     let struct_doc = doc(&format!(
         "A typed update of one `{}`; see [`{}::update`].",
         item.name, item.name
     ));
-    quote! {
-        impl #name {
-            #update_fn_doc
-            pub fn update(key: #key_name) -> #update {
-                #update(::dynamo_runtime::Update::new(key) #(#init)*)
+    let methods = (!methods.is_empty()).then(|| {
+        quote! {
+            #[allow(clippy::wrong_self_convention)]
+            impl #update {
+                #(#methods)*
             }
         }
-
+    });
+    quote! {
         #struct_doc
         #[derive(Debug)]
         #[must_use = "call `.send(&db)` to apply the update"]
-        pub struct #update(::dynamo_runtime::Update<#name>);
+        pub struct #update(dynamo::Update<#ty>);
 
-        impl #update {
-            #(#methods)*
+        dynamo::update_options!(#update, #ty, #key #versioned);
 
-            /// Applies the update only when the stored item meets `condition`.
-            pub fn when(self, condition: impl FnOnce(&#fields_name) -> ::dynamo_runtime::Condition<#name>) -> Self {
-                Self(self.0.when(condition))
-            }
+        #methods
+    }
+}
 
-            #version
+fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStream {
+    cx.cx.fields_of();
+    cx.cx.actions();
+    let (item, names) = (cx.item, cx.names);
+    let owner = &names.ty;
+    let owner_tokens = quote!(#owner);
+    let field = item.field(u.field);
+    let ident = &names.fields[u.field.0];
+    let value = &n.set.params[0];
+    let ty = rust_type(cx.cx, &field.ty);
+    let path = quote!(#owner::FIELDS.#ident);
+    let check = names.validators[u.field.0]
+        .as_ref()
+        .map(|v| quote!(.check(#owner::#v(&#value))));
+    let mut out = Vec::new();
 
-            /// Sends the update and returns the item as stored after it.
-            pub async fn send(self, db: &::dynamo_runtime::Db) -> ::dynamo_runtime::Result<#name> {
-                self.0.send(db).await
-            }
-
-            /// Returns the item as stored before the update instead.
-            pub fn return_old(self) -> ::dynamo_runtime::ReturningOld<::dynamo_runtime::Update<#name>> {
-                self.0.return_old()
-            }
+    // `set`: with a check or rewritten index keys, the value is needed
+    // more than once.
+    let key_fields = item.key_fields();
+    let key_param = &n.key;
+    let uses_key = std::cell::Cell::new(false);
+    let rewrites: Vec<TokenStream> = u
+        .rewrites
+        .iter()
+        .map(|k| {
+            render_key(cx, &owner_tokens, *k, |f| {
+                if f == u.field {
+                    quote!(&#value)
+                } else if key_fields.contains(&f) {
+                    uses_key.set(true);
+                    let i = &names.fields[f.0];
+                    quote!(&#key_param.#i)
+                } else {
+                    let p = u
+                        .partners
+                        .iter()
+                        .position(|p| *p == f)
+                        .map(|p| &n.set.params[p + 1]);
+                    quote!(&#p)
+                }
+            })
+        })
+        .collect();
+    let closure_param = if uses_key.get() {
+        quote!(#key_param)
+    } else {
+        quote!(_)
+    };
+    let rewrites = rewrites
+        .iter()
+        .map(|r| quote!(.set_key(|#closure_param| #r)));
+    let partner_params = params(cx, &u.partners, &n.set.params[1..]);
+    let rewritten: Vec<String> = u
+        .rewrites
+        .iter()
+        .map(|k| format!("`{}`", item.key(*k).attribute()))
+        .collect();
+    let set_doc = doc(&if rewritten.is_empty() {
+        format!("Sets `{}`.", field.name)
+    } else {
+        format!(
+            "Sets `{}`, and rewrites the index key {} from it and the other fields given.",
+            field.name,
+            rewritten.join(", ")
+        )
+    });
+    let set = &n.set.method;
+    let body = if check.is_none() && u.rewrites.is_empty() {
+        quote!(Self(self.0.set(#path, #value)))
+    } else {
+        quote! {
+            let #value = #value.into_value();
+            Self(self.0 #check #(#rewrites)* .set(#path, #value))
         }
+    };
+    out.push(quote! {
+        #set_doc
+        pub fn #set(self, #value: impl dynamo::IntoValue<#ty>, #(#partner_params),*) -> Self {
+            #body
+        }
+    });
 
-        impl From<#update> for ::dynamo_runtime::Update<#name> {
-            fn from(update: #update) -> Self {
-                update.0
+    if let Some(remove) = &n.remove {
+        let removed = u.rewrites.iter().map(|k| {
+            let name = &names.keys[k.0];
+            quote!(.remove_key(&#owner::#name))
+        });
+        let docs = doc(&if rewritten.is_empty() {
+            format!("Removes `{}`.", field.name)
+        } else {
+            format!(
+                "Removes `{}` and the index key {} built from it (the item leaves those indexes).",
+                field.name,
+                rewritten.join(", ")
+            )
+        });
+        out.push(quote! {
+            #docs
+            pub fn #remove(self) -> Self {
+                Self(self.0.remove(#path) #(#removed)*)
             }
+        });
+    }
+
+    if let Some(method) = &n.set_if_not_exists {
+        let docs = doc(&format!(
+            "Sets `{}` unless the item has a value.",
+            field.name
+        ));
+        let body = match &check {
+            None => quote!(Self(self.0.set_if_not_exists(#path, #value))),
+            Some(check) => quote! {
+                let #value = #value.into_value();
+                Self(self.0 #check .set_if_not_exists(#path, #value))
+            },
+        };
+        out.push(quote! {
+            #docs
+            pub fn #method(self, #value: impl dynamo::IntoValue<#ty>) -> Self {
+                #body
+            }
+        });
+    }
+
+    let mut actions = n.actions.iter();
+    let mut next = |verb: &str| (actions.next(), verb.to_owned());
+    if u.arithmetic {
+        for (call, what) in [
+            (
+                quote!(add),
+                "Adds `by` to `{}` (an absent value counts as 0).",
+            ),
+            (
+                quote!(increment),
+                "Adds `by` to `{}` (the item must have a value).",
+            ),
+            (
+                quote!(decrement),
+                "Subtracts `by` from `{}` (the item must have a value).",
+            ),
+        ] {
+            let (Some(method), _) = next("") else {
+                continue;
+            };
+            let docs = doc(&what.replace("{}", &field.name));
+            out.push(quote! {
+                #docs
+                pub fn #method(self, by: #ty) -> Self {
+                    Self(self.0.#call(#path, by))
+                }
+            });
         }
     }
+    if u.set_items
+        && let FieldType::Set(element) = &field.ty
+    {
+        let element = rust_type(cx.cx, element);
+        for (call, what) in [
+            (quote!(add_items), "Adds `items` to the set `{}`."),
+            (quote!(delete_items), "Removes `items` from the set `{}`."),
+        ] {
+            let (Some(method), _) = next("") else {
+                continue;
+            };
+            let docs = doc(&what.replace("{}", &field.name));
+            out.push(quote! {
+                #docs
+                pub fn #method<V: dynamo::IntoValue<#element>>(self, items: impl IntoIterator<Item = V>) -> Self {
+                    Self(self.0.#call(#path, items))
+                }
+            });
+        }
+    }
+    if u.list_items {
+        for (call, what) in [
+            (quote!(append), "Appends `items` to the list `{}`."),
+            (quote!(prepend), "Prepends `items` to the list `{}`."),
+        ] {
+            let (Some(method), _) = next("") else {
+                continue;
+            };
+            let docs = doc(&what.replace("{}", &field.name));
+            out.push(quote! {
+                #docs
+                pub fn #method(self, items: #ty) -> Self {
+                    Self(self.0.#call(#path, items))
+                }
+            });
+        }
+    }
+    quote!(#(#out)*)
 }

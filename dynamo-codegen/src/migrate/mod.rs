@@ -1,8 +1,5 @@
-//! Migrations beyond validation: what the executor needs from them
-//! ([`resolve`]), the table state they build and its difference to the
-//! schemas ([`plan`]).
+//! Migrations beyond validation: the table state they build, its
+//! difference to the schemas, and the next migration written from that
+//! difference ([`plan`]).
 
 pub mod plan;
-pub mod resolve;
-#[cfg(feature = "cli")]
-pub mod runtime;

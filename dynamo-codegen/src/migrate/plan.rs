@@ -8,30 +8,33 @@
 //! key schemas cannot change after creation, so such a change is refused
 //! with what to do instead.
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::collections::BTreeMap;
 
 use crate::ir::{
-    self, Billing, Index, IndexKind, KeyAttribute, KeyType, Projection, Step, StreamView,
+    self, Backfill, Billing, IndexDef, IndexKind, KeyAttributeDef, KeyValue, Step, StoredTemplate,
+    StreamView, TableDef, TemplateField,
 };
 
 /// The tables as applying every migration, in order, leaves them.
-pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, ir::TableDef> {
-    let mut tables: BTreeMap<String, ir::TableDef> = BTreeMap::new();
+pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, TableDef> {
+    let mut tables: BTreeMap<String, TableDef> = BTreeMap::new();
     for step in migrations.iter().flat_map(|m| &m.steps) {
         match step {
             Step::CreateTable(def) => {
-                tables.insert(def.name.clone(), def.clone());
+                tables.insert(def.name.to_string(), def.clone());
             }
             Step::DeleteTable { table } => {
-                tables.remove(table);
+                tables.remove(&**table);
             }
             other => {
                 let Some(t) = tables.get_mut(other.table()) else {
                     continue;
                 };
                 match other {
-                    Step::AddIndex { index, .. } => t.indexes.push(index.clone()),
-                    Step::RemoveIndex { index, .. } => t.indexes.retain(|i| &i.name != index),
+                    Step::AddIndex { index, .. } => t.indexes.to_mut().push(index.clone()),
+                    Step::RemoveIndex { index, .. } => {
+                        t.indexes.to_mut().retain(|i| i.name != *index)
+                    }
                     Step::UpdateTtl {
                         attribute, enabled, ..
                     } => {
@@ -46,7 +49,7 @@ pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, ir::TableDef> {
                         // As the executor does: a provisioned table gives
                         // each global index the table's capacity.
                         t.billing = *billing;
-                        for index in &mut t.indexes {
+                        for index in t.indexes.to_mut() {
                             if index.kind == IndexKind::Global {
                                 index.throughput = match billing {
                                     Billing::OnDemand => None,
@@ -55,7 +58,7 @@ pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, ir::TableDef> {
                             }
                         }
                     }
-                    Step::CreateTable(_) | Step::DeleteTable { .. } | Step::Backfill { .. } => {}
+                    Step::CreateTable(_) | Step::DeleteTable { .. } | Step::Backfill(_) => {}
                 }
             }
         }
@@ -83,11 +86,11 @@ pub enum Change {
     Refused(String),
 }
 
-fn key_text(key: &KeyAttribute) -> String {
+fn key_text(key: &KeyAttributeDef) -> String {
     format!("{} {:?}", key.name, key.ty)
 }
 
-fn keys_text(pk: &KeyAttribute, sk: Option<&KeyAttribute>) -> String {
+fn keys_text(pk: &KeyAttributeDef, sk: Option<&KeyAttributeDef>) -> String {
     std::iter::once(pk)
         .chain(sk)
         .map(key_text)
@@ -101,21 +104,21 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
     let state = state(&schema.migrations);
     let mut out = Vec::new();
     for name in state.keys() {
-        if !schema.tables.iter().any(|t| &t.def.name == name) {
+        if !schema.tables.iter().any(|t| t.def.name == **name) {
             out.push(Difference {
                 table: name.clone(),
                 what: format!(
                     "table `{name}` is created by the migrations but no schema file describes it"
                 ),
                 change: Change::Steps(vec![Step::DeleteTable {
-                    table: name.clone(),
+                    table: name.clone().into(),
                 }]),
             });
         }
     }
     for table in &schema.tables {
         let want = &table.def;
-        let name = &want.name;
+        let name = &want.name.to_string();
         let Some(have) = state.get(name) else {
             out.push(Difference {
                 table: name.clone(),
@@ -150,7 +153,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
                     billing_text(&have.billing)
                 ),
                 change: Change::Steps(vec![Step::UpdateBilling {
-                    table: name.clone(),
+                    table: name.clone().into(),
                     billing: want.billing,
                 }]),
             });
@@ -159,14 +162,14 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
             let mut steps = Vec::new();
             if let Some(old) = &have.ttl {
                 steps.push(Step::UpdateTtl {
-                    table: name.clone(),
+                    table: name.clone().into(),
                     attribute: old.clone(),
                     enabled: false,
                 });
             }
             if let Some(new) = &want.ttl {
                 steps.push(Step::UpdateTtl {
-                    table: name.clone(),
+                    table: name.clone().into(),
                     attribute: new.clone(),
                     enabled: true,
                 });
@@ -190,7 +193,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
                     option_text(have.stream.map(StreamView::name))
                 ),
                 change: Change::Steps(vec![Step::UpdateStream {
-                    table: name.clone(),
+                    table: name.clone().into(),
                     stream: want.stream,
                 }]),
             });
@@ -211,23 +214,23 @@ fn billing_text(billing: &Billing) -> String {
 }
 
 /// Whether two indexes store the same thing under the same keys.
-fn same_shape(a: &Index, b: &Index) -> bool {
+fn same_shape(a: &IndexDef, b: &IndexDef) -> bool {
     a.kind == b.kind
         && a.partition_key == b.partition_key
         && a.sort_key == b.sort_key
         && a.projection == b.projection
 }
 
-fn index_differences(table: &ir::Table, have: &ir::TableDef, out: &mut Vec<Difference>) {
-    let name = &table.def.name;
+fn index_differences(table: &ir::Table, have: &TableDef, out: &mut Vec<Difference>) {
+    let name = &table.def.name.to_string();
     let local_refusal = |index: &str| {
         Change::Refused(format!(
             "local index `{index}` can only be created with its table: create a new table with \
              the index and copy the items, or make it a global index"
         ))
     };
-    for old in &have.indexes {
-        match table.index(&old.name) {
+    for old in have.indexes.iter() {
+        match table.def.index(&old.name) {
             None => out.push(Difference {
                 table: name.clone(),
                 what: format!(
@@ -238,7 +241,7 @@ fn index_differences(table: &ir::Table, have: &ir::TableDef, out: &mut Vec<Diffe
                     local_refusal(&old.name)
                 } else {
                     Change::Steps(vec![Step::RemoveIndex {
-                        table: name.clone(),
+                        table: name.clone().into(),
                         index: old.name.clone(),
                     }])
                 },
@@ -261,12 +264,13 @@ fn index_differences(table: &ir::Table, have: &ir::TableDef, out: &mut Vec<Diffe
                         local_refusal(&old.name)
                     } else {
                         let mut steps = vec![Step::RemoveIndex {
-                            table: name.clone(),
+                            table: name.clone().into(),
                             index: old.name.clone(),
                         }];
                         steps.push(Step::AddIndex {
-                            table: name.clone(),
+                            table: name.clone().into(),
                             index: new.clone(),
+                            type_attribute: table.def.type_attribute.clone(),
                         });
                         if keys_changed {
                             steps.extend(backfills(table, new));
@@ -290,13 +294,14 @@ fn index_differences(table: &ir::Table, have: &ir::TableDef, out: &mut Vec<Diffe
             Some(_) => {}
         }
     }
-    for new in &table.def.indexes {
+    for new in table.def.indexes.iter() {
         if have.indexes.iter().any(|i| i.name == new.name) {
             continue;
         }
         let mut steps = vec![Step::AddIndex {
-            table: name.clone(),
+            table: name.clone().into(),
             index: new.clone(),
+            type_attribute: table.def.type_attribute.clone(),
         }];
         steps.extend(backfills(table, new));
         out.push(Difference {
@@ -316,26 +321,55 @@ fn index_differences(table: &ir::Table, have: &ir::TableDef, out: &mut Vec<Diffe
 
 /// A backfill per item type that fills `index`'s keys from templates: the
 /// items written before the index existed lack those attributes.
-fn backfills(table: &ir::Table, index: &Index) -> Vec<Step> {
+fn backfills(table: &ir::Table, index: &IndexDef) -> Vec<Step> {
     table
         .items
         .iter()
         .filter_map(|item| {
-            let keys = item.index(&index.name)?;
-            let set: Vec<ir::Template> = std::iter::once(&keys.partition)
-                .chain(&keys.sort)
-                .filter_map(|k| match k {
-                    ir::KeyValue::Template(t) => Some(t.clone()),
-                    ir::KeyValue::Field { .. } => None,
+            let access = item.accesses.iter().find(|a| {
+                a.index
+                    .is_some_and(|i| table.index_def(i).name == index.name)
+            })?;
+            let templates: Vec<&ir::Template> = std::iter::once(access.partition)
+                .chain(access.sort)
+                .filter_map(|k| match item.key(k) {
+                    KeyValue::Template(t) => Some(t),
+                    KeyValue::Field { .. } => None,
                 })
                 .collect();
-            (!set.is_empty()).then(|| Step::Backfill {
-                table: table.def.name.clone(),
-                item: item.name.clone(),
-                set,
-            })
+            (!templates.is_empty()).then(|| Step::Backfill(backfill(table, item, &templates)))
         })
         .collect()
+}
+
+/// The backfill of `templates` over `item`'s stored fields.
+pub fn backfill(table: &ir::Table, item: &ir::Item, templates: &[&ir::Template]) -> Backfill {
+    let mut fields: Vec<TemplateField> = Vec::new();
+    for id in templates.iter().flat_map(|t| t.fields()) {
+        let f = item.field(id);
+        if !fields.iter().any(|x| x.name == f.name) {
+            fields.push(TemplateField {
+                name: f.name.clone().into(),
+                attribute: f.attribute.clone().into(),
+                format: f.ty.format(),
+            });
+        }
+    }
+    Backfill {
+        table: table.def.name.clone(),
+        item: item.name.clone().into(),
+        type_attribute: table.def.type_attribute.clone(),
+        separator: table.def.key_separator.clone(),
+        fields: fields.into(),
+        set: templates
+            .iter()
+            .map(|t| StoredTemplate {
+                attribute: t.attribute.clone().into(),
+                text: t.text.clone().into(),
+            })
+            .collect::<Vec<_>>()
+            .into(),
+    }
 }
 
 /// The steps of every difference, in an order DynamoDB accepts: table
@@ -355,7 +389,7 @@ pub fn steps(differences: &[Difference]) -> Result<Vec<Step>, Vec<&Difference>> 
         Step::CreateTable(_) => 1,
         Step::RemoveIndex { .. } => 2,
         Step::UpdateBilling { .. } => 3,
-        Step::AddIndex { .. } | Step::Backfill { .. } => 4,
+        Step::AddIndex { .. } | Step::Backfill(_) => 4,
         Step::UpdateTtl { .. } => 5,
         Step::UpdateStream { .. } => 6,
     };
@@ -390,128 +424,8 @@ pub fn file_name(number: u32, name: &str) -> String {
     )
 }
 
-/// A TOML basic string: JSON's string escapes are all valid in TOML.
-fn quoted(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
-}
-
-/// A TOML key: bare when it can be, quoted otherwise.
-pub fn toml_key(key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { key.to_owned() } else { quoted(key) }
-}
-
-/// A key attribute as schema files write it: `"pk"` or `{ name = "id", type = "N" }`.
-pub fn key_toml(key: &KeyAttribute) -> String {
-    match key.ty {
-        KeyType::S => quoted(&key.name),
-        ty => format!("{{ name = {}, type = \"{ty:?}\" }}", quoted(&key.name)),
-    }
-}
-
-/// Billing as schema files write it.
-pub fn billing_toml(billing: &Billing) -> String {
-    match billing {
-        Billing::OnDemand => "\"on_demand\"".to_owned(),
-        Billing::Provisioned(t) => format!("{{ read = {}, write = {} }}", t.read, t.write),
-    }
-}
-
-/// The body of an index table (`[index.x]` or `[step.index.x]`), or the
-/// index lines of an `add_index` step.
-pub fn index_toml(index: &Index, out: &mut String) {
-    if index.kind == IndexKind::Local {
-        out.push_str("local = true\n");
-    } else {
-        let _ = writeln!(out, "partition_key = {}", key_toml(&index.partition_key));
-    }
-    if let Some(sk) = &index.sort_key {
-        let _ = writeln!(out, "sort_key = {}", key_toml(sk));
-    }
-    let projection = match &index.projection {
-        Projection::All => "\"all\"".to_owned(),
-        Projection::KeysOnly => "\"keys_only\"".to_owned(),
-        Projection::Include(names) => format!(
-            "[{}]",
-            names
-                .iter()
-                .map(|n| quoted(n))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let _ = writeln!(out, "projection = {projection}");
-    if let Some(t) = &index.throughput {
-        let _ = writeln!(out, "read = {}\nwrite = {}", t.read, t.write);
-    }
-}
-
-/// The text of a migration file with `description` and `steps`.
-pub fn migration_toml(description: &str, steps: &[Step]) -> String {
-    let mut out = format!("description = {}\n", quoted(description));
-    for step in steps {
-        out.push_str("\n[[step]]\n");
-        let _ = writeln!(out, "op = \"{}\"", step.op());
-        let _ = writeln!(out, "table = {}", quoted(step.table()));
-        match step {
-            Step::CreateTable(def) => {
-                let _ = writeln!(out, "partition_key = {}", key_toml(&def.partition_key));
-                if let Some(sk) = &def.sort_key {
-                    let _ = writeln!(out, "sort_key = {}", key_toml(sk));
-                }
-                if def.billing != Billing::OnDemand {
-                    let _ = writeln!(out, "billing = {}", billing_toml(&def.billing));
-                }
-                if let Some(ttl) = &def.ttl {
-                    let _ = writeln!(out, "ttl = {}", quoted(ttl));
-                }
-                if let Some(stream) = def.stream {
-                    let _ = writeln!(out, "stream = \"{}\"", stream.name());
-                }
-                for index in &def.indexes {
-                    let _ = writeln!(out, "\n[step.index.{}]", toml_key(&index.name));
-                    index_toml(index, &mut out);
-                }
-            }
-            Step::DeleteTable { .. } => {}
-            Step::AddIndex { index, .. } => {
-                let _ = writeln!(out, "index = {}", quoted(&index.name));
-                index_toml(index, &mut out);
-            }
-            Step::RemoveIndex { index, .. } => {
-                let _ = writeln!(out, "index = {}", quoted(index));
-            }
-            Step::UpdateTtl {
-                attribute, enabled, ..
-            } => {
-                let _ = writeln!(out, "attribute = {}", quoted(attribute));
-                if !enabled {
-                    out.push_str("enabled = false\n");
-                }
-            }
-            Step::UpdateStream { stream, .. } => {
-                let _ = writeln!(
-                    out,
-                    "stream = \"{}\"",
-                    stream.map_or("disabled", StreamView::name)
-                );
-            }
-            Step::UpdateBilling { billing, .. } => {
-                let _ = writeln!(out, "billing = {}", billing_toml(billing));
-            }
-            Step::Backfill { item, set, .. } => {
-                let _ = writeln!(out, "item = {}", quoted(item));
-                let set = set
-                    .iter()
-                    .map(|t| format!("{} = {}", toml_key(&t.attribute), quoted(&t.text)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let _ = writeln!(out, "set = {{ {set} }}");
-            }
-        }
-    }
-    out
+/// The text of a migration file with `description` and `steps`, written
+/// through the same structs the loader reads it into.
+pub fn migration_toml(description: &str, steps: &[Step]) -> Result<String, crate::Error> {
+    crate::load::to_toml::migration(description, steps)
 }

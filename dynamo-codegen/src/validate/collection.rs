@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use heck::ToUpperCamelCase;
-
-use super::{Cx, FieldScope, table::TableCx};
+use super::{
+    Cx,
+    scope::{FieldScope, TableCx},
+};
 use crate::{
-    ir::{self, FieldType, KeyValue, TemplatePart},
+    ir::{self, FieldType, IndexId, ItemId, KeyValue, TemplatePart},
     load::{Named, RawCollection},
-    naming,
+    names,
 };
 
 /// The shape of a key value: literals and the types of its fields, so that
@@ -22,14 +23,14 @@ enum Shape {
 
 fn shape(value: &KeyValue, fields: &[ir::Field]) -> Vec<Shape> {
     match value {
-        KeyValue::Field { field, .. } => vec![Shape::Field(fields[*field].ty.clone(), None)],
+        KeyValue::Field { field, .. } => vec![Shape::Field(fields[field.0].ty.clone(), None)],
         KeyValue::Template(t) => t
             .parts
             .iter()
             .map(|p| match p {
                 TemplatePart::Literal(s) => Shape::Literal(s.clone()),
                 TemplatePart::Field { field, width } => {
-                    Shape::Field(fields[*field].ty.clone(), *width)
+                    Shape::Field(fields[field.0].ty.clone(), *width)
                 }
             })
             .collect(),
@@ -43,12 +44,13 @@ fn describe(value: &KeyValue) -> String {
     }
 }
 
-/// Validates the collections of a file.
+/// Validates the collections of a file; `items` are by [`ItemId`], `None`
+/// where invalid.
 pub(crate) fn collections(
     cx: &mut Cx<'_>,
     tcx: &TableCx<'_>,
     raw: &Named<RawCollection>,
-    items: &[ir::Item],
+    items: &[Option<ir::Item>],
     scopes: &BTreeMap<String, FieldScope>,
 ) -> Vec<ir::Collection> {
     let mut ordered: Vec<_> = raw.iter().collect();
@@ -56,7 +58,7 @@ pub(crate) fn collections(
     let mut out = Vec::new();
     for (name, raw) in ordered {
         let errors_before = cx.errors();
-        if !naming::is_snake_ident(name.get()) {
+        if !names::is_snake(name.get()) {
             let d = cx
                 .error(
                     "dynamo::collection_name",
@@ -70,18 +72,19 @@ pub(crate) fn collections(
         let index = match raw.index.as_ref() {
             None => None,
             Some(i) if i.get() == "table" => None,
-            Some(i) if tcx.def.indexes.iter().any(|x| &x.name == i.get()) => Some(i.get().clone()),
-            Some(i) => {
-                let names: Vec<&str> = std::iter::once("table")
-                    .chain(tcx.def.indexes.iter().map(|x| x.name.as_str()))
-                    .collect();
-                cx.unknown_name("dynamo::unknown_index", i, "index", &names);
-                continue;
-            }
+            Some(i) => match tcx.def.indexes.iter().position(|x| *x.name == **i.get()) {
+                Some(id) => Some(IndexId(id)),
+                None => {
+                    let names: Vec<&str> = std::iter::once("table")
+                        .chain(tcx.def.indexes.iter().map(|x| &*x.name))
+                        .collect();
+                    cx.unknown_name("dynamo::unknown_index", i, "index", &names);
+                    continue;
+                }
+            },
         };
-        let on = index
-            .as_deref()
-            .map_or("the table".to_owned(), |i| format!("index `{i}`"));
+        let index_def = index.map(|i| &tcx.def.indexes[i.0]);
+        let on = index_def.map_or("the table".to_owned(), |i| format!("index `{}`", i.name));
         match raw.items.len() {
             0 => {
                 let d = cx
@@ -100,6 +103,7 @@ pub(crate) fn collections(
             _ => {}
         }
         let mut first: Option<(&ir::Item, &KeyValue, std::ops::Range<usize>)> = None;
+        let mut ids: Vec<ItemId> = Vec::new();
         let mut listed: Vec<&str> = Vec::new();
         for entry in raw.items.iter() {
             if listed.contains(&entry.get().as_str()) {
@@ -123,21 +127,22 @@ pub(crate) fn collections(
                 continue;
             };
             // An invalid item was reported already.
-            let Some(item) = items.iter().find(|i| &i.name == entry.get()) else {
+            let Some((id, item)) = items.iter().enumerate().find_map(|(i, item)| {
+                item.as_ref()
+                    .filter(|x| x.name == **entry.get())
+                    .map(|x| (ItemId(i), x))
+            }) else {
                 continue;
             };
-            let value = match &index {
-                None => Some(&item.partition),
-                Some(i) => item.index(i).map(|x| &x.partition),
-            };
+            let value = item
+                .accesses
+                .iter()
+                .find(|a| a.index == index)
+                .map(|a| item.key(a.partition));
             let Some(value) = value else {
-                let index_def = index
-                    .as_deref()
-                    .and_then(|i| tcx.def.indexes.iter().find(|x| x.name == i));
                 let keys = index_def
                     .map(|x| {
-                        std::iter::once(&x.partition_key)
-                            .chain(&x.sort_key)
+                        x.key()
                             .map(|k| format!("`{}`", k.name))
                             .collect::<Vec<_>>()
                             .join(" and ")
@@ -155,6 +160,7 @@ pub(crate) fn collections(
                 cx.push(d);
                 continue;
             };
+            ids.push(id);
             let span = scope
                 .key_spans
                 .get(value.attribute())
@@ -185,10 +191,10 @@ pub(crate) fn collections(
         if cx.errors() == errors_before {
             out.push(ir::Collection {
                 name: name.get().clone(),
-                rust_name: name.get().to_upper_camel_case(),
+                span: name.span(),
                 doc: raw.doc.as_ref().map(|d| d.get().clone()),
                 index,
-                items: raw.items.iter().map(|i| i.get().clone()).collect(),
+                items: ids,
             });
         }
     }

@@ -4,10 +4,17 @@
 
 use std::{collections::BTreeMap, ops::Range, sync::Arc};
 
-use super::{Cx, FieldScope, check_resource_name, item, table};
+use super::{
+    Cx, check_resource_name, index, keys,
+    scope::{FieldScope, KeyTarget},
+    table,
+};
 use crate::{
     diagnostics::{Diagnostics, SourceFile},
-    ir::{self, Billing, IndexKind, KeyType, Step},
+    ir::{
+        self, Backfill, Billing, IndexKind, KeyAttributeDef, KeyType, Step, StoredTemplate,
+        TableDef, TemplateField,
+    },
     load::{RawIndex, RawMigrationFile, RawStep, Sp},
 };
 
@@ -20,8 +27,23 @@ struct Origin {
 
 /// A table as the migrations so far leave it.
 struct TableState {
-    def: ir::TableDef,
+    def: TableDef,
     origin: Origin,
+}
+
+/// The type attribute and key separator of the table named `name`: its
+/// schema file's, or the defaults for a table no schema describes.
+fn table_options(tables: &[ir::Table], name: &str) -> (String, String) {
+    match tables.iter().find(|t| t.def.name == name) {
+        Some(t) => (
+            t.def.type_attribute.to_string(),
+            t.def.key_separator.to_string(),
+        ),
+        None => (
+            TableDef::TYPE_ATTRIBUTE.to_owned(),
+            TableDef::KEY_SEPARATOR.to_owned(),
+        ),
+    }
 }
 
 /// Validates the migration files, in number order.
@@ -162,7 +184,7 @@ fn step(
             let pk = pk?;
             let mut ordered: Vec<_> = raw.index.iter().collect();
             ordered.sort_by_key(|(n, _)| n.span().start);
-            let indexes = table::indexes(cx, &ordered, &pk, sk.as_ref(), billing, &raw.table);
+            let indexes = index::indexes(cx, &ordered, &pk, sk.as_ref(), billing, &raw.table);
             if trusted && let Some(existing) = state.get(raw.table.get()) {
                 let d = cx
                     .error(
@@ -179,18 +201,21 @@ fn step(
                     .help("delete the table in an earlier step first, or remove this step");
                 cx.push(d);
             }
-            let def = ir::TableDef {
-                name: raw.table.get().clone(),
+            let (type_attribute, key_separator) = table_options(tables, raw.table.get());
+            let def = TableDef {
+                name: raw.table.get().clone().into(),
                 partition_key: pk,
                 sort_key: sk,
+                type_attribute: type_attribute.into(),
+                key_separator: key_separator.into(),
                 billing,
-                ttl: raw.ttl.as_ref().map(|t| t.get().clone()),
+                ttl: raw.ttl.as_ref().map(|t| t.get().clone().into()),
                 stream,
-                indexes,
+                indexes: indexes.into(),
             };
             (cx.errors() == errors_before).then_some(())?;
             state.insert(
-                def.name.clone(),
+                def.name.to_string(),
                 TableState {
                     def: def.clone(),
                     origin,
@@ -202,7 +227,7 @@ fn step(
             existing(cx, state, trusted, &raw.table)?;
             state.remove(raw.table.get());
             Some(Step::DeleteTable {
-                table: raw.table.get().clone(),
+                table: raw.table.get().clone().into(),
             })
         }
         RawStep::AddIndex(raw) => {
@@ -227,15 +252,9 @@ fn step(
             );
             let (pk, billing) = match &table_state {
                 Some(s) => (s.def.partition_key.clone(), s.def.billing),
-                None => (
-                    ir::KeyAttribute {
-                        name: String::new(),
-                        ty: KeyType::S,
-                    },
-                    Billing::OnDemand,
-                ),
+                None => (KeyAttributeDef::new("", KeyType::S), Billing::OnDemand),
             };
-            let index = table::index(cx, &raw.index, &index_raw, &pk, billing, false)?;
+            let index = index::index(cx, &raw.index, &index_raw, &pk, billing, false)?;
             if let Some(s) = table_state
                 && s.def.indexes.iter().any(|i| i.name == index.name)
             {
@@ -255,11 +274,12 @@ fn step(
                 return None;
             }
             if let Some(s) = state.get_mut(raw.table.get()) {
-                s.def.indexes.push(index.clone());
+                s.def.indexes.to_mut().push(index.clone());
             }
             Some(Step::AddIndex {
-                table: raw.table.get().clone(),
+                table: raw.table.get().clone().into(),
                 index,
+                type_attribute: table_options(tables, raw.table.get()).0.into(),
             })
         }
         RawStep::RemoveIndex(raw) => {
@@ -269,13 +289,13 @@ fn step(
                     .def
                     .indexes
                     .iter()
-                    .any(|i| &i.name == raw.index.get())
+                    .any(|i| *i.name == **raw.index.get())
             {
                 let names: Vec<String> = table_state
                     .def
                     .indexes
                     .iter()
-                    .map(|i| i.name.clone())
+                    .map(|i| i.name.to_string())
                     .collect();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 cx.unknown_name("dynamo::migration_state", &raw.index, "index", &names);
@@ -285,7 +305,7 @@ fn step(
                 .def
                 .indexes
                 .iter()
-                .any(|i| &i.name == raw.index.get() && i.kind == IndexKind::Local);
+                .any(|i| *i.name == **raw.index.get() && i.kind == IndexKind::Local);
             if local {
                 let d = cx
                     .error(
@@ -299,22 +319,25 @@ fn step(
                 return None;
             }
             if let Some(s) = state.get_mut(raw.table.get()) {
-                s.def.indexes.retain(|i| &i.name != raw.index.get());
+                s.def
+                    .indexes
+                    .to_mut()
+                    .retain(|i| *i.name != **raw.index.get());
             }
             Some(Step::RemoveIndex {
-                table: raw.table.get().clone(),
-                index: raw.index.get().clone(),
+                table: raw.table.get().clone().into(),
+                index: raw.index.get().clone().into(),
             })
         }
         RawStep::UpdateTtl(raw) => {
             existing(cx, state, trusted, &raw.table)?;
             let enabled = raw.enabled.as_ref().is_none_or(|e| *e.get());
             if let Some(s) = state.get_mut(raw.table.get()) {
-                s.def.ttl = enabled.then(|| raw.attribute.get().clone());
+                s.def.ttl = enabled.then(|| raw.attribute.get().clone().into());
             }
             Some(Step::UpdateTtl {
-                table: raw.table.get().clone(),
-                attribute: raw.attribute.get().clone(),
+                table: raw.table.get().clone().into(),
+                attribute: raw.attribute.get().clone().into(),
                 enabled,
             })
         }
@@ -325,7 +348,7 @@ fn step(
                 s.def.stream = stream;
             }
             Some(Step::UpdateStream {
-                table: raw.table.get().clone(),
+                table: raw.table.get().clone().into(),
                 stream,
             })
         }
@@ -336,7 +359,7 @@ fn step(
                 s.def.billing = billing;
             }
             Some(Step::UpdateBilling {
-                table: raw.table.get().clone(),
+                table: raw.table.get().clone().into(),
                 billing,
             })
         }
@@ -346,7 +369,7 @@ fn step(
                 .get(raw.table.get())
                 .and_then(|s| s.get(raw.item.get()))
             else {
-                let known = tables.iter().find(|t| &t.def.name == raw.table.get());
+                let known = tables.iter().find(|t| *t.def.name == **raw.table.get());
                 match known {
                     None => {
                         let d = cx
@@ -374,14 +397,11 @@ fn step(
                     .help("write `set = { gsi2pk = \"STATUS#{status}\" }`");
                 cx.push(d);
             }
-            let separator = tables
-                .iter()
-                .find(|t| &t.def.name == raw.table.get())
-                .map_or("#", |t| t.key_separator.as_str());
+            let (type_attribute, separator) = table_options(tables, raw.table.get());
             let mut ordered: Vec<_> = raw.set.iter().collect();
             ordered.sort_by_key(|(a, _)| a.span().start);
             for (attr, text) in ordered {
-                let mut target = item::KeyTarget {
+                let mut target = KeyTarget {
                     name: attr.get(),
                     ty: KeyType::S,
                     sort: false,
@@ -396,7 +416,7 @@ fn step(
                         cx.push(d);
                         continue;
                     }
-                    for index in &def.indexes {
+                    for index in def.indexes.iter() {
                         if index.partition_key.name == *attr.get() {
                             target.ty = index.partition_key.ty;
                         }
@@ -407,16 +427,65 @@ fn step(
                         }
                     }
                 }
-                if let Some(t) = item::template(cx, separator, scope, &target, text) {
+                if let Some(t) = keys::template(cx, &separator, scope, &target, text) {
                     set.push(t);
                 }
             }
-            (cx.errors() == errors_before).then(|| Step::Backfill {
-                table: raw.table.get().clone(),
-                item: raw.item.get().clone(),
-                set,
+            (cx.errors() == errors_before).then(|| {
+                Step::Backfill(backfill(
+                    raw.table.get(),
+                    raw.item.get(),
+                    type_attribute,
+                    separator,
+                    scope,
+                    &set,
+                ))
             })
         }
+    }
+}
+
+/// A backfill as the executor takes it: its templates, and the stored
+/// fields they read (with their attributes and formats as the schema
+/// declares them).
+fn backfill(
+    table: &str,
+    item: &str,
+    type_attribute: String,
+    separator: String,
+    scope: &FieldScope,
+    set: &[ir::Template],
+) -> Backfill {
+    let mut fields: Vec<TemplateField> = Vec::new();
+    for t in set {
+        for id in t.fields() {
+            let name = &scope.names[id.0];
+            if fields.iter().any(|f| f.name == *name) {
+                continue;
+            }
+            if let Some(field) = &scope.fields[id.0] {
+                fields.push(TemplateField {
+                    name: name.clone().into(),
+                    attribute: field.attribute.clone().into(),
+                    format: field.ty.format(),
+                });
+            }
+        }
+    }
+    Backfill {
+        table: table.to_owned().into(),
+        item: item.to_owned().into(),
+        type_attribute: type_attribute.into(),
+        separator: separator.into(),
+        fields: fields.into(),
+        set: set
+            .iter()
+            .map(|t| StoredTemplate {
+                attribute: t.attribute.clone().into(),
+                text: t.text.clone().into(),
+            })
+            .collect::<Vec<_>>()
+            .into(),
     }
 }
 

@@ -4,13 +4,20 @@
 //! validation goes on after an error so that one run reports every problem
 //! it can.
 //!
-//! One submodule per concept: [`table`] (table options and indexes),
-//! [`types`] (field types, options, defaults), [`item`] (item types, keys,
-//! templates), [`collection`], [`migration`].
+//! One submodule per concept: [`table`] (table options), [`index`],
+//! [`types`] (field types, options, defaults, nested types), [`item`] (item
+//! types and their options), [`keys`] (templates, plain keys, collisions),
+//! [`facts`] (what generated code is made of), [`collection`],
+//! [`migration`]. [`scope`] holds what they are checked against; this
+//! module runs them in order over each table file.
 
 mod collection;
+mod facts;
+mod index;
 mod item;
+mod keys;
 mod migration;
+mod scope;
 mod table;
 mod types;
 
@@ -22,7 +29,7 @@ use crate::{
     load::{Loaded, RawFile, Sp},
 };
 
-pub(crate) use item::FieldScope;
+use scope::{FieldScope, TableCx};
 
 /// Validates everything loaded from a schema folder. Problems go to
 /// `diagnostics`; the returned schema holds what was valid.
@@ -32,11 +39,11 @@ pub fn validate(loaded: &Loaded, diagnostics: &mut Diagnostics) -> ir::Schema {
     let mut seen: BTreeMap<String, (Arc<SourceFile>, Range<usize>)> = BTreeMap::new();
     for file in &loaded.files {
         let mut cx = Cx::new(&file.source, diagnostics);
-        let Some((table, item_scopes)) = table::table(&mut cx, file) else {
+        let Some((table, item_scopes)) = table_file(&mut cx, file) else {
             continue;
         };
         let name_span = name_span(file);
-        if let Some((first_file, first_span)) = seen.get(&table.def.name) {
+        if let Some((first_file, first_span)) = seen.get(&*table.def.name) {
             let d = cx
                 .error(
                     "dynamo::duplicate_table",
@@ -50,14 +57,93 @@ pub fn validate(loaded: &Loaded, diagnostics: &mut Diagnostics) -> ir::Schema {
             continue;
         }
         seen.insert(
-            table.def.name.clone(),
+            table.def.name.to_string(),
             (Arc::clone(&file.source), name_span),
         );
-        scopes.insert(table.def.name.clone(), item_scopes);
+        scopes.insert(table.def.name.to_string(), item_scopes);
         tables.push(table);
     }
     let migrations = migration::migrations(&loaded.migrations, &tables, &scopes, diagnostics);
     ir::Schema { tables, migrations }
+}
+
+/// Validates one table file: the table, its indexes, nested types, item
+/// types and collections.
+fn table_file(
+    cx: &mut Cx<'_>,
+    file: &RawFile,
+) -> Option<(ir::Table, BTreeMap<String, FieldScope>)> {
+    let errors_before = cx.errors();
+    let raw = file.schema.table.as_ref()?;
+    let mut def = table::table(cx, raw)?;
+    let mut raw_indexes: Vec<_> = file.schema.index.iter().collect();
+    raw_indexes.sort_by_key(|(name, _)| name.span().start);
+    let indexes = index::indexes(
+        cx,
+        &raw_indexes,
+        &def.partition_key,
+        def.sort_key.as_ref(),
+        def.billing,
+        &raw.name,
+    );
+    table::key_attribute_types(
+        cx,
+        &def.partition_key,
+        def.sort_key.as_ref(),
+        &indexes,
+        &raw_indexes,
+        &def.type_attribute,
+        raw.name.span(),
+    );
+    let index_spans = indexes
+        .iter()
+        .map(|i| {
+            raw_indexes
+                .iter()
+                .find(|(n, _)| *n.get() == i.name)
+                .map_or(raw.name.span(), |(n, _)| n.span())
+        })
+        .collect();
+    def.indexes = indexes.into();
+    let tcx = TableCx {
+        def: &def,
+        broken: &file.broken,
+    };
+    let (nested, mut enums, nested_info) = types::nested_types(cx, &tcx, &file.schema.types);
+    let (items, scopes) = item::items(cx, &tcx, file, &nested_info, &mut enums);
+    types::unused_nested(cx, &file.schema);
+    table::projections(cx, &def, &raw_indexes, &scopes, &def.type_attribute);
+    let collections = collection::collections(cx, &tcx, &file.schema.collection, &items, &scopes);
+
+    if file.schema.item.is_empty() && file.broken.is_empty() {
+        let d = cx
+            .error(
+                "dynamo::no_items",
+                raw.name.span(),
+                format!("table `{}` has no item types", raw.name.get()),
+                "no `[item.Name]` for this table",
+            )
+            .warning()
+            .help(
+                "add an item type, e.g. `[item.Customer.keys]` with a template per key attribute",
+            );
+        cx.push(d);
+    }
+    if cx.errors() != errors_before || !file.broken.is_empty() {
+        return None;
+    }
+    let table = ir::Table {
+        def,
+        file: file.relative_name.clone(),
+        source: ir::Source(Arc::clone(cx.file)),
+        span: raw.name.span(),
+        index_spans,
+        items: items.into_iter().collect::<Option<_>>()?,
+        nested: nested.into_iter().collect::<Option<_>>()?,
+        enums,
+        collections,
+    };
+    Some((table, scopes))
 }
 
 fn name_span(file: &RawFile) -> Range<usize> {

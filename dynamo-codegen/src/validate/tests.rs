@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::{
-    ir::{FieldType, KeyValue, TemplatePart},
+    ir::{FieldId, FieldType, IndexId, KeyValue, SortOp, TemplatePart},
     load,
 };
 
@@ -41,7 +41,8 @@ fn resolves_templates_in_schema_order() {
     let item = &schema.tables[0].items[0];
     let names: Vec<_> = item.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["id", "customer_id", "n"]);
-    let Some(KeyValue::Template(sort)) = &item.sort else {
+    let sort_key = item.table_access().sort.unwrap();
+    let KeyValue::Template(sort) = item.key(sort_key) else {
         panic!("no sort template")
     };
     assert_eq!(
@@ -49,17 +50,43 @@ fn resolves_templates_in_schema_order() {
         vec![
             TemplatePart::Literal("O#".into()),
             TemplatePart::Field {
-                field: 2,
+                field: FieldId(2),
                 width: Some(10)
             },
             TemplatePart::Literal("#".into()),
             TemplatePart::Field {
-                field: 0,
+                field: FieldId(0),
                 width: None
             },
         ]
     );
-    assert_eq!(item.key_fields(), vec![1, 2, 0]);
+    assert_eq!(item.key_fields(), vec![FieldId(1), FieldId(2), FieldId(0)]);
+    // Conditions per field of the sort template, in order: the width
+    // makes `n` sort as a number, and `id` ends the key.
+    let ops: Vec<(SortOp, usize)> = item
+        .table_access()
+        .conditions
+        .iter()
+        .map(|c| (c.op, c.fields.len()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (SortOp::Equal, 1),
+            (SortOp::Lt, 1),
+            (SortOp::Le, 1),
+            (SortOp::Gt, 1),
+            (SortOp::Ge, 1),
+            (SortOp::Between, 1),
+            (SortOp::Equal, 2),
+            (SortOp::BeginsWith, 2),
+            (SortOp::Lt, 2),
+            (SortOp::Le, 2),
+            (SortOp::Gt, 2),
+            (SortOp::Ge, 2),
+            (SortOp::Between, 2),
+        ]
+    );
 }
 
 #[test]
@@ -115,10 +142,24 @@ fn options_add_fields_and_indexes_collect_members() {
         ]
     );
     assert_eq!(item.expires_after, Some(7200));
-    assert_eq!(item.ttl, Some(5));
+    assert_eq!(item.ttl, Some(FieldId(5)));
     assert_eq!(item.fields[4].ty, FieldType::Int(ir::IntType::U64));
-    let indexes: Vec<_> = item.indexes.iter().map(|i| i.index.as_str()).collect();
-    assert_eq!(indexes, ["gsi1"], "not in the local index: no lsi1sk");
+    let indexes: Vec<_> = item.accesses.iter().map(|a| a.index).collect();
+    assert_eq!(
+        indexes,
+        [None, Some(IndexId(0))],
+        "not in the local index: no lsi1sk"
+    );
+    // Kept fields have no update actions; the index key is rewritten
+    // from `user`.
+    let updated: Vec<_> = item
+        .updates
+        .iter()
+        .map(|u| item.field(u.field).name.as_str())
+        .collect();
+    assert_eq!(updated, ["user", "expires_at"]);
+    assert_eq!(item.updates[0].rewrites.len(), 1);
+    assert!(!item.updates[0].if_not_exists);
 }
 
 #[test]
@@ -130,13 +171,12 @@ fn plain_keys_keep_their_type() {
     assert!(!d.has_errors(), "{}", d.render());
     let item = &schema.tables[0].items[0];
     assert_eq!(
-        item.partition,
-        KeyValue::Field {
+        item.key(item.table_access().partition),
+        &KeyValue::Field {
             attribute: "id".into(),
-            field: 0
+            field: FieldId(0)
         }
     );
-    assert_eq!(item.fields[1].rust_name, "user_name");
     assert_eq!(item.fields[1].attribute, "userName");
 }
 

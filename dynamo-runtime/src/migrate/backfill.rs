@@ -1,6 +1,6 @@
 //! Backfills: scan the items of one type, render attributes from their
-//! stored fields with the rules generated code uses ([`KeyWriter`],
-//! [`KeyPart`](crate::key::KeyPart)), and write what differs with
+//! stored fields with the rules generated code uses (the same template
+//! parser and [`KeyPart`] rendering), and write what differs with
 //! conditional updates, at a bounded rate, checkpointing after each page.
 
 use std::{
@@ -11,14 +11,18 @@ use std::{
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    Backfill, Event, FieldFormat, Migration, Migrator, TemplatePart,
+    Event, MigrateError, Migration, Migrator,
     live::LiveTable,
     tracking::{Checkpoint, Lease, Tracking, is_condition_failure},
 };
 use crate::{
-    Attribute, Attributes, DecodeError, DecodeErrorKind, Error, KeyError, Number, Result,
-    Timestamp, attr,
-    key::{KeyPart, KeyWriter},
+    Attribute, Attributes, DecodeErrorKind, Error, KeyPart, Number, Operation, Result, Timestamp,
+    attr,
+    key::{Refusal, write_value},
+    model::{
+        Backfill, FieldFormat,
+        template::{Piece, pieces},
+    },
 };
 
 /// Items read per scan page, and so between checkpoints.
@@ -68,10 +72,10 @@ impl<'a> Cx<'_, 'a> {
         resume: Option<&Checkpoint>,
         lease: &mut Lease<'a>,
     ) -> Result<()> {
-        let db = self.migrator.db;
+        let db = self.migrator.db();
         let live = LiveTable::describe(db, self.table)
             .await?
-            .ok_or_else(|| super::gone(self.table))?;
+            .ok_or_else(|| super::executor::gone(self.table))?;
         let mut checkpoint = resume.cloned().unwrap_or(Checkpoint {
             step: self.step,
             key: None,
@@ -80,12 +84,12 @@ impl<'a> Cx<'_, 'a> {
         });
         if resume.is_some() {
             tracing::info!(
-                item = b.item,
+                item = &*b.item,
                 scanned = checkpoint.scanned,
                 "resuming a backfill from its checkpoint"
             );
         }
-        let mut pacer = Pacer::new(self.migrator.backfill_rate);
+        let mut pacer = Pacer::new(self.migrator.pace());
         loop {
             let out = db
                 .client()
@@ -94,12 +98,12 @@ impl<'a> Cx<'_, 'a> {
                 .consistent_read(true)
                 .limit(PAGE)
                 .filter_expression("#type = :type")
-                .expression_attribute_names("#type", b.type_attribute)
-                .expression_attribute_values(":type", AttributeValue::S(b.item.to_owned()))
+                .expression_attribute_names("#type", &*b.type_attribute)
+                .expression_attribute_values(":type", AttributeValue::S(b.item.to_string()))
                 .set_exclusive_start_key(checkpoint.key.take())
                 .send()
                 .await
-                .map_err(|e| Error::service("Scan", self.table, e))?;
+                .map_err(|e| Error::service(Operation::Scan, self.table, e))?;
             for item in out.items() {
                 checkpoint.scanned += 1;
                 if self.write(b, item.clone(), &live.keys, &mut pacer).await? {
@@ -112,7 +116,7 @@ impl<'a> Cx<'_, 'a> {
                 .checkpoint(self.migration, &checkpoint)
                 .await?;
             self.migrator.emit(Event::Backfill {
-                item: b.item,
+                item: b.item.to_string(),
                 scanned: checkpoint.scanned,
                 updated: checkpoint.updated,
                 estimated_total: live.item_count,
@@ -133,12 +137,12 @@ impl<'a> Cx<'_, 'a> {
         keys: &[String],
         pacer: &mut Pacer,
     ) -> Result<bool> {
-        let db = self.migrator.db;
+        let db = self.migrator.db();
         for _ in 0..ATTEMPTS {
-            let changes: Vec<(&str, String)> = render(b, &item)?
+            let changes: Vec<(String, String)> = render(b, &item)?
                 .into_iter()
                 .filter(|(attribute, value)| {
-                    !matches!(item.get(*attribute), Some(AttributeValue::S(s)) if s == value)
+                    !matches!(item.get(attribute), Some(AttributeValue::S(s)) if s == value)
                 })
                 .collect();
             if changes.is_empty() {
@@ -148,12 +152,12 @@ impl<'a> Cx<'_, 'a> {
                 .iter()
                 .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
                 .collect();
-            let mut names = HashMap::from([("#type".to_owned(), b.type_attribute.to_owned())]);
+            let mut names = HashMap::from([("#type".to_owned(), b.type_attribute.to_string())]);
             let mut values =
-                HashMap::from([(":type".to_owned(), AttributeValue::S(b.item.into()))]);
+                HashMap::from([(":type".to_owned(), AttributeValue::S(b.item.to_string()))]);
             let mut sets = Vec::new();
             for (i, (attribute, value)) in changes.into_iter().enumerate() {
-                names.insert(format!("#s{i}"), attribute.to_owned());
+                names.insert(format!("#s{i}"), attribute);
                 values.insert(format!(":s{i}"), AttributeValue::S(value));
                 sets.push(format!("#s{i} = :s{i}"));
             }
@@ -183,7 +187,7 @@ impl<'a> Cx<'_, 'a> {
             match result {
                 Ok(_) => return Ok(true),
                 Err(e) if is_condition_failure(&e) => {}
-                Err(e) => return Err(Error::service("UpdateItem", self.table, e)),
+                Err(e) => return Err(Error::service(Operation::UpdateItem, self.table, e)),
             }
             // Changed (or deleted) since the scan read it: read it again.
             let fresh = db
@@ -194,9 +198,9 @@ impl<'a> Cx<'_, 'a> {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| Error::service("GetItem", self.table, e))?;
+                .map_err(|e| Error::service(Operation::GetItem, self.table, e))?;
             match fresh.item {
-                Some(fresh) if matches!(fresh.get(b.type_attribute), Some(AttributeValue::S(t)) if t == b.item) =>
+                Some(fresh) if matches!(fresh.get(&*b.type_attribute), Some(AttributeValue::S(t)) if *t == b.item) =>
                 {
                     item = fresh;
                 }
@@ -211,105 +215,90 @@ impl<'a> Cx<'_, 'a> {
 }
 
 /// The attributes the templates read, each once.
-fn sources(b: &Backfill) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = Vec::new();
-    for t in b.set {
-        for part in t.parts {
-            if let TemplatePart::Field { attribute, .. } = part
-                && !out.contains(attribute)
+fn sources(b: &Backfill) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for t in b.set.iter() {
+        for name in t.fields() {
+            if let Some(field) = b.field(name)
+                && !out.contains(&&*field.attribute)
             {
-                out.push(attribute);
+                out.push(&field.attribute);
             }
         }
     }
     out
 }
 
-/// Why a stored value could not be rendered.
-enum Rendering {
-    Decode(DecodeErrorKind),
-    Key(KeyError),
-}
-
-/// Appends a decoded field value to `w`.
-fn put<T: KeyPart>(
-    w: &mut KeyWriter,
-    field: &'static str,
-    width: Option<usize>,
-    value: std::result::Result<T, DecodeErrorKind>,
-) -> std::result::Result<(), Rendering> {
-    let value = value.map_err(Rendering::Decode)?;
-    w.field(field, &value, width).map_err(Rendering::Key)?;
-    Ok(())
+/// A stored value as the Rust value generated code renders.
+fn stored(format: FieldFormat, value: AttributeValue) -> Result<Box<dyn KeyPart>, DecodeErrorKind> {
+    Ok(match format {
+        FieldFormat::Text => Box::new(String::from_attribute(value)?),
+        FieldFormat::Signed => Box::new(i64::from_attribute(value)?),
+        FieldFormat::Unsigned => Box::new(u64::from_attribute(value)?),
+        FieldFormat::Number => Box::new(Number::from_attribute(value)?),
+        FieldFormat::Float => Box::new(f64::from_attribute(value)?),
+        FieldFormat::Bool => Box::new(bool::from_attribute(value)?),
+        FieldFormat::Timestamp => Box::new(Timestamp::from_attribute(value)?),
+        FieldFormat::EpochSeconds => Box::new(attr::from_epoch_seconds(value)?),
+        FieldFormat::EpochMillis => Box::new(attr::from_epoch_millis(value)?),
+    })
 }
 
 /// Renders each template of `b` from `item`. A template with a field the
 /// item does not have is left out, as generated code leaves out sparse
 /// index keys.
-pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(&'static str, String)>> {
-    let mut out = Vec::new();
-    'templates: for t in b.set {
-        let mut w = KeyWriter::new(b.item, t.attribute, t.separator, 32);
-        for part in t.parts {
-            match *part {
-                TemplatePart::Literal(text) => {
-                    w.literal(text);
-                }
-                TemplatePart::Field {
-                    field,
-                    attribute,
-                    format,
-                    width,
-                } => match item.get(attribute) {
-                    None | Some(AttributeValue::Null(_)) => continue 'templates,
-                    Some(value) => {
-                        let value = value.clone();
-                        let written = match format {
-                            FieldFormat::Text => {
-                                put(&mut w, field, width, String::from_attribute(value))
-                            }
-                            FieldFormat::Signed => {
-                                put(&mut w, field, width, i64::from_attribute(value))
-                            }
-                            FieldFormat::Unsigned => {
-                                put(&mut w, field, width, u64::from_attribute(value))
-                            }
-                            FieldFormat::Number => {
-                                put(&mut w, field, width, Number::from_attribute(value))
-                            }
-                            FieldFormat::Float => {
-                                put(&mut w, field, width, f64::from_attribute(value))
-                            }
-                            FieldFormat::Bool => {
-                                put(&mut w, field, width, bool::from_attribute(value))
-                            }
-                            FieldFormat::Timestamp => {
-                                put(&mut w, field, width, Timestamp::from_attribute(value))
-                            }
-                            FieldFormat::EpochSeconds => {
-                                put(&mut w, field, width, attr::from_epoch_seconds(value))
-                            }
-                            FieldFormat::EpochMillis => {
-                                put(&mut w, field, width, attr::from_epoch_millis(value))
-                            }
-                        };
-                        match written {
-                            Ok(()) => {}
-                            Err(Rendering::Decode(kind)) => {
-                                return Err(DecodeError {
-                                    item_type: b.item,
-                                    attribute: attribute.to_owned(),
-                                    kind,
-                                }
-                                .into());
-                            }
-                            Err(Rendering::Key(e)) => return Err(e.into()),
-                        }
-                    }
-                },
-            }
+pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(String, String)>> {
+    let refused = |attribute: &str, field: &str, problem: String| -> Error {
+        MigrateError::Render {
+            item: b.item.to_string(),
+            attribute: attribute.to_owned(),
+            field: field.to_owned(),
+            problem,
         }
-        out.push((t.attribute, w.finish()));
+        .into()
+    };
+    let mut out = Vec::new();
+    'templates: for t in b.set.iter() {
+        let fields = pieces(&t.text)
+            .flatten()
+            .filter(|(_, p)| matches!(p, Piece::Field { .. }))
+            .count();
+        let separator = (fields > 1).then_some(&*b.separator);
+        let mut text = String::new();
+        for piece in pieces(&t.text) {
+            let (_, piece) = piece.map_err(|e| refused(&t.attribute, "", e.message))?;
+            let (name, width) = match piece {
+                Piece::Literal(literal) => {
+                    text.push_str(literal);
+                    continue;
+                }
+                Piece::Field { name, width } => (name, width),
+            };
+            let Some(field) = b.field(name) else {
+                return Err(refused(&t.attribute, name, "no such field".to_owned()));
+            };
+            let value = match item.get(&*field.attribute) {
+                None | Some(AttributeValue::Null(_)) => continue 'templates,
+                Some(value) => stored(field.format, value.clone()).map_err(|kind| {
+                    refused(
+                        &t.attribute,
+                        name,
+                        format!("attribute `{}`: {kind}", field.attribute),
+                    )
+                })?,
+            };
+            write_value(&mut text, name, &*value, width, separator).map_err(|r| {
+                let problem = match r.why {
+                    Refusal::Empty => "the value is empty".to_owned(),
+                    Refusal::Separator => format!(
+                        "the value contains the key separator {:?}",
+                        b.separator
+                    ),
+                };
+                refused(&t.attribute, name, problem)
+            })?;
+        }
+        out.push((t.attribute.to_string(), text));
     }
     Ok(out)
 }
@@ -317,48 +306,24 @@ pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(&'static st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::Template;
+    use std::borrow::Cow;
+
+    use crate::model::{Template, TemplateField, text};
 
     const BACKFILL: Backfill = Backfill {
-        table: "shop",
-        item: "Order",
-        type_attribute: "_type",
-        set: &[
-            Template {
-                attribute: "gsi2pk",
-                text: "STATUS#{status}",
-                separator: None,
-                parts: &[
-                    TemplatePart::Literal("STATUS#"),
-                    TemplatePart::Field {
-                        field: "status",
-                        attribute: "status",
-                        format: FieldFormat::Text,
-                        width: None,
-                    },
-                ],
-            },
-            Template {
-                attribute: "gsi2sk",
-                text: "{n:6}#{at}",
-                separator: Some("#"),
-                parts: &[
-                    TemplatePart::Field {
-                        field: "n",
-                        attribute: "n",
-                        format: FieldFormat::Unsigned,
-                        width: Some(6),
-                    },
-                    TemplatePart::Literal("#"),
-                    TemplatePart::Field {
-                        field: "at",
-                        attribute: "at",
-                        format: FieldFormat::EpochSeconds,
-                        width: None,
-                    },
-                ],
-            },
-        ],
+        table: text("shop"),
+        item: text("Order"),
+        type_attribute: text("_type"),
+        separator: text("#"),
+        fields: Cow::Borrowed(&[
+            TemplateField::new("status", "status", FieldFormat::Text),
+            TemplateField::new("n", "n", FieldFormat::Unsigned),
+            TemplateField::new("at", "at", FieldFormat::EpochSeconds),
+        ]),
+        set: Cow::Borrowed(&[
+            Template::new("gsi2pk", "STATUS#{status}"),
+            Template::new("gsi2sk", "{n:06}#{at}"),
+        ]),
     };
 
     fn item(pairs: &[(&str, AttributeValue)]) -> Attributes {
@@ -382,8 +347,8 @@ mod tests {
         assert_eq!(
             rendered,
             vec![
-                ("gsi2pk", "STATUS#paid".to_owned()),
-                ("gsi2sk", "000042#1970-01-01T00:00:00.000000000Z".to_owned())
+                ("gsi2pk".to_owned(), "STATUS#paid".to_owned()),
+                ("gsi2sk".to_owned(), "000042#1970-01-01T00:00:00.000000000Z".to_owned())
             ]
         );
     }
@@ -393,15 +358,16 @@ mod tests {
         let only_status = item(&[("status", AttributeValue::S("paid".into()))]);
         assert_eq!(
             render(&BACKFILL, &only_status).unwrap(),
-            vec![("gsi2pk", "STATUS#paid".to_owned())]
+            vec![("gsi2pk".to_owned(), "STATUS#paid".to_owned())]
         );
         let wrong = item(&[("status", AttributeValue::N("1".into()))]);
         let err = render(&BACKFILL, &wrong).unwrap_err();
         assert!(
-            matches!(&err, Error::Decode(d) if d.item_type == "Order" && d.attribute == "status"),
+            matches!(&err, Error::Migrate(MigrateError::Render { item, field, .. }) if item == "Order" && field == "status"),
             "{err}"
         );
         let empty = item(&[("status", AttributeValue::S(String::new()))]);
-        assert!(matches!(render(&BACKFILL, &empty), Err(Error::Key(_))));
+        let err = render(&BACKFILL, &empty).unwrap_err();
+        assert!(err.to_string().contains("the value is empty"), "{err}");
     }
 }

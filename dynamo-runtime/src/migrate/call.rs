@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::{
 use serde_json::{Map, Value, json};
 
 use super::Backfill;
+use crate::Operation;
 use crate::{
     Billing, Db, Error, IndexDef, KeyAttributeDef, Result, StreamView, TableDef, Throughput,
     table::{stream_specification, ttl_input},
@@ -38,7 +39,7 @@ pub(crate) enum Call {
     CreateIndex {
         table: String,
         index: IndexDef,
-        type_attribute: &'static str,
+        type_attribute: String,
         /// Capacity of the index on a provisioned table.
         throughput: Option<Throughput>,
     },
@@ -79,9 +80,9 @@ fn config(e: impl fmt::Display) -> Error {
     Error::config(e.to_string())
 }
 
-fn definition(key: KeyAttributeDef) -> Result<AttributeDefinition> {
+fn definition(key: &KeyAttributeDef) -> Result<AttributeDefinition> {
     AttributeDefinition::builder()
-        .attribute_name(key.name)
+        .attribute_name(&*key.name)
         .attribute_type(key.ty.to_sdk())
         .build()
         .map_err(config)
@@ -114,14 +115,14 @@ impl Call {
                 throughput,
             } => {
                 let mut create = CreateGlobalSecondaryIndexAction::builder()
-                    .index_name(index.name)
+                    .index_name(&*index.name)
                     .set_key_schema(Some(index.key_schema()?))
                     .projection(index.projection(type_attribute));
                 if let Some(t) = throughput {
                     create = create.provisioned_throughput(t.to_sdk()?);
                 }
                 let mut req = UpdateTableInput::builder().table_name(table);
-                for key in std::iter::once(index.partition_key).chain(index.sort_key) {
+                for key in index.key() {
                     req = req.attribute_definitions(definition(key)?);
                 }
                 Request::Update(
@@ -200,26 +201,26 @@ impl Call {
                     // Another run (or a crashed one) created it: the
                     // caller's wait and the next describe take it from here.
                     aws_sdk_dynamodb::Error::ResourceInUseException(_) => Ok(()),
-                    e => Err(Error::service("CreateTable", table, e)),
+                    e => Err(Error::service(Operation::CreateTable, table, e)),
                 },
             },
             Some(Request::Delete(req)) => match req.send_with(db.client()).await {
                 Ok(_) => Ok(()),
                 Err(e) => match aws_sdk_dynamodb::Error::from(e) {
                     aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => Ok(()),
-                    e => Err(Error::service("DeleteTable", table, e)),
+                    e => Err(Error::service(Operation::DeleteTable, table, e)),
                 },
             },
             Some(Request::Update(req)) => req
                 .send_with(db.client())
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::service("UpdateTable", table, e)),
+                .map_err(|e| Error::service(Operation::UpdateTable, table, e)),
             Some(Request::Ttl(req)) => req
                 .send_with(db.client())
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::service("UpdateTimeToLive", table, e)),
+                .map_err(|e| Error::service(Operation::UpdateTimeToLive, table, e)),
         }
     }
 }
@@ -269,14 +270,14 @@ fn backfill_text(table: &str, b: &Backfill) -> String {
         "TableName": table,
         "ConsistentRead": true,
         "FilterExpression": "#type = :type",
-        "ExpressionAttributeNames": { "#type": b.type_attribute },
-        "ExpressionAttributeValues": { ":type": { "S": b.item } },
+        "ExpressionAttributeNames": { "#type": &*b.type_attribute },
+        "ExpressionAttributeValues": { ":type": { "S": &*b.item } },
     });
     let mut names = Map::new();
     let mut values = Map::new();
     let mut sets = Vec::new();
     for (i, t) in b.set.iter().enumerate() {
-        names.insert(format!("#s{i}"), Value::from(t.attribute));
+        names.insert(format!("#s{i}"), Value::from(&*t.attribute));
         values.insert(format!(":s{i}"), json!({ "S": format!("<{}>", t.text) }));
         sets.push(format!("#s{i} = :s{i}"));
     }

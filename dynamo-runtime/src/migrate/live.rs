@@ -7,9 +7,11 @@ use aws_sdk_dynamodb::types::{
     TableDescription, TimeToLiveStatus,
 };
 
-use super::{Call, MigrateError, Step};
+use super::{MigrateError, Step, call::Call};
+use crate::Operation;
 use crate::{
-    Billing, Db, Error, IndexDef, IndexKind, KeyType, Result, StreamView, TableDef, Throughput,
+    Billing, Db, Error, IndexDef, IndexKind, KeyAttributeDef, KeyType, Result, StreamView,
+    TableDef, Throughput,
 };
 
 /// A table as DynamoDB describes it (DescribeTable and
@@ -91,11 +93,8 @@ fn key_names(keys: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> Vec<String> 
     keys.iter().map(|k| k.attribute_name().to_owned()).collect()
 }
 
-fn def_keys(partition: &str, sort: Option<&str>) -> Vec<String> {
-    std::iter::once(partition)
-        .chain(sort)
-        .map(str::to_owned)
-        .collect()
+fn def_keys<'k>(keys: impl Iterator<Item = &'k KeyAttributeDef>) -> Vec<String> {
+    keys.map(|k| k.name.to_string()).collect()
 }
 
 impl LiveTable {
@@ -106,7 +105,7 @@ impl LiveTable {
             Err(e) => {
                 return match aws_sdk_dynamodb::Error::from(e) {
                     aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => Ok(None),
-                    e => Err(Error::service("DescribeTable", table, e)),
+                    e => Err(Error::service(Operation::DescribeTable, table, e)),
                 };
             }
         };
@@ -130,7 +129,7 @@ impl LiveTable {
             }),
             Err(e) => match aws_sdk_dynamodb::Error::from(e) {
                 aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => return Ok(None),
-                e => return Err(Error::service("DescribeTimeToLive", table, e)),
+                e => return Err(Error::service(Operation::DescribeTimeToLive, table, e)),
             },
         };
         Ok(Some(LiveTable::from_description(t, ttl)))
@@ -208,7 +207,7 @@ impl LiveTable {
     fn from_def(def: &TableDef) -> LiveTable {
         LiveTable {
             status: "ACTIVE".to_owned(),
-            keys: def_keys(def.partition_key.name, def.sort_key.map(|k| k.name)),
+            keys: def_keys(def.key()),
             key_types: Vec::new(),
             indexes: def.indexes.iter().map(LiveIndex::from_def).collect(),
             billing: def.billing,
@@ -246,16 +245,16 @@ impl LiveTable {
 impl LiveIndex {
     fn from_def(index: &IndexDef) -> LiveIndex {
         LiveIndex {
-            name: index.name.to_owned(),
+            name: index.name.to_string(),
             global: index.kind == IndexKind::Global,
             status: "ACTIVE".to_owned(),
             backfilling: false,
-            keys: def_keys(index.partition_key.name, index.sort_key.map(|k| k.name)),
-            projection: match index.projection {
+            keys: def_keys(index.key()),
+            projection: match &index.projection {
                 crate::Projection::All => LiveProjection::All,
                 crate::Projection::KeysOnly => LiveProjection::KeysOnly,
                 crate::Projection::Include(names) => {
-                    LiveProjection::Include(names.iter().map(|n| (*n).to_owned()).collect())
+                    LiveProjection::Include(names.iter().map(|n| n.to_string()).collect())
                 }
             },
             throughput: index.throughput,
@@ -288,13 +287,13 @@ fn missing(table: &str, step: &Step) -> Error {
 pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result<Vec<Call>> {
     let table_owned = table.to_owned();
     let mut calls = Vec::new();
-    match *step {
+    match step {
         Step::CreateTable(def) => {
-            let want = def_keys(def.partition_key.name, def.sort_key.map(|k| k.name));
+            let want = def_keys(def.key());
             match live {
                 None => calls.push(Call::CreateTable {
                     table: table_owned.clone(),
-                    def,
+                    def: def.clone(),
                 }),
                 Some(t) if t.keys != want => {
                     return Err(conflict(
@@ -309,12 +308,12 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 }
                 Some(_) => {}
             }
-            if let Some(attribute) = def.ttl
-                && live.and_then(|t| t.ttl.as_deref()) != Some(attribute)
+            if let Some(attribute) = &def.ttl
+                && live.and_then(|t| t.ttl.as_deref()) != Some(&**attribute)
             {
                 calls.push(Call::UpdateTtl {
                     table: table_owned,
-                    attribute: attribute.to_owned(),
+                    attribute: attribute.to_string(),
                     enabled: true,
                 });
             }
@@ -330,8 +329,8 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
             ..
         } => {
             let t = live.ok_or_else(|| missing(table, step))?;
-            let want = def_keys(index.partition_key.name, index.sort_key.map(|k| k.name));
-            match t.index(index.name) {
+            let want = def_keys(index.key());
+            match t.index(&index.name) {
                 Some(i) if i.keys != want => {
                     return Err(conflict(
                         table,
@@ -347,8 +346,8 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 Some(_) => {}
                 None => calls.push(Call::CreateIndex {
                     table: table_owned,
-                    index,
-                    type_attribute,
+                    index: index.clone(),
+                    type_attribute: type_attribute.to_string(),
                     throughput: match t.billing {
                         Billing::OnDemand => None,
                         Billing::Provisioned(table) => Some(index.throughput.unwrap_or(table)),
@@ -371,7 +370,7 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 if i.status != "DELETING" {
                     calls.push(Call::DeleteIndex {
                         table: table_owned,
-                        index: index.to_owned(),
+                        index: index.to_string(),
                     });
                 }
             }
@@ -380,7 +379,7 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
             attribute, enabled, ..
         } => {
             let t = live.ok_or_else(|| missing(table, step))?;
-            match (t.ttl.as_deref(), enabled) {
+            match (t.ttl.as_deref(), *enabled) {
                 (Some(current), true) if current == attribute => {}
                 (Some(current), true) => {
                     // TTL is on for another attribute: DynamoDB needs it off
@@ -392,13 +391,13 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                     });
                     calls.push(Call::UpdateTtl {
                         table: table_owned,
-                        attribute: attribute.to_owned(),
+                        attribute: attribute.to_string(),
                         enabled: true,
                     });
                 }
                 (None, true) => calls.push(Call::UpdateTtl {
                     table: table_owned,
-                    attribute: attribute.to_owned(),
+                    attribute: attribute.to_string(),
                     enabled: true,
                 }),
                 (Some(current), false) => calls.push(Call::UpdateTtl {
@@ -411,7 +410,7 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
         }
         Step::UpdateStream { stream, .. } => {
             let t = live.ok_or_else(|| missing(table, step))?;
-            if t.stream != stream {
+            if t.stream != *stream {
                 // A stream's view cannot change in place: off, then on.
                 if t.stream.is_some() {
                     calls.push(Call::UpdateStream {
@@ -422,17 +421,17 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 if stream.is_some() {
                     calls.push(Call::UpdateStream {
                         table: table_owned,
-                        stream,
+                        stream: *stream,
                     });
                 }
             }
         }
         Step::UpdateBilling { billing, .. } => {
             let t = live.ok_or_else(|| missing(table, step))?;
-            if t.billing != billing {
+            if t.billing != *billing {
                 calls.push(Call::UpdateBilling {
                     table: table_owned,
-                    billing,
+                    billing: *billing,
                     indexes: t
                         .indexes
                         .iter()
@@ -448,7 +447,7 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
             }
             calls.push(Call::Backfill {
                 table: table_owned,
-                backfill,
+                backfill: backfill.clone(),
             });
         }
     }

@@ -7,26 +7,26 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 
-use super::{Call, MigrateError, Migration, live::LiveTable};
+use super::{MigrateError, Migration, call::Call, live::LiveTable};
+use crate::Operation;
 use crate::{
     Attributes, Billing, Db, Error, KeyAttributeDef, KeyType, Result, TableDef, Timestamp,
+    model,
 };
 
 const LOCK_ID: &str = "lock";
 
 /// The tracking table's shape (its name is set per run).
 const DEF: TableDef = TableDef {
-    name: super::TRACKING_TABLE,
-    partition_key: KeyAttributeDef {
-        name: "id",
-        ty: KeyType::S,
-    },
+    name: model::text(super::TRACKING_TABLE),
+    partition_key: KeyAttributeDef::new("id", KeyType::S),
     sort_key: None,
-    type_attribute: "_type",
+    type_attribute: model::text(TableDef::TYPE_ATTRIBUTE),
+    key_separator: model::text(TableDef::KEY_SEPARATOR),
     billing: Billing::OnDemand,
     ttl: None,
     stream: None,
-    indexes: &[],
+    indexes: std::borrow::Cow::Borrowed(&[]),
 };
 
 /// A migration's recorded state.
@@ -153,7 +153,7 @@ impl<'a> Tracking<'a> {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| Error::service("Scan", &self.table, e))?;
+                .map_err(|e| Error::service(Operation::Scan, &self.table, e))?;
             for item in out.items() {
                 if let Some(record) = Record::from_item(item) {
                     records.push(record);
@@ -182,8 +182,8 @@ impl<'a> Tracking<'a> {
             .table_name(&self.table)
             .item("id", record_id(m.number))
             .item("number", n(m.number))
-            .item("name", s(m.name))
-            .item("checksum", s(m.checksum))
+            .item("name", s(m.name.as_ref()))
+            .item("checksum", s(m.checksum.as_ref()))
             .item("status", s(Status::Running.as_str()))
             .item("started_at", s(now()))
             .item("owner", s(owner));
@@ -192,7 +192,7 @@ impl<'a> Tracking<'a> {
         }
         req.send()
             .await
-            .map_err(|e| Error::service("PutItem", &self.table, e))?;
+            .map_err(|e| Error::service(Operation::PutItem, &self.table, e))?;
         Ok(())
     }
 
@@ -215,7 +215,7 @@ impl<'a> Tracking<'a> {
             .set_expression_attribute_values(Some(values))
             .send()
             .await
-            .map_err(|e| Error::service("UpdateItem", &self.table, e))?;
+            .map_err(|e| Error::service(Operation::UpdateItem, &self.table, e))?;
         Ok(())
     }
 
@@ -235,7 +235,7 @@ impl<'a> Tracking<'a> {
             )
             .await
         {
-            tracing::error!(migration = m.name, error = %e, "could not record the failure");
+            tracing::error!(migration = &*m.name, error = %e, "could not record the failure");
         }
     }
 
@@ -365,7 +365,7 @@ impl<'a> Lease<'a> {
                     });
                 }
                 Err(e) if is_condition_failure(&e) => {}
-                Err(e) => return Err(Error::service("PutItem", &tracking.table, e)),
+                Err(e) => return Err(Error::service(Operation::PutItem, &tracking.table, e)),
             }
             let holder = tracking
                 .db
@@ -376,7 +376,7 @@ impl<'a> Lease<'a> {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| Error::service("GetItem", &tracking.table, e))?
+                .map_err(|e| Error::service(Operation::GetItem, &tracking.table, e))?
                 .item()
                 .and_then(|item| text(item, "owner"))
                 .unwrap_or_default();
@@ -421,7 +421,7 @@ impl<'a> Lease<'a> {
                 Ok(())
             }
             Err(e) if is_condition_failure(&e) => Err(MigrateError::LeaseLost.into()),
-            Err(e) => Err(Error::service("UpdateItem", &self.tracking.table, e)),
+            Err(e) => Err(Error::service(Operation::UpdateItem, &self.tracking.table, e)),
         }
     }
 
@@ -442,7 +442,7 @@ impl<'a> Lease<'a> {
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(Error::service("DeleteItem", &self.tracking.table, e)),
+            Err(e) => Err(Error::service(Operation::DeleteItem, &self.tracking.table, e)),
         }
     }
 }

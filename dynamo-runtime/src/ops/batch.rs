@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
 use futures_util::{StreamExt, stream};
 use tracing::Instrument;
 
+use crate::Operation;
 use crate::{
     Attributes, Db, Error, Item, Key, Result, Timestamp,
     log::{Meter, span},
@@ -27,7 +28,7 @@ type Leftover = (Vec<Attributes>, Option<Error>);
 /// fails, so that the error lists everything not processed.
 async fn run_chunks<T, F>(
     db: &Db,
-    operation: &'static str,
+    operation: Operation,
     table: &str,
     chunks: Vec<T>,
     run: impl Fn(T) -> F,
@@ -77,10 +78,9 @@ pub(crate) fn key_text(key: &Attributes) -> String {
 
 /// The key attributes of a full item of `I`'s table.
 fn key_of<I: Item>(item: &Attributes) -> Attributes {
-    let table = I::TABLE;
-    std::iter::once(table.partition_key.name)
-        .chain(table.sort_key.map(|k| k.name))
-        .filter_map(|name| item.get(name).map(|v| (name.to_owned(), v.clone())))
+    I::TABLE
+        .key()
+        .filter_map(|k| item.get(&*k.name).map(|v| (k.name.to_string(), v.clone())))
         .collect()
 }
 
@@ -116,7 +116,7 @@ impl<I: Item> BatchGet<I> {
     /// [`Error::Unprocessed`].
     pub async fn send(self, db: &Db) -> Result<Vec<Option<I>>> {
         let table = db.table_name(I::TABLE);
-        let span = span("BatchGetItem", &table, I::TYPE_NAME);
+        let span = span(Operation::BatchGetItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut position = HashMap::with_capacity(self.keys.len());
@@ -125,7 +125,7 @@ impl<I: Item> BatchGet<I> {
                 let key = key.encode_key()?;
                 if position.insert(key_text(&key), i).is_some() {
                     return Err(Error::InvalidRequest {
-                        operation: "BatchGetItem",
+                        operation: Operation::BatchGetItem,
                         reason: format!("key {} of `{}` is requested twice", i, I::TYPE_NAME),
                     });
                 }
@@ -134,7 +134,7 @@ impl<I: Item> BatchGet<I> {
             let found = std::sync::Mutex::new(Vec::new());
             let chunks: Vec<Vec<Attributes>> =
                 encoded.chunks(GET_CHUNK).map(<[_]>::to_vec).collect();
-            run_chunks(db, "BatchGetItem", &table, chunks, |chunk| {
+            run_chunks(db, Operation::BatchGetItem, &table, chunks, |chunk| {
                 get_chunk(
                     db,
                     &meter,
@@ -210,7 +210,7 @@ async fn get_chunk(
             Err(e) => {
                 return Err((
                     pending,
-                    Some(sdk_error("BatchGetItem", table, item_type, e)),
+                    Some(sdk_error(Operation::BatchGetItem, table, item_type, e)),
                 ));
             }
         };
@@ -281,12 +281,12 @@ impl<'a, I: Item> BatchWrite<'a, I> {
     /// request was written.
     pub async fn send(self, db: &Db) -> Result<()> {
         let table = db.table_name(I::TABLE);
-        let span = span("BatchWriteItem", &table, I::TYPE_NAME);
+        let span = span(Operation::BatchWriteItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             if I::VERSION.is_some() {
                 return Err(Error::InvalidRequest {
-                    operation: "BatchWriteItem",
+                    operation: Operation::BatchWriteItem,
                     reason: format!(
                         "`{}` is versioned, and batch writes cannot check versions",
                         I::TYPE_NAME
@@ -299,7 +299,7 @@ impl<'a, I: Item> BatchWrite<'a, I> {
             let mut check = |key: &Attributes, what: &str| {
                 if seen.insert(key_text(key), ()).is_some() {
                     return Err(Error::InvalidRequest {
-                        operation: "BatchWriteItem",
+                        operation: Operation::BatchWriteItem,
                         reason: format!("two requests for one key of `{}` ({what})", I::TYPE_NAME),
                     });
                 }
@@ -326,7 +326,7 @@ impl<'a, I: Item> BatchWrite<'a, I> {
             let count = requests.len();
             let chunks: Vec<Vec<WriteRequest>> =
                 requests.chunks(WRITE_CHUNK).map(<[_]>::to_vec).collect();
-            run_chunks(db, "BatchWriteItem", &table, chunks, |chunk| {
+            run_chunks(db, Operation::BatchWriteItem, &table, chunks, |chunk| {
                 write_chunk(db, &meter, &table, chunk, I::TYPE_NAME)
             })
             .await?;
@@ -370,7 +370,7 @@ async fn write_chunk(
                     .unwrap_or_default();
             }
             Err(e) => {
-                let error = sdk_error("BatchWriteItem", table, item_type, e);
+                let error = sdk_error(Operation::BatchWriteItem, table, item_type, e);
                 return Err((requested(pending), Some(error)));
             }
         }

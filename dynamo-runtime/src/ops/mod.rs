@@ -12,21 +12,22 @@ mod update;
 
 pub use batch::{BatchGet, BatchWrite};
 pub use cursor::Cursor;
-pub use query::{DecodeRow, Page, Query, QueryKeys, SortKeyCondition};
+pub use query::{Page, Query, SortKeyCondition, query_items, query_rows};
 pub use scan::{ParallelScan, Scan};
 pub use single::{DeleteItem, GetItem, GetProjected, Projected, PutItem, ReturningOld};
 pub use statement::Statement;
 pub use transact::{Slot, TransactGet, TransactRows, TransactWrite};
-pub use update::Update;
+pub use update::{Update, UpdateActions};
 
 use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 
+use crate::Operation;
 use crate::{Attributes, Error, Item, expr::Expr};
 
 /// Maps an SDK error to the runtime's typed error; a failed condition becomes
 /// [`Error::ConditionFailed`] naming the item type.
 fn sdk_error<E, R>(
-    operation: &'static str,
+    operation: Operation,
     table: &str,
     item_type: &'static str,
     error: SdkError<E, R>,
@@ -40,7 +41,7 @@ where
 /// Maps the error of a conditional write (put, update, delete) of a
 /// `item_type` whose expected version is `version`.
 fn write_error<E, R>(
-    operation: &'static str,
+    operation: Operation,
     table: &str,
     item_type: &'static str,
     version: Option<(&'static str, u64)>,
@@ -61,7 +62,7 @@ where
 /// (requested with `ReturnValuesOnConditionCheckFailure`): no item is
 /// [`Error::NotFound`] for updates, another version is [`Error::Stale`].
 fn condition_failed(
-    operation: &'static str,
+    operation: Operation,
     table: &str,
     item_type: &'static str,
     old: Option<Attributes>,
@@ -79,7 +80,7 @@ fn condition_failed(
             found,
         };
     }
-    if operation == "UpdateItem" && old.is_none() {
+    if operation == Operation::UpdateItem && old.is_none() {
         return Error::NotFound {
             operation,
             item_type,
@@ -119,8 +120,8 @@ impl Conditions {
 
     /// `attribute_exists(pk) AND type = I`: the item exists and is an `I`.
     fn exists<I: Item>(&mut self, expr: &mut Expr) {
-        let pk = expr.name(I::TABLE.partition_key.name);
-        let ty = expr.name(I::TABLE.type_attribute);
+        let pk = expr.name(&I::TABLE.partition_key.name);
+        let ty = expr.name(&I::TABLE.type_attribute);
         let name = expr.value(AttributeValue::S(I::TYPE_NAME.to_owned()));
         self.push(format!("attribute_exists({pk}) AND {ty} = {name}"));
     }
@@ -128,9 +129,11 @@ impl Conditions {
     /// The version check of a write of an item read at `version`: a new
     /// item (version 0) must not exist yet.
     fn version<I: Item>(&mut self, expr: &mut Expr, version: u64) {
-        let Some(attribute) = I::VERSION else { return };
+        let Some(attribute) = I::VERSION.map(|v| v.attribute) else {
+            return;
+        };
         if version == 0 {
-            let pk = expr.name(I::TABLE.partition_key.name);
+            let pk = expr.name(&I::TABLE.partition_key.name);
             self.push(format!("attribute_not_exists({pk})"));
         } else {
             let name = expr.name(attribute);

@@ -6,8 +6,9 @@ use futures_util::{TryStreamExt, stream};
 use tracing::Instrument;
 
 use crate::{
-    Attributes, Cursor, Db, Error, KeyError, Result, TableDef,
+    Attributes, Cursor, Db, Error, Item, KeyError, Operation, Result, TableDef,
     expr::{Expr, Node},
+    key::{RenderedKey, SortKey},
     log::{Meter, span},
 };
 
@@ -177,13 +178,34 @@ impl SortKeyCondition {
 
 /// The key attributes a query reads by: the table's own, or an index's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueryKeys {
+struct QueryKeys {
     /// The index name; `None` for the table.
-    pub index: Option<&'static str>,
+    index: Option<&'static str>,
     /// The partition key attribute.
-    pub partition_key: &'static str,
+    partition_key: &'static str,
     /// The sort key attribute, if any.
-    pub sort_key: Option<&'static str>,
+    sort_key: Option<&'static str>,
+}
+
+/// The item types a query returns, by the table's type attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Types {
+    /// Every row: the row decoder tells item types apart.
+    All,
+    /// One item type.
+    One(&'static str),
+    /// These item types (a collection).
+    Listed(&'static [&'static str]),
+}
+
+impl Types {
+    fn names(&self) -> &[&'static str] {
+        match self {
+            Types::All => &[],
+            Types::One(name) => std::slice::from_ref(name),
+            Types::Listed(names) => names,
+        }
+    }
 }
 
 /// One page of query results.
@@ -212,7 +234,7 @@ pub struct Query<R> {
     keys: QueryKeys,
     partition: Result<AttributeValue, KeyError>,
     sort: Option<Result<SortKeyCondition, KeyError>>,
-    types: &'static [&'static str],
+    types: Types,
     filter: Option<Node>,
     decode: DecodeRow<R>,
     descending: bool,
@@ -223,23 +245,28 @@ pub struct Query<R> {
 }
 
 impl<R> Query<R> {
-    /// A query of the partition whose key is `partition`, returning rows
-    /// decoded by `decode`. With `types`, only items whose type attribute
-    /// names one of them are read back (the index must project the type
-    /// attribute); with none, `decode` tells item types apart. A key error
-    /// is reported when the query is sent.
-    pub fn new(
+    fn new(
         table: &'static TableDef,
-        keys: QueryKeys,
-        partition: Result<AttributeValue, KeyError>,
-        types: &'static [&'static str],
+        index: Option<&'static str>,
+        partition: RenderedKey,
+        sort: Option<SortKey>,
+        types: Types,
         decode: DecodeRow<R>,
     ) -> Self {
+        let (partition_key, partition) = partition.into_parts();
+        let (sort_key, base) = match sort {
+            Some(SortKey { attribute, base }) => (Some(attribute), base),
+            None => (None, None),
+        };
         Query {
             table,
-            keys,
+            keys: QueryKeys {
+                index,
+                partition_key,
+                sort_key,
+            },
             partition,
-            sort: None,
+            sort: base.map(Ok),
             types,
             filter: None,
             decode,
@@ -251,7 +278,8 @@ impl<R> Query<R> {
         }
     }
 
-    /// Restricts the sort key.
+    /// Restricts the sort key (replacing the item type's own condition).
+    #[doc(hidden)]
     pub fn sort_key(mut self, condition: Result<SortKeyCondition, KeyError>) -> Self {
         self.sort = Some(condition);
         self
@@ -259,6 +287,7 @@ impl<R> Query<R> {
 
     /// Keeps only items that meet `filter` (applied by DynamoDB after it
     /// reads them; [`limit`](Self::limit) still counts matches only).
+    #[doc(hidden)]
     pub fn filter(mut self, filter: Node) -> Self {
         self.filter = Some(match self.filter.take() {
             Some(before) => Node::And(Box::new(before), Box::new(filter)),
@@ -336,9 +365,7 @@ impl<R> Query<R> {
     /// the index's key for an index query.
     fn key_names(&self) -> Vec<&'static str> {
         let table = self.table;
-        let mut names: Vec<&'static str> = std::iter::once(table.partition_key.name)
-            .chain(table.sort_key.map(|k| k.name))
-            .collect();
+        let mut names: Vec<&'static str> = table.key().map(|k| &*k.name).collect();
         if self.keys.index.is_some() {
             for name in std::iter::once(self.keys.partition_key).chain(self.keys.sort_key) {
                 if !names.contains(&name) {
@@ -371,8 +398,8 @@ impl<R> Query<R> {
         }
         let filter = filter_text(
             &mut expr,
-            self.table.type_attribute,
-            self.types,
+            &self.table.type_attribute,
+            self.types.names(),
             self.filter.as_ref(),
         );
         let sort_key = self.keys.sort_key.filter(|_| !drop.is_empty());
@@ -426,8 +453,8 @@ impl<R> Query<R> {
     /// are ignored.
     pub async fn count(&self, db: &Db) -> Result<usize> {
         let table = db.table_name(self.table);
-        let item_type = self.types.first().copied().unwrap_or("");
-        let span = span("Query", &table, item_type);
+        let item_type = self.types.names().first().copied().unwrap_or("");
+        let span = span(Operation::Query, &table, item_type);
         async {
             let meter = Meter::new(&span);
             let parts = self.parts()?;
@@ -446,7 +473,7 @@ impl<R> Query<R> {
                 let out = meter
                     .send(db, request.send())
                     .await
-                    .map_err(|e| sdk_error("Query", &table, item_type, e))?;
+                    .map_err(|e| sdk_error(Operation::Query, &table, item_type, e))?;
                 count += match &out.items {
                     Some(items) if parts.projection.is_some() => {
                         items.iter().filter(|i| !self.at_bound(&parts, i)).count()
@@ -472,8 +499,8 @@ impl<R> Query<R> {
         want: Option<usize>,
     ) -> Result<(Vec<R>, Option<Attributes>)> {
         let table = db.table_name(self.table);
-        let item_type = self.types.first().copied().unwrap_or("");
-        let span = span("Query", &table, item_type);
+        let item_type = self.types.names().first().copied().unwrap_or("");
+        let span = span(Operation::Query, &table, item_type);
         async {
             let meter = Meter::new(&span);
             let parts = self.parts()?;
@@ -487,7 +514,7 @@ impl<R> Query<R> {
                 let out = meter
                     .send(db, request.send())
                     .await
-                    .map_err(|e| sdk_error("Query", &table, item_type, e))?;
+                    .map_err(|e| sdk_error(Operation::Query, &table, item_type, e))?;
                 for raw in out.items.unwrap_or_default() {
                     if self.at_bound(&parts, &raw) {
                         continue;
@@ -507,6 +534,42 @@ impl<R> Query<R> {
         .instrument(span.clone())
         .await
     }
+}
+
+/// A query of the items of type `I` in the partition `partition` of the
+/// table (`index` `None`) or an index; other item types sharing the
+/// partition are filtered out by the type attribute.
+pub fn query_items<I: Item>(
+    index: Option<&'static str>,
+    partition: RenderedKey,
+    sort: Option<SortKey>,
+) -> Query<I> {
+    Query::new(
+        I::TABLE,
+        index,
+        partition,
+        sort,
+        Types::One(I::TYPE_NAME),
+        |raw| I::decode(raw).map(Some),
+    )
+}
+
+/// A query of rows that `decode` reads: items of the collection `types`,
+/// or (with none) projections of an index that decode tells apart.
+pub fn query_rows<R>(
+    table: &'static TableDef,
+    index: Option<&'static str>,
+    partition: RenderedKey,
+    sort: Option<SortKey>,
+    types: &'static [&'static str],
+    decode: DecodeRow<R>,
+) -> Query<R> {
+    let types = if types.is_empty() {
+        Types::All
+    } else {
+        Types::Listed(types)
+    };
+    Query::new(table, index, partition, sort, types, decode)
 }
 
 /// The parts of a query's requests; see [`Query::parts`].
@@ -597,82 +660,4 @@ pub(crate) fn filter_text(
         filters.push(format!("({})", filter.render(expr)));
     }
     (!filters.is_empty()).then(|| filters.join(" AND "))
-}
-
-/// The builder methods every generated query struct forwards to its
-/// [`Query`]: ordering, paging, cursor and running. `consistent` is only
-/// given to queries of the table and of local indexes, where DynamoDB
-/// allows strongly consistent reads.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! query_options {
-    ($query:ident, $row:ty) => {
-        impl $query {
-            /// Returns items in descending sort-key order.
-            pub fn descending(self) -> Self {
-                Self(self.0.descending())
-            }
-
-            /// How many items DynamoDB evaluates per request; see
-            /// [`Query::page_size`](::dynamo_runtime::Query::page_size).
-            pub fn page_size(self, items: u32) -> Self {
-                Self(self.0.page_size(items))
-            }
-
-            /// Returns at most `items` items; see
-            /// [`Query::limit`](::dynamo_runtime::Query::limit).
-            pub fn limit(self, items: usize) -> Self {
-                Self(self.0.limit(items))
-            }
-
-            /// Resumes after the position `cursor` from an earlier page.
-            pub fn after(self, cursor: ::dynamo_runtime::Cursor) -> Self {
-                Self(self.0.after(cursor))
-            }
-
-            /// Runs the query and returns one page; see
-            /// [`Query::send`](::dynamo_runtime::Query::send).
-            pub async fn send(
-                &self,
-                db: &::dynamo_runtime::Db,
-            ) -> ::dynamo_runtime::Result<::dynamo_runtime::Page<$row>> {
-                self.0.send(db).await
-            }
-
-            /// Counts the matching items without reading them back; see
-            /// [`Query::count`](::dynamo_runtime::Query::count).
-            pub async fn count(
-                &self,
-                db: &::dynamo_runtime::Db,
-            ) -> ::dynamo_runtime::Result<usize> {
-                self.0.count(db).await
-            }
-
-            /// Runs the query to its end (or its limit) and returns every item.
-            pub async fn all(
-                &self,
-                db: &::dynamo_runtime::Db,
-            ) -> ::dynamo_runtime::Result<::std::vec::Vec<$row>> {
-                self.0.all(db).await
-            }
-
-            /// The items of the query, requesting pages as the stream is read.
-            pub fn stream<'a>(
-                &'a self,
-                db: &'a ::dynamo_runtime::Db,
-            ) -> impl ::dynamo_runtime::Stream<Item = ::dynamo_runtime::Result<$row>> + 'a {
-                self.0.stream(db)
-            }
-        }
-    };
-    ($query:ident, $row:ty, consistent) => {
-        $crate::query_options!($query, $row);
-
-        impl $query {
-            /// Reads with strong consistency.
-            pub fn consistent(self) -> Self {
-                Self(self.0.consistent())
-            }
-        }
-    };
 }

@@ -8,6 +8,7 @@ use futures_core::Stream;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tracing::Instrument;
 
+use crate::Operation;
 use crate::{
     Attributes, Condition, Cursor, Db, Item, Page, Result,
     expr::{Expr, Node},
@@ -131,10 +132,7 @@ impl<I: Item> Scan<I> {
     }
 
     fn start_key(&self) -> Result<Option<Attributes>> {
-        let table = I::TABLE;
-        let names: Vec<&str> = std::iter::once(table.partition_key.name)
-            .chain(table.sort_key.map(|k| k.name))
-            .collect();
+        let names: Vec<&str> = I::TABLE.key().map(|k| &*k.name).collect();
         self.cursor.as_ref().map(|c| c.to_key(&names)).transpose()
     }
 
@@ -142,7 +140,7 @@ impl<I: Item> Scan<I> {
         let mut expr = Expr::new();
         let filter = filter_text(
             &mut expr,
-            I::TABLE.type_attribute,
+            &I::TABLE.type_attribute,
             &[I::TYPE_NAME],
             self.filter.as_ref(),
         );
@@ -168,7 +166,7 @@ impl<I: Item> Scan<I> {
         want: Option<usize>,
     ) -> Result<(Vec<I>, Option<Attributes>)> {
         let table = db.table_name(I::TABLE);
-        let span = span("Scan", &table, I::TYPE_NAME);
+        let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut items = Vec::new();
@@ -181,7 +179,7 @@ impl<I: Item> Scan<I> {
                 let out = meter
                     .send(db, request.send())
                     .await
-                    .map_err(|e| sdk_error("Scan", &table, I::TYPE_NAME, e))?;
+                    .map_err(|e| sdk_error(Operation::Scan, &table, I::TYPE_NAME, e))?;
                 for raw in out.items.unwrap_or_default() {
                     items.push(I::decode(raw)?);
                 }
@@ -199,7 +197,7 @@ impl<I: Item> Scan<I> {
 
     async fn count_segment(&self, db: &Db, segment: Option<(i32, i32)>) -> Result<usize> {
         let table = db.table_name(I::TABLE);
-        let span = span("Scan", &table, I::TYPE_NAME);
+        let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut start = None;
@@ -213,7 +211,7 @@ impl<I: Item> Scan<I> {
                 let out = meter
                     .send(db, request.send())
                     .await
-                    .map_err(|e| sdk_error("Scan", &table, I::TYPE_NAME, e))?;
+                    .map_err(|e| sdk_error(Operation::Scan, &table, I::TYPE_NAME, e))?;
                 count += usize::try_from(out.count).unwrap_or(0);
                 start = out.last_evaluated_key;
                 if start.is_none() {

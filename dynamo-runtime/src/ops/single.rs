@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::Instrument;
 
+use crate::Operation;
 use crate::{
     Attributes, Condition, Db, DecodeError, DecodeErrorKind, Item, Key, Path, Result, Timestamp,
     expr::Expr,
@@ -52,7 +53,7 @@ impl<I: Item> GetItem<I> {
         fields: impl FnOnce(&I::Fields) -> A,
     ) -> GetProjected<I> {
         let mut attributes: Vec<&'static str> = fields(&I::FIELDS).into_iter().collect();
-        attributes.push(I::TABLE.type_attribute);
+        attributes.push(&I::TABLE.type_attribute);
         attributes.sort_unstable();
         attributes.dedup();
         GetProjected {
@@ -63,7 +64,7 @@ impl<I: Item> GetItem<I> {
 
     async fn read(&self, db: &Db, projection: &[&'static str]) -> Result<Option<Attributes>> {
         let table = db.table_name(I::TABLE);
-        let span = span("GetItem", &table, I::TYPE_NAME);
+        let span = span(Operation::GetItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut expr = Expr::new();
@@ -87,7 +88,7 @@ impl<I: Item> GetItem<I> {
             let out = meter
                 .send(db, request)
                 .await
-                .map_err(|e| sdk_error("GetItem", &table, I::TYPE_NAME, e))?;
+                .map_err(|e| sdk_error(Operation::GetItem, &table, I::TYPE_NAME, e))?;
             meter.finish(usize::from(out.item.is_some()));
             Ok(out.item)
         }
@@ -121,7 +122,7 @@ impl<I: Item> GetProjected<I> {
         let Some(item) = self.get.read(db, &self.attributes).await? else {
             return Ok(None);
         };
-        let type_attribute = I::TABLE.type_attribute;
+        let type_attribute: &str = &I::TABLE.type_attribute;
         match item.get(type_attribute) {
             Some(AttributeValue::S(name)) if name == I::TYPE_NAME => {}
             other => {
@@ -246,14 +247,14 @@ impl<'a, I: Item> PutItem<'a, I> {
 
     async fn write(self, db: &Db, returns: ReturnValue) -> Result<Option<Attributes>> {
         let table = db.table_name(I::TABLE);
-        let span = span("PutItem", &table, I::TYPE_NAME);
+        let span = span(Operation::PutItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             self.item.validate()?;
             let mut expr = Expr::new();
             let mut conditions = Conditions::default();
             if self.if_not_exists {
-                let pk = expr.name(I::TABLE.partition_key.name);
+                let pk = expr.name(&I::TABLE.partition_key.name);
                 conditions.push(format!("attribute_not_exists({pk})"));
             }
             let version = self.item.version();
@@ -278,7 +279,7 @@ impl<'a, I: Item> PutItem<'a, I> {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
-                write_error("PutItem", &table, I::TYPE_NAME, I::VERSION.zip(version), e)
+                write_error(Operation::PutItem, &table, I::TYPE_NAME, I::VERSION.map(|v| v.attribute).zip(version), e)
             })?;
             meter.finish(1);
             Ok(out.attributes)
@@ -366,7 +367,7 @@ impl<I: Item> DeleteItem<I> {
 
     async fn write(self, db: &Db, returns: ReturnValue) -> Result<Option<Attributes>> {
         let table = db.table_name(I::TABLE);
-        let span = span("DeleteItem", &table, I::TYPE_NAME);
+        let span = span(Operation::DeleteItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut expr = Expr::new();
@@ -387,10 +388,10 @@ impl<I: Item> DeleteItem<I> {
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
                 write_error(
-                    "DeleteItem",
+                    Operation::DeleteItem,
                     &table,
                     I::TYPE_NAME,
-                    I::VERSION.zip(self.version),
+                    I::VERSION.map(|v| v.attribute).zip(self.version),
                     e,
                 )
             })?;

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::{
 };
 use tracing::Instrument;
 
+use crate::Operation;
 use crate::{
     Attribute, Db, DecodeErrorKind, Error, Item, Result,
     log::{Meter, span},
@@ -93,7 +94,7 @@ impl<I: Item> Statement<I> {
 
     async fn run(&self, db: &Db) -> Result<Vec<crate::Attributes>> {
         let table = db.table_name(I::TABLE);
-        let span = span("ExecuteStatement", &table, I::TYPE_NAME);
+        let span = span(Operation::ExecuteStatement, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let text = self.text(db);
@@ -113,16 +114,16 @@ impl<I: Item> Statement<I> {
                     use aws_sdk_dynamodb::Error as E;
                     match E::from(e) {
                         E::ConditionalCheckFailedException(e) => {
-                            condition_failed("ExecuteStatement", &table, I::TYPE_NAME, e.item, None)
+                            condition_failed(Operation::ExecuteStatement, &table, I::TYPE_NAME, e.item, None)
                         }
                         // DynamoDB Local reports it as code `DuplicateItem`.
                         other
                             if matches!(other, E::DuplicateItemException(_))
                                 || other.code() == Some("DuplicateItem") =>
                         {
-                            condition_failed("ExecuteStatement", &table, I::TYPE_NAME, None, None)
+                            condition_failed(Operation::ExecuteStatement, &table, I::TYPE_NAME, None, None)
                         }
-                        other => Error::service("ExecuteStatement", &table, other),
+                        other => Error::service(Operation::ExecuteStatement, &table, other),
                     }
                 })?;
                 rows.extend(out.items.unwrap_or_default());

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::Instrument;
 
+use crate::Operation;
 use crate::{
     CancellationReason, Condition, Db, DeleteItem, Error, Item, Key, Result, Timestamp,
     expr::Expr,
@@ -84,7 +85,7 @@ impl<'db> TransactWrite<'db> {
             let key = key.encode_key()?;
             if !self.keys.insert((table.clone(), key_text(&key))) {
                 return Err(Error::InvalidRequest {
-                    operation: "TransactWriteItems",
+                    operation: Operation::TransactWriteItems,
                     reason: format!(
                         "two actions on one `{}` (one action per item)",
                         I::TYPE_NAME
@@ -93,7 +94,7 @@ impl<'db> TransactWrite<'db> {
             }
             if self.actions.len() == MAX_ACTIONS {
                 return Err(Error::InvalidRequest {
-                    operation: "TransactWriteItems",
+                    operation: Operation::TransactWriteItems,
                     reason: format!("more than {MAX_ACTIONS} actions"),
                 });
             }
@@ -105,7 +106,7 @@ impl<'db> TransactWrite<'db> {
                 self.checks.push(Check {
                     item_type: I::TYPE_NAME,
                     table,
-                    version: I::VERSION.zip(version),
+                    version: I::VERSION.map(|v| v.attribute).zip(version),
                 });
             }
             Err(e) => self.error = Some(e),
@@ -225,7 +226,7 @@ impl<'db> TransactWrite<'db> {
     /// policy says) only when every reason is a conflict with another
     /// transaction, which DynamoDB reports before applying anything.
     pub async fn send(self) -> Result<()> {
-        let span = span("TransactWriteItems", &tables(&self.checks), "");
+        let span = span(Operation::TransactWriteItems, &tables(&self.checks), "");
         async {
             if let Some(error) = self.error {
                 return Err(error);
@@ -246,7 +247,7 @@ impl<'db> TransactWrite<'db> {
             send_transaction(
                 self.db,
                 &meter,
-                "TransactWriteItems",
+                Operation::TransactWriteItems,
                 &self.checks,
                 request,
                 canceled,
@@ -275,7 +276,7 @@ fn tables(checks: &[Check]) -> String {
 async fn send_transaction<T: Consumed, E, R, Fut>(
     db: &Db,
     meter: &Meter,
-    operation: &'static str,
+    operation: Operation,
     checks: &[Check],
     request: impl Fn() -> Fut,
     canceled: impl FnOnce(Vec<Option<CancellationReason>>) -> Error,
@@ -345,7 +346,7 @@ fn canceled_error(reasons: Vec<Option<CancellationReason>>, checks: &[Check]) ->
         Some((reason, check)) if all_stale => {
             let (attribute, expected) = check.version.unwrap_or_default();
             Error::Stale {
-                operation: "TransactWriteItems",
+                operation: Operation::TransactWriteItems,
                 item_type: check.item_type,
                 table: check.table.clone(),
                 expected,
@@ -392,7 +393,7 @@ impl TransactGet<'_> {
         let get = key.encode_key().and_then(|key| {
             if !self.keys.insert((table.clone(), key_text(&key))) {
                 return Err(Error::InvalidRequest {
-                    operation: "TransactGetItems",
+                    operation: Operation::TransactGetItems,
                     reason: format!("one `{item_type}` is read twice"),
                 });
             }
@@ -423,14 +424,14 @@ impl TransactGet<'_> {
     /// Reads every item. A transaction cancelled by conflicting writes is
     /// retried as the retry policy says.
     pub async fn send(self) -> Result<TransactRows> {
-        let span = span("TransactGetItems", &tables(&self.checks), "");
+        let span = span(Operation::TransactGetItems, &tables(&self.checks), "");
         async {
             if let Some(error) = self.error {
                 return Err(error);
             }
             if self.gets.len() > MAX_ACTIONS {
                 return Err(Error::InvalidRequest {
-                    operation: "TransactGetItems",
+                    operation: Operation::TransactGetItems,
                     reason: format!("more than {MAX_ACTIONS} reads"),
                 });
             }
@@ -450,7 +451,7 @@ impl TransactGet<'_> {
             let out = send_transaction(
                 self.db,
                 &meter,
-                "TransactGetItems",
+                Operation::TransactGetItems,
                 &self.checks,
                 request,
                 canceled,

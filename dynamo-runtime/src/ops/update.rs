@@ -3,9 +3,15 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::Instrument;
 
+use std::collections::BTreeSet;
+
+use crate::Operation;
 use crate::{
-    Condition, Db, Error, Item, Key, Result,
+    Attribute, Condition, Db, Error, IntoValue, Item, Key, KeyTemplate, Path, Result,
+    ValidationError,
+    attr::SetElement,
     expr::Expr,
+    key::RenderedKey,
     log::{Meter, span},
 };
 
@@ -23,8 +29,9 @@ enum SetValue {
 }
 
 /// An update of one existing item. Generated update builders wrap it with
-/// one typed method per field action, so only the item type's own fields,
-/// with values of their types, can be changed, key fields never.
+/// one typed method per field action (see [`UpdateActions`]), so only the
+/// item type's own fields, with values of their types, can be changed, key
+/// fields never.
 ///
 /// The update fails with [`Error::NotFound`] when no item of the type has
 /// the key (it never creates a partial item); it sets `updated_at`, advances
@@ -43,9 +50,10 @@ pub struct Update<I: Item> {
 }
 
 impl<I: Item> Update<I> {
-    /// An update of the item with `key`, with no actions yet.
+    /// An update of the item with `key`, with no actions yet (besides
+    /// setting `updated_at`, for item types with timestamps).
     pub fn new(key: I::Key) -> Self {
-        Update {
+        let update = Update {
             key,
             set: Vec::new(),
             remove: Vec::new(),
@@ -54,6 +62,10 @@ impl<I: Item> Update<I> {
             condition: None,
             version: None,
             error: None,
+        };
+        match I::UPDATED_AT {
+            Some(path) => update.set(path, crate::Timestamp::now()),
+            None => update,
         }
     }
 
@@ -64,82 +76,15 @@ impl<I: Item> Update<I> {
 
     /// Records the first error of a value (a key that cannot render, a
     /// failed `validate` rule); `send` returns it without sending.
-    pub fn check<E: Into<Error>>(mut self, result: Result<(), E>) -> Self {
+    fn record<E: Into<Error>>(mut self, result: Result<(), E>) -> Self {
         if let (Err(e), None) = (result, &self.error) {
             self.error = Some(e.into());
         }
         self
     }
 
-    /// `SET attribute = value`.
-    pub fn set(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        self.set.push((attribute, SetValue::Value(value)));
-        self
-    }
-
-    /// `SET attribute = value` for a rendered key attribute.
-    pub fn set_key<E: Into<Error>>(
-        self,
-        attribute: &'static str,
-        value: Result<AttributeValue, E>,
-    ) -> Self {
-        match value {
-            Ok(value) => self.set(attribute, value),
-            Err(e) => self.check(Err(e)),
-        }
-    }
-
-    /// `SET attribute = if_not_exists(attribute, value)`.
-    pub fn set_if_not_exists(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        self.set.push((attribute, SetValue::IfNotExists(value)));
-        self
-    }
-
-    /// `SET attribute = attribute + value`.
-    pub fn increment(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        self.set.push((attribute, SetValue::Plus(value)));
-        self
-    }
-
-    /// `SET attribute = attribute - value`.
-    pub fn decrement(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        self.set.push((attribute, SetValue::Minus(value)));
-        self
-    }
-
-    /// Appends the elements of the list `value` (an absent list counts as
-    /// empty).
-    pub fn append(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        self.set.push((attribute, SetValue::Append(value)));
-        self
-    }
-
-    /// Prepends the elements of the list `value`.
-    pub fn prepend(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        self.set.push((attribute, SetValue::Prepend(value)));
-        self
-    }
-
-    /// `REMOVE attribute`.
-    pub fn remove(mut self, attribute: &'static str) -> Self {
-        self.remove.push(attribute);
-        self
-    }
-
-    /// `ADD attribute value`: adds to a number, or elements to a set. An
-    /// empty set adds nothing.
-    pub fn add(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        if !is_empty_set(&value) {
-            self.add.push((attribute, value));
-        }
-        self
-    }
-
-    /// `DELETE attribute value`: removes elements from a set.
-    pub fn delete(mut self, attribute: &'static str, value: AttributeValue) -> Self {
-        if !is_empty_set(&value) {
-            self.delete.push((attribute, value));
-        }
+    fn push_set(mut self, attribute: &'static str, value: SetValue) -> Self {
+        self.set.push((attribute, value));
         self
     }
 
@@ -208,7 +153,7 @@ impl<I: Item> Update<I> {
         if let Some(version) = I::VERSION {
             add.push(format!(
                 "{} {}",
-                expr.name(version),
+                expr.name(version.attribute),
                 expr.value(AttributeValue::N("1".into()))
             ));
         }
@@ -231,7 +176,7 @@ impl<I: Item> Update<I> {
         }
         if clauses.is_empty() {
             return Err(Error::InvalidRequest {
-                operation: "UpdateItem",
+                operation: Operation::UpdateItem,
                 reason: format!("the update of `{}` has no actions", I::TYPE_NAME),
             });
         }
@@ -259,7 +204,7 @@ impl<I: Item> Update<I> {
 
     async fn write(self, db: &Db, returns: ReturnValue) -> Result<I> {
         let table = db.table_name(I::TABLE);
-        let span = span("UpdateItem", &table, I::TYPE_NAME);
+        let span = span(Operation::UpdateItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut expr = Expr::new();
@@ -281,10 +226,10 @@ impl<I: Item> Update<I> {
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
                 write_error(
-                    "UpdateItem",
+                    Operation::UpdateItem,
                     &table,
                     I::TYPE_NAME,
-                    I::VERSION.zip(self.version),
+                    I::VERSION.map(|v| v.attribute).zip(self.version),
                     e,
                 )
             })?;
@@ -296,6 +241,128 @@ impl<I: Item> Update<I> {
     }
 }
 
+/// The field actions generated update builders are made of. Each generated
+/// `<Item>Update` method calls one of these with the field's typed path, so
+/// only the item type's own non-key fields change, with values of their
+/// types; this trait is not for direct use (it would bypass that).
+pub trait UpdateActions<I: Item>: Sized {
+    /// Records a failed `validate` rule; `send` returns it without sending.
+    fn check(self, result: Result<(), ValidationError>) -> Self;
+    /// `SET field = value`.
+    fn set<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
+    /// `SET field = if_not_exists(field, value)`.
+    fn set_if_not_exists<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
+    /// `REMOVE field`.
+    fn remove<T>(self, path: Path<I, T>) -> Self;
+    /// `ADD field by`: adds to a number (an absent one counts as 0).
+    fn add<T: Attribute>(self, path: Path<I, T>, by: T) -> Self;
+    /// `SET field = field + by` (the item must have a value).
+    fn increment<T: Attribute>(self, path: Path<I, T>, by: T) -> Self;
+    /// `SET field = field - by` (the item must have a value).
+    fn decrement<T: Attribute>(self, path: Path<I, T>, by: T) -> Self;
+    /// `ADD field items`: adds elements to a set.
+    fn add_items<E: SetElement + Clone, V: IntoValue<E>>(
+        self,
+        path: Path<I, BTreeSet<E>>,
+        items: impl IntoIterator<Item = V>,
+    ) -> Self;
+    /// `DELETE field items`: removes elements from a set.
+    fn delete_items<E: SetElement + Clone, V: IntoValue<E>>(
+        self,
+        path: Path<I, BTreeSet<E>>,
+        items: impl IntoIterator<Item = V>,
+    ) -> Self;
+    /// Appends `items` to a list (an absent list counts as empty).
+    fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self;
+    /// Prepends `items` to a list.
+    fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self;
+    /// `SET` a key attribute rendered from the update's key and new values
+    /// (an index key whose fields change).
+    fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self;
+    /// `REMOVE` a key attribute (the item leaves a sparse index).
+    fn remove_key(self, template: &KeyTemplate<I>) -> Self;
+}
+
+impl<I: Item> UpdateActions<I> for Update<I> {
+    fn check(self, result: Result<(), ValidationError>) -> Self {
+        self.record(result)
+    }
+
+    fn set<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+        let value = path.encode(&value.into_value());
+        self.push_set(path.attribute(), SetValue::Value(value))
+    }
+
+    fn set_if_not_exists<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+        let value = path.encode(&value.into_value());
+        self.push_set(path.attribute(), SetValue::IfNotExists(value))
+    }
+
+    fn remove<T>(mut self, path: Path<I, T>) -> Self {
+        self.remove.push(path.attribute());
+        self
+    }
+
+    fn add<T: Attribute>(mut self, path: Path<I, T>, by: T) -> Self {
+        self.add.push((path.attribute(), by.to_attribute()));
+        self
+    }
+
+    fn increment<T: Attribute>(self, path: Path<I, T>, by: T) -> Self {
+        self.push_set(path.attribute(), SetValue::Plus(by.to_attribute()))
+    }
+
+    fn decrement<T: Attribute>(self, path: Path<I, T>, by: T) -> Self {
+        self.push_set(path.attribute(), SetValue::Minus(by.to_attribute()))
+    }
+
+    fn add_items<E: SetElement + Clone, V: IntoValue<E>>(
+        mut self,
+        path: Path<I, BTreeSet<E>>,
+        items: impl IntoIterator<Item = V>,
+    ) -> Self {
+        let items: BTreeSet<E> = items.into_iter().map(IntoValue::into_value).collect();
+        // An empty set adds nothing (and DynamoDB rejects empty sets).
+        if !items.is_empty() {
+            self.add.push((path.attribute(), items.to_attribute()));
+        }
+        self
+    }
+
+    fn delete_items<E: SetElement + Clone, V: IntoValue<E>>(
+        mut self,
+        path: Path<I, BTreeSet<E>>,
+        items: impl IntoIterator<Item = V>,
+    ) -> Self {
+        let items: BTreeSet<E> = items.into_iter().map(IntoValue::into_value).collect();
+        if !items.is_empty() {
+            self.delete.push((path.attribute(), items.to_attribute()));
+        }
+        self
+    }
+
+    fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
+        self.push_set(path.attribute(), SetValue::Append(items.to_attribute()))
+    }
+
+    fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
+        self.push_set(path.attribute(), SetValue::Prepend(items.to_attribute()))
+    }
+
+    fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self {
+        let (attribute, value) = render(&self.key).into_parts();
+        match value {
+            Ok(value) => self.push_set(attribute, SetValue::Value(value)),
+            Err(e) => self.record(Err(e)),
+        }
+    }
+
+    fn remove_key(mut self, template: &KeyTemplate<I>) -> Self {
+        self.remove.push(template.attribute());
+        self
+    }
+}
+
 impl<I: Item> ReturningOld<Update<I>> {
     /// Sends the request and returns the item as stored before the update.
     pub async fn send(self, db: &Db) -> Result<I> {
@@ -303,14 +370,6 @@ impl<I: Item> ReturningOld<Update<I>> {
     }
 }
 
-fn is_empty_set(value: &AttributeValue) -> bool {
-    match value {
-        AttributeValue::Ss(v) => v.is_empty(),
-        AttributeValue::Ns(v) => v.is_empty(),
-        AttributeValue::Bs(v) => v.is_empty(),
-        _ => false,
-    }
-}
 
 /// Errors recorded while building are values; `send` consumes the builder,
 /// but rendering for a transaction only borrows it.
@@ -320,7 +379,7 @@ fn clone_error(error: &Error) -> Error {
         Error::Validation(e) => Error::Validation(e.clone()),
         Error::Decode(e) => Error::Decode(e.clone()),
         other => Error::InvalidRequest {
-            operation: "UpdateItem",
+            operation: Operation::UpdateItem,
             reason: other.to_string(),
         },
     }

@@ -1,0 +1,232 @@
+//! Facts about a valid item type that generated code is made of, computed
+//! once: its keys in order, how it can be queried (each access with its
+//! sort-key conditions and projection), and what an update can do to each
+//! field.
+
+use crate::ir::{
+    Access, Field, FieldId, FieldType, FieldUpdate, IndexDef, IndexId, IndexKind, Item, KeyId,
+    KeyValue, Projected, Projection, SortCondition, SortOp, TableDef, TemplatePart,
+};
+
+/// The key attributes an item fills, each once: the table's keys, then
+/// the keys of each index in schema order.
+pub(crate) fn ordered_keys(def: &TableDef, keys: Vec<(String, KeyValue)>) -> Vec<KeyValue> {
+    let mut out: Vec<KeyValue> = Vec::new();
+    for attribute in def.key().chain(def.indexes.iter().flat_map(IndexDef::key)) {
+        if out.iter().any(|k| k.attribute() == attribute.name) {
+            continue;
+        }
+        if let Some((_, value)) = keys.iter().find(|(a, _)| *a == attribute.name) {
+            out.push(value.clone());
+        }
+    }
+    out
+}
+
+/// How the item type is read: by the table's key, then by each index it
+/// fills the keys of. `None` when it does not fill the table's key (an
+/// error reported already).
+pub(crate) fn accesses(def: &TableDef, fields: &[Field], keys: &[KeyValue]) -> Option<Vec<Access>> {
+    let key_id = |attribute: &str| {
+        keys.iter()
+            .position(|k| k.attribute() == attribute)
+            .map(KeyId)
+    };
+    let partition = key_id(&def.partition_key.name)?;
+    let sort = match &def.sort_key {
+        Some(k) => Some(key_id(&k.name)?),
+        None => None,
+    };
+    let mut out = vec![Access {
+        index: None,
+        partition,
+        sort,
+        whole_items: true,
+        consistent: true,
+        projected: Vec::new(),
+        conditions: sort.map_or(Vec::new(), |k| conditions(fields, &keys[k.0])),
+    }];
+    for (i, index) in def.indexes.iter().enumerate() {
+        let index_sort = index.sort_key.as_ref().map(|k| key_id(&k.name));
+        let index_partition = match index.kind {
+            IndexKind::Local => Some(partition),
+            IndexKind::Global => key_id(&index.partition_key.name),
+        };
+        let (Some(index_partition), Some(index_sort)) = (
+            index_partition,
+            index_sort.map_or(Some(None), |s| s.map(Some)),
+        ) else {
+            continue;
+        };
+        let whole_items = index.projection == Projection::All;
+        let projected = if whole_items {
+            Vec::new()
+        } else {
+            projected(
+                index,
+                fields,
+                keys,
+                [Some(partition), sort, Some(index_partition), index_sort],
+            )
+        };
+        out.push(Access {
+            index: Some(IndexId(i)),
+            partition: index_partition,
+            sort: index_sort,
+            whole_items,
+            consistent: index.kind == IndexKind::Local,
+            projected,
+            conditions: index_sort.map_or(Vec::new(), |k| conditions(fields, &keys[k.0])),
+        });
+    }
+    Some(out)
+}
+
+/// The fields a row of an index that does not store whole items holds:
+/// the fields of its key attributes (the table's and the index's), and the
+/// included attributes the item type has.
+fn projected(
+    index: &IndexDef,
+    fields: &[Field],
+    keys: &[KeyValue],
+    key_attributes: [Option<KeyId>; 4],
+) -> Vec<Projected> {
+    let mut key_fields: Vec<FieldId> = Vec::new();
+    for key in key_attributes.into_iter().flatten() {
+        for field in keys[key.0].fields() {
+            if !key_fields.contains(&field) {
+                key_fields.push(field);
+            }
+        }
+    }
+    (0..fields.len())
+        .map(FieldId)
+        .filter_map(|id| {
+            let key = key_fields.contains(&id);
+            let included = match &index.projection {
+                Projection::Include(names) => names.iter().any(|n| *n == fields[id.0].attribute),
+                _ => false,
+            };
+            (key || included).then_some(Projected { field: id, key })
+        })
+        .collect()
+}
+
+/// The sort-key conditions of a sort key.
+///
+/// For a template, for each field in order of first use (the earlier ones
+/// equal): equality, `begins_with` for text, and ranges where text order is
+/// value order (the field ends the key, or renders at a fixed width). For
+/// a plain field: comparisons of its own value.
+fn conditions(fields: &[Field], sort: &KeyValue) -> Vec<SortCondition> {
+    let template = match sort {
+        KeyValue::Field { field, .. } => {
+            let mut ops = vec![
+                SortOp::Equal,
+                SortOp::Lt,
+                SortOp::Le,
+                SortOp::Gt,
+                SortOp::Ge,
+                SortOp::Between,
+            ];
+            if fields[field.0].ty == FieldType::String {
+                ops.push(SortOp::BeginsWith);
+            }
+            return ops
+                .into_iter()
+                .map(|op| SortCondition {
+                    op,
+                    fields: vec![*field],
+                    plain: true,
+                })
+                .collect();
+        }
+        KeyValue::Template(t) => t,
+    };
+    let mut out = Vec::new();
+    let mut seen: Vec<FieldId> = Vec::new();
+    for (position, part) in template.parts.iter().enumerate() {
+        let TemplatePart::Field { field, width } = part else {
+            continue;
+        };
+        if seen.contains(field) {
+            continue;
+        }
+        seen.push(*field);
+        let condition = |op| SortCondition {
+            op,
+            fields: seen.clone(),
+            plain: false,
+        };
+        out.push(condition(SortOp::Equal));
+        let ty = &fields[field.0].ty;
+        if *ty == FieldType::String {
+            out.push(condition(SortOp::BeginsWith));
+        }
+        let ends_key = position + 1 == template.parts.len();
+        if ends_key || fixed_width(ty, *width) {
+            for op in [
+                SortOp::Lt,
+                SortOp::Le,
+                SortOp::Gt,
+                SortOp::Ge,
+                SortOp::Between,
+            ] {
+                out.push(condition(op));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a field renders at a fixed width in a key, so that text order
+/// of keys is value order at any position.
+fn fixed_width(ty: &FieldType, width: Option<usize>) -> bool {
+    match ty {
+        FieldType::Int(_) | FieldType::Float(_) | FieldType::Number => width.is_some(),
+        FieldType::DateTime(_) | FieldType::Date | FieldType::Uuid => true,
+        _ => false,
+    }
+}
+
+/// What an update can do to each field: not to key fields (the item would
+/// move) nor to fields writes keep. Setting a field in an index key
+/// rewrites that key, from the field's other fields (parameters of the
+/// setter) and key fields (read from the update's key).
+pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
+    let key_fields = item.key_fields();
+    let access = item.table_access();
+    let table_keys = [Some(access.partition), access.sort];
+    let mut out = Vec::new();
+    for (i, field) in item.fields.iter().enumerate() {
+        let id = FieldId(i);
+        if key_fields.contains(&id) || item.is_managed(id) {
+            continue;
+        }
+        let rewrites: Vec<KeyId> = (0..item.keys.len())
+            .map(KeyId)
+            .filter(|k| !table_keys.contains(&Some(*k)))
+            .filter(|k| matches!(item.key(*k), KeyValue::Template(t) if t.fields().contains(&id)))
+            .collect();
+        let mut partners: Vec<FieldId> = Vec::new();
+        for k in &rewrites {
+            for f in item.key(*k).fields() {
+                if f != id && !key_fields.contains(&f) && !partners.contains(&f) {
+                    partners.push(f);
+                }
+            }
+        }
+        let free = rewrites.is_empty();
+        out.push(FieldUpdate {
+            field: id,
+            remove: field.optional,
+            if_not_exists: free,
+            arithmetic: free && field.ty.is_numeric(),
+            set_items: free && matches!(field.ty, FieldType::Set(_)),
+            list_items: free && matches!(field.ty, FieldType::List(_)),
+            rewrites,
+            partners,
+        });
+    }
+    out
+}

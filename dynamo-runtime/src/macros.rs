@@ -1,0 +1,322 @@
+//! Macros generated code invokes for the methods every item type, update
+//! builder, query builder and enum has, so that each is written once, here,
+//! and generated files hold only what differs. The methods they define are
+//! inherent and documented, as if written out.
+
+/// The single-item, batch, scan and PartiQL entry points of an item type:
+/// `key`, `get`, `put`, `delete`, `batch_get`, `scan`, `statement`, and
+/// (unless the item type is versioned, since batch writes cannot check a
+/// version) `batch_put` and `batch_delete`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! item_operations {
+    ($item:ident, $key:ident) => {
+        $crate::item_operations!($item, $key, versioned);
+
+        impl $item {
+            /// Writes `items` in batches of 25, retrying unprocessed items.
+            pub fn batch_put<'a>(
+                items: impl ::std::iter::IntoIterator<Item = &'a Self>,
+            ) -> $crate::BatchWrite<'a, Self> {
+                $crate::BatchWrite::new().put(items)
+            }
+
+            #[doc = ::std::concat!(
+                "Deletes the `", ::std::stringify!($item),
+                "`s with `keys` in batches of 25, retrying unprocessed requests."
+            )]
+            pub fn batch_delete<'a>(
+                keys: impl ::std::iter::IntoIterator<Item = $key>,
+            ) -> $crate::BatchWrite<'a, Self> {
+                $crate::BatchWrite::new().delete(keys)
+            }
+        }
+    };
+    ($item:ident, $key:ident, versioned) => {
+        impl $item {
+            #[doc = ::std::concat!("The key of this `", ::std::stringify!($item), "`.")]
+            pub fn key(&self) -> $key {
+                <Self as $crate::Item>::key(self)
+            }
+
+            #[doc = ::std::concat!(
+                "Reads the `", ::std::stringify!($item), "` with `key`; `None` when there is none."
+            )]
+            pub fn get(key: $key) -> $crate::GetItem<Self> {
+                $crate::GetItem::new(key)
+            }
+
+            #[doc = ::std::concat!(
+                "Writes this `", ::std::stringify!($item), "`, replacing any item with the same \
+                 key (for a versioned item type: only if the stored version is still this \
+                 item's; a new item, only if none is stored)."
+            )]
+            pub fn put(&self) -> $crate::PutItem<'_, Self> {
+                $crate::PutItem::new(self)
+            }
+
+            #[doc = ::std::concat!(
+                "Deletes the `", ::std::stringify!($item),
+                "` with `key`; deleting a missing item does nothing."
+            )]
+            pub fn delete(key: $key) -> $crate::DeleteItem<Self> {
+                $crate::DeleteItem::new(key)
+            }
+
+            #[doc = ::std::concat!(
+                "Reads the `", ::std::stringify!($item),
+                "`s with `keys` in batches of 100; one result per key, in order."
+            )]
+            pub fn batch_get(
+                keys: impl ::std::iter::IntoIterator<Item = $key>,
+            ) -> $crate::BatchGet<Self> {
+                $crate::BatchGet::new(keys)
+            }
+
+            #[doc = ::std::concat!(
+                "Scans the whole table for `", ::std::stringify!($item),
+                "` items (every item is read and paid for)."
+            )]
+            pub fn scan() -> $crate::Scan<Self> {
+                $crate::Scan::new()
+            }
+
+            #[doc = ::std::concat!(
+                "A PartiQL statement whose rows are `", ::std::stringify!($item),
+                "`s; `{table}` stands for the table."
+            )]
+            pub fn statement(text: &str) -> $crate::Statement<Self> {
+                $crate::Statement::new(text)
+            }
+        }
+    };
+}
+
+/// The update builder of an item type: `update` on the item type, and
+/// `when`, `send`, `return_old` (and `expect_version` for a versioned item
+/// type) on the builder, whose field methods are generated.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! update_options {
+    ($update:ident, $item:ident, $key:ident $(, $versioned:ident)?) => {
+        impl $item {
+            #[doc = ::std::concat!(
+                "An update of the `", ::std::stringify!($item), "` with `key`: chain the \
+                 changes, then `.send(&db)`. Key fields cannot change; `updated_at` (if the \
+                 item type has timestamps) is set and the version (if it is versioned) advanced."
+            )]
+            pub fn update(key: $key) -> $update {
+                $update($crate::Update::new(key))
+            }
+        }
+
+        impl $update {
+            /// Applies the update only when the stored item meets `condition`.
+            pub fn when(
+                self,
+                condition: impl ::std::ops::FnOnce(
+                    &<$item as $crate::Item>::Fields,
+                ) -> $crate::Condition<$item>,
+            ) -> Self {
+                Self(self.0.when(condition))
+            }
+
+            /// Sends the update and returns the item as stored after it.
+            pub async fn send(self, db: &$crate::Db) -> $crate::Result<$item> {
+                self.0.send(db).await
+            }
+
+            /// Returns the item as stored before the update instead.
+            pub fn return_old(self) -> $crate::ReturningOld<$crate::Update<$item>> {
+                self.0.return_old()
+            }
+        }
+
+        impl ::std::convert::From<$update> for $crate::Update<$item> {
+            fn from(update: $update) -> Self {
+                update.0
+            }
+        }
+
+        $( $crate::update_options!(@$versioned $update); )?
+    };
+    (@versioned $update:ident) => {
+        impl $update {
+            /// Applies the update only if the stored item still has `version`;
+            /// otherwise [`Error::Stale`]($crate::Error::Stale).
+            pub fn expect_version(self, version: u64) -> Self {
+                Self(self.0.expect_version(version))
+            }
+        }
+    };
+}
+
+/// The builder methods every generated query struct forwards to its
+/// [`Query`](crate::Query): ordering, paging, cursor and running; `filter`
+/// for queries of whole items, `fetch_items` for projections. `consistent`
+/// is only given to queries of the table and of local indexes, where
+/// DynamoDB allows strongly consistent reads.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! query_options {
+    ($query:ident, items $item:ident $(, $consistent:ident)?) => {
+        $crate::query_options!(@common $query, $item $(, $consistent)?);
+
+        impl $query {
+            /// Keeps only items that meet `condition` (DynamoDB applies it
+            /// after reading; `limit` still counts matches).
+            pub fn filter(
+                self,
+                condition: impl ::std::ops::FnOnce(
+                    &<$item as $crate::Item>::Fields,
+                ) -> $crate::Condition<$item>,
+            ) -> Self {
+                Self(self.0.filter(
+                    condition(&<$item as $crate::Item>::FIELDS).into_node(),
+                ))
+            }
+        }
+    };
+    ($query:ident, projection $row:ident of $item:ident $(, $consistent:ident)?) => {
+        $crate::query_options!(@common $query, $row $(, $consistent)?);
+
+        impl $query {
+            /// Runs the query, then reads the full items of every result in
+            /// batches of 100 (items deleted in between are left out).
+            pub async fn fetch_items(
+                &self,
+                db: &$crate::Db,
+            ) -> $crate::Result<::std::vec::Vec<$item>> {
+                let rows = self.0.all(db).await?;
+                let items = $item::batch_get(rows.iter().map($row::key)).send(db).await?;
+                ::std::result::Result::Ok(items.into_iter().flatten().collect())
+            }
+        }
+    };
+    ($query:ident, rows $row:ident $(, $consistent:ident)?) => {
+        $crate::query_options!(@common $query, $row $(, $consistent)?);
+    };
+    (@common $query:ident, $row:ident $(, $consistent:ident)?) => {
+        impl $query {
+            /// Returns items in descending sort-key order.
+            pub fn descending(self) -> Self {
+                Self(self.0.descending())
+            }
+
+            /// How many items DynamoDB evaluates per request; see
+            /// [`Query::page_size`]($crate::Query::page_size).
+            pub fn page_size(self, items: u32) -> Self {
+                Self(self.0.page_size(items))
+            }
+
+            /// Returns at most `items` items; see
+            /// [`Query::limit`]($crate::Query::limit).
+            pub fn limit(self, items: usize) -> Self {
+                Self(self.0.limit(items))
+            }
+
+            /// Resumes after the position `cursor` from an earlier page.
+            pub fn after(self, cursor: $crate::Cursor) -> Self {
+                Self(self.0.after(cursor))
+            }
+
+            /// Runs the query and returns one page; see
+            /// [`Query::send`]($crate::Query::send).
+            pub async fn send(&self, db: &$crate::Db) -> $crate::Result<$crate::Page<$row>> {
+                self.0.send(db).await
+            }
+
+            /// Counts the matching items without reading them back; see
+            /// [`Query::count`]($crate::Query::count).
+            pub async fn count(&self, db: &$crate::Db) -> $crate::Result<usize> {
+                self.0.count(db).await
+            }
+
+            /// Runs the query to its end (or its limit) and returns every item.
+            pub async fn all(&self, db: &$crate::Db) -> $crate::Result<::std::vec::Vec<$row>> {
+                self.0.all(db).await
+            }
+
+            /// The items of the query, requesting pages as the stream is read.
+            pub fn stream<'a>(
+                &'a self,
+                db: &'a $crate::Db,
+            ) -> impl $crate::Stream<Item = $crate::Result<$row>> + 'a {
+                self.0.stream(db)
+            }
+        }
+
+        $( $crate::query_options!(@$consistent $query); )?
+    };
+    (@consistent $query:ident) => {
+        impl $query {
+            /// Reads with strong consistency.
+            pub fn consistent(self) -> Self {
+                Self(self.0.consistent())
+            }
+        }
+    };
+}
+
+/// An enum field's generated enum: its stored text (`as_str`), `Display`,
+/// `FromStr`, and its conversions to attribute values and key text.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        impl $name {
+            /// The stored text of this value.
+            pub const fn as_str(&self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )*
+                }
+            }
+        }
+
+        impl $crate::Enum for $name {
+            const VALUES: &'static [Self] = &[$( $name::$variant ),*];
+
+            fn as_str(&self) -> &'static str {
+                $name::as_str(self)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::attr::UnknownEnumValue;
+
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                $crate::attr::enum_from_str(::std::stringify!($name), s)
+            }
+        }
+
+        impl $crate::Attribute for $name {
+            const DYNAMO_TYPE: &'static str = "S";
+
+            fn to_attribute(&self) -> $crate::AttributeValue {
+                $crate::AttributeValue::S(self.as_str().to_owned())
+            }
+
+            fn from_attribute(
+                value: $crate::AttributeValue,
+            ) -> ::std::result::Result<Self, $crate::DecodeErrorKind> {
+                $crate::attr::decode_enum(value)
+            }
+        }
+
+        impl $crate::KeyPart for $name {
+            fn write_key(&self, out: &mut ::std::string::String, _width: ::std::option::Option<usize>) {
+                out.push_str(self.as_str());
+            }
+
+            fn parse_key(text: &str) -> ::std::option::Option<Self> {
+                $crate::attr::parse_enum(text)
+            }
+        }
+    };
+}

@@ -1,0 +1,100 @@
+//! Errors of the migration executor.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// Errors of the migration executor.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MigrateError {
+    /// An applied migration's file changed.
+    #[error(
+        "migration {name} was applied with checksum {applied}, but its file now has checksum \
+         {current}: an applied migration must not change. Undo the edit, and put the change \
+         in a new migration (`dynamo-codegen migration new NAME`)"
+    )]
+    Changed {
+        /// The migration's file name.
+        name: String,
+        /// The checksum recorded when it was applied.
+        applied: String,
+        /// The checksum of the file now.
+        current: String,
+    },
+    /// The tracking table knows a migration that is not in the list.
+    #[error(
+        "the tracking table records migration {number} ({name}) as {status}, but there is no \
+         such migration here: was a migration file deleted or renumbered?"
+    )]
+    Unknown {
+        /// Its number.
+        number: u32,
+        /// Its recorded file name.
+        name: String,
+        /// Its recorded status.
+        status: String,
+    },
+    /// A step failed; the migration is recorded as failed and the next run
+    /// resumes it.
+    #[error("migration {name}, step {step} ({op} on `{table}`) failed: {source}")]
+    Step {
+        /// The migration's file name.
+        name: String,
+        /// The step's position, from 1.
+        step: usize,
+        /// The step's op.
+        op: &'static str,
+        /// The physical table.
+        table: String,
+        /// The cause.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The live table contradicts a step (e.g. it exists with another key).
+    #[error("table `{table}` {problem}")]
+    Conflict {
+        /// The physical table.
+        table: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A table or index did not become ready in time.
+    #[error("gave up after {waited:?} waiting for {what} (status {status})")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// Its last status.
+        status: String,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+    /// Another run held the lock for longer than the lock timeout.
+    #[error("another migration run ({owner}) holds the lock; gave up after {waited:?}")]
+    Locked {
+        /// The other run.
+        owner: String,
+        /// How long this run waited.
+        waited: Duration,
+    },
+    /// A backfill could not render an attribute from a stored item: a
+    /// field of another type than the migration says, or a value a key
+    /// cannot hold.
+    #[error("backfill of `{item}`: cannot render `{attribute}` from field `{field}` of a stored item: {problem}")]
+    Render {
+        /// The item type.
+        item: String,
+        /// The attribute rendered.
+        attribute: String,
+        /// The template field.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// This run's lease expired and another run took the lock.
+    #[error(
+        "this run lost the migration lock (its lease expired and another run may have taken it); \
+         it stopped. Use a longer lease"
+    )]
+    LeaseLost,
+}

@@ -1,0 +1,70 @@
+//! What the executor reports while it works.
+
+use std::{sync::Arc, time::Duration};
+
+/// What the executor reports while it works, for progress display. Every
+/// event is also logged with `tracing`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Another run holds the lock; this one waits.
+    WaitingForLock {
+        /// The other run.
+        owner: String,
+    },
+    /// A migration starts (or resumes after a failed or crashed run).
+    MigrationStarted {
+        /// Its file name.
+        name: String,
+        /// Whether an earlier run had started it.
+        resumed: bool,
+    },
+    /// A step starts.
+    StepStarted {
+        /// The migration's file name.
+        name: String,
+        /// The step's position, from 1.
+        step: usize,
+        /// What it does, e.g. `add_index by_status on shop`.
+        summary: String,
+    },
+    /// An API call that changes something is sent.
+    Call {
+        /// The call, as a dry run prints it.
+        text: String,
+    },
+    /// Polling a table or index that is not ready yet.
+    Waiting {
+        /// What is awaited, e.g. `index by_status of shop to become ACTIVE`.
+        what: String,
+        /// Its current status.
+        status: String,
+        /// How long this wait has lasted.
+        elapsed: Duration,
+    },
+    /// A wait ended.
+    Ready {
+        /// What was awaited.
+        what: String,
+    },
+    /// A backfill's progress, after each page.
+    Backfill {
+        /// The item type.
+        item: String,
+        /// Items of the type read so far.
+        scanned: u64,
+        /// Items written so far.
+        updated: u64,
+        /// DynamoDB's estimate of the table's item count (all types).
+        estimated_total: Option<u64>,
+    },
+    /// A migration is recorded as applied.
+    MigrationApplied {
+        /// Its file name.
+        name: String,
+        /// How long it took.
+        elapsed: Duration,
+    },
+}
+
+pub(crate) type Observer = Arc<dyn Fn(&Event) + Send + Sync>;

@@ -1,0 +1,487 @@
+//! The executor: the lock, the records, and each step against the live
+//! table.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use super::{
+    Event, MigrateError, MigrationStatus, Plan, PlannedMigration, Report, TRACKING_TABLE,
+    WaitPolicy, backfill,
+    call::Call,
+    events::Observer,
+    live::{self, LiveTable},
+    summary,
+    tracking::{self, Lease, Record, Status, Tracking},
+};
+use crate::{
+    Db, Error, Result,
+    model::{Migration, Step},
+};
+
+/// Applies migrations: see the [module docs](self).
+#[derive(Clone)]
+#[must_use]
+pub struct Migrator<'a> {
+    db: &'a Db,
+    migrations: &'a [Migration],
+    tracking_table: String,
+    to: Option<u32>,
+    lease: Duration,
+    lock_timeout: Duration,
+    wait: WaitPolicy,
+    backfill_rate: Option<u32>,
+    owner: String,
+    observer: Option<Observer>,
+}
+
+impl fmt::Debug for Migrator<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Migrator")
+            .field("migrations", &self.migrations.len())
+            .field("tracking_table", &self.tracking_table)
+            .field("to", &self.to)
+            .field("lease", &self.lease)
+            .field("wait", &self.wait)
+            .field("backfill_rate", &self.backfill_rate)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Migrator<'a> {
+    /// An executor of `migrations` (in any order; they apply by number) on
+    /// `db`, with the defaults: tracking table [`TRACKING_TABLE`], a 60 s
+    /// lease, a 15 min lock timeout, [`WaitPolicy::default`] and backfills
+    /// of at most 100 writes per second.
+    pub fn new(db: &'a Db, migrations: &'a [Migration]) -> Self {
+        Migrator {
+            db,
+            migrations,
+            tracking_table: TRACKING_TABLE.to_owned(),
+            to: None,
+            lease: Duration::from_secs(60),
+            lock_timeout: Duration::from_secs(15 * 60),
+            wait: WaitPolicy::default(),
+            backfill_rate: Some(100),
+            owner: format!(
+                "{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            observer: None,
+        }
+    }
+
+    /// Uses another tracking table (its logical name; the namespace is
+    /// added).
+    pub fn tracking_table(mut self, name: impl Into<String>) -> Self {
+        self.tracking_table = name.into();
+        self
+    }
+
+    /// Applies migrations up to and including number `n` only.
+    pub fn to(mut self, n: u32) -> Self {
+        self.to = Some(n);
+        self
+    }
+
+    /// How long the lock stays valid without renewal: a run that crashes
+    /// blocks others this long.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How long to wait for another run's lock before giving up.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How to poll tables and indexes until they are ACTIVE.
+    pub fn wait_policy(mut self, wait: WaitPolicy) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// At most this many backfill writes per second (`None`: no limit).
+    pub fn backfill_rate(mut self, writes_per_second: Option<u32>) -> Self {
+        self.backfill_rate = writes_per_second.filter(|n| *n > 0);
+        self
+    }
+
+    /// Names this run in the lock and the records (default: process id and
+    /// a random suffix).
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// Calls `observer` with each [`Event`], e.g. to draw progress bars.
+    pub fn on_event(mut self, observer: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The database this executor works on.
+    pub(crate) fn db(&self) -> &'a Db {
+        self.db
+    }
+
+    /// The backfill pace.
+    pub(crate) fn pace(&self) -> Option<u32> {
+        self.backfill_rate
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        tracing::info!(?event, "migrate");
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+    }
+
+    fn sorted(&self) -> Vec<&'a Migration> {
+        let mut sorted: Vec<&Migration> = self.migrations.iter().collect();
+        sorted.sort_by_key(|m| m.number);
+        sorted
+    }
+
+    fn tracking(&self) -> Tracking<'a> {
+        Tracking::new(self.db, self.db.physical_name(&self.tracking_table))
+    }
+
+    /// Applies every pending migration (up to [`to`](Self::to)), each once:
+    /// takes the lock, checks the records against the migrations, applies
+    /// the rest in order, and releases the lock.
+    pub async fn run(&self) -> Result<Report> {
+        let tracking = self.tracking();
+        tracking.ensure().await?;
+        let mut lease = Lease::acquire(
+            tracking.clone(),
+            self.owner.clone(),
+            self.lease,
+            self.lock_timeout,
+            |owner| {
+                self.emit(Event::WaitingForLock {
+                    owner: owner.to_owned(),
+                })
+            },
+        )
+        .await?;
+        let result = self.apply_pending(&tracking, &mut lease).await;
+        let released = lease.release().await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    async fn apply_pending(
+        &self,
+        tracking: &Tracking<'a>,
+        lease: &mut Lease<'a>,
+    ) -> Result<Report> {
+        let records = tracking.records().await?;
+        self.check_records(&records)?;
+        let mut report = Report::default();
+        for m in self.sorted() {
+            if self.to.is_some_and(|to| m.number > to) {
+                break;
+            }
+            let record = records.iter().find(|r| r.number == m.number);
+            if record.is_some_and(|r| r.status == Status::Applied) {
+                report.already_applied.push(m.name.to_string());
+                continue;
+            }
+            self.apply(m, record, tracking, lease).await?;
+            report.applied.push(m.name.to_string());
+        }
+        Ok(report)
+    }
+
+    fn check_records(&self, records: &[Record]) -> Result<()> {
+        for r in records {
+            match self.migrations.iter().find(|m| m.number == r.number) {
+                None => {
+                    return Err(MigrateError::Unknown {
+                        number: r.number,
+                        name: r.name.clone(),
+                        status: r.status.as_str().to_owned(),
+                    }
+                    .into());
+                }
+                Some(m) if r.status == Status::Applied && r.checksum != m.checksum => {
+                    return Err(MigrateError::Changed {
+                        name: m.name.to_string(),
+                        applied: r.checksum.clone(),
+                        current: m.checksum.to_string(),
+                    }
+                    .into());
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        m: &'a Migration,
+        record: Option<&Record>,
+        tracking: &Tracking<'a>,
+        lease: &mut Lease<'a>,
+    ) -> Result<()> {
+        let started = std::time::Instant::now();
+        // A backfill checkpoint is only trusted for the same file.
+        let checkpoint = record
+            .filter(|r| r.checksum == m.checksum)
+            .and_then(|r| r.checkpoint.clone());
+        self.emit(Event::MigrationStarted {
+            name: m.name.to_string(),
+            resumed: record.is_some(),
+        });
+        tracking.start(m, &self.owner, checkpoint.as_ref()).await?;
+        for (i, step) in m.steps.iter().enumerate() {
+            let summary = summary(step);
+            self.emit(Event::StepStarted {
+                name: m.name.to_string(),
+                step: i + 1,
+                summary,
+            });
+            let resume = checkpoint.as_ref().filter(|c| c.step == i);
+            if let Err(e) = self.step(m, i, step, resume, tracking, lease).await {
+                // A run that lost the lock must not write the record: the
+                // run that holds it now owns it.
+                let lost = matches!(e, Error::Migrate(MigrateError::LeaseLost));
+                let e = MigrateError::Step {
+                    name: m.name.to_string(),
+                    step: i + 1,
+                    op: step.op(),
+                    table: self.db.physical_name(step.table()),
+                    source: Box::new(e),
+                };
+                if !lost {
+                    tracking.fail(m, &e.to_string()).await;
+                }
+                return Err(e.into());
+            }
+        }
+        tracking.finish(m).await?;
+        self.emit(Event::MigrationApplied {
+            name: m.name.to_string(),
+            elapsed: started.elapsed(),
+        });
+        Ok(())
+    }
+
+    async fn step(
+        &self,
+        m: &'a Migration,
+        i: usize,
+        step: &'a Step,
+        resume: Option<&tracking::Checkpoint>,
+        tracking: &Tracking<'a>,
+        lease: &mut Lease<'a>,
+    ) -> Result<()> {
+        let table = self.db.physical_name(step.table());
+        if let Step::Backfill(b) = step {
+            let cx = backfill::Cx {
+                migrator: self,
+                migration: m,
+                step: i,
+                table: &table,
+                tracking,
+            };
+            return cx.run(b, resume, lease).await;
+        }
+        let live = LiveTable::describe(self.db, &table).await?;
+        let calls = live::plan(step, live.as_ref(), &table)?;
+        for call in &calls {
+            self.emit(Event::Call {
+                text: call.to_string(),
+            });
+            call.send(self.db).await?;
+            self.wait_after(call, lease).await?;
+        }
+        if calls.is_empty() && !matches!(step, Step::DeleteTable { .. }) {
+            // A resumed step may find its change still in progress.
+            self.wait_ready(&table, lease).await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_after(&self, call: &Call, lease: &mut Lease<'a>) -> Result<()> {
+        match call {
+            Call::DeleteTable { table } => {
+                self.wait_for(table, lease, "to be deleted", |live| match live {
+                    None => Ok(None),
+                    Some(t) => Ok(Some(t.status.clone())),
+                })
+                .await
+            }
+            Call::DeleteIndex { table, index } => {
+                let what = format!("index {index} to be deleted");
+                self.wait_for(table, lease, &what, |live| match live {
+                    None => Err(gone(table)),
+                    Some(t) => Ok(t.index(index).map(|i| i.status.clone())),
+                })
+                .await?;
+                self.wait_ready(table, lease).await
+            }
+            Call::UpdateTtl { .. } => Ok(()),
+            other => self.wait_ready(other.table(), lease).await,
+        }
+    }
+
+    /// Waits until the table and every global index are ACTIVE (and no
+    /// index is backfilling).
+    async fn wait_ready(&self, table: &str, lease: &mut Lease<'a>) -> Result<()> {
+        self.wait_for(table, lease, "to become ACTIVE", |live| match live {
+            None => Err(gone(table)),
+            Some(t) => Ok(t.not_ready()),
+        })
+        .await
+    }
+
+    /// Polls `table` until `pending` says nothing is pending (`Ok(None)`),
+    /// renewing the lease while it waits.
+    async fn wait_for(
+        &self,
+        table: &str,
+        lease: &mut Lease<'a>,
+        what: &str,
+        pending: impl Fn(Option<&LiveTable>) -> Result<Option<String>>,
+    ) -> Result<()> {
+        let started = std::time::Instant::now();
+        let what = format!("table {table} {what}");
+        let mut pause = self.wait.initial;
+        let mut waited = false;
+        loop {
+            let live = LiveTable::describe(self.db, table).await?;
+            let Some(status) = pending(live.as_ref())? else {
+                if waited {
+                    self.emit(Event::Ready { what });
+                }
+                return Ok(());
+            };
+            let elapsed = started.elapsed();
+            if elapsed >= self.wait.timeout {
+                return Err(MigrateError::Timeout {
+                    what,
+                    status,
+                    waited: elapsed,
+                }
+                .into());
+            }
+            self.emit(Event::Waiting {
+                what: what.clone(),
+                status,
+                elapsed,
+            });
+            waited = true;
+            lease.renew().await?;
+            tokio::time::sleep(pause).await;
+            pause = self.wait.next(pause);
+        }
+    }
+
+    /// The calls [`run`](Self::run) would make now, without making any:
+    /// reads the tracking table and the live tables, and simulates each
+    /// call's effect on later steps. Backfills show their scan and the
+    /// update made per item.
+    pub async fn plan(&self) -> Result<Plan> {
+        let tracking = self.tracking();
+        let mut plan = Plan::default();
+        let records = if LiveTable::describe(self.db, tracking.table())
+            .await?
+            .is_some()
+        {
+            tracking.records().await?
+        } else {
+            plan.setup.push(tracking.create_call().to_string());
+            Vec::new()
+        };
+        self.check_records(&records)?;
+        let mut tables: std::collections::BTreeMap<String, Option<LiveTable>> = Default::default();
+        for m in self.sorted() {
+            if self.to.is_some_and(|to| m.number > to) {
+                break;
+            }
+            if records
+                .iter()
+                .any(|r| r.number == m.number && r.status == Status::Applied)
+            {
+                continue;
+            }
+            let mut calls = Vec::new();
+            for step in m.steps.iter() {
+                let table = self.db.physical_name(step.table());
+                if !tables.contains_key(&table) {
+                    let live = LiveTable::describe(self.db, &table).await?;
+                    tables.insert(table.clone(), live);
+                }
+                let live = tables.entry(table.clone()).or_default();
+                for call in live::plan(step, live.as_ref(), &table)? {
+                    live::simulate(live, &call);
+                    calls.push(call.to_string());
+                }
+            }
+            plan.migrations.push(PlannedMigration {
+                name: m.name.to_string(),
+                description: m.description.as_deref().map(str::to_owned),
+                calls,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Every migration with its recorded state, then any recorded migration
+    /// the list does not have.
+    pub async fn status(&self) -> Result<Vec<MigrationStatus>> {
+        let tracking = self.tracking();
+        let records = if LiveTable::describe(self.db, tracking.table())
+            .await?
+            .is_some()
+        {
+            tracking.records().await?
+        } else {
+            Vec::new()
+        };
+        let mut out: Vec<MigrationStatus> = self
+            .sorted()
+            .into_iter()
+            .map(|m| {
+                let record = records.iter().find(|r| r.number == m.number);
+                MigrationStatus {
+                    number: m.number,
+                    name: m.name.to_string(),
+                    status: record.map_or("pending", |r| r.status.as_str()).to_owned(),
+                    applied_at: record.and_then(|r| r.finished_at.clone()),
+                    error: record.and_then(|r| r.error.clone()),
+                    changed: record.is_some_and(|r| r.checksum != m.checksum),
+                    unknown: false,
+                }
+            })
+            .collect();
+        for r in &records {
+            if !self.migrations.iter().any(|m| m.number == r.number) {
+                out.push(MigrationStatus {
+                    number: r.number,
+                    name: r.name.clone(),
+                    status: r.status.as_str().to_owned(),
+                    applied_at: r.finished_at.clone(),
+                    error: r.error.clone(),
+                    changed: false,
+                    unknown: true,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn gone(table: &str) -> Error {
+    MigrateError::Conflict {
+        table: table.to_owned(),
+        problem: "does not exist (was it deleted while the migration ran?)".to_owned(),
+    }
+    .into()
+}

@@ -1,0 +1,118 @@
+//! What a run did, where each migration stands, and what a run would do.
+
+use std::fmt;
+
+use crate::{
+    Billing, StreamView,
+    model::Step,
+};
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Migrations applied by this run, by file name.
+    pub applied: Vec<String>,
+    /// Migrations found applied already.
+    pub already_applied: Vec<String>,
+}
+
+/// Where a migration stands, for `migrate status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Its number.
+    pub number: u32,
+    /// Its file name.
+    pub name: String,
+    /// `pending`, or the recorded `running`, `applied` or `failed`.
+    pub status: String,
+    /// When it was applied.
+    pub applied_at: Option<String>,
+    /// The error of a failed run.
+    pub error: Option<String>,
+    /// Whether its file changed since it was recorded.
+    pub changed: bool,
+    /// Whether the tracking table knows it but the list does not.
+    pub unknown: bool,
+}
+
+/// The calls a run would make, from [`Migrator::plan`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Calls before any migration (creating the tracking table).
+    pub setup: Vec<String>,
+    /// Each pending migration with its calls.
+    pub migrations: Vec<PlannedMigration>,
+}
+
+/// One pending migration in a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedMigration {
+    /// Its file name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The API calls, in order, one per line.
+    pub calls: Vec<String>,
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for call in &self.setup {
+            writeln!(f, "{call}")?;
+        }
+        if self.migrations.is_empty() {
+            return writeln!(f, "nothing to apply: every migration is applied");
+        }
+        for m in &self.migrations {
+            match &m.description {
+                Some(d) => writeln!(f, "-- {}: {d}", m.name)?,
+                None => writeln!(f, "-- {}", m.name)?,
+            }
+            if m.calls.is_empty() {
+                writeln!(f, "(no calls: the live tables already match)")?;
+            }
+            for call in &m.calls {
+                writeln!(f, "{call}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A one-line summary of a step, e.g. `add_index by_status on shop`.
+pub fn summary(step: &Step) -> String {
+    let table = step.table();
+    match step {
+        Step::CreateTable(_) => format!("create_table {table}"),
+        Step::DeleteTable { .. } => format!("delete_table {table}"),
+        Step::AddIndex { index, .. } => format!("add_index {} on {table}", index.name),
+        Step::RemoveIndex { index, .. } => format!("remove_index {index} on {table}"),
+        Step::UpdateTtl {
+            attribute, enabled, ..
+        } => format!(
+            "update_ttl {table}: {} on `{attribute}`",
+            if *enabled { "enable" } else { "disable" }
+        ),
+        Step::UpdateStream { stream, .. } => format!(
+            "update_stream {table}: {}",
+            stream.map_or("disabled", StreamView::name)
+        ),
+        Step::UpdateBilling { billing, .. } => format!(
+            "update_billing {table}: {}",
+            match billing {
+                Billing::OnDemand => "on demand".to_owned(),
+                Billing::Provisioned(t) => format!("{} read / {} write units", t.read, t.write),
+            }
+        ),
+        Step::Backfill(b) => format!(
+            "backfill {} in {table}: {}",
+            b.item,
+            b.set
+                .iter()
+                .map(|t| format!("{} = \"{}\"", t.attribute, t.text))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
