@@ -79,12 +79,23 @@ pub fn is_snake(name: &str) -> bool {
         && !name.chars().all(|c| c == '_')
 }
 
+/// Rust's keywords, strict and reserved, of every edition (`gen` is
+/// reserved since 2024), which need a raw identifier. `self`, `Self`,
+/// `super` and `crate` cannot have one ([`NOT_RAW`]).
+const KEYWORDS: [&str; 52] = [
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
 /// An identifier for `text`: raw (`r#type`) when it is a keyword.
 fn ident(text: &str) -> Ident {
-    if syn::parse_str::<Ident>(text).is_ok() {
-        Ident::new(text, IdentSpan::call_site())
-    } else {
+    if KEYWORDS.contains(&text) && !NOT_RAW.contains(&text) {
         Ident::new_raw(text, IdentSpan::call_site())
+    } else {
+        Ident::new(text, IdentSpan::call_site())
     }
 }
 
@@ -924,6 +935,8 @@ mod tests {
         let name = |n: &str| value_name(n).map(|i| i.to_string());
         assert_eq!(name("userId").as_deref(), Some("user_id"));
         assert_eq!(name("type").as_deref(), Some("r#type"));
+        assert_eq!(name("gen").as_deref(), Some("r#gen"));
+        assert_eq!(name("yield").as_deref(), Some("r#yield"));
         assert_eq!(name("self").as_deref(), Some("self_"));
         assert_eq!(name("Self").as_deref(), Some("self_"));
         assert_eq!(name("self_").as_deref(), Some("self_"));
