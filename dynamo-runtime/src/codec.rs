@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::{
     Attribute, Attributes, Item,
     error::{DecodeError, DecodeErrorKind, KeyError},
-    key::RenderedKey,
+    key::{KeyFields, KeyTemplate, RenderedKey, RowError},
 };
 
 /// Builds the attribute map of one item.
@@ -134,6 +134,25 @@ impl Decoder {
     /// projections, which may not store it).
     pub fn untyped(item: Attributes, item_type: &'static str) -> Self {
         Decoder { item, item_type }
+    }
+
+    /// Decodes one row of an index that does not store whole items with
+    /// `decode`, which reads key fields out of `templates` and the other
+    /// attributes from the row; `None` when the row is another item type's.
+    pub fn row<I: Item, P>(
+        raw: Attributes,
+        templates: &[&KeyTemplate<I>],
+        decode: impl FnOnce(&KeyFields, &mut Decoder) -> Result<P, RowError>,
+    ) -> crate::Result<Option<P>> {
+        let Some(keys) = KeyFields::read(&raw, templates) else {
+            return Ok(None);
+        };
+        let mut item = Decoder::untyped(raw, I::TYPE_NAME);
+        match decode(&keys, &mut item) {
+            Ok(row) => Ok(Some(row)),
+            Err(RowError::Skip) => Ok(None),
+            Err(RowError::Decode(e)) => Err(e.into()),
+        }
     }
 
     /// Starts decoding a nested type's map.

@@ -13,7 +13,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
     Attributes, Date, DecodeError, Item, Number, SortKeyCondition, Timestamp, Uuid,
-    codec::Decoder,
     error::{KeyError, KeyErrorKind},
     model::template::{Piece, pieces},
 };
@@ -597,24 +596,6 @@ impl KeyFields {
             .find(|(name, _)| *name == field)
             .and_then(|(_, text)| T::parse_key(text))
             .ok_or(RowError::Skip)
-    }
-
-    /// Decodes one row with `decode`, which reads key fields from these and
-    /// other attributes from the row.
-    pub fn decode_row<I: Item, P>(
-        raw: Attributes,
-        templates: &[&KeyTemplate<I>],
-        decode: impl FnOnce(&KeyFields, &mut Decoder) -> Result<P, RowError>,
-    ) -> crate::Result<Option<P>> {
-        let Some(keys) = KeyFields::read(&raw, templates) else {
-            return Ok(None);
-        };
-        let mut item = Decoder::untyped(raw, I::TYPE_NAME);
-        match decode(&keys, &mut item) {
-            Ok(row) => Ok(Some(row)),
-            Err(RowError::Skip) => Ok(None),
-            Err(RowError::Decode(e)) => Err(e.into()),
-        }
     }
 }
 

@@ -4,7 +4,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{ItemCx, TableCx, doc, item::params};
+use super::{
+    ItemCx, TableCx, doc,
+    keys::{params, partition},
+};
 use crate::{ir, names::CollectionNames};
 
 pub(super) fn emit_collection(
@@ -39,7 +42,7 @@ pub(super) fn emit_collection(
         .collect();
     let partition_params = params(first, &fields, &idents);
     let owner = &first.names.ty;
-    let partition = super::query::partition(first, &quote!(#owner), access.partition, &idents);
+    let partition = partition(first, &quote!(#owner), access.partition, &idents);
     let index_name = match index {
         None => quote!(None),
         Some(id) => {

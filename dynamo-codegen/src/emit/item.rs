@@ -1,16 +1,17 @@
 //! An item type: its struct, key struct, constructor, key templates, the
-//! `Item` and `Key` impls, field paths, and its update builder and queries.
+//! `Item` and `Key` impls, field paths and operations (its update builder
+//! and queries are `update` and `query`).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{
-    ItemCx, doc, query,
+    ItemCx, doc,
+    keys::{key_text, render_key},
     types::{
-        decode_call, default_expr, derives, encode_field, field_def, param_type, path, rust_type,
+        decode_call, default_expr, derives, encode_field, field_def, path, rust_type,
         upper_case_acronym, validate_body, validator,
     },
-    update,
 };
 use crate::ir::{FieldId, FieldType, IntType, KeyId, KeyValue};
 
@@ -21,8 +22,6 @@ pub(super) fn emit_item(cx: ItemCx<'_>) -> TokenStream {
     let item_impl = emit_item_impl(cx);
     let key_impl = emit_key_impl(cx);
     let fields = emit_fields(cx);
-    let update = update::emit_update(cx);
-    let queries = query::emit_queries(cx);
     quote! {
         #structs
         #inherent
@@ -30,18 +29,6 @@ pub(super) fn emit_item(cx: ItemCx<'_>) -> TokenStream {
         #item_impl
         #key_impl
         #fields
-        #update
-        #queries
-    }
-}
-
-/// How a key attribute is filled, for docs: `` `pk` = `CUSTOMER#{id}` ``.
-pub(super) fn key_text(cx: ItemCx<'_>, key: KeyId) -> String {
-    match cx.item.key(key) {
-        KeyValue::Template(t) => format!("`{}` = `{}`", t.attribute, t.text),
-        KeyValue::Field { attribute, field } => {
-            format!("`{attribute}` = field `{}`", cx.item.field(*field).name)
-        }
     }
 }
 
@@ -234,39 +221,6 @@ fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
     }
 }
 
-/// The values of a key's fields, in the order its template first names
-/// them, as `&expr` for `KeyTemplate::render`.
-pub(super) fn key_values(
-    cx: ItemCx<'_>,
-    key: KeyId,
-    value: impl Fn(FieldId) -> TokenStream,
-) -> TokenStream {
-    let values = cx.item.key(key).fields().into_iter().map(value);
-    quote!(&[#(#values),*])
-}
-
-/// The rendering of key attribute `key` from `value` of each field.
-pub(super) fn render_key(
-    cx: ItemCx<'_>,
-    owner: &TokenStream,
-    key: KeyId,
-    value: impl Fn(FieldId) -> TokenStream,
-) -> TokenStream {
-    match cx.item.key(key) {
-        KeyValue::Template(_) => {
-            let name = &cx.names.keys[key.0];
-            let values = key_values(cx, key, value);
-            quote!(#owner::#name.render(#values))
-        }
-        KeyValue::Field { field, .. } => {
-            cx.cx.fields_of();
-            let ident = &cx.names.fields[field.0];
-            let v = value(*field);
-            quote!(#owner::FIELDS.#ident.key(#v))
-        }
-    }
-}
-
 fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
     let (item, names) = (cx.item, cx.names);
     let (ty, key, fields_struct) = (&names.ty, &names.key, &names.fields_struct);
@@ -452,20 +406,4 @@ fn emit_fields(cx: ItemCx<'_>) -> TokenStream {
             #(#defs)*
         }
     }
-}
-
-/// The parameters `name: type` of `fields`, named `idents`.
-pub(super) fn params(
-    cx: ItemCx<'_>,
-    fields: &[FieldId],
-    idents: &[proc_macro2::Ident],
-) -> Vec<TokenStream> {
-    fields
-        .iter()
-        .zip(idents)
-        .map(|(id, ident)| {
-            let ty = param_type(cx.cx, &cx.item.field(*id).ty);
-            quote!(#ident: #ty)
-        })
-        .collect()
 }

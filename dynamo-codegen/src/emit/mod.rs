@@ -7,6 +7,7 @@
 
 mod collection;
 mod item;
+mod keys;
 mod migrations;
 mod model;
 mod query;
@@ -153,11 +154,17 @@ fn emit_table(table: &ir::Table, names: &TableNames) -> TokenStream {
         .iter()
         .zip(&names.items)
         .map(|(item, n)| {
-            item::emit_item(ItemCx {
+            let cx = ItemCx {
                 cx: &cx,
                 item,
                 names: n,
-            })
+            };
+            let (item, update, queries) = (
+                item::emit_item(cx),
+                update::emit_update(cx),
+                query::emit_queries(cx),
+            );
+            quote!(#item #update #queries)
         })
         .collect();
     let collections: Vec<TokenStream> = table

@@ -8,7 +8,7 @@ use quote::quote;
 
 use super::{
     ItemCx, doc,
-    item::{key_text, key_values, params},
+    keys::{key_text, many, params, partition},
     types::{decode_call, derives, param_type, rust_type},
 };
 use crate::{
@@ -26,47 +26,6 @@ pub(super) fn emit_queries(cx: ItemCx<'_>) -> TokenStream {
         .zip(&cx.names.accesses)
         .map(|(access, names)| emit_query(cx, access, names));
     quote!(#(#queries)*)
-}
-
-/// `#[allow(clippy::too_many_arguments)]` for a function of more than
-/// seven parameters, as a long template makes.
-fn many(params: usize) -> Option<TokenStream> {
-    (params > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]))
-}
-
-/// The partition key of `owner`'s key `key`, rendered from the query
-/// function's parameters `idents` (one per field of the key).
-pub(super) fn partition(
-    cx: ItemCx<'_>,
-    owner: &TokenStream,
-    key: KeyId,
-    idents: &[Ident],
-) -> TokenStream {
-    let fields = cx.item.key(key).fields();
-    let param = |f: FieldId| &idents[fields.iter().position(|x| *x == f).unwrap_or(0)];
-    match cx.item.key(key) {
-        KeyValue::Template(_) => {
-            let name = &cx.names.keys[key.0];
-            let values = key_values(cx, key, |f| {
-                let p = param(f);
-                quote!(&#p)
-            });
-            quote!(#owner::#name.render(#values))
-        }
-        KeyValue::Field { field, .. } => {
-            cx.cx.fields_of();
-            let ident = &cx.names.fields[field.0];
-            let p = param(*field);
-            let ty = &cx.item.field(*field).ty;
-            if *ty == crate::ir::FieldType::String {
-                quote!(#owner::FIELDS.#ident.key_text(#p))
-            } else if ty.is_copy() {
-                quote!(#owner::FIELDS.#ident.key(&#p))
-            } else {
-                quote!(#owner::FIELDS.#ident.key(#p))
-            }
-        }
-    }
 }
 
 /// The sort key of a query, with the item type's own condition.
@@ -474,7 +433,7 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
 
             /// Decodes one row of the index; `None` for another item type's.
             fn from_row(raw: dynamo::Attributes) -> dynamo::Result<Option<Self>> {
-                dynamo::__private::KeyFields::decode_row(raw, &[#(#template_names),*], |#keys, #item_param| {
+                dynamo::__private::Decoder::row::<#ty, _>(raw, &[#(#template_names),*], |#keys, #item_param| {
                     Ok(Self { #(#assign)* })
                 })
             }

@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::{
     ItemCx, doc,
-    item::{params, render_key},
+    keys::{params, render_key},
     types::rust_type,
 };
 use crate::{

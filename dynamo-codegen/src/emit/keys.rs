@@ -1,0 +1,105 @@
+//! Key helpers shared by the item, update, query and collection emitters:
+//! how a key reads in docs, and the expressions that render a key from an
+//! item's fields or from a function's parameters.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::{ItemCx, types::param_type};
+use crate::ir::{FieldId, FieldType, KeyId, KeyValue};
+
+/// How a key attribute is filled, for docs: `` `pk` = `CUSTOMER#{id}` ``.
+pub(super) fn key_text(cx: ItemCx<'_>, key: KeyId) -> String {
+    match cx.item.key(key) {
+        KeyValue::Template(t) => format!("`{}` = `{}`", t.attribute, t.text),
+        KeyValue::Field { attribute, field } => {
+            format!("`{attribute}` = field `{}`", cx.item.field(*field).name)
+        }
+    }
+}
+
+/// The values of a key's fields, in the order its template first names
+/// them, as `&expr` for `KeyTemplate::render`.
+pub(super) fn key_values(
+    cx: ItemCx<'_>,
+    key: KeyId,
+    value: impl Fn(FieldId) -> TokenStream,
+) -> TokenStream {
+    let values = cx.item.key(key).fields().into_iter().map(value);
+    quote!(&[#(#values),*])
+}
+
+/// The rendering of key attribute `key` from `value` of each field.
+pub(super) fn render_key(
+    cx: ItemCx<'_>,
+    owner: &TokenStream,
+    key: KeyId,
+    value: impl Fn(FieldId) -> TokenStream,
+) -> TokenStream {
+    match cx.item.key(key) {
+        KeyValue::Template(_) => {
+            let name = &cx.names.keys[key.0];
+            let values = key_values(cx, key, value);
+            quote!(#owner::#name.render(#values))
+        }
+        KeyValue::Field { field, .. } => {
+            cx.cx.fields_of();
+            let ident = &cx.names.fields[field.0];
+            let v = value(*field);
+            quote!(#owner::FIELDS.#ident.key(#v))
+        }
+    }
+}
+
+/// `#[allow(clippy::too_many_arguments)]` for a function of more than
+/// seven parameters, as a long template makes.
+pub(super) fn many(params: usize) -> Option<TokenStream> {
+    (params > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]))
+}
+
+/// The partition key of `owner`'s key `key`, rendered from the query
+/// function's parameters `idents` (one per field of the key).
+pub(super) fn partition(
+    cx: ItemCx<'_>,
+    owner: &TokenStream,
+    key: KeyId,
+    idents: &[Ident],
+) -> TokenStream {
+    let fields = cx.item.key(key).fields();
+    let param = |f: FieldId| &idents[fields.iter().position(|x| *x == f).unwrap_or(0)];
+    match cx.item.key(key) {
+        KeyValue::Template(_) => {
+            let name = &cx.names.keys[key.0];
+            let values = key_values(cx, key, |f| {
+                let p = param(f);
+                quote!(&#p)
+            });
+            quote!(#owner::#name.render(#values))
+        }
+        KeyValue::Field { field, .. } => {
+            cx.cx.fields_of();
+            let ident = &cx.names.fields[field.0];
+            let p = param(*field);
+            let ty = &cx.item.field(*field).ty;
+            if *ty == FieldType::String {
+                quote!(#owner::FIELDS.#ident.key_text(#p))
+            } else if ty.is_copy() {
+                quote!(#owner::FIELDS.#ident.key(&#p))
+            } else {
+                quote!(#owner::FIELDS.#ident.key(#p))
+            }
+        }
+    }
+}
+
+/// The parameters `name: type` of `fields`, named `idents`.
+pub(super) fn params(cx: ItemCx<'_>, fields: &[FieldId], idents: &[Ident]) -> Vec<TokenStream> {
+    fields
+        .iter()
+        .zip(idents)
+        .map(|(id, ident)| {
+            let ty = param_type(cx.cx, &cx.item.field(*id).ty);
+            quote!(#ident: #ty)
+        })
+        .collect()
+}
