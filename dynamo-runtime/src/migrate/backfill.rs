@@ -11,12 +11,15 @@ use std::{
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    Event, MigrateError, Migration, Migrator,
+    Event, MigrateError, Migration,
+    error::gone,
+    events::Events,
     live::LiveTable,
     tracking::{Checkpoint, Lease, Tracking, is_condition_failure},
 };
 use crate::{
-    Attribute, Attributes, DecodeErrorKind, Error, KeyPart, Number, Operation, Result, Timestamp,
+    Attribute, Attributes, Db, DecodeErrorKind, Error, KeyPart, Number, Operation, Result,
+    Timestamp,
     attr,
     key::{Refusal, write_value},
     model::{
@@ -32,7 +35,10 @@ const ATTEMPTS: usize = 5;
 
 /// One backfill step of one run.
 pub(crate) struct Cx<'m, 'a> {
-    pub migrator: &'m Migrator<'a>,
+    pub db: &'a Db,
+    /// At most this many writes per second.
+    pub pace: Option<u32>,
+    pub events: &'m Events,
     pub migration: &'a Migration,
     pub step: usize,
     pub table: &'m str,
@@ -72,10 +78,10 @@ impl<'a> Cx<'_, 'a> {
         resume: Option<&Checkpoint>,
         lease: &mut Lease<'a>,
     ) -> Result<()> {
-        let db = self.migrator.db();
+        let db = self.db;
         let live = LiveTable::describe(db, self.table)
             .await?
-            .ok_or_else(|| super::executor::gone(self.table))?;
+            .ok_or_else(|| gone(self.table))?;
         let mut checkpoint = resume.cloned().unwrap_or(Checkpoint {
             step: self.step,
             key: None,
@@ -89,7 +95,7 @@ impl<'a> Cx<'_, 'a> {
                 "resuming a backfill from its checkpoint"
             );
         }
-        let mut pacer = Pacer::new(self.migrator.pace());
+        let mut pacer = Pacer::new(self.pace);
         loop {
             let out = db
                 .client()
@@ -115,7 +121,7 @@ impl<'a> Cx<'_, 'a> {
             self.tracking
                 .checkpoint(self.migration, &checkpoint)
                 .await?;
-            self.migrator.emit(Event::Backfill {
+            self.events.emit(Event::Backfill {
                 item: b.item.to_string(),
                 scanned: checkpoint.scanned,
                 updated: checkpoint.updated,
@@ -137,7 +143,7 @@ impl<'a> Cx<'_, 'a> {
         keys: &[String],
         pacer: &mut Pacer,
     ) -> Result<bool> {
-        let db = self.migrator.db();
+        let db = self.db;
         for _ in 0..ATTEMPTS {
             let changes: Vec<(String, String)> = render(b, &item)?
                 .into_iter()

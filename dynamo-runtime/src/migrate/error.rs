@@ -98,3 +98,12 @@ pub enum MigrateError {
     )]
     LeaseLost,
 }
+
+/// A table that a step works on no longer exists.
+pub(crate) fn gone(table: &str) -> Error {
+    MigrateError::Conflict {
+        table: table.to_owned(),
+        problem: "does not exist (was it deleted while the migration ran?)".to_owned(),
+    }
+    .into()
+}

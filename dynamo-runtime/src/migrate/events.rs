@@ -67,4 +67,21 @@ pub enum Event {
     },
 }
 
-pub(crate) type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Where a run's events go: the log, and the observer when one is set.
+#[derive(Clone, Default)]
+pub(crate) struct Events(Option<Arc<dyn Fn(&Event) + Send + Sync>>);
+
+impl Events {
+    /// Sends events to `observer` too.
+    pub(crate) fn observed(observer: impl Fn(&Event) + Send + Sync + 'static) -> Events {
+        Events(Some(Arc::new(observer)))
+    }
+
+    /// Logs `event` and passes it to the observer.
+    pub(crate) fn emit(&self, event: Event) {
+        tracing::info!(?event, "migrate");
+        if let Some(observer) = &self.0 {
+            observer(&event);
+        }
+    }
+}

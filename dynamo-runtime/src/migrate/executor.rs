@@ -1,13 +1,14 @@
 //! The executor: the lock, the records, and each step against the live
 //! table.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, time::Duration};
 
 use super::{
     Event, MigrateError, MigrationStatus, Plan, PlannedMigration, Report, TRACKING_TABLE,
     WaitPolicy, backfill,
+    error::gone,
     call::Call,
-    events::Observer,
+    events::Events,
     live::{self, LiveTable},
     summary,
     tracking::{self, Lease, Record, Status, Tracking},
@@ -30,7 +31,7 @@ pub struct Migrator<'a> {
     wait: WaitPolicy,
     backfill_rate: Option<u32>,
     owner: String,
-    observer: Option<Observer>,
+    events: Events,
 }
 
 impl fmt::Debug for Migrator<'_> {
@@ -67,7 +68,7 @@ impl<'a> Migrator<'a> {
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
-            observer: None,
+            events: Events::default(),
         }
     }
 
@@ -118,25 +119,12 @@ impl<'a> Migrator<'a> {
 
     /// Calls `observer` with each [`Event`], e.g. to draw progress bars.
     pub fn on_event(mut self, observer: impl Fn(&Event) + Send + Sync + 'static) -> Self {
-        self.observer = Some(Arc::new(observer));
+        self.events = Events::observed(observer);
         self
     }
 
-    /// The database this executor works on.
-    pub(crate) fn db(&self) -> &'a Db {
-        self.db
-    }
-
-    /// The backfill pace.
-    pub(crate) fn pace(&self) -> Option<u32> {
-        self.backfill_rate
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        tracing::info!(?event, "migrate");
-        if let Some(observer) = &self.observer {
-            observer(&event);
-        }
+    fn emit(&self, event: Event) {
+        self.events.emit(event);
     }
 
     fn sorted(&self) -> Vec<&'a Migration> {
@@ -284,7 +272,9 @@ impl<'a> Migrator<'a> {
         let table = self.db.physical_name(step.table());
         if let Step::Backfill(b) = step {
             let cx = backfill::Cx {
-                migrator: self,
+                db: self.db,
+                pace: self.backfill_rate,
+                events: &self.events,
                 migration: m,
                 step: i,
                 table: &table,
@@ -476,12 +466,4 @@ impl<'a> Migrator<'a> {
         }
         Ok(out)
     }
-}
-
-pub(crate) fn gone(table: &str) -> Error {
-    MigrateError::Conflict {
-        table: table.to_owned(),
-        problem: "does not exist (was it deleted while the migration ran?)".to_owned(),
-    }
-    .into()
 }
