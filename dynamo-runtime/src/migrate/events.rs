@@ -69,7 +69,9 @@ pub enum Event {
 
 /// Where a run's events go: the log, and the observer when one is set.
 #[derive(Clone, Default)]
-pub(crate) struct Events(Option<Arc<dyn Fn(&Event) + Send + Sync>>);
+pub(crate) struct Events(Option<Observer>);
+
+type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
 impl Events {
     /// Sends events to `observer` too.
