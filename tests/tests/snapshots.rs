@@ -119,10 +119,8 @@ fn warnings_for_warning_fixtures() {
     }
 }
 
-/// Every diagnostic code the generator can emit is shown by at least one
-/// fixture snapshot, so no rule goes untested.
-#[test]
-fn every_diagnostic_code_has_a_fixture() {
+/// Every diagnostic code in the generator's source (`"dynamo::<code>"`).
+fn diagnostic_codes() -> std::collections::BTreeSet<String> {
     let mut sources = vec![PathBuf::from("../dynamo-codegen/src")];
     let mut codes = std::collections::BTreeSet::new();
     while let Some(path) = sources.pop() {
@@ -142,6 +140,34 @@ fn every_diagnostic_code_has_a_fixture() {
         }
     }
     assert!(codes.len() > 50, "found only {} codes", codes.len());
+    codes
+}
+
+/// The diagnostics table of `docs/schema.md` lists exactly the codes the
+/// generator emits.
+#[test]
+fn every_diagnostic_code_is_documented() {
+    let docs = std::fs::read_to_string("../docs/schema.md").unwrap();
+    let documented: std::collections::BTreeSet<String> = docs
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `dynamo::"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(str::to_owned)
+        .collect();
+    let codes = diagnostic_codes();
+    let undocumented: Vec<_> = codes.difference(&documented).collect();
+    let unknown: Vec<_> = documented.difference(&codes).collect();
+    assert!(
+        undocumented.is_empty() && unknown.is_empty(),
+        "not in docs/schema.md: {undocumented:?}; in docs/schema.md but never emitted: {unknown:?}"
+    );
+}
+
+/// Every diagnostic code the generator can emit is shown by at least one
+/// fixture snapshot, so no rule goes untested.
+#[test]
+fn every_diagnostic_code_has_a_fixture() {
+    let codes = diagnostic_codes();
     let mut snapshots = String::new();
     for entry in std::fs::read_dir("tests/snapshots").unwrap() {
         let path = entry.unwrap().path();
