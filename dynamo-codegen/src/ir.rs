@@ -73,7 +73,9 @@ ids!(
     /// A field of an item or nested type.
     FieldId,
     /// A key attribute an item type fills: a position in its `keys`.
-    KeyId
+    KeyId,
+    /// A way to query an item type: a position in its `accesses`.
+    AccessId
 );
 
 /// One table file: the DynamoDB table and what is stored in it.
@@ -155,7 +157,7 @@ pub struct Item {
     /// `timestamps = true`: the created and updated fields.
     pub timestamps: Option<Timestamps>,
     /// The version field.
-    pub version: Option<FieldId>,
+    pub version: Option<VersionField>,
     /// The field holding the table's ttl attribute, if the item has one.
     pub ttl: Option<FieldId>,
     /// `expires_after`, in seconds.
@@ -171,6 +173,11 @@ impl Item {
     /// The key attribute `id`.
     pub fn key(&self, id: KeyId) -> &KeyValue {
         &self.keys[id.0]
+    }
+
+    /// The access `id`.
+    pub fn access(&self, id: AccessId) -> &Access {
+        &self.accesses[id.0]
     }
 
     /// The access by the table's own key.
@@ -197,7 +204,7 @@ impl Item {
     pub fn is_managed(&self, id: FieldId) -> bool {
         self.timestamps
             .is_some_and(|t| t.created == id || t.updated == id)
-            || self.version == Some(id)
+            || self.version.is_some_and(|v| v.field == id)
     }
 
     /// The fields the constructor takes: neither optional, defaulted, kept
@@ -273,7 +280,9 @@ pub struct Access {
     /// The fields of the projection, for an index that does not store
     /// whole items: key fields, then included attributes, in field order.
     pub projected: Vec<Projected>,
-    /// The sort-key conditions the sort key allows, in order.
+    /// The sort-key conditions the sort key allows, in order (none
+    /// without a sort key). A plain sort key's are comparisons of its own
+    /// value; a template's apply to a prefix of its fields.
     pub conditions: Vec<SortCondition>,
 }
 
@@ -292,12 +301,11 @@ pub struct Projected {
 pub struct SortCondition {
     /// What it checks.
     pub op: SortOp,
-    /// The fields it takes, in template order: all equal but the last,
-    /// which `op` applies to. Every one of them for [`SortOp::Equal`].
-    pub fields: Vec<FieldId>,
-    /// Whether the sort key is a plain field (its own value) rather than a
-    /// template.
-    pub plain: bool,
+    /// The fields before `last`, in template order, which must equal the
+    /// given values (none for a plain sort key).
+    pub earlier: Vec<FieldId>,
+    /// The field `op` applies to ([`SortOp::Equal`]: equal too).
+    pub last: FieldId,
 }
 
 /// The operator of a [`SortCondition`].
@@ -332,6 +340,28 @@ impl SortOp {
             SortOp::Between => "between",
         }
     }
+
+    /// How docs say the comparison: `less than`, `at most`, ...
+    pub fn words(self) -> &'static str {
+        match self {
+            SortOp::Equal => "equal to",
+            SortOp::BeginsWith => "beginning with",
+            SortOp::Lt => "less than",
+            SortOp::Le => "at most",
+            SortOp::Gt => "greater than",
+            SortOp::Ge => "at least",
+            SortOp::Between => "between",
+        }
+    }
+}
+
+/// The version field of an item type (`version = "field"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionField {
+    /// The field.
+    pub field: FieldId,
+    /// Its type: an unsigned integer.
+    pub ty: IntType,
 }
 
 /// What an update can do to one field (never a key field or a field kept
@@ -349,12 +379,20 @@ pub struct FieldUpdate {
     pub remove: bool,
     /// `set_<field>_if_not_exists`: no index key is built from it.
     pub if_not_exists: bool,
+    /// The actions on the stored value: no index key is built from the
+    /// field, and it is a number, a set or a list.
+    pub actions: Option<Actions>,
+}
+
+/// The update actions a field's type has beyond `set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actions {
     /// `add_`, `increment_`, `decrement_`: a number.
-    pub arithmetic: bool,
+    Arithmetic,
     /// `add_` and `delete_` of elements: a set.
-    pub set_items: bool,
+    SetItems,
     /// `append_` and `prepend_`: a list.
-    pub list_items: bool,
+    ListItems,
 }
 
 /// A field of an item type or nested type.
@@ -444,6 +482,14 @@ impl PartialEq for CustomType {
 impl Eq for CustomType {}
 
 impl FieldType {
+    /// The type of a set's or list's elements; any other type is its own.
+    pub fn element(&self) -> &FieldType {
+        match self {
+            FieldType::Set(element) | FieldType::List(element) => element,
+            other => other,
+        }
+    }
+
     /// Whether the type is an integer.
     pub fn is_integer(&self) -> bool {
         matches!(self, FieldType::Int(_))
@@ -791,9 +837,12 @@ pub struct Collection {
     pub doc: Option<String>,
     /// `None` for the table's own key, or an index.
     pub index: Option<IndexId>,
-    /// The item types, in the order listed; the partition is rendered from
-    /// the first one's template.
+    /// The item types, in the order listed.
     pub items: Vec<ItemId>,
+    /// The first item type and its access on the collection's index: its
+    /// partition key renders the partition (validation checked that every
+    /// item type's renders alike).
+    pub partition: (ItemId, AccessId),
 }
 
 /// A key template such as `ORDER#{created}#{order_id}`.

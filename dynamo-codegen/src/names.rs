@@ -317,9 +317,36 @@ pub struct UpdateNames {
     pub remove: Option<Ident>,
     /// `set_<field>_if_not_exists`.
     pub set_if_not_exists: Option<Ident>,
-    /// `add_`, `increment_`, `decrement_<field>` (numbers) or `add_`,
-    /// `delete_<field>` (sets) or `append_`, `prepend_<field>` (lists).
-    pub actions: Vec<Ident>,
+    /// The methods of the field's [`ir::Actions`].
+    pub actions: Option<ActionNames>,
+}
+
+/// The methods of a field's update actions beyond `set`.
+#[derive(Debug, Clone)]
+pub enum ActionNames {
+    /// A number's.
+    Arithmetic {
+        /// `add_<field>`.
+        add: Ident,
+        /// `increment_<field>`.
+        increment: Ident,
+        /// `decrement_<field>`.
+        decrement: Ident,
+    },
+    /// A set's.
+    SetItems {
+        /// `add_<field>`.
+        add: Ident,
+        /// `delete_<field>`.
+        delete: Ident,
+    },
+    /// A list's.
+    ListItems {
+        /// `append_<field>`.
+        append: Ident,
+        /// `prepend_<field>`.
+        prepend: Ident,
+    },
 }
 
 /// The names of a nested type.
@@ -779,22 +806,22 @@ fn item_names(
             let set_if_not_exists = u
                 .if_not_exists
                 .then(|| declare(join(&["set", &s, "if_not_exists"])));
-            let mut actions = Vec::new();
-            if u.arithmetic {
-                for verb in ["add", "increment", "decrement"] {
-                    actions.push(declare(join(&[verb, &s])));
-                }
-            }
-            if u.set_items {
-                for verb in ["add", "delete"] {
-                    actions.push(declare(join(&[verb, &s])));
-                }
-            }
-            if u.list_items {
-                for verb in ["append", "prepend"] {
-                    actions.push(declare(join(&[verb, &s])));
-                }
-            }
+            let mut method = |verb: &str| declare(join(&[verb, &s]));
+            let actions = u.actions.map(|a| match a {
+                ir::Actions::Arithmetic => ActionNames::Arithmetic {
+                    add: method("add"),
+                    increment: method("increment"),
+                    decrement: method("decrement"),
+                },
+                ir::Actions::SetItems => ActionNames::SetItems {
+                    add: method("add"),
+                    delete: method("delete"),
+                },
+                ir::Actions::ListItems => ActionNames::ListItems {
+                    append: method("append"),
+                    prepend: method("prepend"),
+                },
+            });
             let mut params: Vec<Ident> = vec![id.clone()];
             params.extend(u.partners.iter().map(|p| field(*p).clone()));
             let key = fresh("key", &params);
@@ -888,14 +915,14 @@ fn access_names(
     for m in QUERY_METHODS {
         scope.reserve(m, "a method every query has");
     }
+    let plain = access
+        .sort
+        .is_some_and(|k| matches!(item.key(k), KeyValue::Field { .. }));
     let conditions = access
         .conditions
         .iter()
         .map(|c| {
-            let (last, earlier) = c
-                .fields
-                .split_last()
-                .map_or((FieldId(0), &[][..]), |(l, e)| (*l, e));
+            let (last, earlier) = (c.last, &c.earlier);
             let f = item.field(last);
             let method = join(&[&stem(&fields[last.0]), c.op.suffix()]);
             scope.declare(
@@ -912,7 +939,7 @@ fn access_names(
                     let high = fresh("high", &params);
                     params.push(high);
                 }
-                _ if c.plain => params.push(fresh("value", &params)),
+                _ if plain => params.push(fresh("value", &params)),
                 _ => params.push(fields[last.0].clone()),
             }
             MethodNames { method, params }

@@ -21,20 +21,16 @@ pub(super) fn emit_collection(
         doc: docs,
         index,
         items,
+        partition: (first, access),
     } = collection;
     let CollectionNames { ty, query } = names;
     let table = cx.table;
-    // The partition is rendered from the first item type's template (the
-    // validator checked that all of them render it alike).
-    let first = items[0];
     let first = ItemCx {
         cx,
-        item: table.item(first),
+        item: table.item(*first),
         names: &cx.names.items[first.0],
     };
-    let Some(access) = first.item.accesses.iter().find(|a| a.index == *index) else {
-        return TokenStream::new();
-    };
+    let access = first.item.access(*access);
     let fields = first.item.key(access.partition).fields();
     let idents: Vec<_> = fields
         .iter()

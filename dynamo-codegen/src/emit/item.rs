@@ -123,7 +123,7 @@ fn initial(cx: ItemCx<'_>, id: FieldId) -> TokenStream {
         .is_some_and(|t| t.created == id || t.updated == id)
     {
         Some(quote!(now))
-    } else if item.version == Some(id) {
+    } else if item.version.is_some_and(|v| v.field == id) {
         Some(quote!(0))
     } else if item.ttl == Some(id) {
         item.expires_after.map(|secs| {
@@ -284,17 +284,16 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         let p = path(f);
         quote!(#i: #p,)
     });
-    let version = item.version.map(|id| {
-        let f = item.field(id);
+    let version = item.version.map(|v| {
+        let f = item.field(v.field);
         let attribute = &f.attribute;
-        let ident = &names.fields[id.0];
-        let (max, value) = match f.ty {
-            FieldType::Int(IntType::U64) => (quote!(u64::MAX), quote!(self.#ident)),
-            FieldType::Int(t) => {
+        let ident = &names.fields[v.field.0];
+        let (max, value) = match v.ty {
+            IntType::U64 => (quote!(u64::MAX), quote!(self.#ident)),
+            t => {
                 let t = quote::format_ident!("{}", t.name());
                 (quote!(#t::MAX as u64), quote!(u64::from(self.#ident)))
             }
-            _ => (quote!(u64::MAX), quote!(self.#ident)),
         };
         quote! {
             const VERSION: Option<dynamo::Version> = Some(dynamo::Version { attribute: #attribute, max: #max });

@@ -65,21 +65,17 @@ pub(super) fn partition(
     key: KeyId,
     idents: &[Ident],
 ) -> TokenStream {
-    let fields = cx.item.key(key).fields();
-    let param = |f: FieldId| &idents[fields.iter().position(|x| *x == f).unwrap_or(0)];
     match cx.item.key(key) {
         KeyValue::Template(_) => {
             let name = &cx.names.keys[key.0];
-            let values = key_values(cx, key, |f| {
-                let p = param(f);
-                quote!(&#p)
-            });
-            quote!(#owner::#name.render(#values))
+            // `idents` are in the order `render` takes the values.
+            let values = idents.iter().map(|p| quote!(&#p));
+            quote!(#owner::#name.render(&[#(#values),*]))
         }
         KeyValue::Field { field, .. } => {
             cx.cx.fields_of();
             let ident = &cx.names.fields[field.0];
-            let p = param(*field);
+            let p = &idents[0];
             let ty = &cx.item.field(*field).ty;
             if *ty == FieldType::String {
                 quote!(#owner::FIELDS.#ident.key_text(#p))

@@ -4,7 +4,7 @@
 //! do not store whole items.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::{
     ItemCx, doc,
@@ -108,12 +108,14 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
         "A query of `{}` items in {where_}; see [`{}::{function}`].",
         item.name, item.name
     ));
-    let methods: Vec<TokenStream> = access
-        .conditions
-        .iter()
-        .zip(conditions)
-        .map(|(c, n)| condition(cx, access, c, n))
-        .collect();
+    let methods: Vec<TokenStream> = access.sort.map_or(Vec::new(), |sort| {
+        access
+            .conditions
+            .iter()
+            .zip(conditions)
+            .map(|(c, n)| condition(cx, sort, c, n))
+            .collect()
+    });
     let methods = (!methods.is_empty()).then(|| {
         quote! {
             #[allow(clippy::wrong_self_convention)]
@@ -169,19 +171,13 @@ fn prefix_text(cx: ItemCx<'_>, template: &Template, given: usize) -> (String, bo
     (out, true)
 }
 
-/// One sort-key condition method.
-fn condition(cx: ItemCx<'_>, access: &Access, c: &SortCondition, n: &MethodNames) -> TokenStream {
+/// One sort-key condition method on sort key `sort`.
+fn condition(cx: ItemCx<'_>, sort: KeyId, c: &SortCondition, n: &MethodNames) -> TokenStream {
     let (item, names) = (cx.item, cx.names);
     let owner = &names.ty;
     let MethodNames { method, params } = n;
-    let Some(sort) = access.sort else {
-        return TokenStream::new();
-    };
     let attribute = item.key(sort).attribute();
-    let (&last, earlier) = match c.fields.split_last() {
-        Some(split) => split,
-        None => return TokenStream::new(),
-    };
+    let (last, earlier) = (c.last, &c.earlier[..]);
     let last_field = item.field(last);
     let last_ty = param_type(cx.cx, &last_field.ty);
     let earlier_params: Vec<TokenStream> = earlier
@@ -196,123 +192,114 @@ fn condition(cx: ItemCx<'_>, access: &Access, c: &SortCondition, n: &MethodNames
         let ps = ps.iter();
         quote!(&[#(&#ps),*])
     };
-    let (signature, call, text) = if c.plain {
-        cx.cx.fields_of();
-        let ident = &names.fields[last.0];
-        let path = quote!(#owner::FIELDS.#ident);
-        let ty = rust_type(cx.cx, &last_field.ty);
-        let name = &last_field.name;
-        match c.op {
-            SortOp::BeginsWith => {
-                let p = &params[0];
-                (
-                    quote!(#p: &str),
-                    quote!(#path.sort_begins_with(#p)),
-                    format!("Only items whose `{name}` begins with `{p}`."),
-                )
-            }
-            SortOp::Between => {
-                let (low, high) = (&params[0], &params[1]);
-                (
-                    quote!(#low: #ty, #high: #ty),
-                    quote!(#path.sort_between(&#low, &#high)),
-                    format!(
-                        "Only items whose `{name}` is between `{low}` and `{high}`, both included."
-                    ),
-                )
-            }
-            op => {
-                let p = &params[0];
-                let (call, word) = match op {
-                    SortOp::Lt => (quote!(sort_lt), "is less than"),
-                    SortOp::Le => (quote!(sort_le), "is at most"),
-                    SortOp::Gt => (quote!(sort_gt), "is greater than"),
-                    SortOp::Ge => (quote!(sort_ge), "is at least"),
-                    _ => (quote!(sort_eq), "equals"),
-                };
-                (
-                    quote!(#p: #ty),
-                    quote!(#path.#call(&#p)),
-                    format!("Only items whose `{name}` {word} `{p}`."),
-                )
+    let (signature, call, text) = match item.key(sort) {
+        KeyValue::Field { .. } => {
+            cx.cx.fields_of();
+            let ident = &names.fields[last.0];
+            let path = quote!(#owner::FIELDS.#ident);
+            let ty = rust_type(cx.cx, &last_field.ty);
+            let name = &last_field.name;
+            match c.op {
+                SortOp::BeginsWith => {
+                    let p = &params[0];
+                    (
+                        quote!(#p: &str),
+                        quote!(#path.sort_begins_with(#p)),
+                        format!("Only items whose `{name}` begins with `{p}`."),
+                    )
+                }
+                SortOp::Between => {
+                    let (low, high) = (&params[0], &params[1]);
+                    (
+                        quote!(#low: #ty, #high: #ty),
+                        quote!(#path.sort_between(&#low, &#high)),
+                        format!(
+                            "Only items whose `{name}` is between `{low}` and `{high}`, both included."
+                        ),
+                    )
+                }
+                op => {
+                    let p = &params[0];
+                    let call = format_ident!("sort_{}", op.suffix());
+                    let words = op.words();
+                    (
+                        quote!(#p: #ty),
+                        quote!(#path.#call(&#p)),
+                        format!("Only items whose `{name}` is {words} `{p}`."),
+                    )
+                }
             }
         }
-    } else {
-        let KeyValue::Template(template) = item.key(sort) else {
-            return TokenStream::new();
-        };
-        let key = &names.keys[sort.0];
-        let template_call = quote!(#owner::#key);
-        let name = &last_field.name;
-        match c.op {
-            SortOp::Equal => {
-                let values = refs(params);
-                let (text, whole) = prefix_text(cx, template, c.fields.len());
-                let last_param = &params[earlier.len()];
-                (
-                    quote!(#(#earlier_params,)* #last_param: #last_ty),
-                    quote!(#template_call.equal(#values)),
-                    if whole {
-                        format!("Only items whose `{attribute}` equals `{text}`.")
-                    } else {
-                        format!("Only items whose `{attribute}` begins with `{text}`.")
-                    },
-                )
-            }
-            SortOp::BeginsWith => {
-                let earlier_values = refs(&params[..earlier.len()]);
-                let prefix = &params[earlier.len()];
-                let (text, _) = prefix_text(cx, template, earlier.len());
-                (
-                    quote!(#(#earlier_params,)* #prefix: &str),
-                    quote!(#template_call.begins_with(#earlier_values, #prefix)),
-                    if text.is_empty() {
-                        format!("Only items whose `{attribute}` begins with `{prefix}`.")
-                    } else {
+        KeyValue::Template(template) => {
+            let key = &names.keys[sort.0];
+            let template_call = quote!(#owner::#key);
+            let name = &last_field.name;
+            match c.op {
+                SortOp::Equal => {
+                    let values = refs(params);
+                    let (text, whole) = prefix_text(cx, template, earlier.len() + 1);
+                    let last_param = &params[earlier.len()];
+                    (
+                        quote!(#(#earlier_params,)* #last_param: #last_ty),
+                        quote!(#template_call.equal(#values)),
+                        if whole {
+                            format!("Only items whose `{attribute}` equals `{text}`.")
+                        } else {
+                            format!("Only items whose `{attribute}` begins with `{text}`.")
+                        },
+                    )
+                }
+                SortOp::BeginsWith => {
+                    let earlier_values = refs(&params[..earlier.len()]);
+                    let prefix = &params[earlier.len()];
+                    let (text, _) = prefix_text(cx, template, earlier.len());
+                    (
+                        quote!(#(#earlier_params,)* #prefix: &str),
+                        quote!(#template_call.begins_with(#earlier_values, #prefix)),
+                        if text.is_empty() {
+                            format!("Only items whose `{attribute}` begins with `{prefix}`.")
+                        } else {
+                            format!(
+                                "Only items whose `{attribute}` begins with `{text}` then `{prefix}`."
+                            )
+                        },
+                    )
+                }
+                SortOp::Between => {
+                    let earlier_values = refs(&params[..earlier.len()]);
+                    let (low, high) = (&params[earlier.len()], &params[earlier.len() + 1]);
+                    (
+                        quote!(#(#earlier_params,)* #low: #last_ty, #high: #last_ty),
+                        quote!(#template_call.between(#earlier_values, &#low, &#high)),
                         format!(
-                            "Only items whose `{attribute}` begins with `{text}` then `{prefix}`."
-                        )
-                    },
-                )
-            }
-            SortOp::Between => {
-                let earlier_values = refs(&params[..earlier.len()]);
-                let (low, high) = (&params[earlier.len()], &params[earlier.len() + 1]);
-                (
-                    quote!(#(#earlier_params,)* #low: #last_ty, #high: #last_ty),
-                    quote!(#template_call.between(#earlier_values, &#low, &#high)),
-                    format!(
-                        "Only items whose `{name}` is between `{low}` and `{high}`, both included{}.",
-                        if earlier.is_empty() {
-                            ""
-                        } else {
-                            ", the earlier fields equal"
-                        }
-                    ),
-                )
-            }
-            op => {
-                let values = refs(params);
-                let (call, word) = match op {
-                    SortOp::Lt => (quote!(lt), "less than"),
-                    SortOp::Le => (quote!(le), "at most"),
-                    SortOp::Gt => (quote!(gt), "greater than"),
-                    _ => (quote!(ge), "at least"),
-                };
-                let (text, _) = prefix_text(cx, template, c.fields.len());
-                let last_param = &params[params.len() - 1];
-                (
-                    quote!(#(#earlier_params,)* #last_param: #last_ty),
-                    quote!(#template_call.#call(#values)),
-                    format!(
-                        "Only items whose `{name}` is {word} `{last_param}` (`{attribute}` = `{text}…`{}).",
-                        if earlier.is_empty() {
-                            ""
-                        } else {
-                            ", the earlier fields equal"
-                        }
-                    ),
-                )
+                            "Only items whose `{name}` is between `{low}` and `{high}`, both included{}.",
+                            if earlier.is_empty() {
+                                ""
+                            } else {
+                                ", the earlier fields equal"
+                            }
+                        ),
+                    )
+                }
+                op => {
+                    let values = refs(params);
+                    let call = format_ident!("{}", op.suffix());
+                    let word = op.words();
+                    let (text, _) = prefix_text(cx, template, earlier.len() + 1);
+                    let last_param = &params[params.len() - 1];
+                    (
+                        quote!(#(#earlier_params,)* #last_param: #last_ty),
+                        quote!(#template_call.#call(#values)),
+                        format!(
+                            "Only items whose `{name}` is {word} `{last_param}` (`{attribute}` = `{text}…`{}).",
+                            if earlier.is_empty() {
+                                ""
+                            } else {
+                                ", the earlier fields equal"
+                            }
+                        ),
+                    )
+                }
             }
         }
     };

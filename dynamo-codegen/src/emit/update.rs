@@ -11,8 +11,8 @@ use super::{
     types::rust_type,
 };
 use crate::{
-    ir::{FieldType, FieldUpdate},
-    names::UpdateNames,
+    ir::FieldUpdate,
+    names::{ActionNames, UpdateNames},
 };
 
 pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
@@ -173,71 +173,81 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
         });
     }
 
-    let mut actions = n.actions.iter();
-    let mut next = |verb: &str| (actions.next(), verb.to_owned());
-    if u.arithmetic {
-        for (call, what) in [
+    // The action methods of the field's kind: each calls the runtime's
+    // action of the same meaning with the field's path and its one
+    // argument (`by` or `items`).
+    let name = &field.name;
+    let (args, arg, methods) = match &n.actions {
+        None => return quote!(#(#out)*),
+        Some(ActionNames::Arithmetic {
+            add,
+            increment,
+            decrement,
+        }) => (
+            quote!((self, by: #ty)),
+            quote!(by),
+            vec![
+                (
+                    add,
+                    quote!(add),
+                    format!("Adds `by` to `{name}` (an absent value counts as 0)."),
+                ),
+                (
+                    increment,
+                    quote!(increment),
+                    format!("Adds `by` to `{name}` (the item must have a value)."),
+                ),
+                (
+                    decrement,
+                    quote!(decrement),
+                    format!("Subtracts `by` from `{name}` (the item must have a value)."),
+                ),
+            ],
+        ),
+        Some(ActionNames::SetItems { add, delete }) => {
+            let element = rust_type(cx.cx, field.ty.element());
             (
-                quote!(add),
-                "Adds `by` to `{}` (an absent value counts as 0).",
-            ),
-            (
-                quote!(increment),
-                "Adds `by` to `{}` (the item must have a value).",
-            ),
-            (
-                quote!(decrement),
-                "Subtracts `by` from `{}` (the item must have a value).",
-            ),
-        ] {
-            let (Some(method), _) = next("") else {
-                continue;
-            };
-            let docs = doc(&what.replace("{}", &field.name));
-            out.push(quote! {
-                #docs
-                pub fn #method(self, by: #ty) -> Self {
-                    Self(self.0.#call(#path, by))
-                }
-            });
+                quote!(<V: dynamo::IntoValue<#element>>(self, items: impl IntoIterator<Item = V>)),
+                quote!(items),
+                vec![
+                    (
+                        add,
+                        quote!(add_items),
+                        format!("Adds `items` to the set `{name}`."),
+                    ),
+                    (
+                        delete,
+                        quote!(delete_items),
+                        format!("Removes `items` from the set `{name}`."),
+                    ),
+                ],
+            )
         }
-    }
-    if u.set_items
-        && let FieldType::Set(element) = &field.ty
-    {
-        let element = rust_type(cx.cx, element);
-        for (call, what) in [
-            (quote!(add_items), "Adds `items` to the set `{}`."),
-            (quote!(delete_items), "Removes `items` from the set `{}`."),
-        ] {
-            let (Some(method), _) = next("") else {
-                continue;
-            };
-            let docs = doc(&what.replace("{}", &field.name));
-            out.push(quote! {
-                #docs
-                pub fn #method<V: dynamo::IntoValue<#element>>(self, items: impl IntoIterator<Item = V>) -> Self {
-                    Self(self.0.#call(#path, items))
-                }
-            });
-        }
-    }
-    if u.list_items {
-        for (call, what) in [
-            (quote!(append), "Appends `items` to the list `{}`."),
-            (quote!(prepend), "Prepends `items` to the list `{}`."),
-        ] {
-            let (Some(method), _) = next("") else {
-                continue;
-            };
-            let docs = doc(&what.replace("{}", &field.name));
-            out.push(quote! {
-                #docs
-                pub fn #method(self, items: #ty) -> Self {
-                    Self(self.0.#call(#path, items))
-                }
-            });
-        }
+        Some(ActionNames::ListItems { append, prepend }) => (
+            quote!((self, items: #ty)),
+            quote!(items),
+            vec![
+                (
+                    append,
+                    quote!(append),
+                    format!("Appends `items` to the list `{name}`."),
+                ),
+                (
+                    prepend,
+                    quote!(prepend),
+                    format!("Prepends `items` to the list `{name}`."),
+                ),
+            ],
+        ),
+    };
+    for (method, call, what) in methods {
+        let docs = doc(&what);
+        out.push(quote! {
+            #docs
+            pub fn #method #args -> Self {
+                Self(self.0.#call(#path, #arg))
+            }
+        });
     }
     quote!(#(#out)*)
 }

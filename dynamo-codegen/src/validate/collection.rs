@@ -8,7 +8,7 @@ use super::{
     scope::{FieldScope, TableCx},
 };
 use crate::{
-    ir::{self, FieldType, IndexId, ItemId, KeyValue, TemplatePart},
+    ir::{self, AccessId, FieldType, IndexId, ItemId, KeyValue, TemplatePart},
     load::{Named, RawCollection},
     names,
 };
@@ -104,6 +104,7 @@ pub(crate) fn collections(
         }
         let mut first: Option<(&ir::Item, &KeyValue, std::ops::Range<usize>)> = None;
         let mut ids: Vec<ItemId> = Vec::new();
+        let mut partition = None;
         let mut listed: Vec<&str> = Vec::new();
         for entry in raw.items.iter() {
             if listed.contains(&entry.get().as_str()) {
@@ -134,12 +135,10 @@ pub(crate) fn collections(
             }) else {
                 continue;
             };
-            let value = item
-                .accesses
-                .iter()
-                .find(|a| a.index == index)
-                .map(|a| item.key(a.partition));
-            let Some(value) = value else {
+            let access = item.accesses.iter().position(|a| a.index == index);
+            let Some((access, value)) =
+                access.map(|a| (AccessId(a), item.key(item.accesses[a].partition)))
+            else {
                 let keys = index_def
                     .map(|x| {
                         x.key()
@@ -166,6 +165,7 @@ pub(crate) fn collections(
                 .get(value.attribute())
                 .cloned()
                 .unwrap_or(scope.name_span.clone());
+            partition.get_or_insert((id, access));
             match &first {
                 None => first = Some((item, value, span)),
                 Some((a, a_value, a_span)) => {
@@ -188,13 +188,14 @@ pub(crate) fn collections(
                 }
             }
         }
-        if cx.errors() == errors_before {
+        if let (true, Some(partition)) = (cx.errors() == errors_before, partition) {
             out.push(ir::Collection {
                 name: name.get().clone(),
                 span: name.span(),
                 doc: raw.doc.as_ref().map(|d| d.get().clone()),
                 index,
                 items: ids,
+                partition,
             });
         }
     }

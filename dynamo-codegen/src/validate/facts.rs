@@ -4,8 +4,8 @@
 //! field.
 
 use crate::ir::{
-    Access, Field, FieldId, FieldType, FieldUpdate, IndexDef, IndexId, IndexKind, Item, KeyId,
-    KeyValue, Projected, Projection, SortCondition, SortOp, TableDef, TemplatePart,
+    Access, Actions, Field, FieldId, FieldType, FieldUpdate, IndexDef, IndexId, IndexKind, Item,
+    KeyId, KeyValue, Projected, Projection, SortCondition, SortOp, TableDef, TemplatePart,
 };
 
 /// The key attributes an item fills, each once: the table's keys, then
@@ -136,8 +136,8 @@ fn conditions(fields: &[Field], sort: &KeyValue) -> Vec<SortCondition> {
                 .into_iter()
                 .map(|op| SortCondition {
                     op,
-                    fields: vec![*field],
-                    plain: true,
+                    earlier: Vec::new(),
+                    last: *field,
                 })
                 .collect();
         }
@@ -152,11 +152,10 @@ fn conditions(fields: &[Field], sort: &KeyValue) -> Vec<SortCondition> {
         if seen.contains(field) {
             continue;
         }
-        seen.push(*field);
         let condition = |op| SortCondition {
             op,
-            fields: seen.clone(),
-            plain: false,
+            earlier: seen.clone(),
+            last: *field,
         };
         out.push(condition(SortOp::Equal));
         let ty = &fields[field.0].ty;
@@ -175,6 +174,7 @@ fn conditions(fields: &[Field], sort: &KeyValue) -> Vec<SortCondition> {
                 out.push(condition(op));
             }
         }
+        seen.push(*field);
     }
     out
 }
@@ -221,9 +221,13 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
             field: id,
             remove: field.optional,
             if_not_exists: free,
-            arithmetic: free && field.ty.is_numeric(),
-            set_items: free && matches!(field.ty, FieldType::Set(_)),
-            list_items: free && matches!(field.ty, FieldType::List(_)),
+            actions: match &field.ty {
+                _ if !free => None,
+                FieldType::Set(_) => Some(Actions::SetItems),
+                FieldType::List(_) => Some(Actions::ListItems),
+                ty if ty.is_numeric() => Some(Actions::Arithmetic),
+                _ => None,
+            },
             rewrites,
             partners,
         });

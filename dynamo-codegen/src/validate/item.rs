@@ -220,6 +220,14 @@ fn item(
     let Some(accesses) = facts::accesses(tcx.def, &fields, &keys) else {
         return (None, scope);
     };
+    // `managed_field` kept only an unsigned integer.
+    let version = version.and_then(|v| match fields[v].ty {
+        FieldType::Int(ty) => Some(ir::VersionField {
+            field: FieldId(v),
+            ty,
+        }),
+        _ => None,
+    });
     let mut item = ir::Item {
         name: item_name.clone(),
         span: name.span(),
@@ -229,7 +237,7 @@ fn item(
         accesses,
         updates: Vec::new(),
         timestamps,
-        version: version.map(FieldId),
+        version,
         ttl: ttl.map(FieldId),
         expires_after,
     };

@@ -67,7 +67,7 @@ fn resolves_templates_in_schema_order() {
         .table_access()
         .conditions
         .iter()
-        .map(|c| (c.op, c.fields.len()))
+        .map(|c| (c.op, c.earlier.len() + 1))
         .collect();
     assert_eq!(
         ops,
