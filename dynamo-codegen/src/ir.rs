@@ -931,3 +931,41 @@ impl Migration {
         }
     }
 }
+
+/// A backfill step as the executor takes it: `templates` to write onto the
+/// stored items of type `item` in `table` (whose schema has these type
+/// attribute and key separator), and the stored fields they read (by
+/// `field`, with their attributes and formats as the schema declares them;
+/// a field `field` does not know is left out).
+pub fn backfill<'f>(
+    (table, type_attribute, separator): (&str, &str, &str),
+    item: &str,
+    templates: &[&Template],
+    field: impl Fn(FieldId) -> Option<&'f Field>,
+) -> Backfill {
+    let mut fields: Vec<TemplateField> = Vec::new();
+    for f in templates.iter().flat_map(|t| t.fields()).filter_map(&field) {
+        if !fields.iter().any(|x| x.name == f.name) {
+            fields.push(TemplateField {
+                name: f.name.clone().into(),
+                attribute: f.attribute.clone().into(),
+                format: f.ty.format(),
+            });
+        }
+    }
+    Backfill {
+        table: table.to_owned().into(),
+        item: item.to_owned().into(),
+        type_attribute: type_attribute.to_owned().into(),
+        separator: separator.to_owned().into(),
+        fields: fields.into(),
+        set: templates
+            .iter()
+            .map(|t| StoredTemplate {
+                attribute: t.attribute.clone().into(),
+                text: t.text.clone().into(),
+            })
+            .collect::<Vec<_>>()
+            .into(),
+    }
+}

@@ -11,8 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::ir::{
-    self, Backfill, Billing, IndexDef, IndexKind, KeyAttributeDef, KeyValue, Step, StoredTemplate,
-    StreamView, TableDef, TemplateField,
+    self, Billing, IndexDef, IndexKind, KeyAttributeDef, KeyValue, Step, StreamView, TableDef,
 };
 
 /// The tables as applying every migration, in order, leaves them.
@@ -337,39 +336,20 @@ fn backfills(table: &ir::Table, index: &IndexDef) -> Vec<Step> {
                     KeyValue::Field { .. } => None,
                 })
                 .collect();
-            (!templates.is_empty()).then(|| Step::Backfill(backfill(table, item, &templates)))
+            (!templates.is_empty()).then(|| {
+                Step::Backfill(ir::backfill(
+                    (
+                        &table.def.name,
+                        &table.def.type_attribute,
+                        &table.def.key_separator,
+                    ),
+                    &item.name,
+                    &templates,
+                    |id| Some(item.field(id)),
+                ))
+            })
         })
         .collect()
-}
-
-/// The backfill of `templates` over `item`'s stored fields.
-pub fn backfill(table: &ir::Table, item: &ir::Item, templates: &[&ir::Template]) -> Backfill {
-    let mut fields: Vec<TemplateField> = Vec::new();
-    for id in templates.iter().flat_map(|t| t.fields()) {
-        let f = item.field(id);
-        if !fields.iter().any(|x| x.name == f.name) {
-            fields.push(TemplateField {
-                name: f.name.clone().into(),
-                attribute: f.attribute.clone().into(),
-                format: f.ty.format(),
-            });
-        }
-    }
-    Backfill {
-        table: table.def.name.clone(),
-        item: item.name.clone().into(),
-        type_attribute: table.def.type_attribute.clone(),
-        separator: table.def.key_separator.clone(),
-        fields: fields.into(),
-        set: templates
-            .iter()
-            .map(|t| StoredTemplate {
-                attribute: t.attribute.clone().into(),
-                text: t.text.clone().into(),
-            })
-            .collect::<Vec<_>>()
-            .into(),
-    }
 }
 
 /// The steps of every difference, in an order DynamoDB accepts: table

@@ -11,10 +11,7 @@ use super::{
 };
 use crate::{
     diagnostics::{Diagnostics, SourceFile},
-    ir::{
-        self, Backfill, Billing, IndexKind, KeyAttributeDef, KeyType, Step, StoredTemplate,
-        TableDef, TemplateField,
-    },
+    ir::{self, Billing, IndexKind, KeyAttributeDef, KeyType, Step, TableDef},
     load::{RawIndex, RawMigrationFile, RawStep, Sp},
 };
 
@@ -432,60 +429,15 @@ fn step(
                 }
             }
             (cx.errors() == errors_before).then(|| {
-                Step::Backfill(backfill(
-                    raw.table.get(),
+                let set: Vec<&ir::Template> = set.iter().collect();
+                Step::Backfill(ir::backfill(
+                    (raw.table.get(), &type_attribute, &separator),
                     raw.item.get(),
-                    type_attribute,
-                    separator,
-                    scope,
                     &set,
+                    |id| scope.fields[id.0].as_ref(),
                 ))
             })
         }
-    }
-}
-
-/// A backfill as the executor takes it: its templates, and the stored
-/// fields they read (with their attributes and formats as the schema
-/// declares them).
-fn backfill(
-    table: &str,
-    item: &str,
-    type_attribute: String,
-    separator: String,
-    scope: &FieldScope,
-    set: &[ir::Template],
-) -> Backfill {
-    let mut fields: Vec<TemplateField> = Vec::new();
-    for t in set {
-        for id in t.fields() {
-            let name = &scope.names[id.0];
-            if fields.iter().any(|f| f.name == *name) {
-                continue;
-            }
-            if let Some(field) = &scope.fields[id.0] {
-                fields.push(TemplateField {
-                    name: name.clone().into(),
-                    attribute: field.attribute.clone().into(),
-                    format: field.ty.format(),
-                });
-            }
-        }
-    }
-    Backfill {
-        table: table.to_owned().into(),
-        item: item.to_owned().into(),
-        type_attribute: type_attribute.into(),
-        separator: separator.into(),
-        fields: fields.into(),
-        set: set
-            .iter()
-            .map(|t| StoredTemplate {
-                attribute: t.attribute.clone().into(),
-                text: t.text.clone().into(),
-            })
-            .collect::<Vec<_>>()
-            .into(),
     }
 }
 
