@@ -568,8 +568,8 @@ impl FieldType {
         )
     }
 
-    /// The type as written in a schema file.
-    pub fn schema_name(&self, table: &Table) -> String {
+    /// The type as written in a schema file; `nested` names nested types.
+    pub fn schema_name<'a>(&self, nested: &impl Fn(NestedId) -> &'a str) -> String {
         match self {
             FieldType::String => "string".into(),
             FieldType::Bool => "bool".into(),
@@ -583,10 +583,10 @@ impl FieldType {
             FieldType::Uuid => "uuid".into(),
             FieldType::Json => "json".into(),
             FieldType::Enum(_) => "enum".into(),
-            FieldType::Set(t) => format!("set<{}>", t.schema_name(table)),
-            FieldType::List(t) => format!("list<{}>", t.schema_name(table)),
-            FieldType::Map(t) => format!("map<{}>", t.schema_name(table)),
-            FieldType::Nested(id) => table.nested(*id).name.clone(),
+            FieldType::Set(t) => format!("set<{}>", t.schema_name(nested)),
+            FieldType::List(t) => format!("list<{}>", t.schema_name(nested)),
+            FieldType::Map(t) => format!("map<{}>", t.schema_name(nested)),
+            FieldType::Nested(id) => nested(*id).to_owned(),
             FieldType::Custom(_) => "custom".into(),
         }
     }

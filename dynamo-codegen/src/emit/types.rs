@@ -338,7 +338,7 @@ pub(super) fn field_def(cx: &TableCx<'_>, f: &ir::Field, ident: &Ident) -> Token
     let docs = doc(&format!(
         "{}`{}`{}, stored as attribute `{}`.",
         f.doc.as_ref().map_or(String::new(), |d| format!("{d}\n\n")),
-        f.ty.schema_name(cx.table),
+        f.ty.schema_name(&|id| &cx.table.nested(id).name),
         if f.optional { " (optional)" } else { "" },
         f.attribute
     ));

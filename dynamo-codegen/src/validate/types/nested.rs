@@ -57,25 +57,7 @@ impl NestedInfo {
 
     /// A type as the schema writes it.
     pub fn type_name(&self, ty: &FieldType) -> String {
-        match ty {
-            FieldType::Set(t) => format!("set<{}>", self.type_name(t)),
-            FieldType::List(t) => format!("list<{}>", self.type_name(t)),
-            FieldType::Map(t) => format!("map<{}>", self.type_name(t)),
-            FieldType::Nested(id) => self.name(*id).to_owned(),
-            FieldType::String => "string".into(),
-            FieldType::Bool => "bool".into(),
-            FieldType::Int(t) => t.name().into(),
-            FieldType::Float(ir::FloatType::F32) => "f32".into(),
-            FieldType::Float(ir::FloatType::F64) => "f64".into(),
-            FieldType::Number => "number".into(),
-            FieldType::Bytes => "bytes".into(),
-            FieldType::DateTime(_) => "datetime".into(),
-            FieldType::Date => "date".into(),
-            FieldType::Uuid => "uuid".into(),
-            FieldType::Json => "json".into(),
-            FieldType::Enum(_) => "enum".into(),
-            FieldType::Custom(_) => "custom".into(),
-        }
+        ty.schema_name(&|id| self.name(id))
     }
 }
 
