@@ -160,7 +160,7 @@ pub struct Item {
     pub version: Option<VersionField>,
     /// The field holding the table's ttl attribute, if the item has one.
     pub ttl: Option<FieldId>,
-    /// `expires_after`, in seconds.
+    /// `expires_after`, in seconds (at most 1,000 years, so an `i64`).
     pub expires_after: Option<u64>,
 }
 

@@ -127,7 +127,7 @@ fn initial(cx: ItemCx<'_>, id: FieldId) -> TokenStream {
         Some(quote!(0))
     } else if item.ttl == Some(id) {
         item.expires_after.map(|secs| {
-            let secs = Literal::i64_unsuffixed(i64::try_from(secs).unwrap_or(i64::MAX));
+            let secs = Literal::u64_unsuffixed(secs);
             let at = quote!(dynamo::attr::expires(now, #secs));
             match &field.ty {
                 FieldType::Int(t) => {
@@ -310,7 +310,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
     let expires = match (item.ttl, item.expires_after) {
         (Some(id), Some(secs)) => {
             let attribute = &item.field(id).attribute;
-            let secs = Literal::i64_unsuffixed(i64::try_from(secs).unwrap_or(i64::MAX));
+            let secs = Literal::u64_unsuffixed(secs);
             Some(
                 quote!(const EXPIRES: Option<dynamo::Expiry> = Some(dynamo::Expiry { attribute: #attribute, seconds: #secs });),
             )

@@ -331,6 +331,10 @@ fn managed_field(
 }
 
 /// `expires_after = "30d"`, in seconds.
+/// The longest `expires_after`, in seconds (1,000 years): any write before
+/// the year 8999 can add it to its time.
+const MAX_EXPIRY: u64 = 1_000 * 31_557_600;
+
 fn duration(cx: &mut Cx<'_>, raw: &Sp<String>) -> Option<u64> {
     let text = raw.get().trim();
     let split = text
@@ -346,7 +350,21 @@ fn duration(cx: &mut Cx<'_>, raw: &Sp<String>) -> Option<u64> {
         _ => None,
     };
     match (number.parse::<u64>(), factor) {
-        (Ok(n), Some(f)) if n > 0 => n.checked_mul(f),
+        (Ok(n), Some(f)) if n > 0 => match n.checked_mul(f).filter(|s| *s <= MAX_EXPIRY) {
+            Some(seconds) => Some(seconds),
+            None => {
+                let d = cx
+                    .error(
+                        "dynamo::expires_after",
+                        raw.span(),
+                        format!("duration {:?} is too long", raw.get()),
+                        "more than 1,000 years",
+                    )
+                    .help("an item's ttl is a datetime: give a duration of at most 1,000 years (`52000w`)");
+                cx.push(d);
+                None
+            }
+        },
         _ => {
             let d = cx
                 .error(

@@ -194,3 +194,25 @@ fn keys_that_can_collide_are_reported() {
         ["dynamo::key_collision", "dynamo::key_collision"]
     );
 }
+
+#[test]
+fn expiry_durations_are_bounded() {
+    let item = |after: &str| {
+        format!(
+            "[table]\nname = \"shop\"\npartition_key = \"pk\"\nttl = \"exp\"\n\
+             [item.A]\nexpires_after = \"{after}\"\n[item.A.keys]\npk = \"A#{{id}}\"\n\
+             [item.A.fields]\nid = \"string\"\n"
+        )
+    };
+    let (schema, d) = check(&item("52000w"));
+    assert!(!d.has_errors(), "{}", d.render());
+    assert_eq!(
+        schema.tables[0].items[0].expires_after,
+        Some(52_000 * 604_800)
+    );
+    // Fits u64 but not a datetime: every new item would have expired at once.
+    for too_long in ["10000000w", "99999999999999999w"] {
+        let (_, d) = check(&item(too_long));
+        assert_eq!(codes(&d), ["dynamo::expires_after"], "{too_long}");
+    }
+}
