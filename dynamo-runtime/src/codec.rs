@@ -239,15 +239,6 @@ pub fn key_attributes<const N: usize>(keys: [RenderedKey; N]) -> crate::Result<A
     Ok(out)
 }
 
-/// Turns the error of a nested type's field into the kind of the
-/// enclosing attribute: `at `.width` is missing`.
-pub fn nested_error(error: DecodeError) -> DecodeErrorKind {
-    DecodeErrorKind::Nested {
-        path: format!(".{}", error.attribute),
-        kind: Box::new(error.kind),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -332,6 +332,18 @@ impl fmt::Display for DecodeErrorKind {
     }
 }
 
+/// The error of a nested type's field as the kind of the enclosing
+/// attribute (`at `.width` is missing`), so that `?` in a nested type's
+/// decoder turns one into the other.
+impl From<DecodeError> for DecodeErrorKind {
+    fn from(error: DecodeError) -> Self {
+        DecodeErrorKind::Nested {
+            path: format!(".{}", error.attribute),
+            kind: Box::new(error.kind),
+        }
+    }
+}
+
 /// A key that cannot be rendered from the given field values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot build key attribute `{attribute}` of `{item_type}` from field `{field}`: {kind}")]

@@ -399,7 +399,7 @@ pub(super) fn emit_nested(
     });
     let decode = fields.iter().zip(idents).map(|(f, i)| {
         let call = decode_call(f, f.optional);
-        quote!(#i: #call.map_err(dynamo::__private::nested_error)?,)
+        quote!(#i: #call?,)
     });
     let capacity = Literal::usize_unsuffixed(fields.len());
     let owner = quote!(#ty);
