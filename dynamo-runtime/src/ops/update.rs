@@ -241,6 +241,15 @@ impl<I: Item> Update<I> {
     }
 }
 
+/// The set of `items` as one value; `None` for no items (an empty set adds
+/// or deletes nothing, and DynamoDB rejects empty sets).
+fn set_value<E: SetElement + Clone, V: IntoValue<E>>(
+    items: impl IntoIterator<Item = V>,
+) -> Option<AttributeValue> {
+    let items: BTreeSet<E> = items.into_iter().map(IntoValue::into_value).collect();
+    (!items.is_empty()).then(|| items.to_attribute())
+}
+
 /// The field actions generated update builders are made of. Each generated
 /// `<Item>Update` method calls one of these with the field's typed path, so
 /// only the item type's own non-key fields change, with values of their
@@ -321,10 +330,8 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         path: Path<I, BTreeSet<E>>,
         items: impl IntoIterator<Item = V>,
     ) -> Self {
-        let items: BTreeSet<E> = items.into_iter().map(IntoValue::into_value).collect();
-        // An empty set adds nothing (and DynamoDB rejects empty sets).
-        if !items.is_empty() {
-            self.add.push((path.attribute(), items.to_attribute()));
+        if let Some(items) = set_value(items) {
+            self.add.push((path.attribute(), items));
         }
         self
     }
@@ -334,9 +341,8 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         path: Path<I, BTreeSet<E>>,
         items: impl IntoIterator<Item = V>,
     ) -> Self {
-        let items: BTreeSet<E> = items.into_iter().map(IntoValue::into_value).collect();
-        if !items.is_empty() {
-            self.delete.push((path.attribute(), items.to_attribute()));
+        if let Some(items) = set_value(items) {
+            self.delete.push((path.attribute(), items));
         }
         self
     }
