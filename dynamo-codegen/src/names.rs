@@ -957,6 +957,32 @@ fn access_names(
 mod tests {
     use super::*;
 
+    /// The reserved method names are exactly the methods the runtime's
+    /// macros define (plus `new` and `update`, which the generator and
+    /// `update_options!` put on the item type), so a macro change cannot
+    /// leave a clash for rustc to find.
+    #[test]
+    fn reserved_methods_are_the_runtime_macros_methods() {
+        let macros = include_str!("../../dynamo-runtime/src/macros.rs");
+        let after = |pattern| macros.split(pattern).skip(1);
+        let mut defined: Vec<&str> = after("pub fn ")
+            .chain(after("pub async fn "))
+            .filter_map(|rest| rest.split(['(', '<']).next())
+            .collect();
+        defined.push("new");
+        defined.sort_unstable();
+        defined.dedup();
+        let mut reserved: Vec<&str> = ITEM_METHODS
+            .iter()
+            .chain(&UPDATE_METHODS)
+            .chain(&QUERY_METHODS)
+            .copied()
+            .collect();
+        reserved.sort_unstable();
+        reserved.dedup();
+        assert_eq!(reserved, defined);
+    }
+
     #[test]
     fn schema_names_become_rust_names() {
         let name = |n: &str| value_name(n).map(|i| i.to_string());
