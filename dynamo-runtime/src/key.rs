@@ -217,6 +217,35 @@ fn check<'t>(
     Err(Refused { field, why })
 }
 
+/// Field names in order of first use; no allocation for the first eight
+/// (rendering a key is on every write's path).
+#[derive(Default)]
+struct Seen<'t> {
+    inline: [&'t str; 8],
+    len: usize,
+    more: Vec<&'t str>,
+}
+
+impl<'t> Seen<'t> {
+    /// The position of `name` in order of first use, recording it if new.
+    fn index(&mut self, name: &'t str) -> usize {
+        let inline = &self.inline[..self.len.min(8)];
+        if let Some(i) = inline.iter().position(|s| *s == name) {
+            return i;
+        }
+        if let Some(i) = self.more.iter().position(|s| *s == name) {
+            return 8 + i;
+        }
+        if self.len < 8 {
+            self.inline[self.len] = name;
+        } else {
+            self.more.push(name);
+        }
+        self.len += 1;
+        self.len - 1
+    }
+}
+
 /// Renders `text` with `values` for its fields in order of first use,
 /// stopping at the first occurrence of a field past `values`.
 pub(crate) fn render<'t>(
@@ -225,19 +254,13 @@ pub(crate) fn render<'t>(
     separator: Option<&str>,
 ) -> Result<(String, Option<Stop>), Refused<'t>> {
     let mut out = String::with_capacity(text.len() + 16 * values.len());
-    let mut seen: Vec<&str> = Vec::with_capacity(values.len());
+    let mut seen = Seen::default();
     let mut pieces = pieces(text).flatten().peekable();
     while let Some((_, piece)) = pieces.next() {
         match piece {
             Piece::Literal(literal) => out.push_str(literal),
             Piece::Field { name, width } => {
-                let index = match seen.iter().position(|s| *s == name) {
-                    Some(i) => i,
-                    None => {
-                        seen.push(name);
-                        seen.len() - 1
-                    }
-                };
+                let index = seen.index(name);
                 let Some(value) = values.get(index) else {
                     let last = pieces.peek().is_none();
                     return Ok((out, Some(Stop { width, last })));
@@ -297,8 +320,9 @@ impl SortKey {
 pub struct KeyTemplate<I> {
     attribute: &'static str,
     text: &'static str,
-    /// Whether the values are checked for the key separator.
-    separated: bool,
+    /// The number of field placeholders: none is a literal key; more than
+    /// one checks the values for the key separator.
+    fields: usize,
     item: PhantomData<fn() -> I>,
 }
 
@@ -318,7 +342,7 @@ impl<I> KeyTemplate<I> {
         KeyTemplate {
             attribute,
             text,
-            separated: field_count(text) > 1,
+            fields: field_count(text),
             item: PhantomData,
         }
     }
@@ -336,7 +360,7 @@ impl<I> KeyTemplate<I> {
 
 impl<I: Item> KeyTemplate<I> {
     fn separator(&self) -> Option<&'static str> {
-        self.separated.then_some(&*I::TABLE.key_separator)
+        (self.fields > 1).then_some(&*I::TABLE.key_separator)
     }
 
     fn error(&self, refused: Refused<'static>) -> KeyError {
@@ -361,6 +385,10 @@ impl<I: Item> KeyTemplate<I> {
     /// Renders the key attribute from the values of its fields, in the
     /// order the template first names them.
     pub fn render(&self, values: &[&dyn KeyPart]) -> RenderedKey {
+        if self.fields == 0 && !self.text.contains(['{', '}']) {
+            // A literal key such as `PROFILE`: nothing to render.
+            return RenderedKey::plain(self.attribute, AttributeValue::S(self.text.to_owned()));
+        }
         RenderedKey {
             attribute: self.attribute,
             value: self
@@ -662,6 +690,11 @@ mod tests {
         let (attribute, value) = SK.render(&[&42u32, &"o1"]).into_parts();
         assert_eq!(attribute, "sk");
         assert_eq!(value.unwrap(), s("ORDER#000042#o1{x}"));
+        // Literal keys, with and without escaped braces.
+        let literal: KeyTemplate<Order> = KeyTemplate::new("sk", "PROFILE");
+        assert_eq!(literal.render(&[]).into_parts().1.unwrap(), s("PROFILE"));
+        let braces: KeyTemplate<Order> = KeyTemplate::new("sk", "A{{b}}");
+        assert_eq!(braces.render(&[]).into_parts().1.unwrap(), s("A{b}"));
     }
 
     #[test]
