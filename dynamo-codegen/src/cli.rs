@@ -110,8 +110,9 @@ struct RunOptions {
     /// First pause, in milliseconds, while waiting for a table or index.
     #[arg(long, default_value_t = 200)]
     wait_initial_ms: u64,
-    /// Each pause is the previous one times this.
-    #[arg(long, default_value_t = 2.0)]
+    /// Each pause is the previous one times this (at least 1; `inf` goes
+    /// straight to the longest pause).
+    #[arg(long, default_value_t = 2.0, value_parser = wait_factor)]
     wait_factor: f64,
     /// Longest pause, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
@@ -119,6 +120,15 @@ struct RunOptions {
     /// Give up waiting for one change after this many seconds.
     #[arg(long, default_value_t = 6 * 3600)]
     wait_timeout_seconds: u64,
+}
+
+/// Parses `--wait-factor`: a number of at least 1, `inf` included.
+fn wait_factor(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(factor) if factor >= 1.0 => Ok(factor),
+        Ok(_) => Err("the factor must be at least 1 (1 keeps every pause the same)".into()),
+        Err(e) => Err(format!("{e}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -418,7 +418,15 @@ async fn migrate_waits_until_a_new_index_is_active() {
     let dir = tempfile::tempdir().unwrap();
     copy_schema(&fixture("evolve_after"), dir.path());
     let out = cli(&db, &endpoint, dir.path())
-        .args(["migrate", "--wait-initial-ms", "500"])
+        // An infinite factor goes straight to the longest pause (it panicked).
+        .args([
+            "migrate",
+            "--wait-initial-ms",
+            "500",
+            "--wait-factor",
+            "inf",
+        ])
+        .args(["--wait-max-ms", "1000"])
         .output()
         .unwrap();
     let stdout = succeeded(&out);
@@ -447,4 +455,18 @@ async fn migrate_waits_until_a_new_index_is_active() {
         None,
         "everything ACTIVE when migrate returns"
     );
+}
+
+#[tokio::test]
+async fn a_wait_factor_below_one_or_not_a_number_is_refused() {
+    let db = local_db("wait_factor").await;
+    for factor in ["0.5", "NaN", "fast"] {
+        let out = cli(&db, &endpoint(), &schemas())
+            .args(["migrate", "--wait-factor", factor])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{factor} accepted");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("--wait-factor"), "{factor}: {stderr}");
+    }
 }
