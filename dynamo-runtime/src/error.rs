@@ -3,7 +3,7 @@ use std::fmt;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use crate::Operation;
-use crate::{Attributes, Item};
+use crate::{AttributeValue, Attributes, Item};
 
 /// The result type of every fallible runtime operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -114,6 +114,28 @@ pub enum Error {
         /// The version stored when the write was refused (`None`: the item
         /// is gone, or the write created an item that exists already).
         found: Option<u64>,
+    },
+    /// An update that rewrites an index key from a changed field and the
+    /// given values of the key's other fields found other values stored
+    /// for those: the key would have put the item in the wrong index
+    /// partition. Nothing was written; read the item again.
+    #[error(
+        "update of `{item_type}` in table `{table}` rewrites an index key from field `{field}`, \
+         but the value given is not the stored one ({}); read the item again",
+        match .stored {
+            Some(v) => format!("stored: {v:?}"),
+            None => "none is stored".to_owned(),
+        }
+    )]
+    StaleKeyField {
+        /// The item type updated.
+        item_type: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// The attribute whose stored value differs.
+        field: &'static str,
+        /// The stored value.
+        stored: Option<Box<AttributeValue>>,
     },
     /// An update or conditional delete found no item with the key.
     #[error("{operation} of `{item_type}` in table `{table}` found no such item")]
@@ -370,6 +392,9 @@ pub enum KeyErrorKind {
         /// The table's key separator.
         separator: &'static str,
     },
+    /// The value's text would not sort in value order among the keys (a
+    /// date or datetime before year 0).
+    Unsortable,
 }
 
 impl fmt::Display for KeyErrorKind {
@@ -378,6 +403,9 @@ impl fmt::Display for KeyErrorKind {
             KeyErrorKind::Empty => f.write_str("the value is empty"),
             KeyErrorKind::ContainsSeparator { separator } => {
                 write!(f, "the value contains the key separator {separator:?}")
+            }
+            KeyErrorKind::Unsortable => {
+                f.write_str("the value is before year 0, where keys do not sort in time order")
             }
         }
     }

@@ -27,9 +27,17 @@ pub trait KeyPart {
         None
     }
 
-    /// Reads a value back from its rendered text (for projections of
-    /// keys-only and include indexes); `None` when the text is not one.
-    fn parse_key(_text: &str) -> Option<Self>
+    /// Whether the value's text sorts in value order among the type's
+    /// other values (a datetime before year 0 does not); keys refuse one
+    /// that does not.
+    fn sorts_as_text(&self) -> bool {
+        true
+    }
+
+    /// Reads a value back from its text rendered at `width` (for
+    /// projections of keys-only and include indexes); `None` when the
+    /// text is not one.
+    fn parse_key(_text: &str, _width: Option<usize>) -> Option<Self>
     where
         Self: Sized,
     {
@@ -56,7 +64,7 @@ impl KeyPart for String {
         Some(self)
     }
 
-    fn parse_key(text: &str) -> Option<Self> {
+    fn parse_key(text: &str, _width: Option<usize>) -> Option<Self> {
         Some(text.to_owned())
     }
 }
@@ -68,6 +76,10 @@ impl<T: KeyPart + ?Sized> KeyPart for &T {
 
     fn as_text(&self) -> Option<&str> {
         (**self).as_text()
+    }
+
+    fn sorts_as_text(&self) -> bool {
+        (**self).sorts_as_text()
     }
 }
 
@@ -82,14 +94,65 @@ macro_rules! display_key_part {
                 };
             }
 
-            fn parse_key(text: &str) -> Option<Self> {
+            fn parse_key(text: &str, _width: Option<usize>) -> Option<Self> {
                 text.parse().ok()
             }
         }
     )*};
 }
 
-display_key_part!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+display_key_part!(bool, u8, u16, u32, u64, f32, f64);
+
+/// Writes a signed integer so that, at a width, text order is value order:
+/// a value from 0 is zero-padded (`0000000042`); a negative one is `-`
+/// (which sorts before every digit) then `10^width + value`, zero-padded
+/// (`-9999999958` for -42), so that a more negative value has the smaller
+/// text. Without a width (a partition key), the plain number.
+pub(crate) fn write_signed(out: &mut String, value: i64, width: Option<usize>) {
+    let _ = match width {
+        None => write!(out, "{value}"),
+        Some(width) if value >= 0 => write!(out, "{value:0width$}"),
+        Some(width) => {
+            let magnitude = u128::from(value.unsigned_abs());
+            // A value wider than `width` (which the generator warns about)
+            // still renders so that it reads back.
+            let digits = width.max(magnitude.to_string().len());
+            let complement = 10u128.pow(digits as u32) - magnitude;
+            write!(out, "-{complement:0digits$}")
+        }
+    };
+}
+
+/// Reads back what [`write_signed`] wrote at `width`.
+pub(crate) fn parse_signed(text: &str, width: Option<usize>) -> Option<i64> {
+    let (Some(_), Some(complement)) = (width, text.strip_prefix('-')) else {
+        return text.parse().ok().filter(|_| !text.starts_with('+'));
+    };
+    if complement.is_empty() || !complement.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let complement: u128 = complement.parse().ok()?;
+    let magnitude = 10u128
+        .checked_pow(u32::try_from(text.len() - 1).ok()?)?
+        .checked_sub(complement)?;
+    i64::try_from(-i128::try_from(magnitude).ok()?).ok()
+}
+
+macro_rules! signed_key_part {
+    ($($ty:ty),*) => {$(
+        impl KeyPart for $ty {
+            fn write_key(&self, out: &mut String, width: Option<usize>) {
+                write_signed(out, i64::from(*self), width);
+            }
+
+            fn parse_key(text: &str, width: Option<usize>) -> Option<Self> {
+                parse_signed(text, width).and_then(|v| <$ty>::try_from(v).ok())
+            }
+        }
+    )*};
+}
+
+signed_key_part!(i8, i16, i32, i64);
 
 /// Datetimes render as RFC 3339 in UTC with nine fractional digits, so
 /// text order is time order.
@@ -98,7 +161,12 @@ impl KeyPart for Timestamp {
         out.push_str(&crate::attr::format_timestamp(self));
     }
 
-    fn parse_key(text: &str) -> Option<Self> {
+    /// Years before 0 render with a sign and six digits, out of order.
+    fn sorts_as_text(&self) -> bool {
+        self.to_zoned(jiff::tz::TimeZone::UTC).year() >= 0
+    }
+
+    fn parse_key(text: &str, _width: Option<usize>) -> Option<Self> {
         text.parse().ok()
     }
 }
@@ -108,7 +176,11 @@ impl KeyPart for Date {
         let _ = write!(out, "{self}");
     }
 
-    fn parse_key(text: &str) -> Option<Self> {
+    fn sorts_as_text(&self) -> bool {
+        self.year() >= 0
+    }
+
+    fn parse_key(text: &str, _width: Option<usize>) -> Option<Self> {
         text.parse().ok()
     }
 }
@@ -118,7 +190,7 @@ impl KeyPart for Uuid {
         let _ = write!(out, "{}", self.hyphenated());
     }
 
-    fn parse_key(text: &str) -> Option<Self> {
+    fn parse_key(text: &str, _width: Option<usize>) -> Option<Self> {
         text.parse().ok()
     }
 }
@@ -133,7 +205,7 @@ impl KeyPart for Number {
         }
     }
 
-    fn parse_key(text: &str) -> Option<Self> {
+    fn parse_key(text: &str, _width: Option<usize>) -> Option<Self> {
         text.parse().ok()
     }
 }
@@ -175,6 +247,8 @@ pub(crate) enum Refusal {
     Empty,
     /// It contains the key separator.
     Separator,
+    /// Its text does not sort in value order (a datetime before year 0).
+    Unsortable,
 }
 
 /// A value that cannot be part of a key: the field and why.
@@ -194,6 +268,12 @@ pub(crate) fn write_value<'t>(
 ) -> Result<(), Refused<'t>> {
     if let Some(text) = value.as_text() {
         check(field, text, separator, false)?;
+    }
+    if !value.sorts_as_text() {
+        return Err(Refused {
+            field,
+            why: Refusal::Unsortable,
+        });
     }
     value.write_key(out, width);
     Ok(())
@@ -369,6 +449,7 @@ impl<I: Item> KeyTemplate<I> {
             Refusal::Separator => KeyErrorKind::ContainsSeparator {
                 separator: &I::TABLE.key_separator,
             },
+            Refusal::Unsortable => KeyErrorKind::Unsortable,
         };
         KeyError {
             item_type: I::TYPE_NAME,
@@ -525,7 +606,7 @@ impl<I: Item> KeyTemplate<I> {
 
     /// Reads the text of each field out of a rendered key; `None` when the
     /// key does not have the template's literal text.
-    fn parse<'k>(&self, key: &'k str, out: &mut Vec<(&'static str, &'k str)>) -> Option<()> {
+    fn parse<'k>(&self, key: &'k str, out: &mut Vec<KeyText<'k>>) -> Option<()> {
         // Literal runs merged (an escaped brace is a piece of its own).
         let mut parts: Vec<Piece<'static>> = Vec::new();
         for (_, piece) in pieces(self.text).flatten() {
@@ -543,7 +624,7 @@ impl<I: Item> KeyTemplate<I> {
                     }
                     rest = rest.strip_prefix(literal.as_str())?;
                 }
-                Piece::Field { name, .. } => {
+                Piece::Field { name, width } => {
                     i += 1;
                     let mut next = String::new();
                     while let Some(Piece::Literal(l)) = parts.get(i) {
@@ -564,8 +645,8 @@ impl<I: Item> KeyTemplate<I> {
                     if value.is_empty() {
                         return None;
                     }
-                    if !out.iter().any(|(n, _)| *n == name) {
-                        out.push((name, value));
+                    if !out.iter().any(|(n, ..)| *n == name) {
+                        out.push((name, value, width));
                     }
                     rest = after.strip_prefix(next.as_str())?;
                 }
@@ -575,11 +656,14 @@ impl<I: Item> KeyTemplate<I> {
     }
 }
 
+/// A field's text in a key: its name, text and width.
+type KeyText<'k> = (&'static str, &'k str, Option<usize>);
+
 /// The fields of one row of an index that does not store whole items,
 /// read back out of its key attributes.
 #[derive(Debug)]
 pub struct KeyFields {
-    values: Vec<(&'static str, String)>,
+    values: Vec<(&'static str, String, Option<usize>)>,
 }
 
 /// Why a row is not a projection of the item type: a key that does not fit
@@ -603,7 +687,7 @@ impl KeyFields {
     /// Reads the fields of `templates` out of `raw`'s key attributes;
     /// `None` when one is missing or does not fit its template.
     pub fn read<I: Item>(raw: &Attributes, templates: &[&KeyTemplate<I>]) -> Option<KeyFields> {
-        let mut found: Vec<(&'static str, &str)> = Vec::new();
+        let mut found: Vec<KeyText<'_>> = Vec::new();
         for t in templates {
             let key = raw.get(t.attribute)?.as_s().ok()?;
             t.parse(key, &mut found)?;
@@ -611,7 +695,7 @@ impl KeyFields {
         Some(KeyFields {
             values: found
                 .into_iter()
-                .map(|(name, text)| (name, text.to_owned()))
+                .map(|(name, text, width)| (name, text.to_owned(), width))
                 .collect(),
         })
     }
@@ -621,8 +705,8 @@ impl KeyFields {
     pub fn get<T: KeyPart>(&self, field: &str) -> Result<T, RowError> {
         self.values
             .iter()
-            .find(|(name, _)| *name == field)
-            .and_then(|(_, text)| T::parse_key(text))
+            .find(|(name, ..)| *name == field)
+            .and_then(|(_, text, width)| T::parse_key(text, *width))
             .ok_or(RowError::Skip)
     }
 }
@@ -843,6 +927,70 @@ mod tests {
                 let values = (a.0, a.1, a.2, ua.as_u128()).cmp(&(b.0, b.1, b.2, ub.as_u128()));
                 prop_assert_eq!(ka.cmp(&kb), values, "{} vs {}", ka, kb);
             }
+
+            /// Signed integers at their type's width (the narrowest the
+            /// generator accepts without a warning): text order is value
+            /// order, negative values included, and the text reads back.
+            #[test]
+            fn signed_text_order_is_value_order(
+                a in (any::<i8>(), any::<i16>(), any::<i32>(), any::<i64>()),
+                b in (any::<i8>(), any::<i16>(), any::<i32>(), any::<i64>()),
+            ) {
+                let ka = render_signed(&[&a.0, &a.1, &a.2, &a.3]);
+                let kb = render_signed(&[&b.0, &b.1, &b.2, &b.3]);
+                prop_assert_eq!(ka.cmp(&kb), a.cmp(&b), "{} vs {}", ka, kb);
+                let raw: Attributes = [("sk".to_owned(), AttributeValue::S(ka.clone()))].into();
+                let fields = KeyFields::read(&raw, &[&SIGNED]).unwrap();
+                prop_assert_eq!(fields.get::<i8>("a").ok(), Some(a.0));
+                prop_assert_eq!(fields.get::<i16>("b").ok(), Some(a.1));
+                prop_assert_eq!(fields.get::<i32>("c").ok(), Some(a.2));
+                prop_assert_eq!(fields.get::<i64>("d").ok(), Some(a.3));
+            }
+
+            /// Values wider than a narrow width still read back (they sort
+            /// out of order, which the generator warns about).
+            #[test]
+            fn narrow_signed_values_read_back(v in any::<i64>(), width in 1usize..=38) {
+                let mut text = String::new();
+                write_signed(&mut text, v, Some(width));
+                prop_assert_eq!(parse_signed(&text, Some(width)), Some(v), "{}", text);
+            }
+
+            /// A datetime or date before year 0 is refused in a key (its
+            /// text would sort out of order); from year 0 it is rendered.
+            #[test]
+            fn datetimes_before_year_zero_are_refused(ns in any::<i128>(), year in -9999i16..=9999) {
+                let at = Timestamp::from_nanosecond(ns % 253_402_207_200_000_000_000);
+                if let Ok(at) = at {
+                    let before = at.to_zoned(jiff::tz::TimeZone::UTC).year() < 0;
+                    let rendered = KEY.render(&[&1u32, &at]).into_parts().1;
+                    prop_assert_eq!(rendered.is_err(), before);
+                }
+                let day = Date::new(year, 1, 1).unwrap();
+                let rendered = KEY.render(&[&1u32, &Timestamp::UNIX_EPOCH, &day]).into_parts().1;
+                match rendered {
+                    Err(e) => {
+                        prop_assert!(year < 0);
+                        prop_assert_eq!(e.kind, KeyErrorKind::Unsortable);
+                    }
+                    Ok(_) => prop_assert!(year >= 0),
+                }
+            }
+        }
+
+        const SIGNED: KeyTemplate<Order> = KeyTemplate::new("sk", "S#{a:03}#{b:05}#{c:010}#{d:019}");
+
+        fn render_signed(values: &[&dyn KeyPart]) -> String {
+            match SIGNED.render(values).into_parts().1.unwrap() {
+                AttributeValue::S(s) => s,
+                other => panic!("not text: {other:?}"),
+            }
+        }
+
+        #[test]
+        fn negative_values_render_as_complements() {
+            assert_eq!(render_signed(&[&-5i8, &-10i16, &0i32, &42i64]), "S#-995#-99990#0000000000#0000000000000000042");
+            assert_eq!(render_signed(&[&i8::MIN, &i16::MIN, &i32::MIN, &i64::MIN]), "S#-872#-67232#-7852516352#-0776627963145224192");
         }
     }
 }

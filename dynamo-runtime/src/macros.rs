@@ -220,6 +220,13 @@ macro_rules! query_options {
                 Self(self.0.after(cursor))
             }
 
+            /// Makes `send` return the rows that do not decode as errors
+            /// beside the good items instead of failing; see
+            /// [`Query::lenient`]($crate::Query::lenient).
+            pub fn lenient(self) -> Self {
+                Self(self.0.lenient())
+            }
+
             /// Runs the query and returns one page; see
             /// [`Query::send`]($crate::Query::send).
             pub async fn send(&self, db: &$crate::Db) -> $crate::Result<$crate::Page<$row>> {
@@ -314,7 +321,10 @@ macro_rules! string_enum {
                 out.push_str(self.as_str());
             }
 
-            fn parse_key(text: &str) -> ::std::option::Option<Self> {
+            fn parse_key(
+                text: &str,
+                _width: ::std::option::Option<usize>,
+            ) -> ::std::option::Option<Self> {
                 $crate::attr::parse_enum(text)
             }
         }

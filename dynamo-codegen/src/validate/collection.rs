@@ -8,7 +8,7 @@ use super::{
     scope::{FieldScope, TableCx},
 };
 use crate::{
-    ir::{self, AccessId, FieldType, IndexId, ItemId, KeyValue, TemplatePart},
+    ir::{self, AccessId, FieldType, IndexId, ItemId, KeyValue, Projection, TemplatePart},
     load::{Named, RawCollection},
     names,
 };
@@ -84,6 +84,27 @@ pub(crate) fn collections(
             },
         };
         let index_def = index.map(|i| &tcx.def.indexes[i.0]);
+        if let (Some(def), Some(at)) = (index_def, raw.index.as_ref())
+            && def.projection != Projection::All
+        {
+            let stores = match &def.projection {
+                Projection::KeysOnly => "only keys".to_owned(),
+                _ => "only keys and the attributes it includes".to_owned(),
+            };
+            let d = cx
+                .error(
+                    "dynamo::collection_projection",
+                    at.span(),
+                    format!("collection `{}` reads whole items, but index `{}` stores {stores}", name.get(), def.name),
+                    "does not project every attribute",
+                )
+                .help(format!(
+                    "give index `{}` `projection = \"all\"`, or query it per item type (its projections read keys back)",
+                    def.name
+                ));
+            cx.push(d);
+            continue;
+        }
         let on = index_def.map_or("the table".to_owned(), |i| format!("index `{}`", i.name));
         match raw.items.len() {
             0 => {

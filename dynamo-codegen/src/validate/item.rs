@@ -73,9 +73,19 @@ fn item(
             *f = None;
         }
     }
+    let enum_values = fields
+        .iter()
+        .map(|f| match f.as_ref().map(|f| &f.ty) {
+            Some(FieldType::Enum(id)) => {
+                enums[id.0].values.iter().map(|v| v.value.clone()).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
     let mut scope = FieldScope {
         file: Arc::clone(cx.file),
         names: raw_fields.iter().map(|(n, _)| n.get().clone()).collect(),
+        enum_values,
         type_names: fields
             .iter()
             .map(|f| {
@@ -126,7 +136,7 @@ fn item(
             v.get(),
             v.span(),
             "version",
-            |t| matches!(t, FieldType::Int(i) if !i.signed()),
+            |t| matches!(t, FieldType::Int(IntType::U32 | IntType::U64)),
             FieldType::Int(IntType::U64),
             false,
         )
@@ -314,6 +324,7 @@ fn managed_field(
         return None;
     }
     scope.names.push(field.to_owned());
+    scope.enum_values.push(Vec::new());
     scope.type_names.push(natural_name.to_owned());
     scope.fields.push(Some(ir::Field {
         name: field.to_owned(),

@@ -235,6 +235,9 @@ pub(crate) fn template(
         }
     };
     let mut parts = Vec::new();
+    // Each field placed, with its span, for the check of the literal text
+    // after it.
+    let mut placed: Vec<(usize, Range<usize>)> = Vec::new();
     let mut previous_field: Option<(String, Range<usize>)> = None;
     let mut literal_since_field = String::new();
     for piece in pieces {
@@ -347,12 +350,16 @@ pub(crate) fn template(
                         .help("use an integer field with a width, e.g. cents as `u64` with `{amount:012}`");
                     cx.push(d);
                 }
+                // At width `w`, values from -(10^w - 1) to 10^w - 1 sort
+                // in order (negative ones as `-` and their complement).
                 let bounded = |w: usize| {
-                    field
-                        .validate
-                        .max
-                        .is_some_and(|max| max < 10f64.powi(w as i32))
-                        && field.validate.min.is_some_and(|min| min >= 0.0)
+                    let limit = 10f64.powi(w as i32);
+                    let min = match &field.ty {
+                        FieldType::Int(t) if t.range().0 >= 0 => Some(0.0),
+                        _ => field.validate.min,
+                    };
+                    field.validate.max.is_some_and(|max| max < limit)
+                        && min.is_some_and(|min| min > -limit)
                 };
                 if let (FieldType::Int(t), Some(w), true) = (&field.ty, width, key.sort)
                     && w < t.digits()
@@ -378,6 +385,7 @@ pub(crate) fn template(
                         ));
                     cx.push(d);
                 }
+                placed.push((parts.len(), span.clone()));
                 parts.push(TemplatePart::Field {
                     field: FieldId(index),
                     width,
@@ -385,11 +393,92 @@ pub(crate) fn template(
             }
         }
     }
+    for (at, span) in placed {
+        literal_inside_value(cx, scope, &parts, at, span, separator);
+    }
     (cx.errors() == errors_before).then(|| ir::Template {
         attribute: key.name.to_owned(),
         text: value.clone(),
         parts,
     })
+}
+
+/// The characters a typed value's key text can hold; `None` for free
+/// text (strings, which are checked for the separator when written).
+fn value_chars(field: &ir::Field, enum_values: &[String]) -> Option<String> {
+    let digits = "0123456789";
+    Some(match &field.ty {
+        FieldType::Int(t) if t.range().0 < 0 => format!("{digits}-"),
+        FieldType::Int(_) => digits.to_owned(),
+        FieldType::Float(_) => format!("{digits}.-infNa"),
+        FieldType::Number => format!("{digits}.-+eE"),
+        FieldType::Bool => "truefals".to_owned(),
+        FieldType::Date => format!("{digits}-+"),
+        FieldType::DateTime(_) => format!("{digits}-+:.TZ"),
+        FieldType::Uuid => format!("{digits}abcdef-"),
+        FieldType::Enum(_) => enum_values.concat(),
+        _ => return None,
+    })
+}
+
+/// A field followed by literal text and then another field is read back
+/// out of a key (index projections) by finding that literal text: a typed
+/// value that can contain its first character (a date's `-`, a datetime's
+/// `:`) would be cut short there.
+fn literal_inside_value(
+    cx: &mut Cx<'_>,
+    scope: &FieldScope,
+    parts: &[TemplatePart],
+    at: usize,
+    span: Range<usize>,
+    separator: &str,
+) {
+    let TemplatePart::Field { field, .. } = &parts[at] else {
+        return;
+    };
+    let mut literal = String::new();
+    let mut rest = parts[at + 1..].iter();
+    for part in rest.by_ref() {
+        match part {
+            TemplatePart::Literal(l) => literal.push_str(l),
+            TemplatePart::Field { .. } => break,
+        }
+    }
+    let later_field = parts[at + 1..]
+        .iter()
+        .any(|p| matches!(p, TemplatePart::Field { .. }));
+    let (Some(first), true) = (literal.chars().next(), later_field) else {
+        return;
+    };
+    let Some(Some(def)) = scope.fields.get(field.0) else {
+        return;
+    };
+    let Some(chars) = value_chars(def, &scope.enum_values[field.0]) else {
+        return;
+    };
+    if !chars.contains(first) {
+        return;
+    }
+    let name = &scope.names[field.0];
+    let type_name = &scope.type_names[field.0];
+    let help = if first.to_string() == separator {
+        format!(
+            "choose a key separator that {type_name} values cannot contain, e.g. `key_separator = \"#\"` in `[table]`"
+        )
+    } else {
+        format!(
+            "start the text after `{{{name}}}` with a character {type_name} values cannot contain, e.g. `#`"
+        )
+    };
+    let d = cx
+        .error(
+            "dynamo::separator_in_value",
+            span,
+            format!("`{{{name}}}` (`{type_name}`) can contain `{first}`, the text that follows it in the key"),
+            format!("`{first}` can occur in this value"),
+        )
+        .help(help);
+    cx.push(d);
 }
 
 /// The literal text before the first field, after the last field, or the

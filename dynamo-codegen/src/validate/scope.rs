@@ -63,6 +63,8 @@ pub(crate) struct FieldScope {
     pub type_names: Vec<String>,
     /// The resolved fields (`None` where a field was invalid).
     pub fields: Vec<Option<ir::Field>>,
+    /// Each enum field's stored values (empty for other fields).
+    pub enum_values: Vec<Vec<String>>,
     /// Where each field is declared (for an added field, the option).
     pub spans: Vec<Span>,
     /// Where each field says `optional = true`.

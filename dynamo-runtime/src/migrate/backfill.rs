@@ -18,8 +18,8 @@ use super::{
     tracking::{Checkpoint, Lease, Tracking, is_condition_failure},
 };
 use crate::{
-    Attribute, Attributes, Db, DecodeErrorKind, Error, KeyPart, Number, Operation, Result,
-    Timestamp,
+    Attribute, Attributes, Db, DecodeErrorKind, Error, KeyErrorKind, KeyPart, Number, Operation,
+    Result, Timestamp,
     attr,
     key::{Refusal, write_value},
     model::{
@@ -300,6 +300,7 @@ pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(String, Str
                         "the value contains the key separator {:?}",
                         b.separator
                     ),
+                    Refusal::Unsortable => KeyErrorKind::Unsortable.to_string(),
                 };
                 refused(&t.attribute, name, problem)
             })?;
