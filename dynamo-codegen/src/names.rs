@@ -702,11 +702,12 @@ const ITEM_METHODS: [&str; 11] = [
 const UPDATE_METHODS: [&str; 4] = ["when", "send", "return_old", "expect_version"];
 
 /// The methods every query builder has (from `query_options!`).
-const QUERY_METHODS: [&str; 11] = [
+const QUERY_METHODS: [&str; 12] = [
     "descending",
     "page_size",
     "limit",
     "after",
+    "lenient",
     "send",
     "count",
     "all",

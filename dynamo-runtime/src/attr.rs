@@ -365,16 +365,24 @@ pub trait SetElement: Attribute + Ord {
     fn from_set(value: AttributeValue) -> Result<Vec<Self>, DecodeErrorKind>;
 }
 
-/// Sets are stored as `SS`, `NS` or `BS`; an empty set leaves the
-/// attribute out, since DynamoDB stores no empty sets.
+/// Sets are stored as `SS`, `NS` or `BS`. DynamoDB stores no empty set:
+/// as a field, an empty set leaves the attribute out (an update removes
+/// it); inside a list or map, where a value cannot be left out, it is
+/// `NULL`. Both read back as the empty set.
 impl<T: SetElement + Clone> Attribute for BTreeSet<T> {
     const DYNAMO_TYPE: &'static str = "SS, NS or BS";
 
     fn to_attribute(&self) -> AttributeValue {
+        if self.is_empty() {
+            return AttributeValue::Null(true);
+        }
         T::into_set(self.iter().cloned().collect())
     }
 
     fn from_attribute(value: AttributeValue) -> Result<Self, DecodeErrorKind> {
+        if let AttributeValue::Null(_) = value {
+            return Ok(BTreeSet::new());
+        }
         T::from_set(value).map(|items| items.into_iter().collect())
     }
 

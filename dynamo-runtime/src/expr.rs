@@ -268,6 +268,7 @@ pub struct Path<I, T> {
     attribute: &'static str,
     encode: fn(&T) -> AttributeValue,
     decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
+    limits: Option<&'static crate::validate::Limits>,
     item: PhantomData<fn() -> (I, T)>,
 }
 
@@ -299,8 +300,21 @@ impl<I, T> Path<I, T> {
             attribute,
             encode,
             decode,
+            limits: None,
             item: PhantomData,
         }
+    }
+
+    /// The path with the field's `validate` rules that updates check on
+    /// the stored value (bounds of numbers, lengths).
+    pub const fn limits(mut self, limits: &'static crate::validate::Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// The field's rules updates check on the stored value, if any.
+    pub(crate) fn field_limits(&self) -> Option<&'static crate::validate::Limits> {
+        self.limits
     }
 
     /// Encodes a value of the field.

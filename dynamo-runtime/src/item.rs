@@ -18,9 +18,6 @@ pub trait Item: Sized + Send + Sync + 'static {
     const VERSION: Option<Version> = None;
     /// The `updated_at` field every write sets (`timestamps = true`).
     const UPDATED_AT: Option<Path<Self, Timestamp>> = None;
-    /// The ttl attribute a write fills when the item has none
-    /// (`expires_after`).
-    const EXPIRES: Option<Expiry> = None;
 
     /// The key of this item.
     fn key(&self) -> Self::Key;
@@ -30,24 +27,33 @@ pub trait Item: Sized + Send + Sync + 'static {
 
     /// Encodes the item for a write at `now`: as [`encode`](Self::encode),
     /// with [`UPDATED_AT`](Self::UPDATED_AT) set to `now`, the version
-    /// advanced by one, and an absent ttl filled from
-    /// [`EXPIRES`](Self::EXPIRES).
+    /// advanced by one (an error at the version type's largest value). The
+    /// ttl is written as the item holds it: `expires_after` fills it in
+    /// `new`, for new items only, so an item read without one stays
+    /// permanent.
     fn encode_for_write(&self, now: Timestamp) -> Result<Attributes> {
         let mut item = self.encode()?;
         if let Some(path) = Self::UPDATED_AT {
             item.insert(path.attribute().to_owned(), path.encode(&now));
         }
         if let (Some(version), Some(current)) = (Self::VERSION, self.version()) {
-            let next = current.saturating_add(1).min(version.max);
+            // The version never wraps nor sticks at its largest value,
+            // where it would stop telling writes apart.
+            let next = current
+                .checked_add(1)
+                .filter(|next| *next <= version.max)
+                .ok_or_else(|| crate::Error::InvalidRequest {
+                    operation: crate::Operation::PutItem,
+                    reason: format!(
+                        "the version of `{}` is at its largest value, {}: a write could not be told apart from the last",
+                        Self::TYPE_NAME,
+                        version.max
+                    ),
+                })?;
             item.insert(
                 version.attribute.to_owned(),
                 AttributeValue::N(next.to_string()),
             );
-        }
-        if let Some(expiry) = Self::EXPIRES {
-            item.entry(expiry.attribute.to_owned()).or_insert_with(|| {
-                AttributeValue::N(crate::attr::expires(now, expiry.seconds).as_second().to_string())
-            });
         }
         Ok(item)
     }
@@ -73,15 +79,6 @@ pub struct Version {
     pub attribute: &'static str,
     /// The largest value its integer type holds.
     pub max: u64,
-}
-
-/// The ttl a write gives an item that has none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expiry {
-    /// The table's ttl attribute.
-    pub attribute: &'static str,
-    /// Seconds after the write.
-    pub seconds: i64,
 }
 
 /// The key of an item type. Implemented by generated key structs.

@@ -22,9 +22,70 @@ fn fail(item_type: &'static str, field: &'static str, rule: ValidationRule) -> V
 pub trait Bounded {
     /// The value as `f64`, for comparison with the schema's bounds.
     fn to_f64(&self) -> f64;
+
+    /// The value exactly, for integers (and whole decimals): update
+    /// conditions compute bounds with it.
+    fn to_i128(&self) -> Option<i128> {
+        None
+    }
+
+    /// The smallest and largest values of the type, for integers.
+    fn range() -> Option<(i128, i128)>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
-macro_rules! bounded {
+/// The `validate` rules an update checks with a condition on the stored
+/// value (its result depends on it): number bounds for `add`,
+/// `increment` and `decrement`, length bounds for `append`, `prepend`,
+/// `add_items` and `delete_items`. Generated field paths carry them.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    /// The field, as the schema names it.
+    pub field: &'static str,
+    /// `min`.
+    pub min: Option<f64>,
+    /// `max`.
+    pub max: Option<f64>,
+    /// `min_len`.
+    pub min_len: Option<u64>,
+    /// `max_len`.
+    pub max_len: Option<u64>,
+}
+
+impl Limits {
+    /// The limits of `field`.
+    pub const fn new(
+        field: &'static str,
+        min: Option<f64>,
+        max: Option<f64>,
+        min_len: Option<u64>,
+        max_len: Option<u64>,
+    ) -> Self {
+        Limits {
+            field,
+            min,
+            max,
+            min_len,
+            max_len,
+        }
+    }
+}
+
+macro_rules! bounded_float {
+    ($($ty:ty),*) => {$(
+        impl Bounded for $ty {
+            fn to_f64(&self) -> f64 {
+                f64::from(*self)
+            }
+        }
+    )*};
+}
+
+macro_rules! bounded_int {
     ($($ty:ty),*) => {$(
         impl Bounded for $ty {
             fn to_f64(&self) -> f64 {
@@ -32,15 +93,28 @@ macro_rules! bounded {
                 // approximately, which the validator's range check allows for.
                 *self as f64
             }
+
+            fn to_i128(&self) -> Option<i128> {
+                Some(i128::from(*self))
+            }
+
+            fn range() -> Option<(i128, i128)> {
+                Some((i128::from(<$ty>::MIN), i128::from(<$ty>::MAX)))
+            }
         }
     )*};
 }
 
-bounded!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+bounded_float!(f32, f64);
+bounded_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl Bounded for Number {
     fn to_f64(&self) -> f64 {
         Number::to_f64(self)
+    }
+
+    fn to_i128(&self) -> Option<i128> {
+        self.as_str().parse().ok()
     }
 }
 

@@ -31,6 +31,7 @@ pub mod fixtures {
         evolve_before,
         field_types,
         indexes_collections,
+        integrity,
         item_options,
         keys,
         names_camel_case,

@@ -443,6 +443,35 @@ async fn timestamps_versions_and_ttl_are_kept_by_writes() {
     assert_eq!(raw["revision"], AttributeValue::N("1".into()));
 }
 
+/// `expires_after` gives new items a ttl; an item made permanent (its ttl
+/// removed) stays permanent through read-modify-put.
+#[tokio::test]
+async fn a_permanent_item_stays_permanent_through_a_put() {
+    let db = local_db("permanent").await;
+    sessions::TABLE.create(&db).await.unwrap();
+    let session = sessions::Session::new(sessions::NewSession {
+        user_id: "u1".into(),
+    });
+    session.put().send(&db).await.unwrap();
+    let permanent = sessions::Session::update(session.key())
+        .remove_expires_at()
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(permanent.expires_at, None);
+    let mut copy = permanent.clone();
+    copy.device = Some("tablet".into());
+    copy.put().send(&db).await.unwrap();
+    let stored = sessions::Session::get(session.key())
+        .consistent()
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.device.as_deref(), Some("tablet"));
+    assert_eq!(stored.expires_at, None, "the put refilled the ttl");
+}
+
 mod catalog {
     pub use dynamo_tests::fixtures::field_types::catalog::*;
 }

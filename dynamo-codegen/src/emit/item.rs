@@ -307,16 +307,6 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         let p = path(item.field(t.updated));
         quote!(const UPDATED_AT: Option<dynamo::Path<Self, dynamo::Timestamp>> = Some(#p);)
     });
-    let expires = match (item.ttl, item.expires_after) {
-        (Some(id), Some(secs)) => {
-            let attribute = &item.field(id).attribute;
-            let secs = Literal::u64_unsuffixed(secs);
-            Some(
-                quote!(const EXPIRES: Option<dynamo::Expiry> = Some(dynamo::Expiry { attribute: #attribute, seconds: #secs });),
-            )
-        }
-        _ => None,
-    };
     let validate = validate_body(
         &quote!(Self),
         &item.fields,
@@ -338,7 +328,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             const TABLE: &'static dynamo::TableDef = &TABLE;
             const FIELDS: #fields_struct = #fields_struct { #(#paths)* };
             #updated_at
-            #expires
+
             #version
 
             fn key(&self) -> #key {

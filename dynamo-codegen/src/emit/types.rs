@@ -92,10 +92,38 @@ fn epoch(ty: &FieldType) -> Option<(TokenStream, TokenStream)> {
 /// The typed path of a field, for `FIELDS`.
 pub(super) fn path(field: &ir::Field) -> TokenStream {
     let attribute = &field.attribute;
-    match epoch(&field.ty) {
+    let path = match epoch(&field.ty) {
         Some((enc, dec)) => quote!(dynamo::Path::with_codec(#attribute, #enc, #dec)),
         None => quote!(dynamo::Path::new(#attribute)),
+    };
+    // The rules an update checks on the stored value (bounds of a number
+    // it adds to, lengths of a list or set it grows or shrinks).
+    let ir::Validation {
+        min,
+        max,
+        min_len,
+        max_len,
+        ..
+    } = &field.validate;
+    let stored_rules = match &field.ty {
+        t if t.is_numeric() => min.is_some() || max.is_some(),
+        FieldType::List(_) | FieldType::Set(_) => min_len.is_some() || max_len.is_some(),
+        _ => false,
+    };
+    if !stored_rules {
+        return path;
     }
+    let some = |v: Option<TokenStream>| match v {
+        Some(v) => quote!(Some(#v)),
+        None => quote!(None),
+    };
+    let (min, max) = (some(min.map(|v| quote!(#v))), some(max.map(|v| quote!(#v))));
+    let (min_len, max_len) = (
+        some(min_len.map(|v| quote!(#v))),
+        some(max_len.map(|v| quote!(#v))),
+    );
+    let name = &field.name;
+    quote!(#path.limits(&dynamo::validate::Limits::new(#name, #min, #max, #min_len, #max_len)))
 }
 
 /// `item.field("attr", &self.f);` and its variants.
@@ -296,21 +324,24 @@ pub(super) fn validate_body(
                 quote!(#owner::#function(&self.#ident)?;)
             });
         }
-        let nested = match &field.ty {
-            FieldType::Nested(_) => Some(false),
-            FieldType::List(t) if matches!(**t, FieldType::Nested(_)) => Some(true),
+        // A nested type's rules, in a list or map too.
+        let each = match &field.ty {
+            FieldType::Nested(_) => Some(None),
+            FieldType::List(t) if matches!(**t, FieldType::Nested(_)) => Some(Some(quote!(iter))),
+            FieldType::Map(t) if matches!(**t, FieldType::Nested(_)) => Some(Some(quote!(values))),
             _ => None,
         };
-        match (nested, field.optional) {
-            (Some(false), false) => checks.push(quote!(self.#ident.validate()?;)),
-            (Some(false), true) => {
+        match (each, field.optional) {
+            (Some(None), false) => checks.push(quote!(self.#ident.validate()?;)),
+            (Some(None), true) => {
                 checks.push(quote!(if let Some(value) = &self.#ident { value.validate()?; }))
             }
-            (Some(true), false) => {
-                checks.push(quote!(for value in &self.#ident { value.validate()?; }))
+            (Some(Some(each)), false) => {
+                checks.push(quote!(for value in self.#ident.#each() { value.validate()?; }))
             }
-            (Some(true), true) => checks
-                .push(quote!(for value in self.#ident.iter().flatten() { value.validate()?; })),
+            (Some(Some(each)), true) => checks.push(
+                quote!(for value in self.#ident.iter().flat_map(|v| v.#each()) { value.validate()?; }),
+            ),
             (None, _) => {}
         }
     }

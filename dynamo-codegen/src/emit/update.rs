@@ -11,9 +11,29 @@ use super::{
     types::rust_type,
 };
 use crate::{
-    ir::FieldUpdate,
+    ir::{FieldType, FieldUpdate},
     names::{ActionNames, UpdateNames},
 };
+
+/// The check of a nested type's `validate` rules on `value` of type `ty`
+/// (a nested type, or a list or map of one), as `.check(…)`.
+fn nested_check(
+    cx: ItemCx<'_>,
+    ty: &FieldType,
+    value: &impl quote::ToTokens,
+) -> Option<TokenStream> {
+    let (nested, each) = match ty {
+        FieldType::Nested(_) => (ty, None),
+        FieldType::List(t) if matches!(**t, FieldType::Nested(_)) => (&**t, Some(quote!(iter))),
+        FieldType::Map(t) if matches!(**t, FieldType::Nested(_)) => (&**t, Some(quote!(values))),
+        _ => return None,
+    };
+    let nested = rust_type(cx.cx, nested);
+    Some(match each {
+        None => quote!(.check(#value.validate())),
+        Some(each) => quote!(.check(#value.#each().try_for_each(#nested::validate))),
+    })
+}
 
 pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
     let (item, names) = (cx.item, cx.names);
@@ -60,9 +80,14 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
     let value = &n.set.params[0];
     let ty = rust_type(cx.cx, &field.ty);
     let path = quote!(#owner::FIELDS.#ident);
-    let check = names.validators[u.field.0]
-        .as_ref()
-        .map(|v| quote!(.check(#owner::#v(&#value))));
+    // The checks of a new value: the field's rules, and a nested type's
+    // (in a list or map too).
+    let mut checks: Vec<TokenStream> = names.validators[u.field.0]
+        .iter()
+        .map(|v| quote!(.check(#owner::#v(&#value))))
+        .collect();
+    checks.extend(nested_check(cx, &field.ty, value));
+    let check = (!checks.is_empty()).then(|| quote!(#(#checks)*));
     let mut out = Vec::new();
 
     // `set`: with a check or rewritten index keys, the value is needed
@@ -100,6 +125,18 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
     let rewrites = rewrites
         .iter()
         .map(|r| quote!(.set_key(|#closure_param| #r)));
+    // The rewritten keys are right only if the other fields given are the
+    // stored ones.
+    let unchanged = u.partners.iter().zip(&n.set.params[1..]).map(|(f, p)| {
+        let ident = &names.fields[f.0];
+        let ty = &item.field(*f).ty;
+        let value = if *ty == FieldType::String || ty.is_copy() {
+            quote!(#p)
+        } else {
+            quote!(#p.clone())
+        };
+        quote!(.unchanged(#owner::FIELDS.#ident, #value))
+    });
     let partner_params = params(cx, &u.partners, &n.set.params[1..]);
     let rewritten: Vec<String> = u
         .rewrites
@@ -110,7 +147,7 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
         format!("Sets `{}`.", field.name)
     } else {
         format!(
-            "Sets `{}`, and rewrites the index key {} from it and the other fields given.",
+            "Sets `{}`, and rewrites the index key {} from it and the other fields given, which must be the stored values (else `Error::StaleKeyField`, nothing written).",
             field.name,
             rewritten.join(", ")
         )
@@ -121,7 +158,7 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
     } else {
         quote! {
             let #value = #value.into_value();
-            Self(self.0 #check #(#rewrites)* .set(#path, #value))
+            Self(self.0 #check #(#unchanged)* #(#rewrites)* .set(#path, #value))
         }
     };
     out.push(quote! {
@@ -240,12 +277,17 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
             ],
         ),
     };
+    // Appended items are checked as a whole list would be.
+    let item_check = match &field.ty {
+        FieldType::List(_) => nested_check(cx, &field.ty, &quote!(items)),
+        _ => None,
+    };
     for (method, call, what) in methods {
         let docs = doc(&what);
         out.push(quote! {
             #docs
             pub fn #method #args -> Self {
-                Self(self.0.#call(#path, #arg))
+                Self(self.0 #item_check .#call(#path, #arg))
             }
         });
     }

@@ -209,12 +209,51 @@ impl Types {
 }
 
 /// One page of query results.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Page<I> {
     /// The items of this page, in sort-key order (reversed when descending).
     pub items: Vec<I>,
-    /// Where the next page starts; `None` when there are no more items.
+    /// The rows of this page that did not decode, each a typed error naming
+    /// the item type and attribute; only a [`lenient`](Query::lenient) read
+    /// fills it (a strict one fails instead).
+    pub errors: Vec<Error>,
+    /// Where the next page starts (after the bad rows too); `None` when
+    /// there are no more items.
     pub cursor: Option<Cursor>,
+}
+
+/// The rows of one page in order, each decoded or a typed error, and the
+/// key the page ended at.
+pub(crate) type Rows<R> = (Vec<Result<R>>, Option<Attributes>);
+
+/// The page of `rows`: a strict read fails on the first bad row, a lenient
+/// one keeps its error beside the good items.
+pub(crate) fn into_page<R>(rows: Rows<R>, lenient: bool) -> Result<Page<R>> {
+    let (rows, last_key) = rows;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for row in rows {
+        match row {
+            Ok(item) => items.push(item),
+            Err(e) if lenient => errors.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Page {
+        items,
+        errors,
+        cursor: last_key.as_ref().map(Cursor::from_key),
+    })
+}
+
+/// The page `limit(0)` returns without a request: nothing, and the cursor
+/// the read started after (so paging resumes where it was).
+pub(crate) fn empty_page<R>(cursor: Option<&Cursor>) -> Page<R> {
+    Page {
+        items: Vec::new(),
+        errors: Vec::new(),
+        cursor: cursor.cloned(),
+    }
 }
 
 /// Decodes one row of a query; `Ok(None)` skips a row that belongs to
@@ -242,6 +281,7 @@ pub struct Query<R> {
     page_size: Option<i32>,
     max_items: Option<usize>,
     cursor: Option<Cursor>,
+    lenient: bool,
 }
 
 impl<R> Query<R> {
@@ -275,6 +315,7 @@ impl<R> Query<R> {
             page_size: None,
             max_items: None,
             cursor: None,
+            lenient: false,
         }
     }
 
@@ -329,25 +370,42 @@ impl<R> Query<R> {
         self
     }
 
+    /// Makes [`send`](Self::send) return a page even when some of its rows
+    /// do not decode (another writer stored a value the schema does not
+    /// allow): the good items in [`Page::items`], one typed error per bad
+    /// row in [`Page::errors`], and a cursor past both. Without it, `send`
+    /// fails on the first bad row. [`stream`](Self::stream) always yields
+    /// a bad row's error in its place and goes on; [`all`](Self::all)
+    /// always fails on it.
+    pub fn lenient(mut self) -> Self {
+        self.lenient = true;
+        self
+    }
+
     /// Runs the query and returns one page: with [`limit`](Self::limit), up
     /// to that many items; without it, the items of one DynamoDB response
     /// (at most 1 MB, possibly none). The page's cursor resumes after it.
+    /// `limit(0)` sends no request and returns no items, with the cursor
+    /// the query started [`after`](Self::after).
     pub async fn send(&self, db: &Db) -> Result<Page<R>> {
-        let (items, last_key) = self.page(db, self.start_key()?, self.max_items).await?;
-        Ok(Page {
-            items,
-            cursor: last_key.as_ref().map(Cursor::from_key),
-        })
+        if self.max_items == Some(0) {
+            return Ok(empty_page(self.cursor.as_ref()));
+        }
+        let rows = self.page(db, self.start_key()?, self.max_items).await?;
+        into_page(rows, self.lenient)
     }
 
     /// Runs the query to its end (or to [`limit`](Self::limit) items) and
-    /// returns every item.
+    /// returns every item; a row that does not decode fails it (use
+    /// [`stream`](Self::stream) to read past one).
     pub async fn all(&self, db: &Db) -> Result<Vec<R>> {
         self.stream(db).try_collect().await
     }
 
     /// The items of the query (up to [`limit`](Self::limit)), requesting
-    /// pages as the stream is read.
+    /// pages as the stream is read. A row that does not decode is yielded
+    /// as its typed error, in its place, and the stream goes on; a failed
+    /// request ends it.
     pub fn stream<'a>(&'a self, db: &'a Db) -> impl Stream<Item = Result<R>> + 'a {
         pages(self.start_key(), self.max_items, move |start, want| {
             self.page(db, start, want)
@@ -450,7 +508,8 @@ impl<R> Query<R> {
 
     /// Counts the matching items without reading them back (`Select` is
     /// `COUNT`), over every page; [`limit`](Self::limit) and the cursor
-    /// are ignored.
+    /// are ignored. Items are not decoded, so a row that would fail to
+    /// decode is counted too (`stream` yields its error).
     pub async fn count(&self, db: &Db) -> Result<usize> {
         let table = db.table_name(self.table);
         let item_type = self.types.names().first().copied().unwrap_or("");
@@ -491,13 +550,14 @@ impl<R> Query<R> {
         .await
     }
 
-    /// Collects up to `want` items (or one response when `None`) from `start`.
+    /// Collects up to `want` items (or one response when `None`) from
+    /// `start`, with the rows that did not decode in their places.
     async fn page(
         &self,
         db: &Db,
         mut start: Option<Attributes>,
         want: Option<usize>,
-    ) -> Result<(Vec<R>, Option<Attributes>)> {
+    ) -> Result<Rows<R>> {
         let table = db.table_name(self.table);
         let item_type = self.types.names().first().copied().unwrap_or("");
         let span = span(Operation::Query, &table, item_type);
@@ -505,8 +565,9 @@ impl<R> Query<R> {
             let meter = Meter::new(&span);
             let parts = self.parts()?;
             let mut items = Vec::new();
+            let mut good = 0;
             loop {
-                let remaining = want.map(|w| w.saturating_sub(items.len()));
+                let remaining = want.map(|w| w.saturating_sub(good));
                 // DynamoDB's Limit counts items before the filter, so asking
                 // for `remaining` can return fewer: the loop asks again.
                 let limit = request_limit(self.page_size, remaining);
@@ -519,13 +580,18 @@ impl<R> Query<R> {
                     if self.at_bound(&parts, &raw) {
                         continue;
                     }
-                    if let Some(item) = (self.decode)(raw)? {
-                        items.push(item);
+                    match (self.decode)(raw) {
+                        Ok(None) => {}
+                        Ok(Some(item)) => {
+                            good += 1;
+                            items.push(Ok(item));
+                        }
+                        Err(e) => items.push(Err(e)),
                     }
                 }
                 let cursor = out.last_evaluated_key;
-                if page_done(want, items.len(), cursor.as_ref()) {
-                    meter.finish(items.len());
+                if page_done(want, good, cursor.as_ref()) {
+                    meter.finish(good);
                     return Ok((items, cursor));
                 }
                 start = cursor;
@@ -585,7 +651,8 @@ struct Parts {
 
 /// The items of a paged read from `first` (the cursor's key), up to `max`
 /// items, reading the pages `page(start, wanted)` returns as the stream is
-/// read.
+/// read. A row that did not decode is yielded as its error and the stream
+/// goes on; a failed request is yielded and ends it.
 pub(crate) fn pages<'a, R: 'a, F, Fut>(
     first: Result<Option<Attributes>>,
     max: Option<usize>,
@@ -593,7 +660,7 @@ pub(crate) fn pages<'a, R: 'a, F, Fut>(
 ) -> impl Stream<Item = Result<R>> + 'a
 where
     F: Fn(Option<Attributes>, Option<usize>) -> Fut + Copy + 'a,
-    Fut: Future<Output = Result<(Vec<R>, Option<Attributes>)>> + 'a,
+    Fut: Future<Output = Result<Rows<R>>> + 'a,
 {
     enum State {
         Start(Result<Option<Attributes>>),
@@ -609,13 +676,14 @@ where
         if remaining == Some(0) {
             return Ok(None);
         }
-        let (items, last_key) = page(start, remaining).await?;
-        let remaining = remaining.map(|r| r.saturating_sub(items.len()));
+        let (rows, last_key) = page(start, remaining).await?;
+        let good = rows.iter().filter(|r| r.is_ok()).count();
+        let remaining = remaining.map(|r| r.saturating_sub(good));
         let next = match last_key {
             Some(key) => State::Next(key, remaining),
             None => State::Done,
         };
-        Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+        Ok(Some((stream::iter(rows), next)))
     })
     .try_flatten()
 }

@@ -16,7 +16,7 @@ use crate::{
 };
 
 use super::{
-    query::{filter_text, page_done, pages, request_limit},
+    query::{Rows, empty_page, filter_text, into_page, page_done, pages, request_limit},
     sdk_error,
 };
 
@@ -36,6 +36,7 @@ pub struct Scan<I: Item> {
     page_size: Option<i32>,
     max_items: Option<usize>,
     cursor: Option<Cursor>,
+    lenient: bool,
     item: PhantomData<fn() -> I>,
 }
 
@@ -47,6 +48,7 @@ impl<I: Item> Default for Scan<I> {
             page_size: None,
             max_items: None,
             cursor: None,
+            lenient: false,
             item: PhantomData,
         }
     }
@@ -93,6 +95,14 @@ impl<I: Item> Scan<I> {
         self
     }
 
+    /// Makes [`send`](Self::send) return a page even when some of its items
+    /// do not decode: one typed error per bad item in [`Page::errors`] and
+    /// a cursor past it; see [`Query::lenient`](crate::Query::lenient).
+    pub fn lenient(mut self) -> Self {
+        self.lenient = true;
+        self
+    }
+
     /// Reads the table as `segments` parallel segments (at most
     /// [`Db::concurrency`] at once), in no particular order.
     pub fn parallel(self, segments: u32) -> ParallelScan<I> {
@@ -104,29 +114,35 @@ impl<I: Item> Scan<I> {
 
     /// Runs the scan and returns one page: with [`limit`](Self::limit), up
     /// to that many items; without it, one DynamoDB response's items.
+    /// `limit(0)` sends no request and returns no items, with the cursor
+    /// the scan started [`after`](Self::after).
     pub async fn send(&self, db: &Db) -> Result<Page<I>> {
-        let (items, last_key) = self
+        if self.max_items == Some(0) {
+            return Ok(empty_page(self.cursor.as_ref()));
+        }
+        let rows = self
             .page(db, None, self.start_key()?, self.max_items)
             .await?;
-        Ok(Page {
-            items,
-            cursor: last_key.as_ref().map(Cursor::from_key),
-        })
+        into_page(rows, self.lenient)
     }
 
-    /// Runs the scan to its end (or its limit) and returns every item.
+    /// Runs the scan to its end (or its limit) and returns every item; an
+    /// item that does not decode fails it.
     pub async fn all(&self, db: &Db) -> Result<Vec<I>> {
         self.stream(db).try_collect().await
     }
 
-    /// The items of the scan, requesting pages as the stream is read.
+    /// The items of the scan, requesting pages as the stream is read; an
+    /// item that does not decode is yielded as its error and the stream
+    /// goes on.
     pub fn stream<'a>(&'a self, db: &'a Db) -> impl Stream<Item = Result<I>> + 'a {
         pages(self.start_key(), self.max_items, move |start, want| {
             self.page(db, None, start, want)
         })
     }
 
-    /// Counts the matching items without reading them back.
+    /// Counts the matching items without reading them back (an item that
+    /// would not decode is counted too).
     pub async fn count(&self, db: &Db) -> Result<usize> {
         self.count_segment(db, None).await
     }
@@ -164,14 +180,15 @@ impl<I: Item> Scan<I> {
         segment: Option<(i32, i32)>,
         mut start: Option<Attributes>,
         want: Option<usize>,
-    ) -> Result<(Vec<I>, Option<Attributes>)> {
+    ) -> Result<Rows<I>> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
             let mut items = Vec::new();
+            let mut good = 0;
             loop {
-                let remaining = want.map(|w| w.saturating_sub(items.len()));
+                let remaining = want.map(|w| w.saturating_sub(good));
                 let request = self
                     .request(db, &table, segment)
                     .set_limit(request_limit(self.page_size, remaining))
@@ -181,11 +198,13 @@ impl<I: Item> Scan<I> {
                     .await
                     .map_err(|e| sdk_error(Operation::Scan, &table, I::TYPE_NAME, e))?;
                 for raw in out.items.unwrap_or_default() {
-                    items.push(I::decode(raw)?);
+                    let item = I::decode(raw);
+                    good += usize::from(item.is_ok());
+                    items.push(item);
                 }
                 let cursor = out.last_evaluated_key;
-                if page_done(want, items.len(), cursor.as_ref()) {
-                    meter.finish(items.len());
+                if page_done(want, good, cursor.as_ref()) {
+                    meter.finish(good);
                     return Ok((items, cursor));
                 }
                 start = cursor;

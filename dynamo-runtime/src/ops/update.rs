@@ -8,14 +8,173 @@ use std::collections::BTreeSet;
 use crate::Operation;
 use crate::{
     Attribute, Condition, Db, Error, IntoValue, Item, Key, KeyTemplate, Path, Result,
-    ValidationError,
+    ValidationError, ValidationRule,
     attr::SetElement,
+    validate::Bounded,
     expr::Expr,
     key::RenderedKey,
     log::{Meter, span},
 };
 
 use super::{Conditions, ReturningOld, write_error};
+
+/// A bound the stored value is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bound {
+    Int(i128),
+    Float(f64),
+}
+
+impl Bound {
+    fn value(self) -> AttributeValue {
+        AttributeValue::N(match self {
+            Bound::Int(n) => n.to_string(),
+            Bound::Float(f) => f.to_string(),
+        })
+    }
+
+    /// Whether the stored number text `n` lies on the right side.
+    fn holds(self, n: &str, at_most: bool) -> bool {
+        let order = match self {
+            Bound::Int(b) => n.parse::<i128>().ok().map(|v| v.cmp(&b)),
+            Bound::Float(b) => n.parse::<f64>().ok().and_then(|v| v.partial_cmp(&b)),
+        };
+        match order {
+            Some(o) if at_most => o.is_le(),
+            Some(o) => o.is_ge(),
+            None => false,
+        }
+    }
+}
+
+/// A condition on the stored item that an action adds for the schema's
+/// guarantees: a result within the field's bounds, or an index key
+/// rewritten from the stored values of its other fields. When the update
+/// fails on one, the error names it instead of a bare failed condition.
+#[derive(Debug, Clone, PartialEq)]
+enum Guard {
+    /// The stored number is at most (or at least) `bound`, so the result
+    /// keeps `rule`; `absent_ok`: an absent value keeps it too.
+    Number {
+        attribute: &'static str,
+        field: &'static str,
+        at_most: bool,
+        bound: Bound,
+        rule: ValidationRule,
+        absent_ok: bool,
+    },
+    /// The stored list's or set's size is at most (or at least) `bound`.
+    Size {
+        attribute: &'static str,
+        field: &'static str,
+        at_most: bool,
+        bound: i128,
+        rule: ValidationRule,
+        absent_ok: bool,
+    },
+    /// The stored value is `value` (a field an index key is rewritten from).
+    Equal {
+        attribute: &'static str,
+        value: AttributeValue,
+    },
+}
+
+impl Guard {
+    fn render(&self, expr: &mut Expr) -> String {
+        let (attribute, absent_ok, text) = match self {
+            Guard::Number {
+                attribute,
+                at_most,
+                bound,
+                absent_ok,
+                ..
+            } => {
+                let name = expr.name(attribute);
+                let op = if *at_most { "<=" } else { ">=" };
+                let value = expr.value(bound.value());
+                (*attribute, *absent_ok, format!("{name} {op} {value}"))
+            }
+            Guard::Size {
+                attribute,
+                at_most,
+                bound,
+                absent_ok,
+                ..
+            } => {
+                let name = expr.name(attribute);
+                let op = if *at_most { "<=" } else { ">=" };
+                let value = expr.value(AttributeValue::N(bound.to_string()));
+                (*attribute, *absent_ok, format!("size({name}) {op} {value}"))
+            }
+            Guard::Equal { attribute, value } => {
+                let name = expr.name(attribute);
+                let value = expr.value(value.clone());
+                (*attribute, false, format!("{name} = {value}"))
+            }
+        };
+        if absent_ok {
+            let name = expr.name(attribute);
+            format!("attribute_not_exists({name}) OR {text}")
+        } else {
+            text
+        }
+    }
+
+    /// Whether the stored item `old` meets the guard.
+    fn holds(&self, old: &crate::Attributes) -> bool {
+        match self {
+            Guard::Number {
+                attribute,
+                at_most,
+                bound,
+                absent_ok,
+                ..
+            } => match old.get(*attribute) {
+                None => *absent_ok,
+                Some(AttributeValue::N(n)) => bound.holds(n, *at_most),
+                Some(_) => false,
+            },
+            Guard::Size {
+                attribute,
+                at_most,
+                bound,
+                absent_ok,
+                ..
+            } => {
+                let size = match old.get(*attribute) {
+                    None => return *absent_ok,
+                    Some(AttributeValue::L(v)) => v.len(),
+                    Some(AttributeValue::Ss(v) | AttributeValue::Ns(v)) => v.len(),
+                    Some(AttributeValue::Bs(v)) => v.len(),
+                    Some(AttributeValue::M(v)) => v.len(),
+                    Some(_) => return false,
+                };
+                let size = i128::try_from(size).unwrap_or(i128::MAX);
+                if *at_most { size <= *bound } else { size >= *bound }
+            }
+            Guard::Equal { attribute, value } => old.get(*attribute) == Some(value),
+        }
+    }
+
+    /// The error of an update the stored item `old` failed this guard for.
+    fn error(&self, item_type: &'static str, table: &str, old: &crate::Attributes) -> Error {
+        match self {
+            Guard::Number { field, rule, .. } | Guard::Size { field, rule, .. } => {
+                Error::Validation(ValidationError {
+                    item_type,
+                    field,
+                    rule: rule.clone(),
+                })
+            }
+            Guard::Equal { attribute, .. } => Error::StaleKeyField {
+                item_type,
+                table: table.to_owned(),
+                field: attribute,
+                stored: old.get(*attribute).cloned().map(Box::new),
+            },
+        }
+    }
+}
 
 /// How a `SET` action computes its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +204,7 @@ pub struct Update<I: Item> {
     add: Vec<(&'static str, AttributeValue)>,
     delete: Vec<(&'static str, AttributeValue)>,
     condition: Option<Condition<I>>,
+    guards: Vec<Guard>,
     version: Option<u64>,
     error: Option<Error>,
 }
@@ -60,13 +220,27 @@ impl<I: Item> Update<I> {
             add: Vec::new(),
             delete: Vec::new(),
             condition: None,
+            guards: Vec::new(),
             version: None,
             error: None,
         };
-        match I::UPDATED_AT {
+        let mut update = match I::UPDATED_AT {
             Some(path) => update.set(path, crate::Timestamp::now()),
             None => update,
+        };
+        if let Some(version) = I::VERSION.filter(|v| v.max < u64::MAX) {
+            // `ADD version 1` at the type's largest value would store a
+            // number the item can no longer be read with.
+            update.guards.push(Guard::Number {
+                attribute: version.attribute,
+                field: version.attribute,
+                at_most: true,
+                bound: Bound::Int(i128::from(version.max) - 1),
+                rule: ValidationRule::Max(version.max as f64),
+                absent_ok: false,
+            });
         }
+        update
     }
 
     /// The key of the updated item.
@@ -185,6 +359,9 @@ impl<I: Item> Update<I> {
         if let Some(version) = self.version {
             conditions.version::<I>(expr, version);
         }
+        for guard in &self.guards {
+            conditions.push(guard.render(expr));
+        }
         if let Some(condition) = &self.condition {
             conditions.push(condition.node().render(expr));
         }
@@ -200,6 +377,99 @@ impl<I: Item> Update<I> {
     /// Sends the request and returns the item as stored after the update.
     pub async fn send(self, db: &Db) -> Result<I> {
         self.write(db, ReturnValue::AllNew).await
+    }
+
+    /// A failed condition the stored item fails one of the update's own
+    /// guards for, as that guard's error (a bound, a stale key field).
+    fn guard_error(&self, table: &str, error: Error) -> Error {
+        if let Error::ConditionFailed { old: Some(old), .. } = &error
+            && let Some(guard) = self.guards.iter().find(|g| !g.holds(old))
+        {
+            return guard.error(I::TYPE_NAME, table, old);
+        }
+        error
+    }
+
+    /// Adds `delta` (`by`, negated for a decrement) to a number, guarding
+    /// the result: it stays within the field's type and `validate` bounds,
+    /// or nothing is written. `absent_ok`: an absent value counts as 0
+    /// (`ADD`).
+    fn guard_number<T: Bounded>(mut self, path: &Path<I, T>, by: &T, negate: bool, absent_ok: bool) -> Self {
+        let limits = path.field_limits();
+        let field = limits.map_or(path.attribute(), |l| l.field);
+        let (min, max) = (limits.and_then(|l| l.min), limits.and_then(|l| l.max));
+        let mut push = |at_most: bool, bound: Bound, rule: ValidationRule, absent_fits: bool| {
+            self.guards.push(Guard::Number {
+                attribute: path.attribute(),
+                field,
+                at_most,
+                bound,
+                rule,
+                absent_ok: absent_ok && absent_fits,
+            });
+        };
+        match (T::range(), by.to_i128()) {
+            (Some((type_min, type_max)), Some(by)) => {
+                let delta = if negate { -by } else { by };
+                // Validate bounds are TOML numbers: the integers within.
+                let low = min.map_or(type_min, |m| type_min.max(m.ceil() as i128));
+                let high = max.map_or(type_max, |m| type_max.min(m.floor() as i128));
+                let fits = (low..=high).contains(&delta);
+                if delta > 0 {
+                    push(true, Bound::Int(high - delta), ValidationRule::Max(high as f64), fits);
+                } else if delta < 0 {
+                    push(false, Bound::Int(low - delta), ValidationRule::Min(low as f64), fits);
+                }
+            }
+            _ => {
+                let by = by.to_f64();
+                let delta = if negate { -by } else { by };
+                let fits = min.is_none_or(|m| delta >= m) && max.is_none_or(|m| delta <= m);
+                if let (Some(max), true) = (max, delta > 0.0) {
+                    push(true, Bound::Float(max - delta), ValidationRule::Max(max), fits);
+                }
+                if let (Some(min), true) = (min, delta < 0.0) {
+                    push(false, Bound::Float(min - delta), ValidationRule::Min(min), fits);
+                }
+            }
+        }
+        self
+    }
+
+    /// Guards a list or set that grows by up to `grows` elements and
+    /// shrinks by up to `shrinks`, so that its length stays within the
+    /// field's `min_len` and `max_len` (an absent one is empty).
+    fn guard_size<T>(mut self, path: &Path<I, T>, grows: usize, shrinks: usize) -> Self {
+        let Some(limits) = path.field_limits() else {
+            return self;
+        };
+        let (grows, shrinks) = (grows as i128, shrinks as i128);
+        if let Some(max) = limits.max_len.filter(|_| grows > 0) {
+            let max = i128::from(max);
+            self.guards.push(Guard::Size {
+                attribute: path.attribute(),
+                field: limits.field,
+                at_most: true,
+                bound: max - grows,
+                rule: ValidationRule::MaxLen(max as u64),
+                absent_ok: grows <= max,
+            });
+        }
+        if let Some(min) = limits.min_len {
+            let min = i128::from(min);
+            let bound = min + shrinks - grows;
+            if bound > 0 {
+                self.guards.push(Guard::Size {
+                    attribute: path.attribute(),
+                    field: limits.field,
+                    at_most: false,
+                    bound,
+                    rule: ValidationRule::MinLen(min as u64),
+                    absent_ok: false,
+                });
+            }
+        }
+        self
     }
 
     async fn write(self, db: &Db, returns: ReturnValue) -> Result<I> {
@@ -225,13 +495,14 @@ impl<I: Item> Update<I> {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
-                write_error(
+                let error = write_error(
                     Operation::UpdateItem,
                     &table,
                     I::TYPE_NAME,
                     I::VERSION.map(|v| v.attribute).zip(self.version),
                     e,
-                )
+                );
+                self.guard_error(&table, error)
             })?;
             meter.finish(1);
             I::decode(out.attributes.unwrap_or_default())
@@ -241,13 +512,13 @@ impl<I: Item> Update<I> {
     }
 }
 
-/// The set of `items` as one value; `None` for no items (an empty set adds
-/// or deletes nothing, and DynamoDB rejects empty sets).
+/// The set of `items` as one value, with its size; `None` for no items
+/// (an empty set adds or deletes nothing, and DynamoDB rejects empty sets).
 fn set_value<E: SetElement + Clone, V: IntoValue<E>>(
     items: impl IntoIterator<Item = V>,
-) -> Option<AttributeValue> {
+) -> Option<(usize, AttributeValue)> {
     let items: BTreeSet<E> = items.into_iter().map(IntoValue::into_value).collect();
-    (!items.is_empty()).then(|| items.to_attribute())
+    (!items.is_empty()).then(|| (items.len(), items.to_attribute()))
 }
 
 /// The field actions generated update builders are made of. Each generated
@@ -257,34 +528,49 @@ fn set_value<E: SetElement + Clone, V: IntoValue<E>>(
 pub trait UpdateActions<I: Item>: Sized {
     /// Records a failed `validate` rule; `send` returns it without sending.
     fn check(self, result: Result<(), ValidationError>) -> Self;
-    /// `SET field = value`.
-    fn set<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
-    /// `SET field = if_not_exists(field, value)`.
-    fn set_if_not_exists<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
+    /// `SET field = value`; `REMOVE field` for a value stored as no
+    /// attribute (an empty set).
+    fn set<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
+    /// `SET field = if_not_exists(field, value)` (nothing for an empty set).
+    fn set_if_not_exists<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>)
+    -> Self;
     /// `REMOVE field`.
     fn remove<T>(self, path: Path<I, T>) -> Self;
-    /// `ADD field by`: adds to a number (an absent one counts as 0).
-    fn add<T: Attribute>(self, path: Path<I, T>, by: T) -> Self;
-    /// `SET field = field + by` (the item must have a value).
-    fn increment<T: Attribute>(self, path: Path<I, T>, by: T) -> Self;
-    /// `SET field = field - by` (the item must have a value).
-    fn decrement<T: Attribute>(self, path: Path<I, T>, by: T) -> Self;
-    /// `ADD field items`: adds elements to a set.
+    /// `ADD field by`: adds to a number (an absent one counts as 0). The
+    /// result stays within the type's and `validate`'s bounds: a condition
+    /// on the stored value, or [`Error::Validation`] and nothing written.
+    fn add<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self;
+    /// `SET field = field + by` (the item must have a value), bounded as
+    /// [`add`](Self::add).
+    fn increment<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self;
+    /// `SET field = field - by` (the item must have a value), bounded as
+    /// [`add`](Self::add).
+    fn decrement<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self;
+    /// `ADD field items`: adds elements to a set. With `max_len`, the stored
+    /// set must have room for all of `items` (a condition; elements it
+    /// holds already count as new).
     fn add_items<E: SetElement + Clone, V: IntoValue<E>>(
         self,
         path: Path<I, BTreeSet<E>>,
         items: impl IntoIterator<Item = V>,
     ) -> Self;
-    /// `DELETE field items`: removes elements from a set.
+    /// `DELETE field items`: removes elements from a set. With `min_len`,
+    /// the stored set must keep it after losing all of `items`.
     fn delete_items<E: SetElement + Clone, V: IntoValue<E>>(
         self,
         path: Path<I, BTreeSet<E>>,
         items: impl IntoIterator<Item = V>,
     ) -> Self;
-    /// Appends `items` to a list (an absent list counts as empty).
+    /// Appends `items` to a list (an absent list counts as empty), within
+    /// the field's `min_len` and `max_len` (a condition on the stored list).
     fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self;
     /// Prepends `items` to a list.
     fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self;
+    /// Requires the stored value of `path` to be `value`: an index key
+    /// rewritten from a changed field and the caller's values of its other
+    /// fields is right only if those are the stored ones (otherwise
+    /// [`Error::StaleKeyField`], nothing written).
+    fn unchanged<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
     /// `SET` a key attribute rendered from the update's key and new values
     /// (an index key whose fields change).
     fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self;
@@ -297,13 +583,24 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         self.record(result)
     }
 
-    fn set<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
-        let value = path.encode(&value.into_value());
+    fn set<T: Attribute>(mut self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+        let value = value.into_value();
+        if value.is_absent() {
+            // A value stored as no attribute (an empty set) removes it.
+            self.remove.push(path.attribute());
+            return self;
+        }
+        let value = path.encode(&value);
         self.push_set(path.attribute(), SetValue::Value(value))
     }
 
-    fn set_if_not_exists<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
-        let value = path.encode(&value.into_value());
+    fn set_if_not_exists<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+        let value = value.into_value();
+        if value.is_absent() {
+            // Absent stays absent: nothing to set.
+            return self;
+        }
+        let value = path.encode(&value);
         self.push_set(path.attribute(), SetValue::IfNotExists(value))
     }
 
@@ -312,47 +609,69 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         self
     }
 
-    fn add<T: Attribute>(mut self, path: Path<I, T>, by: T) -> Self {
-        self.add.push((path.attribute(), by.to_attribute()));
-        self
+    fn add<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
+        let mut update = self.guard_number(&path, &by, false, true);
+        update.add.push((path.attribute(), by.to_attribute()));
+        update
     }
 
-    fn increment<T: Attribute>(self, path: Path<I, T>, by: T) -> Self {
-        self.push_set(path.attribute(), SetValue::Plus(by.to_attribute()))
+    fn increment<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
+        self.guard_number(&path, &by, false, false)
+            .push_set(path.attribute(), SetValue::Plus(by.to_attribute()))
     }
 
-    fn decrement<T: Attribute>(self, path: Path<I, T>, by: T) -> Self {
-        self.push_set(path.attribute(), SetValue::Minus(by.to_attribute()))
+    fn decrement<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
+        self.guard_number(&path, &by, true, false)
+            .push_set(path.attribute(), SetValue::Minus(by.to_attribute()))
     }
 
     fn add_items<E: SetElement + Clone, V: IntoValue<E>>(
-        mut self,
+        self,
         path: Path<I, BTreeSet<E>>,
         items: impl IntoIterator<Item = V>,
     ) -> Self {
-        if let Some(items) = set_value(items) {
-            self.add.push((path.attribute(), items));
-        }
-        self
+        let Some((n, items)) = set_value(items) else {
+            return self;
+        };
+        let mut update = self.guard_size(&path, n, 0);
+        update.add.push((path.attribute(), items));
+        update
     }
 
     fn delete_items<E: SetElement + Clone, V: IntoValue<E>>(
-        mut self,
+        self,
         path: Path<I, BTreeSet<E>>,
         items: impl IntoIterator<Item = V>,
     ) -> Self {
-        if let Some(items) = set_value(items) {
-            self.delete.push((path.attribute(), items));
-        }
-        self
+        let Some((n, items)) = set_value(items) else {
+            return self;
+        };
+        let mut update = self.guard_size(&path, 0, n);
+        update.delete.push((path.attribute(), items));
+        update
     }
 
     fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
-        self.push_set(path.attribute(), SetValue::Append(items.to_attribute()))
+        self.guard_size(&path, items.len(), 0)
+            .push_set(path.attribute(), SetValue::Append(items.to_attribute()))
     }
 
     fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
-        self.push_set(path.attribute(), SetValue::Prepend(items.to_attribute()))
+        self.guard_size(&path, items.len(), 0)
+            .push_set(path.attribute(), SetValue::Prepend(items.to_attribute()))
+    }
+
+    fn unchanged<T>(mut self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+        let value = path.encode(&value.into_value());
+        let attribute = path.attribute();
+        if !self
+            .guards
+            .iter()
+            .any(|g| matches!(g, Guard::Equal { attribute: a, .. } if *a == attribute))
+        {
+            self.guards.push(Guard::Equal { attribute, value });
+        }
+        self
     }
 
     fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self {
