@@ -100,6 +100,8 @@ pub struct Table {
     pub enums: Vec<EnumDef>,
     /// Collections, in schema order.
     pub collections: Vec<Collection>,
+    /// Whether items keep the attributes their type does not model.
+    pub keep_unmodeled: bool,
 }
 
 impl Table {

@@ -529,7 +529,8 @@ fn table_names(pass: &mut Pass<'_>, table: &ir::Table, module: Ident) -> TableNa
                 &ty,
                 Origin::at(file, &n.span, format!("nested type `{}`", n.name)),
             );
-            let (fields, validators) = field_names(pass, file, &n.name, &n.fields, &["validate"]);
+            let (fields, validators) =
+                field_names(pass, file, &n.name, &n.fields, &["validate"], &[]);
             TypeNames {
                 ty,
                 fields,
@@ -589,8 +590,12 @@ fn field_names(
     owner: &str,
     fields: &[ir::Field],
     reserved: &[&str],
+    reserved_fields: &[&str],
 ) -> (Vec<Ident>, Vec<Option<Ident>>) {
     let mut scope = Scope::new(format!("the fields of `{owner}`"));
+    for r in reserved_fields {
+        scope.reserve(r, "a field of the generated type");
+    }
     let idents: Vec<Ident> = fields
         .iter()
         .map(|f| match value_name(&f.name) {
@@ -747,7 +752,13 @@ fn item_names(
     types.declare(pass, &update, at(format!("the update of item type `{n}`")));
     values.declare(pass, &update, at(format!("the update of item type `{n}`")));
 
-    let (fields, validators) = field_names(pass, file, n, &item.fields, &[]);
+    // `unmodeled` holds the attributes the item type does not model.
+    let unmodeled: &[&str] = if table.keep_unmodeled {
+        &["unmodeled"]
+    } else {
+        &[]
+    };
+    let (fields, validators) = field_names(pass, file, n, &item.fields, &[], unmodeled);
     let field = |id: FieldId| &fields[id.0];
 
     // The item type's associated items: the fixed methods, the query

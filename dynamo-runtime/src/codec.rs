@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
-    Attribute, Attributes, Item,
+    Attribute, Attributes, Item, Unmodeled,
     error::{DecodeError, DecodeErrorKind, KeyError},
     key::{KeyFields, KeyTemplate, RenderedKey, RowError},
 };
@@ -21,16 +21,29 @@ impl Encoder {
     /// `capacity` is the number of attributes the item will usually have.
     pub fn new(item_type: &'static str, type_attribute: &str, capacity: usize) -> Self {
         let mut item = Attributes::with_capacity(capacity);
-        item.insert(
-            type_attribute.to_owned(),
-            AttributeValue::S(item_type.to_owned()),
-        );
+        // A table without a type attribute has an empty name for it.
+        if !type_attribute.is_empty() {
+            item.insert(
+                type_attribute.to_owned(),
+                AttributeValue::S(item_type.to_owned()),
+            );
+        }
         Encoder { item }
     }
 
     /// Starts an item of type `I` with room for `capacity` attributes.
     pub fn item<I: Item>(capacity: usize) -> Self {
         Encoder::new(I::TYPE_NAME, &I::TABLE.type_attribute, capacity)
+    }
+
+    /// Starts an item of type `I` from the attributes it does not model
+    /// (its own attributes, written next, take precedence).
+    pub fn item_with<I: Item>(capacity: usize, unmodeled: &Unmodeled) -> Self {
+        let mut encoder = Encoder::item::<I>(capacity + unmodeled.attributes().len());
+        for (name, value) in unmodeled.attributes() {
+            encoder.item.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+        encoder
     }
 
     /// Writes a rendered key attribute.
@@ -114,6 +127,9 @@ impl Decoder {
             attribute: type_attribute.to_owned(),
             kind,
         };
+        if type_attribute.is_empty() {
+            return Ok(Decoder { item, item_type });
+        }
         match item.remove(type_attribute) {
             Some(AttributeValue::S(found)) if found == item_type => Ok(Decoder { item, item_type }),
             Some(AttributeValue::S(found)) => Err(error(DecodeErrorKind::WrongItemType { found })),
@@ -139,20 +155,85 @@ impl Decoder {
     /// Decodes one row of an index that does not store whole items with
     /// `decode`, which reads key fields out of `templates` and the other
     /// attributes from the row; `None` when the row is another item type's.
+    ///
+    /// A row whose keys do not fit the templates is another item type's
+    /// only when it can be: its type attribute (when projected) names
+    /// another type, or other item types share the index (`sole` is
+    /// false). A row of the item type that does not fit is a
+    /// [`DecodeErrorKind::UnparsableKey`], never silently left out.
     pub fn row<I: Item, P>(
         raw: Attributes,
         templates: &[&KeyTemplate<I>],
+        sole: bool,
         decode: impl FnOnce(&KeyFields, &mut Decoder) -> Result<P, RowError>,
     ) -> crate::Result<Option<P>> {
-        let Some(keys) = KeyFields::read(&raw, templates) else {
-            return Ok(None);
+        let ours = match raw.get(&*I::TABLE.type_attribute).filter(|_| I::TABLE.has_type_attribute()) {
+            Some(AttributeValue::S(t)) if t == I::TYPE_NAME => true,
+            Some(_) => return Ok(None),
+            None => sole,
+        };
+        let unparsable = |(attribute, value): (&'static str, String)| {
+            let template = templates
+                .iter()
+                .find(|t| t.attribute() == attribute)
+                .map_or("", |t| t.text());
+            crate::Error::from(DecodeError {
+                item_type: I::TYPE_NAME,
+                attribute: attribute.to_owned(),
+                kind: DecodeErrorKind::UnparsableKey { value, template },
+            })
+        };
+        let keys = match KeyFields::read(&raw, templates) {
+            Ok(keys) => keys,
+            Err(bad) if ours => return Err(unparsable(bad)),
+            Err(_) => return Ok(None),
         };
         let mut item = Decoder::untyped(raw, I::TYPE_NAME);
         match decode(&keys, &mut item) {
             Ok(row) => Ok(Some(row)),
-            Err(RowError::Skip) => Ok(None),
+            Err(RowError::Skip(field)) if ours => Err(unparsable(keys.attribute_of(field))),
+            Err(RowError::Skip(_)) => Ok(None),
             Err(RowError::Decode(e)) => Err(e.into()),
         }
+    }
+
+    /// Ends decoding the whole item `value`: its table key must be the one
+    /// it is stored under ([`DecodeErrorKind::KeyMismatch`] otherwise), and
+    /// the attributes left, besides key attributes of the table and its
+    /// indexes, are returned as the item's [`Unmodeled`] ones.
+    pub fn finish<I: Item>(mut self, value: &I) -> crate::Result<Unmodeled> {
+        let table = I::TABLE;
+        for (name, rendered) in crate::Key::encode_key(&value.key())? {
+            // A plain key is a field, read (and taken) already; items read
+            // from DynamoDB always have their table key.
+            let Some(stored) = self.item.remove(&name) else {
+                continue;
+            };
+            if stored != rendered {
+                let stored = Some(stored);
+                let text = |v: Option<&AttributeValue>| match v {
+                    Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.clone(),
+                    Some(other) => format!("{other:?}"),
+                    None => "nothing".to_owned(),
+                };
+                return Err(self
+                    .error(
+                        &name,
+                        DecodeErrorKind::KeyMismatch {
+                            stored: text(stored.as_ref()),
+                            rendered: text(Some(&rendered)),
+                        },
+                    )
+                    .into());
+            }
+        }
+        for index in table.indexes.iter() {
+            self.item.remove(&*index.partition_key.name);
+            if let Some(sk) = &index.sort_key {
+                self.item.remove(&*sk.name);
+            }
+        }
+        Ok(Unmodeled::from(self.item))
     }
 
     /// Starts decoding a nested type's map.

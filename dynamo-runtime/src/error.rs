@@ -320,6 +320,23 @@ pub enum DecodeErrorKind {
     /// The attribute was not read: it is not in the projection (of a
     /// projected get or of an index).
     NotProjected,
+    /// A key attribute does not hold what the item's fields render: the
+    /// item was stored under another key than its fields say (another
+    /// writer's bug); writing it back would create a second item.
+    KeyMismatch {
+        /// The stored key text (or number).
+        stored: String,
+        /// What the item's fields render.
+        rendered: String,
+    },
+    /// A key attribute of a row of the item type does not fit its
+    /// template (another writer put the separator in a value).
+    UnparsableKey {
+        /// The stored key text.
+        value: String,
+        /// The template it should fit.
+        template: &'static str,
+    },
     /// A part of a list, map or nested type did not fit.
     Nested {
         /// Where inside the attribute, e.g. `[2]`, `.width`.
@@ -349,6 +366,13 @@ impl fmt::Display for DecodeErrorKind {
                 write!(f, "holds {value:?}, which is not one of {expected:?}")
             }
             DecodeErrorKind::NotProjected => f.write_str("was not in the projection"),
+            DecodeErrorKind::KeyMismatch { stored, rendered } => write!(
+                f,
+                "holds {stored:?}, but the item's fields render {rendered:?} (it is stored under another key than its fields say)"
+            ),
+            DecodeErrorKind::UnparsableKey { value, template } => {
+                write!(f, "holds {value:?}, which does not fit its template `{template}`")
+            }
             DecodeErrorKind::Nested { path, kind } => write!(f, "at `{path}` {kind}"),
         }
     }

@@ -89,3 +89,38 @@ pub trait Key: Send + Sync + Clone + std::fmt::Debug + 'static {
     /// Renders the key attributes (partition and sort key) of the item.
     fn encode_key(&self) -> Result<Attributes>;
 }
+
+/// The attributes of a stored item that its item type does not model
+/// (another program's, or fields a newer schema added): kept when the item
+/// is read, and written back by a `put` of it, so a read-modify-write
+/// never drops another writer's data. Key attributes of the table and its
+/// indexes are never kept here: they are rendered from the fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unmodeled(Attributes);
+
+/// `AttributeValue` holds no floats (numbers are text), so its equality is
+/// an equivalence.
+impl Eq for Unmodeled {}
+
+impl Unmodeled {
+    /// The attributes, by name.
+    pub fn attributes(&self) -> &Attributes {
+        &self.0
+    }
+
+    /// The attributes, to change before a `put`.
+    pub fn attributes_mut(&mut self) -> &mut Attributes {
+        &mut self.0
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Attributes> for Unmodeled {
+    fn from(attributes: Attributes) -> Self {
+        Unmodeled(attributes)
+    }
+}

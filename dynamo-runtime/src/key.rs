@@ -664,15 +664,17 @@ type KeyText<'k> = (&'static str, &'k str, Option<usize>);
 #[derive(Debug)]
 pub struct KeyFields {
     values: Vec<(&'static str, String, Option<usize>)>,
+    /// Each field's key attribute and that attribute's text.
+    attributes: Vec<(&'static str, &'static str, String)>,
 }
 
-/// Why a row is not a projection of the item type: a key that does not fit
-/// its template (another item type's row), or an attribute that does not
-/// decode.
+/// Why a row is not a projection of the item type: a key field whose text
+/// is not a value of its type (another item type's row, or a bad one), or
+/// an attribute that does not decode.
 #[derive(Debug)]
 pub enum RowError {
-    /// The row belongs to another item type.
-    Skip,
+    /// The text of this field is not a value of its type.
+    Skip(&'static str),
     /// The row is the item type's but does not decode.
     Decode(DecodeError),
 }
@@ -684,30 +686,52 @@ impl From<DecodeError> for RowError {
 }
 
 impl KeyFields {
-    /// Reads the fields of `templates` out of `raw`'s key attributes;
-    /// `None` when one is missing or does not fit its template.
-    pub fn read<I: Item>(raw: &Attributes, templates: &[&KeyTemplate<I>]) -> Option<KeyFields> {
+    /// Reads the fields of `templates` out of `raw`'s key attributes; the
+    /// attribute and its text (empty when missing) when one is missing or
+    /// does not fit its template.
+    pub fn read<I: Item>(
+        raw: &Attributes,
+        templates: &[&KeyTemplate<I>],
+    ) -> Result<KeyFields, (&'static str, String)> {
         let mut found: Vec<KeyText<'_>> = Vec::new();
+        let mut attributes = Vec::with_capacity(templates.len());
         for t in templates {
-            let key = raw.get(t.attribute)?.as_s().ok()?;
-            t.parse(key, &mut found)?;
+            let key = raw.get(t.attribute).and_then(|v| v.as_s().ok());
+            let before = found.len();
+            match key.map(|k| t.parse(k, &mut found)) {
+                Some(Some(())) => {}
+                _ => return Err((t.attribute, key.cloned().unwrap_or_default())),
+            }
+            for (name, ..) in &found[before..] {
+                attributes.push((*name, t.attribute, key.cloned().unwrap_or_default()));
+            }
         }
-        Some(KeyFields {
+        Ok(KeyFields {
             values: found
                 .into_iter()
                 .map(|(name, text, width)| (name, text.to_owned(), width))
                 .collect(),
+            attributes,
         })
     }
 
-    /// The value of `field`; [`RowError::Skip`] when its text is not one
-    /// (the row is another item type's).
-    pub fn get<T: KeyPart>(&self, field: &str) -> Result<T, RowError> {
+    /// The value of `field`; [`RowError::Skip`] when its text is not one.
+    pub fn get<T: KeyPart>(&self, field: &'static str) -> Result<T, RowError> {
         self.values
             .iter()
             .find(|(name, ..)| *name == field)
             .and_then(|(_, text, width)| T::parse_key(text, *width))
-            .ok_or(RowError::Skip)
+            .ok_or(RowError::Skip(field))
+    }
+
+    /// The key attribute `field` was read from, and its text.
+    pub(crate) fn attribute_of(&self, field: &str) -> (&'static str, String) {
+        self.attributes
+            .iter()
+            .find(|(name, ..)| *name == field)
+            .map_or(("", String::new()), |(_, attribute, text)| {
+                (*attribute, text.clone())
+            })
     }
 }
 
@@ -849,10 +873,10 @@ mod tests {
             ("sk".to_owned(), s("ORDER#1#o{x}")),
         ]
         .into();
-        assert!(KeyFields::read(&other, &[&PK]).is_none());
+        assert_eq!(KeyFields::read(&other, &[&PK]).unwrap_err(), ("pk", "PRODUCT#p1".to_owned()));
         assert!(matches!(
             KeyFields::read(&other, &[&SK]).unwrap().get::<u32>("id"),
-            Err(RowError::Skip)
+            Err(RowError::Skip("id"))
         ));
     }
 
@@ -904,7 +928,7 @@ mod tests {
                 let key = render(&[&n, &at, &day, &id, &code, &name]);
                 let raw: Attributes = [("sk".to_owned(), AttributeValue::S(key.clone()))].into();
                 let fields = KeyFields::read(&raw, &[&KEY]);
-                prop_assert!(fields.is_some(), "{key} does not parse");
+                prop_assert!(fields.is_ok(), "{key} does not parse");
                 let fields = fields.unwrap();
                 prop_assert_eq!(fields.get::<u32>("n").ok(), Some(n));
                 prop_assert_eq!(fields.get::<Timestamp>("at").ok(), Some(at));

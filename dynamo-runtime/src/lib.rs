@@ -59,7 +59,7 @@ client! {
     };
     pub use expr::{Condition, IntoValue, Path};
     pub use futures_core::Stream;
-    pub use item::{Item, Key, Version};
+    pub use item::{Item, Key, Unmodeled, Version};
     pub use jiff::{Timestamp, civil::Date};
     pub use key::{KeyPart, KeyTemplate, RenderedKey, SortKey};
     pub use operation::Operation;

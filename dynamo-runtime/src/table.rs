@@ -107,7 +107,7 @@ impl IndexDef {
                 .build(),
             Projection::Include(names) => {
                 let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-                if !names.iter().any(|n| n == type_attribute) {
+                if !type_attribute.is_empty() && !names.iter().any(|n| n == type_attribute) {
                     names.push(type_attribute.to_owned());
                 }
                 SdkProjection::builder()

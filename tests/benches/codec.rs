@@ -48,6 +48,7 @@ fn account() -> Account {
         tags: vec!["vip".into(), "beta".into(), "newsletter".into()],
         city: "Berlin".into(),
         zip: 10115,
+        unmodeled: Default::default(),
     }
 }
 
@@ -150,6 +151,7 @@ fn hand_decode(mut m: HashMap<String, AttributeValue>) -> Option<Account> {
         },
         city: take_s(&mut m, "city")?,
         zip: take_n(&mut m, "zip")?,
+        unmodeled: Default::default(),
     })
 }
 

@@ -32,6 +32,7 @@ pub mod fixtures {
         field_types,
         indexes_collections,
         integrity,
+        legacy,
         item_options,
         keys,
         names_camel_case,

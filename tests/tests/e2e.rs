@@ -22,6 +22,7 @@ fn customer(id: &str) -> Customer {
         vip: false,
         loyalty_points: 0,
         tier: CustomerTier::Free,
+        unmodeled: Default::default(),
     }
 }
 
@@ -36,6 +37,7 @@ fn order(customer_id: &str, placed_on: &str, order_id: &str) -> Order {
         rating: None,
         status: OrderStatus::Placed,
         tags: Default::default(),
+        unmodeled: Default::default(),
     }
 }
 
@@ -402,6 +404,7 @@ async fn padded_numbers_escaped_braces_and_keyword_fields_round_trip() {
         balance: i64::MIN,
         count: Some(u32::MAX),
         score: Some(-0.5),
+        unmodeled: Default::default(),
     };
     event.put().send(&db).await.unwrap();
     let key = EventKey {

@@ -61,6 +61,7 @@ fn order(n: u32) -> Order {
         rating: None,
         status: OrderStatus::Placed,
         tags: Default::default(),
+        unmodeled: Default::default(),
     }
 }
 
@@ -199,6 +200,7 @@ fn customer() -> Customer {
         vip: false,
         loyalty_points: 0,
         tier: CustomerTier::Free,
+        unmodeled: Default::default(),
     }
 }
 

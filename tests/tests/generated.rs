@@ -627,6 +627,7 @@ async fn plain_number_and_binary_keys_with_a_sparse_index() {
             fingerprint,
             owner: owner.map(str::to_owned),
             model: "x1".into(),
+            unmodeled: Default::default(),
         }
         .put()
         .send(&db)

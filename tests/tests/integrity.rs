@@ -406,3 +406,182 @@ async fn a_version_at_its_largest_value_is_never_wrapped() {
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err}");
     assert_eq!(stored(&db, "a1").await.version, u32::MAX);
 }
+
+mod legacy {
+    pub use dynamo_tests::fixtures::legacy::legacy_users::*;
+}
+
+/// Writes an item of the legacy table as its own program does: no type
+/// attribute, and attributes this schema does not model.
+async fn legacy_put(db: &Db, id: &str, team: &str) {
+    db.client()
+        .put_item()
+        .table_name(db.table_name(&legacy::TABLE))
+        .set_item(Some(
+            [
+                ("user_id", s(id)),
+                ("joined", s("2024-01-01")),
+                ("email", s(&format!("{id}@example.com"))),
+                ("team", s(team)),
+                ("team_pk", s(&format!("TEAM#{team}"))),
+                ("team_sk", s(&format!("2024-01-01#{id}"))),
+                ("legacy_flags", n("7")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_table_without_a_type_attribute_is_read_and_written() {
+    let db = local_db("legacy").await;
+    assert!(legacy::TABLE.create(&db).await.unwrap());
+    legacy_put(&db, "u1", "red").await;
+    legacy_put(&db, "u2", "red").await;
+    let key = legacy::UserKey {
+        user_id: "u1".into(),
+        joined: "2024-01-01".into(),
+    };
+    let user = legacy::User::get(key.clone())
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.email, "u1@example.com");
+    assert_eq!(legacy::User::query("u1").all(&db).await.unwrap().len(), 1);
+    assert_eq!(legacy::User::query("u1").count(&db).await.unwrap(), 1);
+    let by_email = legacy::User::query_by_email("u2@example.com")
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(by_email.len(), 1);
+    let team = legacy::User::query_by_team("red").all(&db).await.unwrap();
+    assert_eq!(team.len(), 2);
+    assert_eq!(legacy::User::scan().count(&db).await.unwrap(), 2);
+    // An update and a put write no type attribute; with `keep_unmodeled =
+    // false`, a put drops what the schema does not model.
+    let updated = legacy::User::update(key.clone())
+        .set_name("Ann")
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_deref(), Some("Ann"));
+    updated.put().send(&db).await.unwrap();
+    let raw = db
+        .client()
+        .get_item()
+        .table_name(db.table_name(&legacy::TABLE))
+        .set_key(Some(dynamo_runtime::Key::encode_key(&key).unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!raw.contains_key("_type"));
+    assert!(
+        !raw.contains_key("legacy_flags"),
+        "keep_unmodeled = false drops it"
+    );
+    assert_eq!(raw["name"], s("Ann"));
+}
+
+#[tokio::test]
+async fn a_put_keeps_the_attributes_another_writer_stored() {
+    let db = ledger_db("unmodeled").await;
+    let a = account("a1", 1);
+    a.put().send(&db).await.unwrap();
+    let mut raw = a.encode().unwrap();
+    raw.insert("version".into(), n("1"));
+    raw.insert("crm_id".into(), s("CRM-7"));
+    raw.insert(
+        "audit".into(),
+        AttributeValue::M([("by".to_owned(), s("ops"))].into()),
+    );
+    let attributes: Vec<(&str, AttributeValue)> =
+        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    raw_put(&db, &attributes).await;
+
+    let mut read = stored(&db, "a1").await;
+    assert_eq!(read.unmodeled.attributes()["crm_id"], s("CRM-7"));
+    assert!(
+        !read.unmodeled.attributes().contains_key("pk"),
+        "keys are the schema's"
+    );
+    assert!(!read.unmodeled.attributes().contains_key("tier_pk"));
+    read.seats = 9;
+    read.put().send(&db).await.unwrap();
+    let again = stored(&db, "a1").await;
+    assert_eq!(again.seats, 9);
+    assert_eq!(again.unmodeled.attributes()["crm_id"], s("CRM-7"));
+    assert_eq!(again.unmodeled.attributes().len(), 2);
+}
+
+#[tokio::test]
+async fn an_item_stored_under_another_key_than_its_fields_is_an_error() {
+    let db = ledger_db("key_mismatch").await;
+    // Another writer's bug: item `a2`'s fields under `a1`'s key.
+    let mut raw = account("a2", 1).encode().unwrap();
+    raw.insert("pk".into(), s("ACCOUNT#a1"));
+    raw.insert("version".into(), n("1"));
+    let attributes: Vec<(&str, AttributeValue)> =
+        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    raw_put(&db, &attributes).await;
+    let err = ledger::Account::get(ledger::AccountKey { id: "a1".into() })
+        .send(&db)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Decode(e) => {
+            assert_eq!(e.attribute, "pk");
+            assert!(
+                matches!(
+                    &e.kind,
+                    dynamo_runtime::DecodeErrorKind::KeyMismatch { stored, rendered }
+                        if stored == "ACCOUNT#a1" && rendered == "ACCOUNT#a2"
+                ),
+                "{err}"
+            );
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_index_row_of_the_only_item_type_that_does_not_parse_is_an_error() {
+    let db = ledger_db("unparsable").await;
+    account("a1", 1).put().send(&db).await.unwrap();
+    // Another writer stores a `region_sk` (`{opened}#{id}`) whose date
+    // does not parse: the only item type of the index cannot read it.
+    let mut raw = account("a2", 1).encode().unwrap();
+    raw.insert("region_sk".into(), s("not-a-date#a2"));
+    raw.insert("version".into(), n("1"));
+    let attributes: Vec<(&str, AttributeValue)> =
+        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    raw_put(&db, &attributes).await;
+    let err = ledger::Account::query_by_region("eu")
+        .all(&db)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Decode(e) => {
+            assert_eq!(e.attribute, "region_sk");
+            assert!(
+                matches!(
+                    &e.kind,
+                    dynamo_runtime::DecodeErrorKind::UnparsableKey { value, .. } if value == "not-a-date#a2"
+                ),
+                "{err}"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let rows: Vec<_> = ledger::Account::query_by_region("eu")
+        .stream(&db)
+        .collect()
+        .await;
+    assert_eq!(rows.len(), 2, "the good row and the bad row's error");
+}

@@ -23,6 +23,7 @@ fn customer(id: &str) -> Customer {
         vip: false,
         loyalty_points: 0,
         tier: CustomerTier::Free,
+        unmodeled: Default::default(),
     }
 }
 

@@ -24,6 +24,7 @@ fn customer(id: &str) -> Customer {
         vip: false,
         loyalty_points: 0,
         tier: CustomerTier::Free,
+        unmodeled: Default::default(),
     }
 }
 
@@ -44,6 +45,7 @@ fn order(customer: &str, n: u32) -> Order {
         } else {
             BTreeSet::new()
         },
+        unmodeled: Default::default(),
     }
 }
 

@@ -61,6 +61,13 @@ fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
     }
     let item_doc = doc(&text);
     let ty = &names.ty;
+    let unmodeled = table.keep_unmodeled.then(|| {
+        quote! {
+            /// The attributes of the stored item this type does not model
+            /// (another writer's), written back by a `put`.
+            pub unmodeled: dynamo::Unmodeled,
+        }
+    });
     let fields = item
         .fields
         .iter()
@@ -97,6 +104,7 @@ fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
         #acronym
         pub struct #ty {
             #(#fields)*
+            #unmodeled
         }
 
         #key_doc
@@ -158,6 +166,10 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
         let value = initial(cx, id);
         quote!(#ident: #value,)
     });
+    let unmodeled = cx
+        .table()
+        .keep_unmodeled
+        .then(|| quote!(unmodeled: dynamo::Unmodeled::default(),));
     let uses_now =
         item.timestamps.is_some() || (item.ttl.is_some() && item.expires_after.is_some());
     let now = uses_now.then(|| quote!(let now = dynamo::Timestamp::now();));
@@ -202,7 +214,7 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
             #new_doc
             pub fn new(#param) -> Self {
                 #now
-                Self { #(#values)* }
+                Self { #(#values)* #unmodeled }
             }
 
             #(#templates)*
@@ -280,6 +292,27 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         }
     });
     let capacity = Literal::usize_unsuffixed(1 + item.keys.len() + item.fields.len());
+    // The stored item's key must be the one its fields render; the
+    // attributes left are the unmodeled ones.
+    let (encoder, decoded) = if cx.table().keep_unmodeled {
+        (
+            quote!(dynamo::__private::Encoder::item_with::<Self>(#capacity, &self.unmodeled)),
+            quote! {
+                let mut value = Self { #(#decode)* unmodeled: dynamo::Unmodeled::default() };
+                value.unmodeled = item.finish(&value)?;
+                Ok(value)
+            },
+        )
+    } else {
+        (
+            quote!(dynamo::__private::Encoder::item::<Self>(#capacity)),
+            quote! {
+                let value = Self { #(#decode)* };
+                item.finish(&value)?;
+                Ok(value)
+            },
+        )
+    };
     let paths = item.fields.iter().zip(&names.fields).map(|(f, i)| {
         let p = path(f);
         quote!(#i: #p,)
@@ -336,7 +369,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             }
 
             fn encode(&self) -> dynamo::Result<dynamo::Attributes> {
-                let mut item = dynamo::__private::Encoder::item::<Self>(#capacity);
+                let mut item = #encoder;
                 #(#keys)*
                 #(#encode)*
                 Ok(item.finish())
@@ -344,7 +377,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
 
             fn decode(item: dynamo::Attributes) -> dynamo::Result<Self> {
                 let mut item = dynamo::__private::Decoder::item::<Self>(item)?;
-                Ok(Self { #(#decode)* })
+                #decoded
             }
 
             #validate

@@ -396,6 +396,14 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
     let index = access
         .index
         .map_or(String::new(), |id| table.index_def(id).name.to_string());
+    // A row of the only item type in the index that does not parse is an
+    // error; with others sharing it, it may be theirs.
+    let sole = table
+        .items
+        .iter()
+        .filter(|i| i.accesses.iter().any(|a| a.index == access.index))
+        .count()
+        == 1;
     let docs = doc(&format!(
         "A `{}` as index `{index}` stores it: its key fields{}.",
         item.name,
@@ -420,7 +428,7 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
 
             /// Decodes one row of the index; `None` for another item type's.
             fn from_row(raw: dynamo::Attributes) -> dynamo::Result<Option<Self>> {
-                dynamo::__private::Decoder::row::<#ty, _>(raw, &[#(#template_names),*], |#keys, #item_param| {
+                dynamo::__private::Decoder::row::<#ty, _>(raw, &[#(#template_names),*], #sole, |#keys, #item_param| {
                     Ok(Self { #(#assign)* })
                 })
             }

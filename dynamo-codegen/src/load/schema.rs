@@ -76,12 +76,29 @@ pub struct RawTable {
     #[cfg_attr(feature = "json-schema", schemars(extend("enum" = ["keys_only", "new_image", "old_image", "new_and_old_images"])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<Sp<String>>,
-    /// The attribute holding each item's type name (default `_type`).
+    /// The attribute holding each item's type name (default `_type`), or
+    /// `false` for a table of one item type whose items carry none (a
+    /// plain or legacy table another program writes).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub type_attribute: Option<Sp<String>>,
+    pub type_attribute: Option<Sp<RawTypeAttribute>>,
     /// The separator of multi-field key templates (default `#`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_separator: Option<Sp<String>>,
+    /// Whether items keep the attributes their type does not model and a
+    /// `put` writes them back (default `true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_unmodeled: Option<Sp<bool>>,
+}
+
+/// `type_attribute`: an attribute name, or `false` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(untagged)]
+pub enum RawTypeAttribute {
+    /// The attribute's name.
+    Name(String),
+    /// `false`: items carry no type attribute (`true` is the default name).
+    Enabled(bool),
 }
 
 /// A key attribute: `"pk"` or `{ name = "pk", type = "S" }`.

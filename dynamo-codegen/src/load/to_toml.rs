@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::{
     RawAddIndex, RawBackfill, RawBilling, RawCreateTable, RawIndex, RawIndexRef, RawKeyAttribute,
     RawMigration, RawProjection, RawSchema, RawStep, RawTable, RawTableRef, RawThroughput,
-    RawUpdateBilling, RawUpdateStream, RawUpdateTtl, Sp,
+    RawTypeAttribute, RawUpdateBilling, RawUpdateStream, RawUpdateTtl, Sp,
 };
 use crate::{
     Error,
@@ -167,10 +167,14 @@ pub fn table(def: &TableDef) -> Result<String, Error> {
             billing: billing(&def.billing),
             ttl: def.ttl.as_deref().map(text),
             stream: def.stream.map(|s| text(s.name())),
-            type_attribute: (def.type_attribute != TableDef::TYPE_ATTRIBUTE)
-                .then(|| text(&def.type_attribute)),
+            type_attribute: match &*def.type_attribute {
+                "" => Some(sp(RawTypeAttribute::Enabled(false))),
+                TableDef::TYPE_ATTRIBUTE => None,
+                name => Some(sp(RawTypeAttribute::Name(name.to_owned()))),
+            },
             key_separator: (def.key_separator != TableDef::KEY_SEPARATOR)
                 .then(|| text(&def.key_separator)),
+            keep_unmodeled: None,
         })),
         index: indexes(def),
         ..RawSchema::default()

@@ -115,6 +115,24 @@ fn table_file(
     table::projections(cx, &def, &raw_indexes, &scopes, &def.type_attribute);
     let collections = collection::collections(cx, &tcx, &file.schema.collection, &items, &scopes);
 
+    if def.type_attribute.is_empty() && file.schema.item.len() > 1 {
+        let mut names = file.schema.item.keys().collect::<Vec<_>>();
+        names.sort_by_key(|n| n.span().start);
+        let d = cx
+            .error(
+                "dynamo::untyped_table",
+                names[1].span(),
+                format!(
+                    "table `{}` has no type attribute, so it holds one item type, but `{}` is a second",
+                    raw.name.get(),
+                    names[1].get()
+                ),
+                "a second item type",
+            )
+            .related(cx.file, names[0].span(), "the first")
+            .help("items without a type attribute cannot be told apart: keep one item type, or remove `type_attribute = false`");
+        cx.push(d);
+    }
     if file.schema.item.is_empty() && file.broken.is_empty() {
         let d = cx
             .error(
@@ -142,6 +160,7 @@ fn table_file(
         nested: nested.into_iter().collect::<Option<_>>()?,
         enums,
         collections,
+        keep_unmodeled: raw.keep_unmodeled.as_ref().is_none_or(|k| *k.get()),
     };
     Some((table, scopes))
 }

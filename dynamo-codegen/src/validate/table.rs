@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use super::{Cx, FieldScope, check_resource_name};
 use crate::{
     ir::{Billing, IndexDef, KeyAttributeDef, KeyType, StreamView, TableDef, Throughput},
-    load::{RawBilling, RawIndex, RawKeyAttribute, RawProjection, RawTable, Sp, span_or},
+    load::{
+        RawBilling, RawIndex, RawKeyAttribute, RawProjection, RawTable, RawTypeAttribute, Sp,
+        span_or,
+    },
 };
 
 /// The table of a `[table]` section, without indexes (which need the
@@ -41,11 +44,15 @@ pub(crate) fn table(cx: &mut Cx<'_>, raw: &RawTable) -> Option<TableDef> {
         .as_ref()
         .and_then(|s| stream(cx, s, false))
         .flatten();
-    let type_attribute = raw
-        .type_attribute
-        .as_ref()
-        .and_then(|t| attribute_name(cx, t, "type attribute"))
-        .unwrap_or_else(|| TableDef::TYPE_ATTRIBUTE.to_owned());
+    // `false`: no type attribute (an empty name in the model).
+    let type_attribute = match raw.type_attribute.as_ref().map(|t| (t, t.get())) {
+        None | Some((_, RawTypeAttribute::Enabled(true))) => TableDef::TYPE_ATTRIBUTE.to_owned(),
+        Some((_, RawTypeAttribute::Enabled(false))) => String::new(),
+        Some((t, RawTypeAttribute::Name(name))) => {
+            attribute_name(cx, &Sp::new(t.span(), name.clone()), "type attribute")
+                .unwrap_or_else(|| TableDef::TYPE_ATTRIBUTE.to_owned())
+        }
+    };
     let key_separator = raw
         .key_separator
         .as_ref()
@@ -268,7 +275,10 @@ pub(crate) fn key_attribute_types(
             }
         }
     }
-    if let Some((_, span, owner)) = seen.get(type_attribute) {
+    if let Some((_, span, owner)) = seen
+        .get(type_attribute)
+        .filter(|_| !type_attribute.is_empty())
+    {
         let d = cx
             .error(
                 "dynamo::attribute_clash",

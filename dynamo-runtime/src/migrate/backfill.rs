@@ -97,15 +97,22 @@ impl<'a> Cx<'_, 'a> {
         }
         let mut pacer = Pacer::new(self.pace);
         loop {
-            let out = db
+            let request = db
                 .client()
                 .scan()
                 .table_name(self.table)
                 .consistent_read(true)
-                .limit(PAGE)
-                .filter_expression("#type = :type")
-                .expression_attribute_names("#type", &*b.type_attribute)
-                .expression_attribute_values(":type", AttributeValue::S(b.item.to_string()))
+                .limit(PAGE);
+            // A table without a type attribute holds only this item type.
+            let request = if b.type_attribute.is_empty() {
+                request
+            } else {
+                request
+                    .filter_expression("#type = :type")
+                    .expression_attribute_names("#type", &*b.type_attribute)
+                    .expression_attribute_values(":type", AttributeValue::S(b.item.to_string()))
+            };
+            let out = request
                 .set_exclusive_start_key(checkpoint.key.take())
                 .send()
                 .await
@@ -158,16 +165,28 @@ impl<'a> Cx<'_, 'a> {
                 .iter()
                 .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
                 .collect();
-            let mut names = HashMap::from([("#type".to_owned(), b.type_attribute.to_string())]);
-            let mut values =
-                HashMap::from([(":type".to_owned(), AttributeValue::S(b.item.to_string()))]);
+            // The item is still this type's (without a type attribute: it
+            // still exists).
+            let (mut names, mut values, mut conditions) = if b.type_attribute.is_empty() {
+                let pk = keys.first().cloned().unwrap_or_default();
+                (
+                    HashMap::from([("#type".to_owned(), pk)]),
+                    HashMap::new(),
+                    vec!["attribute_exists(#type)".to_owned()],
+                )
+            } else {
+                (
+                    HashMap::from([("#type".to_owned(), b.type_attribute.to_string())]),
+                    HashMap::from([(":type".to_owned(), AttributeValue::S(b.item.to_string()))]),
+                    vec!["#type = :type".to_owned()],
+                )
+            };
             let mut sets = Vec::new();
             for (i, (attribute, value)) in changes.into_iter().enumerate() {
                 names.insert(format!("#s{i}"), attribute);
                 values.insert(format!(":s{i}"), AttributeValue::S(value));
                 sets.push(format!("#s{i} = :s{i}"));
             }
-            let mut conditions = vec!["#type = :type".to_owned()];
             for (i, attribute) in sources(b).into_iter().enumerate() {
                 names.insert(format!("#f{i}"), attribute.to_owned());
                 match item.get(attribute) {
@@ -206,7 +225,9 @@ impl<'a> Cx<'_, 'a> {
                 .await
                 .map_err(|e| Error::service(Operation::GetItem, self.table, e))?;
             match fresh.item {
-                Some(fresh) if matches!(fresh.get(&*b.type_attribute), Some(AttributeValue::S(t)) if *t == b.item) =>
+                Some(fresh)
+                    if b.type_attribute.is_empty()
+                        || matches!(fresh.get(&*b.type_attribute), Some(AttributeValue::S(t)) if *t == b.item) =>
                 {
                     item = fresh;
                 }

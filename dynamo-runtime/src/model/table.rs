@@ -72,6 +72,12 @@ pub struct TableDef {
 }
 
 impl TableDef {
+    /// Whether items carry a type attribute (`type_attribute = false` in
+    /// the schema is an empty name: a table of one item type).
+    pub fn has_type_attribute(&self) -> bool {
+        !self.type_attribute.is_empty()
+    }
+
     /// The default type attribute.
     pub const TYPE_ATTRIBUTE: &'static str = "_type";
     /// The default key separator.

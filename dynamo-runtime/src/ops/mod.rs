@@ -121,6 +121,10 @@ impl Conditions {
     /// `attribute_exists(pk) AND type = I`: the item exists and is an `I`.
     fn exists<I: Item>(&mut self, expr: &mut Expr) {
         let pk = expr.name(&I::TABLE.partition_key.name);
+        if !I::TABLE.has_type_attribute() {
+            self.push(format!("attribute_exists({pk})"));
+            return;
+        }
         let ty = expr.name(&I::TABLE.type_attribute);
         let name = expr.value(AttributeValue::S(I::TYPE_NAME.to_owned()));
         self.push(format!("attribute_exists({pk}) AND {ty} = {name}"));

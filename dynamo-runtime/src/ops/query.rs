@@ -712,7 +712,8 @@ pub(crate) fn filter_text(
     filter: Option<&Node>,
 ) -> Option<String> {
     let mut filters = Vec::new();
-    if !types.is_empty() {
+    // A table without a type attribute holds one item type.
+    if !types.is_empty() && !type_attribute.is_empty() {
         let ty = expr.name(type_attribute);
         let types: Vec<String> = types
             .iter()

@@ -53,7 +53,9 @@ impl<I: Item> GetItem<I> {
         fields: impl FnOnce(&I::Fields) -> A,
     ) -> GetProjected<I> {
         let mut attributes: Vec<&'static str> = fields(&I::FIELDS).into_iter().collect();
-        attributes.push(&I::TABLE.type_attribute);
+        if I::TABLE.has_type_attribute() {
+            attributes.push(&I::TABLE.type_attribute);
+        }
         attributes.sort_unstable();
         attributes.dedup();
         GetProjected {
@@ -124,6 +126,7 @@ impl<I: Item> GetProjected<I> {
         };
         let type_attribute: &str = &I::TABLE.type_attribute;
         match item.get(type_attribute) {
+            _ if type_attribute.is_empty() => {}
             Some(AttributeValue::S(name)) if name == I::TYPE_NAME => {}
             other => {
                 return Err(DecodeError {
