@@ -579,6 +579,15 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
         plural(report.applied.len()),
         report.already_applied.len()
     );
+    if !report.newer.is_empty() {
+        eprintln!(
+            "note: the tracking table records {} newer migration{} than this version knows ({}); \
+             ignored: a newer version of the app applied them",
+            report.newer.len(),
+            plural(report.newer.len()),
+            report.newer.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -563,7 +563,11 @@ impl FieldType {
                 | FieldType::Int(_)
                 | FieldType::Float(_)
                 | FieldType::Number
-                | FieldType::DateTime(_)
+                | FieldType::DateTime(
+                    DateTimeFormat::Rfc3339
+                        | DateTimeFormat::EpochSeconds
+                        | DateTimeFormat::EpochMillis
+                )
                 | FieldType::Date
                 | FieldType::Uuid
                 | FieldType::Enum(_)
@@ -689,6 +693,12 @@ pub enum DateTimeFormat {
     EpochSeconds,
     /// N: milliseconds since the Unix epoch.
     EpochMillis,
+    /// S: text in a `strftime` pattern (a `format` with `%`), in UTC, for
+    /// tables other programs write (PynamoDB's
+    /// `%Y-%m-%dT%H:%M:%S.%6f%z`). Not a key value: its text order need
+    /// not be time order. The pattern is leaked once per field, so the
+    /// format stays `Copy`.
+    Pattern(&'static str),
 }
 
 impl DateTimeFormat {

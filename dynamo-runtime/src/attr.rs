@@ -273,6 +273,23 @@ pub fn from_epoch_millis(value: AttributeValue) -> Result<Timestamp, DecodeError
         .ok_or_else(|| invalid(n, "Timestamp (epoch milliseconds)"))
 }
 
+/// Encodes a datetime as text in a `strftime` pattern (`format` with `%`,
+/// e.g. PynamoDB's `%Y-%m-%dT%H:%M:%S.%6f%z`), in UTC. The generator
+/// checked that the pattern reads back what it writes, at its precision.
+pub fn to_pattern(t: &Timestamp, pattern: &str) -> AttributeValue {
+    let zoned = t.to_zoned(jiff::tz::TimeZone::UTC);
+    // A pattern the generator accepted formats every datetime.
+    AttributeValue::S(jiff::fmt::strtime::format(pattern, &zoned).unwrap_or_default())
+}
+
+/// Decodes a datetime stored as text in a `strftime` pattern.
+pub fn from_pattern(value: AttributeValue, pattern: &str) -> Result<Timestamp, DecodeErrorKind> {
+    let s = text(value)?;
+    jiff::fmt::strtime::parse(pattern, &s)
+        .and_then(|t| t.to_timestamp())
+        .map_err(|_| invalid(s, "Timestamp"))
+}
+
 impl Attribute for Date {
     const DYNAMO_TYPE: &'static str = "S";
 
@@ -495,6 +512,26 @@ pub fn decode_enum<E: Enum>(value: AttributeValue) -> Result<E, DecodeErrorKind>
 /// The enum value stored as `text`, if any.
 pub fn parse_enum<E: Enum>(text: &str) -> Option<E> {
     E::VALUES.iter().copied().find(|v| v.as_str() == text)
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    /// PynamoDB's `UTCDateTimeAttribute` text, both ways.
+    #[test]
+    fn pynamodb_datetimes_round_trip() {
+        let pattern = "%Y-%m-%dT%H:%M:%S.%6f%z";
+        let t: Timestamp = "2024-02-01T09:30:00.25Z".parse().unwrap();
+        let stored = to_pattern(&t, pattern);
+        assert_eq!(stored, AttributeValue::S("2024-02-01T09:30:00.250000+0000".into()));
+        assert_eq!(from_pattern(stored, pattern).unwrap(), t);
+        let other = AttributeValue::S("2024-02-01T10:30:00.000001+0100".into());
+        assert_eq!(
+            from_pattern(other, pattern).unwrap(),
+            "2024-02-01T09:30:00.000001Z".parse::<Timestamp>().unwrap()
+        );
+    }
 }
 
 #[cfg(test)]

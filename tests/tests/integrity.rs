@@ -425,6 +425,7 @@ async fn legacy_put(db: &Db, id: &str, team: &str) {
                 ("team", s(team)),
                 ("team_pk", s(&format!("TEAM#{team}"))),
                 ("team_sk", s(&format!("2024-01-01#{id}"))),
+                ("signed_up", s("2024-02-01T09:30:00.250000+0000")),
                 ("legacy_flags", n("7")),
             ]
             .into_iter()
@@ -584,4 +585,65 @@ async fn an_index_row_of_the_only_item_type_that_does_not_parse_is_an_error() {
         .collect()
         .await;
     assert_eq!(rows.len(), 2, "the good row and the bad row's error");
+}
+
+/// The Python with PynamoDB that `scripts/test` installs.
+fn pynamodb(db: &Db, args: &[&str]) -> String {
+    let python = std::env::var("DYNAMO_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMO_PYTHON is not set: run `scripts/test`, which installs PynamoDB in a virtual \
+             environment and sets it to that environment's python"
+        )
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/pynamodb_users.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(std::env::var(dynamo_tests::ENDPOINT_ENV).unwrap())
+        .arg(db.table_name(&legacy::TABLE))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pynamodb_users.py {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// PynamoDB and the generated code share a table: each reads what the
+/// other writes, datetimes in PynamoDB's text format included.
+#[tokio::test]
+async fn pynamodb_and_generated_code_share_a_table() {
+    let db = local_db("pynamodb").await;
+    assert!(legacy::TABLE.create(&db).await.unwrap());
+    pynamodb(&db, &["write", "p1"]);
+    let key = legacy::UserKey {
+        user_id: "p1".into(),
+        joined: "2024-01-01".into(),
+    };
+    let user = legacy::User::get(key.clone())
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.signed_up,
+        "2024-02-01T09:30:00.25Z".parse::<Timestamp>().unwrap()
+    );
+    assert_eq!(user.team, "blue");
+    let team = legacy::User::query_by_team("blue").all(&db).await.unwrap();
+    assert_eq!(team.len(), 1);
+    // Written back by Rust with a later datetime and a name: PynamoDB
+    // reads both.
+    let mut user = legacy::User::get(key).send(&db).await.unwrap().unwrap();
+    user.name = Some("Pat".into());
+    user.signed_up = "2025-06-30T23:59:59.000001Z".parse().unwrap();
+    user.put().send(&db).await.unwrap();
+    let read: String = pynamodb(&db, &["read", "p1"]);
+    assert_eq!(
+        read.trim(),
+        r#"{"name": "Pat", "signed_up": "2025-06-30T23:59:59.000001+00:00", "legacy_flags": null}"#,
+        "keep_unmodeled = false: the put dropped legacy_flags"
+    );
 }

@@ -85,6 +85,10 @@ fn epoch(ty: &FieldType) -> Option<(TokenStream, TokenStream)> {
             quote!(dynamo::attr::epoch_millis),
             quote!(dynamo::attr::from_epoch_millis),
         )),
+        FieldType::DateTime(DateTimeFormat::Pattern(p)) => Some((
+            quote!(|t: &dynamo::Timestamp| dynamo::attr::to_pattern(t, #p)),
+            quote!(|v| dynamo::attr::from_pattern(v, #p)),
+        )),
         _ => None,
     }
 }

@@ -155,6 +155,8 @@ impl<'a> Migrator<'a> {
             },
         )
         .await?;
+        // Every record write from here on is fenced by the lease.
+        let tracking = tracking.fenced(&self.owner);
         let result = self.apply_pending(&tracking, &mut lease).await;
         let released = lease.release().await;
         let report = result?;
@@ -168,8 +170,11 @@ impl<'a> Migrator<'a> {
         lease: &mut Lease<'a>,
     ) -> Result<Report> {
         let records = tracking.records().await?;
-        self.check_records(&records)?;
-        let mut report = Report::default();
+        let newer = self.check_records(&records)?;
+        let mut report = Report {
+            newer,
+            ..Report::default()
+        };
         for m in self.sorted() {
             if self.to.is_some_and(|to| m.number > to) {
                 break;
@@ -185,9 +190,23 @@ impl<'a> Migrator<'a> {
         Ok(report)
     }
 
-    fn check_records(&self, records: &[Record]) -> Result<()> {
+    /// Checks the records against the migrations; returns the records of
+    /// migrations newer than every one this binary knows (a newer version
+    /// of the app applied them during a rolling deploy): reported and
+    /// ignored, as Flyway does with future migrations.
+    fn check_records(&self, records: &[Record]) -> Result<Vec<String>> {
+        let latest = self.migrations.iter().map(|m| m.number).max().unwrap_or(0);
+        let mut newer = Vec::new();
         for r in records {
             match self.migrations.iter().find(|m| m.number == r.number) {
+                None if r.number > latest => {
+                    tracing::warn!(
+                        migration = %r.name,
+                        status = r.status.as_str(),
+                        "the tracking table records a migration newer than this binary's; ignored"
+                    );
+                    newer.push(r.name.clone());
+                }
                 None => {
                     return Err(MigrateError::Unknown {
                         number: r.number,
@@ -207,7 +226,7 @@ impl<'a> Migrator<'a> {
                 Some(_) => {}
             }
         }
-        Ok(())
+        Ok(newer)
     }
 
     async fn apply(

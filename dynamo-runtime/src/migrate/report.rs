@@ -14,6 +14,11 @@ pub struct Report {
     pub applied: Vec<String>,
     /// Migrations found applied already.
     pub already_applied: Vec<String>,
+    /// Migrations the tracking table records that are newer than every
+    /// migration this binary knows (a newer version of the app recorded
+    /// them): ignored, not an error, so an older binary still starts
+    /// during a rolling deploy.
+    pub newer: Vec<String>,
 }
 
 /// Where a migration stands, for `migrate status`.

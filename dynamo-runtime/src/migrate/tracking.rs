@@ -5,7 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
+use aws_sdk_dynamodb::{
+    error::SdkError,
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update},
+};
 
 use super::{MigrateError, Migration, call::Call, live::LiveTable};
 use crate::Operation;
@@ -112,11 +116,89 @@ where
 pub(crate) struct Tracking<'a> {
     db: &'a Db,
     table: String,
+    /// The lock owner every record write is fenced by: it writes only
+    /// while the lock item still names this owner.
+    fence: Option<String>,
 }
 
 impl<'a> Tracking<'a> {
     pub(crate) fn new(db: &'a Db, table: String) -> Self {
-        Tracking { db, table }
+        Tracking {
+            db,
+            table,
+            fence: None,
+        }
+    }
+
+    /// The same tracking table, its record writes fenced by `owner`'s
+    /// lease: a run that lost the lock cannot record anything.
+    pub(crate) fn fenced(mut self, owner: &str) -> Self {
+        self.fence = Some(owner.to_owned());
+        self
+    }
+
+    /// Sends one record write, with the fence's condition on the lock item
+    /// in the same transaction; a lost lock is [`MigrateError::LeaseLost`].
+    async fn write(&self, write: TransactWriteItem, operation: Operation) -> Result<()> {
+        let client = self.db.client();
+        let Some(owner) = &self.fence else {
+            return match (write.put, write.update) {
+                (Some(put), _) => client
+                    .put_item()
+                    .table_name(put.table_name)
+                    .set_item(Some(put.item))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::service(operation, &self.table, e)),
+                (None, Some(update)) => client
+                    .update_item()
+                    .table_name(update.table_name)
+                    .set_key(Some(update.key))
+                    .update_expression(update.update_expression)
+                    .set_expression_attribute_names(update.expression_attribute_names)
+                    .set_expression_attribute_values(update.expression_attribute_values)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::service(operation, &self.table, e)),
+                (None, None) => Ok(()),
+            };
+        };
+        let fence = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("id", s(LOCK_ID))
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", s(owner))
+            .build()
+            .map_err(|e| Error::config(e.to_string()))?;
+        let result = client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(fence).build())
+            .transact_items(write)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let lost = e
+                    .as_service_error()
+                    .and_then(|s| match s {
+                        TransactWriteItemsError::TransactionCanceledException(c) => {
+                            c.cancellation_reasons().first()
+                        }
+                        _ => None,
+                    })
+                    .and_then(|r| r.code())
+                    .is_some_and(|code| code == "ConditionalCheckFailed");
+                if lost {
+                    Err(MigrateError::LeaseLost.into())
+                } else {
+                    Err(Error::service(Operation::TransactWriteItems, &self.table, e))
+                }
+            }
+        }
     }
 
     pub(crate) fn table(&self) -> &str {
@@ -175,10 +257,7 @@ impl<'a> Tracking<'a> {
         owner: &str,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<()> {
-        let mut req = self
-            .db
-            .client()
-            .put_item()
+        let mut req = Put::builder()
             .table_name(&self.table)
             .item("id", record_id(m.number))
             .item("number", n(m.number))
@@ -190,10 +269,9 @@ impl<'a> Tracking<'a> {
         if let Some(c) = checkpoint {
             req = req.item("checkpoint", c.to_attribute());
         }
-        req.send()
+        let put = req.build().map_err(|e| Error::config(e.to_string()))?;
+        self.write(TransactWriteItem::builder().put(put).build(), Operation::PutItem)
             .await
-            .map_err(|e| Error::service(Operation::PutItem, &self.table, e))?;
-        Ok(())
     }
 
     /// Updates `m`'s record; `#status` and `#error` name those attributes.
@@ -203,9 +281,7 @@ impl<'a> Tracking<'a> {
             .filter(|(placeholder, _)| expression.contains(placeholder))
             .map(|(p, a)| (p.to_owned(), a.to_owned()))
             .collect();
-        self.db
-            .client()
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.table)
             .key("id", record_id(m.number))
             .update_expression(expression)
@@ -213,10 +289,13 @@ impl<'a> Tracking<'a> {
                 Some(names).filter(|n: &std::collections::HashMap<_, _>| !n.is_empty()),
             )
             .set_expression_attribute_values(Some(values))
-            .send()
-            .await
-            .map_err(|e| Error::service(Operation::UpdateItem, &self.table, e))?;
-        Ok(())
+            .build()
+            .map_err(|e| Error::config(e.to_string()))?;
+        self.write(
+            TransactWriteItem::builder().update(update).build(),
+            Operation::UpdateItem,
+        )
+        .await
     }
 
     /// Records `m` as failed with `error`. A failure to record is logged:

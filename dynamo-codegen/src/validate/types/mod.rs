@@ -129,6 +129,9 @@ pub(crate) fn field(
         None => name.get().clone(),
     };
     let format = raw.format.as_ref().and_then(|f| {
+        if f.contains('%') {
+            return datetime_pattern(cx, f);
+        }
         let found = DateTimeFormat::ALL
             .iter()
             .find(|(n, _)| n == f.get())
@@ -357,4 +360,50 @@ fn enum_def(
         span: field.span(),
         values: out,
     })
+}
+
+/// A `strftime` pattern of a datetime field: it must write every datetime
+/// and read back what it wrote (at its precision), so it needs a date, a
+/// time and an offset.
+fn datetime_pattern(cx: &mut Cx<'_>, f: &Sp<String>) -> Option<DateTimeFormat> {
+    use jiff::{Timestamp, fmt::strtime, tz::TimeZone};
+    let pattern = f.get().as_str();
+    let samples = [
+        "2024-02-01T09:30:00Z",
+        "1999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+    ];
+    let problem = samples.iter().find_map(|sample| {
+        let t: Timestamp = sample.parse().ok()?;
+        let text = match strtime::format(pattern, &t.to_zoned(TimeZone::UTC)) {
+            Ok(text) => text,
+            Err(e) => return Some(format!("it does not format {sample}: {e}")),
+        };
+        match strtime::parse(pattern, &text).and_then(|b| b.to_timestamp()) {
+            Ok(back) if back == t => None,
+            Ok(back) => Some(format!(
+                "{sample} is written as `{text}` and reads back as {back}"
+            )),
+            Err(e) => Some(format!(
+                "`{text}` (written for {sample}) does not read back: {e}"
+            )),
+        }
+    });
+    match problem {
+        None => Some(DateTimeFormat::Pattern(Box::leak(
+            pattern.to_owned().into_boxed_str(),
+        ))),
+        Some(problem) => {
+            let d = cx
+                .error(
+                    "dynamo::datetime_format",
+                    f.span(),
+                    format!("datetime pattern `{pattern}` does not round-trip: {problem}"),
+                    "not a complete datetime pattern",
+                )
+                .help("a pattern needs the date, the time and an offset, e.g. PynamoDB's `%Y-%m-%dT%H:%M:%S.%6f%z`");
+            cx.push(d);
+            None
+        }
+    }
 }
