@@ -261,8 +261,10 @@ fn check(cli: &Cli) -> Result<ExitCode, Error> {
 }
 
 fn generate(out: &Path, check: bool, generated: &Generated) -> ExitCode {
+    // Files generated for a table that no longer exists are stale too.
+    let leftovers = crate::write::leftovers(out, &generated.files);
     if check {
-        let stale: Vec<&str> = generated
+        let mut stale: Vec<&str> = generated
             .files
             .iter()
             .filter(|f| {
@@ -271,6 +273,7 @@ fn generate(out: &Path, check: bool, generated: &Generated) -> ExitCode {
             })
             .map(|f| f.name.as_str())
             .collect();
+        stale.extend(leftovers.iter().map(String::as_str));
         if stale.is_empty() {
             eprintln!("{}: up to date", out.display());
             return ExitCode::SUCCESS;
@@ -286,6 +289,15 @@ fn generate(out: &Path, check: bool, generated: &Generated) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(out) {
         eprintln!("cannot create {}: {e}", out.display());
         return ExitCode::FAILURE;
+    }
+    for name in &leftovers {
+        match std::fs::remove_file(out.join(name)) {
+            Ok(()) => eprintln!("removed {} (its table is gone)", out.join(name).display()),
+            Err(e) => {
+                eprintln!("cannot remove {}: {e}", out.join(name).display());
+                return ExitCode::FAILURE;
+            }
+        }
     }
     for file in &generated.files {
         match crate::write::write_if_changed(&out.join(&file.name), &file.contents) {
