@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::{
     Attribute, Attributes, Item, Unmodeled,
     error::{DecodeError, DecodeErrorKind, KeyError},
-    key::{KeyFields, KeyTemplate, RenderedKey, RowError},
+    key::{KeyFields, KeyPart, KeyTemplate, RenderedKey, RowError},
 };
 
 /// Builds the attribute map of one item.
@@ -197,32 +197,36 @@ impl Decoder {
         }
     }
 
-    /// Ends decoding the whole item `value`: its table key must be the one
-    /// it is stored under ([`DecodeErrorKind::KeyMismatch`] otherwise), and
-    /// the attributes left, besides key attributes of the table and its
-    /// indexes, are returned as the item's [`Unmodeled`] ones.
-    pub fn finish<I: Item>(mut self, value: &I) -> crate::Result<Unmodeled> {
+    /// Ends decoding a whole item: each of its table key attributes
+    /// rendered from a template must be what the template renders from the
+    /// decoded fields (`keys`: each template with its values), a
+    /// [`DecodeErrorKind::KeyMismatch`] otherwise; the attributes left,
+    /// besides key attributes of the table and its indexes, are returned as
+    /// the item's [`Unmodeled`] ones. (A plain key is a field, read
+    /// already.)
+    pub fn finish<I: Item>(
+        mut self,
+        keys: &[(&KeyTemplate<I>, &[&dyn KeyPart])],
+    ) -> crate::Result<Unmodeled> {
         let table = I::TABLE;
-        for (name, rendered) in crate::Key::encode_key(&value.key())? {
-            // A plain key is a field, read (and taken) already; items read
-            // from DynamoDB always have their table key.
-            let Some(stored) = self.item.remove(&name) else {
+        for (template, values) in keys {
+            let Some(stored) = self.item.remove(template.attribute()) else {
+                // Items read from DynamoDB always have their table key.
                 continue;
             };
-            if stored != rendered {
-                let stored = Some(stored);
-                let text = |v: Option<&AttributeValue>| match v {
-                    Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.clone(),
-                    Some(other) => format!("{other:?}"),
-                    None => "nothing".to_owned(),
+            if !template.renders(&stored, values) {
+                let rendered = match template.render(values).into_parts().1? {
+                    AttributeValue::S(s) => s,
+                    other => format!("{other:?}"),
+                };
+                let stored = match stored {
+                    AttributeValue::S(s) | AttributeValue::N(s) => s,
+                    other => format!("{other:?}"),
                 };
                 return Err(self
                     .error(
-                        &name,
-                        DecodeErrorKind::KeyMismatch {
-                            stored: text(stored.as_ref()),
-                            rendered: text(Some(&rendered)),
-                        },
+                        template.attribute(),
+                        DecodeErrorKind::KeyMismatch { stored, rendered },
                     )
                     .into());
             }

@@ -334,6 +334,17 @@ pub(crate) fn render<'t>(
     separator: Option<&str>,
 ) -> Result<(String, Option<Stop>), Refused<'t>> {
     let mut out = String::with_capacity(text.len() + 16 * values.len());
+    let stop = render_into(&mut out, text, values, separator)?;
+    Ok((out, stop))
+}
+
+/// [`render`] appending to `out`.
+fn render_into<'t>(
+    out: &mut String,
+    text: &'t str,
+    values: &[&dyn KeyPart],
+    separator: Option<&str>,
+) -> Result<Option<Stop>, Refused<'t>> {
     let mut seen = Seen::default();
     let mut pieces = pieces(text).flatten().peekable();
     while let Some((_, piece)) = pieces.next() {
@@ -343,13 +354,13 @@ pub(crate) fn render<'t>(
                 let index = seen.index(name);
                 let Some(value) = values.get(index) else {
                     let last = pieces.peek().is_none();
-                    return Ok((out, Some(Stop { width, last })));
+                    return Ok(Some(Stop { width, last }));
                 };
-                write_value(&mut out, name, *value, width, separator)?;
+                write_value(out, name, *value, width, separator)?;
             }
         }
     }
-    Ok((out, None))
+    Ok(None)
 }
 
 /// A key attribute rendered from field values, or why it could not be.
@@ -476,6 +487,44 @@ impl<I: Item> KeyTemplate<I> {
                 .render_text(values)
                 .map(|(text, _)| AttributeValue::S(text)),
         }
+    }
+
+    /// Whether `stored` is the key this template renders from `values`
+    /// (decoding checks an item's table key with it). Matches piece by
+    /// piece: text values are compared in place, others rendered into a
+    /// buffer kept per thread, so the check allocates nothing.
+    pub fn renders(&self, stored: &AttributeValue, values: &[&dyn KeyPart]) -> bool {
+        thread_local! {
+            static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let AttributeValue::S(stored) = stored else {
+            return false;
+        };
+        let mut rest = stored.as_str();
+        let mut seen = Seen::default();
+        for (_, piece) in pieces(self.text).flatten() {
+            let next = match piece {
+                Piece::Literal(literal) => rest.strip_prefix(literal),
+                Piece::Field { name, width } => {
+                    let Some(value) = values.get(seen.index(name)) else {
+                        return false;
+                    };
+                    match value.as_text() {
+                        Some(text) => rest.strip_prefix(text),
+                        None => BUFFER.with_borrow_mut(|out| {
+                            out.clear();
+                            value.write_key(out, width);
+                            rest.strip_prefix(out.as_str())
+                        }),
+                    }
+                }
+            };
+            match next {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
 
     /// The sort key, for queries.
@@ -926,6 +975,9 @@ mod tests {
             ) {
                 let id = Uuid::from_u128(id);
                 let key = render(&[&n, &at, &day, &id, &code, &name]);
+                let stored = AttributeValue::S(key.clone());
+                prop_assert!(KEY.renders(&stored, &[&n, &at, &day, &id, &code, &name]));
+                prop_assert!(!KEY.renders(&stored, &[&n.wrapping_add(1), &at, &day, &id, &code, &name]));
                 let raw: Attributes = [("sk".to_owned(), AttributeValue::S(key.clone()))].into();
                 let fields = KeyFields::read(&raw, &[&KEY]);
                 prop_assert!(fields.is_ok(), "{key} does not parse");

@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::{
     ItemCx, doc,
-    keys::{key_text, render_key},
+    keys::{key_text, key_values, render_key},
     types::{
         decode_call, default_expr, derives, encode_field, field_def, path, rust_type,
         upper_case_acronym, validate_body, validator,
@@ -294,12 +294,25 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
     let capacity = Literal::usize_unsuffixed(1 + item.keys.len() + item.fields.len());
     // The stored item's key must be the one its fields render; the
     // attributes left are the unmodeled ones.
+    let access = item.table_access();
+    let checked = std::iter::once(access.partition)
+        .chain(access.sort)
+        .filter(|k| matches!(item.key(*k), KeyValue::Template(_)))
+        .map(|k| {
+            let name = &names.keys[k.0];
+            let values = key_values(cx, k, |f| {
+                let ident = &names.fields[f.0];
+                quote!(&value.#ident)
+            });
+            quote!((&Self::#name, #values))
+        });
+    let finish = quote!(item.finish::<Self>(&[#(#checked),*])?);
     let (encoder, decoded) = if cx.table().keep_unmodeled {
         (
             quote!(dynamo::__private::Encoder::item_with::<Self>(#capacity, &self.unmodeled)),
             quote! {
                 let mut value = Self { #(#decode)* unmodeled: dynamo::Unmodeled::default() };
-                value.unmodeled = item.finish(&value)?;
+                value.unmodeled = #finish;
                 Ok(value)
             },
         )
@@ -308,7 +321,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             quote!(dynamo::__private::Encoder::item::<Self>(#capacity)),
             quote! {
                 let value = Self { #(#decode)* };
-                item.finish(&value)?;
+                #finish;
                 Ok(value)
             },
         )
