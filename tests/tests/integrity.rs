@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use dynamo_runtime::{Date, Db, Error, Item, Timestamp, ValidationRule};
+use dynamo_runtime::{Attributes, Date, Db, Error, Item, Timestamp, ValidationRule};
 use dynamo_tests::local_db;
 use futures_util::StreamExt;
 
@@ -35,20 +35,21 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Writes `attributes` as another program would, bypassing every check.
-async fn raw_put(db: &Db, attributes: &[(&str, AttributeValue)]) {
+/// Writes `item` into `table` as another program would, bypassing every
+/// check.
+async fn raw_put_into(db: &Db, table: &dynamo_runtime::TableDef, item: Attributes) {
     db.client()
         .put_item()
-        .table_name(db.table_name(&ledger::TABLE))
-        .set_item(Some(
-            attributes
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-        ))
+        .table_name(db.table_name(table))
+        .set_item(Some(item))
         .send()
         .await
         .unwrap();
+}
+
+/// Writes `item` into the ledger table, bypassing every check.
+async fn raw_put(db: &Db, item: Attributes) {
+    raw_put_into(db, &ledger::TABLE, item).await;
 }
 
 fn s(text: &str) -> AttributeValue {
@@ -288,9 +289,7 @@ async fn a_row_that_does_not_decode_is_an_error_in_its_place() {
     between.at = "1970-01-01T00:00:00.5Z".parse().unwrap();
     let mut raw = between.encode().unwrap();
     raw.insert("delta".into(), s("one and a half"));
-    let attributes: Vec<(&str, AttributeValue)> =
-        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    raw_put(&db, &attributes).await;
+    raw_put(&db, raw).await;
 
     let q = ledger::Reading::query("s1");
     // A strict read fails on it.
@@ -387,9 +386,7 @@ async fn a_version_at_its_largest_value_is_never_wrapped() {
     // Another writer (or 4 billion writes) left the version at u32::MAX.
     let mut raw = a.encode().unwrap();
     raw.insert("version".into(), n(&u32::MAX.to_string()));
-    let attributes: Vec<(&str, AttributeValue)> =
-        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    raw_put(&db, &attributes).await;
+    raw_put(&db, raw).await;
     let err = ledger::Account::update(a.key())
         .set_seats(2)
         .send(&db)
@@ -414,27 +411,18 @@ mod legacy {
 /// Writes an item of the legacy table as its own program does: no type
 /// attribute, and attributes this schema does not model.
 async fn legacy_put(db: &Db, id: &str, team: &str) {
-    db.client()
-        .put_item()
-        .table_name(db.table_name(&legacy::TABLE))
-        .set_item(Some(
-            [
-                ("user_id", s(id)),
-                ("joined", s("2024-01-01")),
-                ("email", s(&format!("{id}@example.com"))),
-                ("team", s(team)),
-                ("team_pk", s(&format!("TEAM#{team}"))),
-                ("team_sk", s(&format!("2024-01-01#{id}"))),
-                ("signed_up", s("2024-02-01T09:30:00.250000+0000")),
-                ("legacy_flags", n("7")),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let item = [
+        ("user_id", s(id)),
+        ("joined", s("2024-01-01")),
+        ("email", s(&format!("{id}@example.com"))),
+        ("team", s(team)),
+        ("team_pk", s(&format!("TEAM#{team}"))),
+        ("team_sk", s(&format!("2024-01-01#{id}"))),
+        ("signed_up", s("2024-02-01T09:30:00.250000+0000")),
+        ("legacy_flags", n("7")),
+    ];
+    let item = item.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    raw_put_into(db, &legacy::TABLE, item).await;
 }
 
 #[tokio::test]
@@ -502,9 +490,7 @@ async fn a_put_keeps_the_attributes_another_writer_stored() {
         "audit".into(),
         AttributeValue::M([("by".to_owned(), s("ops"))].into()),
     );
-    let attributes: Vec<(&str, AttributeValue)> =
-        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    raw_put(&db, &attributes).await;
+    raw_put(&db, raw).await;
 
     let mut read = stored(&db, "a1").await;
     assert_eq!(read.unmodeled.attributes()["crm_id"], s("CRM-7"));
@@ -528,9 +514,7 @@ async fn an_item_stored_under_another_key_than_its_fields_is_an_error() {
     let mut raw = account("a2", 1).encode().unwrap();
     raw.insert("pk".into(), s("ACCOUNT#a1"));
     raw.insert("version".into(), n("1"));
-    let attributes: Vec<(&str, AttributeValue)> =
-        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    raw_put(&db, &attributes).await;
+    raw_put(&db, raw).await;
     let err = ledger::Account::get(ledger::AccountKey { id: "a1".into() })
         .send(&db)
         .await
@@ -560,9 +544,7 @@ async fn an_index_row_of_the_only_item_type_that_does_not_parse_is_an_error() {
     let mut raw = account("a2", 1).encode().unwrap();
     raw.insert("region_sk".into(), s("not-a-date#a2"));
     raw.insert("version".into(), n("1"));
-    let attributes: Vec<(&str, AttributeValue)> =
-        raw.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    raw_put(&db, &attributes).await;
+    raw_put(&db, raw).await;
     let err = ledger::Account::query_by_region("eu")
         .all(&db)
         .await
