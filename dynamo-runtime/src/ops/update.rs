@@ -392,9 +392,10 @@ impl<I: Item> Update<I> {
 
     /// Adds `delta` (`by`, negated for a decrement) to a number, guarding
     /// the result: it stays within the field's type and `validate` bounds,
-    /// or nothing is written. `absent_ok`: an absent value counts as 0
-    /// (`ADD`).
-    fn guard_number<T: Bounded>(mut self, path: &Path<I, T>, by: &T, negate: bool, absent_ok: bool) -> Self {
+    /// or nothing is written. `adds`: an absent value counts as 0 (`ADD`);
+    /// otherwise (`SET f = f + by`) DynamoDB itself refuses an absent one,
+    /// so the guard lets it through to that error.
+    fn guard_number<T: Bounded>(mut self, path: &Path<I, T>, by: &T, negate: bool, adds: bool) -> Self {
         let limits = path.field_limits();
         let field = limits.map_or(path.attribute(), |l| l.field);
         let (min, max) = (limits.and_then(|l| l.min), limits.and_then(|l| l.max));
@@ -405,7 +406,7 @@ impl<I: Item> Update<I> {
                 at_most,
                 bound,
                 rule,
-                absent_ok: absent_ok && absent_fits,
+                absent_ok: !adds || absent_fits,
             });
         };
         match (T::range(), by.to_i128()) {
