@@ -262,6 +262,33 @@ impl Decoder {
         }
     }
 
+    /// Reads a required field that has a literal default: an item stored
+    /// before the field existed has no attribute, and reads as `default`.
+    pub fn field_or<T: Attribute>(
+        &mut self,
+        name: &str,
+        default: impl FnOnce() -> T,
+    ) -> Result<T, DecodeError> {
+        match self.item.remove(name) {
+            Some(value) => T::from_attribute(value).map_err(|kind| self.error(name, kind)),
+            None => Ok(T::absent().unwrap_or_else(default)),
+        }
+    }
+
+    /// Reads a required field with its own decoding and a literal default
+    /// for a missing attribute.
+    pub fn field_with_or<T>(
+        &mut self,
+        name: &str,
+        decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
+        default: impl FnOnce() -> T,
+    ) -> Result<T, DecodeError> {
+        match self.item.remove(name) {
+            Some(value) => decode(value).map_err(|kind| self.error(name, kind)),
+            None => Ok(default()),
+        }
+    }
+
     /// Reads a required field with its own decoding.
     pub fn field_with<T>(
         &mut self,

@@ -629,3 +629,36 @@ async fn pynamodb_and_generated_code_share_a_table() {
         "keep_unmodeled = false: the put dropped legacy_flags"
     );
 }
+
+/// An item stored before fields with defaults were added reads as their
+/// defaults, instead of failing to decode.
+#[tokio::test]
+async fn an_item_stored_before_defaulted_fields_existed_reads_their_defaults() {
+    let db = ledger_db("defaults").await;
+    let a = account("a1", 3);
+    let mut raw = a.encode().unwrap();
+    for added in ["tier", "credit", "level", "notes", "groups", "labels"] {
+        raw.remove(added);
+    }
+    raw.insert("tier_pk".into(), s("eu#free"));
+    raw.insert("version".into(), n("1"));
+    raw_put(&db, raw).await;
+    let read = stored(&db, "a1").await;
+    assert_eq!(read.tier, ledger::AccountTier::Free);
+    assert_eq!((read.credit, read.level), (0, 0));
+    assert!(read.notes.is_empty() && read.groups.is_empty() && read.labels.is_empty());
+    assert!(read.unmodeled.is_empty());
+    // A required field without a default is still a decode error.
+    let mut raw = account("a2", 3).encode().unwrap();
+    raw.remove("seats");
+    raw.insert("version".into(), n("1"));
+    raw_put(&db, raw).await;
+    let err = ledger::Account::get(ledger::AccountKey { id: "a2".into() })
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode(e) if e.attribute == "seats"),
+        "{err}"
+    );
+}

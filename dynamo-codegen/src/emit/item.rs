@@ -280,7 +280,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         .zip(&names.fields)
         .map(|(f, i)| encode_field(f, i));
     let decode = item.fields.iter().zip(&names.fields).map(|(f, i)| {
-        let call = decode_call(f, f.optional);
+        let call = decode_call(cx.cx, f, f.optional);
         quote!(#i: #call?,)
     });
     let key_fields = item.key_fields().into_iter().map(|id| {

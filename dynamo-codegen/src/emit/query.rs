@@ -378,7 +378,7 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
                 quote!(#ident: keys.get(#name)?,)
             } else {
                 uses_item = true;
-                let call = decode_call(f, !p.key);
+                let call = decode_call(cx.cx, f, !p.key);
                 quote!(#ident: #call?,)
             }
         })

@@ -142,14 +142,35 @@ pub(super) fn encode_field(field: &ir::Field, ident: &Ident) -> TokenStream {
 }
 
 /// The call reading a field from decoder `item`: `item.field("attr")`
-/// and its variants (without `?`).
-pub(super) fn decode_call(field: &ir::Field, optional: bool) -> TokenStream {
+/// and its variants (without `?`). A required field with a literal
+/// default reads a missing attribute as the default: an item stored before
+/// the field was added still decodes. (`now` and `new` defaults are for
+/// new items: a read must not invent a value; a set's absence is already
+/// the empty set.)
+pub(super) fn decode_call(cx: &TableCx<'_>, field: &ir::Field, optional: bool) -> TokenStream {
     let attribute = &field.attribute;
-    match (epoch(&field.ty), optional) {
-        (Some((_, dec)), true) => quote!(item.optional_with(#attribute, #dec)),
-        (Some((_, dec)), false) => quote!(item.field_with(#attribute, #dec)),
-        (None, true) => quote!(item.optional(#attribute)),
-        (None, false) => quote!(item.field(#attribute)),
+    // The default as a function: `Default::default` for an empty text,
+    // list or map (a closure there is redundant), else a closure.
+    let default = match (&field.default, &field.ty) {
+        (_, FieldType::Set(_)) => None,
+        (Some(DefaultValue::Value(v)), _) if !optional => Some(match v {
+            Value::String(t) if t.is_empty() => quote!(Default::default),
+            Value::List(items) if items.is_empty() => quote!(Default::default),
+            Value::Map(map) if map.is_empty() => quote!(Default::default),
+            v => {
+                let v = value_expr(cx, v);
+                quote!(|| #v)
+            }
+        }),
+        _ => None,
+    };
+    match (epoch(&field.ty), optional, default) {
+        (Some((_, dec)), true, _) => quote!(item.optional_with(#attribute, #dec)),
+        (Some((_, dec)), false, Some(d)) => quote!(item.field_with_or(#attribute, #dec, #d)),
+        (Some((_, dec)), false, None) => quote!(item.field_with(#attribute, #dec)),
+        (None, true, _) => quote!(item.optional(#attribute)),
+        (None, false, Some(d)) => quote!(item.field_or(#attribute, #d)),
+        (None, false, None) => quote!(item.field(#attribute)),
     }
 }
 
@@ -433,7 +454,7 @@ pub(super) fn emit_nested(
         quote!(#statement)
     });
     let decode = fields.iter().zip(idents).map(|(f, i)| {
-        let call = decode_call(f, f.optional);
+        let call = decode_call(cx, f, f.optional);
         quote!(#i: #call?,)
     });
     let capacity = Literal::usize_unsuffixed(fields.len());
