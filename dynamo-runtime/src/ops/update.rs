@@ -10,7 +10,7 @@ use crate::{
     Attribute, Condition, Db, Error, IntoValue, Item, Key, KeyTemplate, Path, Result,
     ValidationError, ValidationRule,
     attr::SetElement,
-    validate::Bounded,
+    validate::{Bounded, Limits},
     expr::Expr,
     key::RenderedKey,
     log::{Meter, span},
@@ -53,22 +53,15 @@ impl Bound {
 /// fails on one, the error names it instead of a bare failed condition.
 #[derive(Debug, Clone, PartialEq)]
 enum Guard {
-    /// The stored number is at most (or at least) `bound`, so the result
-    /// keeps `rule`; `absent_ok`: an absent value keeps it too.
-    Number {
+    /// The stored number (with `size`: the stored list's or set's size) is
+    /// at most (or at least) `bound`, so the result keeps `rule`;
+    /// `absent_ok`: an absent value keeps it too.
+    Bound {
         attribute: &'static str,
         field: &'static str,
+        size: bool,
         at_most: bool,
         bound: Bound,
-        rule: ValidationRule,
-        absent_ok: bool,
-    },
-    /// The stored list's or set's size is at most (or at least) `bound`.
-    Size {
-        attribute: &'static str,
-        field: &'static str,
-        at_most: bool,
-        bound: i128,
         rule: ValidationRule,
         absent_ok: bool,
     },
@@ -81,76 +74,57 @@ enum Guard {
 
 impl Guard {
     fn render(&self, expr: &mut Expr) -> String {
-        let (attribute, absent_ok, text) = match self {
-            Guard::Number {
+        match self {
+            Guard::Bound {
                 attribute,
+                size,
                 at_most,
                 bound,
                 absent_ok,
                 ..
             } => {
                 let name = expr.name(attribute);
+                let operand = if *size { format!("size({name})") } else { name.clone() };
                 let op = if *at_most { "<=" } else { ">=" };
                 let value = expr.value(bound.value());
-                (*attribute, *absent_ok, format!("{name} {op} {value}"))
-            }
-            Guard::Size {
-                attribute,
-                at_most,
-                bound,
-                absent_ok,
-                ..
-            } => {
-                let name = expr.name(attribute);
-                let op = if *at_most { "<=" } else { ">=" };
-                let value = expr.value(AttributeValue::N(bound.to_string()));
-                (*attribute, *absent_ok, format!("size({name}) {op} {value}"))
+                let text = format!("{operand} {op} {value}");
+                if *absent_ok {
+                    format!("attribute_not_exists({name}) OR {text}")
+                } else {
+                    text
+                }
             }
             Guard::Equal { attribute, value } => {
                 let name = expr.name(attribute);
                 let value = expr.value(value.clone());
-                (*attribute, false, format!("{name} = {value}"))
+                format!("{name} = {value}")
             }
-        };
-        if absent_ok {
-            let name = expr.name(attribute);
-            format!("attribute_not_exists({name}) OR {text}")
-        } else {
-            text
         }
     }
 
     /// Whether the stored item `old` meets the guard.
     fn holds(&self, old: &crate::Attributes) -> bool {
         match self {
-            Guard::Number {
+            Guard::Bound {
                 attribute,
-                at_most,
-                bound,
-                absent_ok,
-                ..
-            } => match old.get(*attribute) {
-                None => *absent_ok,
-                Some(AttributeValue::N(n)) => bound.holds(n, *at_most),
-                Some(_) => false,
-            },
-            Guard::Size {
-                attribute,
+                size,
                 at_most,
                 bound,
                 absent_ok,
                 ..
             } => {
-                let size = match old.get(*attribute) {
-                    None => return *absent_ok,
-                    Some(AttributeValue::L(v)) => v.len(),
-                    Some(AttributeValue::Ss(v) | AttributeValue::Ns(v)) => v.len(),
-                    Some(AttributeValue::Bs(v)) => v.len(),
-                    Some(AttributeValue::M(v)) => v.len(),
-                    Some(_) => return false,
+                let measured = match (old.get(*attribute), size) {
+                    (None, _) => return *absent_ok,
+                    (Some(AttributeValue::N(n)), false) => n.clone(),
+                    (Some(AttributeValue::L(v)), true) => v.len().to_string(),
+                    (Some(AttributeValue::Ss(v) | AttributeValue::Ns(v)), true) => {
+                        v.len().to_string()
+                    }
+                    (Some(AttributeValue::Bs(v)), true) => v.len().to_string(),
+                    (Some(AttributeValue::M(v)), true) => v.len().to_string(),
+                    (Some(_), _) => return false,
                 };
-                let size = i128::try_from(size).unwrap_or(i128::MAX);
-                if *at_most { size <= *bound } else { size >= *bound }
+                bound.holds(&measured, *at_most)
             }
             Guard::Equal { attribute, value } => old.get(*attribute) == Some(value),
         }
@@ -159,13 +133,11 @@ impl Guard {
     /// The error of an update the stored item `old` failed this guard for.
     fn error(&self, item_type: &'static str, table: &str, old: &crate::Attributes) -> Error {
         match self {
-            Guard::Number { field, rule, .. } | Guard::Size { field, rule, .. } => {
-                Error::Validation(ValidationError {
-                    item_type,
-                    field,
-                    rule: rule.clone(),
-                })
-            }
+            Guard::Bound { field, rule, .. } => Error::Validation(ValidationError {
+                item_type,
+                field,
+                rule: rule.clone(),
+            }),
             Guard::Equal { attribute, .. } => Error::StaleKeyField {
                 item_type,
                 table: table.to_owned(),
@@ -174,6 +146,87 @@ impl Guard {
             },
         }
     }
+}
+
+/// The guards of adding `by` (negated with `negate`) to a number stored in
+/// `attribute`: the result stays within the type's `range` (integers) and
+/// the field's `validate` bounds. `adds`: an absent value counts as 0
+/// (`ADD`); otherwise (`SET f = f + by`) DynamoDB itself refuses an absent
+/// one, so the guards let it through to that error.
+fn number_guards(
+    attribute: &'static str,
+    limits: Option<&Limits>,
+    range: Option<(i128, i128)>,
+    by: (Option<i128>, f64),
+    negate: bool,
+    adds: bool,
+) -> Vec<Guard> {
+    let field = limits.map_or(attribute, |l| l.field);
+    let (min, max) = (limits.and_then(|l| l.min), limits.and_then(|l| l.max));
+    let guard = |at_most: bool, bound: Bound, rule: ValidationRule, absent_fits: bool| Guard::Bound {
+        attribute,
+        field,
+        size: false,
+        at_most,
+        bound,
+        rule,
+        absent_ok: !adds || absent_fits,
+    };
+    let mut out = Vec::new();
+    match (range, by.0) {
+        (Some((type_min, type_max)), Some(by)) => {
+            let delta = if negate { -by } else { by };
+            // Validate bounds are TOML numbers: the integers within.
+            let low = min.map_or(type_min, |m| type_min.max(m.ceil() as i128));
+            let high = max.map_or(type_max, |m| type_max.min(m.floor() as i128));
+            let fits = (low..=high).contains(&delta);
+            if delta > 0 {
+                out.push(guard(true, Bound::Int(high - delta), ValidationRule::Max(high as f64), fits));
+            } else if delta < 0 {
+                out.push(guard(false, Bound::Int(low - delta), ValidationRule::Min(low as f64), fits));
+            }
+        }
+        _ => {
+            let delta = if negate { -by.1 } else { by.1 };
+            let fits = min.is_none_or(|m| delta >= m) && max.is_none_or(|m| delta <= m);
+            if let (Some(max), true) = (max, delta > 0.0) {
+                out.push(guard(true, Bound::Float(max - delta), ValidationRule::Max(max), fits));
+            }
+            if let (Some(min), true) = (min, delta < 0.0) {
+                out.push(guard(false, Bound::Float(min - delta), ValidationRule::Min(min), fits));
+            }
+        }
+    }
+    out
+}
+
+/// The guards of a list or set in `attribute` that grows by up to `grows`
+/// elements and shrinks by up to `shrinks`: its length stays within
+/// `min_len` and `max_len` (an absent one is empty).
+fn size_guards(attribute: &'static str, limits: &Limits, grows: usize, shrinks: usize) -> Vec<Guard> {
+    let (grows, shrinks) = (grows as i128, shrinks as i128);
+    let guard = |at_most: bool, bound: i128, rule: ValidationRule, absent_ok: bool| Guard::Bound {
+        attribute,
+        field: limits.field,
+        size: true,
+        at_most,
+        bound: Bound::Int(bound),
+        rule,
+        absent_ok,
+    };
+    let mut out = Vec::new();
+    if let Some(max) = limits.max_len.filter(|_| grows > 0) {
+        let max = i128::from(max);
+        out.push(guard(true, max - grows, ValidationRule::MaxLen(max as u64), grows <= max));
+    }
+    if let Some(min) = limits.min_len {
+        let min = i128::from(min);
+        let bound = min + shrinks - grows;
+        if bound > 0 {
+            out.push(guard(false, bound, ValidationRule::MinLen(min as u64), false));
+        }
+    }
+    out
 }
 
 /// How a `SET` action computes its value.
@@ -231,9 +284,10 @@ impl<I: Item> Update<I> {
         if let Some(version) = I::VERSION.filter(|v| v.max < u64::MAX) {
             // `ADD version 1` at the type's largest value would store a
             // number the item can no longer be read with.
-            update.guards.push(Guard::Number {
+            update.guards.push(Guard::Bound {
                 attribute: version.attribute,
                 field: version.attribute,
+                size: false,
                 at_most: true,
                 bound: Bound::Int(i128::from(version.max) - 1),
                 rule: ValidationRule::Max(version.max as f64),
@@ -390,85 +444,19 @@ impl<I: Item> Update<I> {
         error
     }
 
-    /// Adds `delta` (`by`, negated for a decrement) to a number, guarding
-    /// the result: it stays within the field's type and `validate` bounds,
-    /// or nothing is written. `adds`: an absent value counts as 0 (`ADD`);
-    /// otherwise (`SET f = f + by`) DynamoDB itself refuses an absent one,
-    /// so the guard lets it through to that error.
+    /// Guards adding `by` (negated with `negate`) to the number at `path`;
+    /// see [`number_guards`].
     fn guard_number<T: Bounded>(mut self, path: &Path<I, T>, by: &T, negate: bool, adds: bool) -> Self {
-        let limits = path.field_limits();
-        let field = limits.map_or(path.attribute(), |l| l.field);
-        let (min, max) = (limits.and_then(|l| l.min), limits.and_then(|l| l.max));
-        let mut push = |at_most: bool, bound: Bound, rule: ValidationRule, absent_fits: bool| {
-            self.guards.push(Guard::Number {
-                attribute: path.attribute(),
-                field,
-                at_most,
-                bound,
-                rule,
-                absent_ok: !adds || absent_fits,
-            });
-        };
-        match (T::range(), by.to_i128()) {
-            (Some((type_min, type_max)), Some(by)) => {
-                let delta = if negate { -by } else { by };
-                // Validate bounds are TOML numbers: the integers within.
-                let low = min.map_or(type_min, |m| type_min.max(m.ceil() as i128));
-                let high = max.map_or(type_max, |m| type_max.min(m.floor() as i128));
-                let fits = (low..=high).contains(&delta);
-                if delta > 0 {
-                    push(true, Bound::Int(high - delta), ValidationRule::Max(high as f64), fits);
-                } else if delta < 0 {
-                    push(false, Bound::Int(low - delta), ValidationRule::Min(low as f64), fits);
-                }
-            }
-            _ => {
-                let by = by.to_f64();
-                let delta = if negate { -by } else { by };
-                let fits = min.is_none_or(|m| delta >= m) && max.is_none_or(|m| delta <= m);
-                if let (Some(max), true) = (max, delta > 0.0) {
-                    push(true, Bound::Float(max - delta), ValidationRule::Max(max), fits);
-                }
-                if let (Some(min), true) = (min, delta < 0.0) {
-                    push(false, Bound::Float(min - delta), ValidationRule::Min(min), fits);
-                }
-            }
-        }
+        let by = (by.to_i128(), by.to_f64());
+        let guards = number_guards(path.attribute(), path.field_limits(), T::range(), by, negate, adds);
+        self.guards.extend(guards);
         self
     }
 
-    /// Guards a list or set that grows by up to `grows` elements and
-    /// shrinks by up to `shrinks`, so that its length stays within the
-    /// field's `min_len` and `max_len` (an absent one is empty).
+    /// Guards the length of the list or set at `path`; see [`size_guards`].
     fn guard_size<T>(mut self, path: &Path<I, T>, grows: usize, shrinks: usize) -> Self {
-        let Some(limits) = path.field_limits() else {
-            return self;
-        };
-        let (grows, shrinks) = (grows as i128, shrinks as i128);
-        if let Some(max) = limits.max_len.filter(|_| grows > 0) {
-            let max = i128::from(max);
-            self.guards.push(Guard::Size {
-                attribute: path.attribute(),
-                field: limits.field,
-                at_most: true,
-                bound: max - grows,
-                rule: ValidationRule::MaxLen(max as u64),
-                absent_ok: grows <= max,
-            });
-        }
-        if let Some(min) = limits.min_len {
-            let min = i128::from(min);
-            let bound = min + shrinks - grows;
-            if bound > 0 {
-                self.guards.push(Guard::Size {
-                    attribute: path.attribute(),
-                    field: limits.field,
-                    at_most: false,
-                    bound,
-                    rule: ValidationRule::MinLen(min as u64),
-                    absent_ok: false,
-                });
-            }
+        if let Some(limits) = path.field_limits() {
+            self.guards.extend(size_guards(path.attribute(), limits, grows, shrinks));
         }
         self
     }
@@ -708,5 +696,83 @@ fn clone_error(error: &Error) -> Error {
             operation: Operation::UpdateItem,
             reason: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Whether every guard holds for a stored item holding `stored` (none:
+    /// the attribute is absent).
+    fn passes(guards: &[Guard], stored: Option<AttributeValue>) -> bool {
+        let old: crate::Attributes = stored.map(|v| ("n".to_owned(), v)).into_iter().collect();
+        guards.iter().all(|g| g.holds(&old))
+    }
+
+    const CREDIT: Limits = Limits::new("credit", Some(-100.0), Some(100.0), None, None);
+    const NOTES: Limits = Limits::new("notes", None, None, Some(1), Some(3));
+
+    proptest! {
+        /// A guarded `increment`/`decrement` of a `u8` is allowed exactly
+        /// when the result is a `u8`.
+        #[test]
+        fn u8_arithmetic_is_allowed_exactly_when_the_result_fits(
+            stored in any::<u8>(), by in any::<u8>(), negate in any::<bool>(),
+        ) {
+            let range = <u8 as Bounded>::range();
+            let guards = number_guards("n", None, range, (Some(by.into()), by.into()), negate, false);
+            let result = if negate { i32::from(stored) - i32::from(by) } else { i32::from(stored) + i32::from(by) };
+            let stored = AttributeValue::N(stored.to_string());
+            prop_assert_eq!(passes(&guards, Some(stored)), (0..=255).contains(&result));
+        }
+
+        /// The same for an `i32` with `validate = { min = -100, max = 100 }`,
+        /// and `ADD` of an absent value (it counts as 0).
+        #[test]
+        fn bounded_i32_arithmetic_is_allowed_exactly_when_the_result_keeps_the_rules(
+            stored in -100i32..=100, by in -300i32..=300, negate in any::<bool>(), adds in any::<bool>(),
+        ) {
+            let range = <i32 as Bounded>::range();
+            let guards = number_guards("n", Some(&CREDIT), range, (Some(by.into()), by.into()), negate, adds);
+            let delta = if negate { -by } else { by };
+            let stored_value = AttributeValue::N(stored.to_string());
+            prop_assert_eq!(passes(&guards, Some(stored_value)), (-100..=100).contains(&(stored + delta)));
+            if adds {
+                prop_assert_eq!(passes(&guards, None), (-100..=100).contains(&delta));
+            }
+        }
+
+        /// A float field with bounds: allowed exactly when the result keeps
+        /// them.
+        #[test]
+        fn bounded_float_arithmetic_is_allowed_exactly_when_the_result_keeps_the_rules(
+            stored in -100i32..=100, by in -300i32..=300,
+        ) {
+            // Whole numbers, so the float arithmetic is exact.
+            let guards = number_guards("n", Some(&CREDIT), None, (None, f64::from(by)), false, false);
+            let stored_value = AttributeValue::N(f64::from(stored).to_string());
+            prop_assert_eq!(passes(&guards, Some(stored_value)), (-100..=100).contains(&(stored + by)));
+        }
+
+        /// A list with `min_len = 1`, `max_len = 3` grown (append, add
+        /// items) or shrunk (delete items) by some elements: allowed
+        /// exactly when its length stays within them.
+        #[test]
+        fn list_lengths_are_allowed_exactly_when_they_stay_within_the_rules(
+            len in 1usize..=3,
+            (grows, shrinks) in prop_oneof![
+                (0usize..5).prop_map(|g| (g, 0)),
+                (0usize..5).prop_map(|s| (0, s)),
+            ],
+        ) {
+            let guards = size_guards("n", &NOTES, grows, shrinks);
+            let stored = AttributeValue::L(vec![AttributeValue::Null(true); len]);
+            let after = (len + grows).checked_sub(shrinks);
+            let fits = after.is_some_and(|n| (1..=3).contains(&n));
+            prop_assert_eq!(passes(&guards, Some(stored)), fits);
+        }
     }
 }
