@@ -232,8 +232,9 @@ fn check(cli: &Cli) -> Result<ExitCode, Error> {
     if has_migrations_dir(&cli.schemas) {
         let differences = plan::diff(schema);
         if !differences.is_empty() {
+            eprint!("{}", plan::drift(&differences).render());
             eprintln!(
-                "{}: the migrations do not build the tables the schemas describe:",
+                "{}: the migrations do not build the tables and item types the schemas describe:",
                 cli.schemas.display()
             );
             for d in &differences {
@@ -326,7 +327,13 @@ fn migration_new(cli: &Cli, name: &str) -> Result<ExitCode, Error> {
     let steps = match plan::steps(&differences) {
         Ok(steps) => steps,
         Err(refused) => {
-            for d in refused {
+            let located: Vec<plan::Difference> = refused
+                .iter()
+                .filter(|d| d.at.is_some())
+                .map(|d| (*d).clone())
+                .collect();
+            eprint!("{}", plan::drift(&located).render());
+            for d in refused.iter().filter(|d| d.at.is_none()) {
                 eprintln!("error: {}", d.what);
                 if let Change::Refused(why) = &d.change {
                     eprintln!("  help: {why}");

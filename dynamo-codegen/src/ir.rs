@@ -17,8 +17,9 @@
 use std::{collections::BTreeMap, fmt, ops::Range, sync::Arc};
 
 pub use dynamo_runtime::model::{
-    Backfill, Billing, FieldFormat, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection,
-    Step, StreamView, TableDef, Template as StoredTemplate, TemplateField, Throughput,
+    Backfill, Billing, Edit, FieldDef, FieldFormat, IndexDef, IndexKind, ItemDef, KeyAttributeDef,
+    KeyType, Literal, Projection, Rewrite, Step, StreamView, TableDef, Template as StoredTemplate,
+    TemplateField, Throughput,
 };
 use proc_macro2::TokenStream;
 
@@ -164,6 +165,21 @@ pub struct Item {
     pub ttl: Option<FieldId>,
     /// `expires_after`, in seconds (at most 1,000 years, so an `i64`).
     pub expires_after: Option<u64>,
+    /// What the migrations changed in stored items, so that items not yet
+    /// rewritten still read.
+    pub previous: Previous,
+}
+
+/// Names and values stored items may still have from before a data step
+/// of the migrations reached them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Previous {
+    /// Type names before `rename_item` steps.
+    pub names: Vec<String>,
+    /// `(attribute, previous attribute)` from `rename_attribute` steps.
+    pub attributes: Vec<(String, String)>,
+    /// `(attribute, old, new)` from `map_values` steps.
+    pub values: Vec<(String, String, String)>,
 }
 
 impl Item {
@@ -416,6 +432,9 @@ pub struct Field {
     pub doc: Option<String>,
     /// Checks run before every write.
     pub validate: Validation,
+    /// Enum values the field no longer has, each with the value that
+    /// replaces it (`renamed_values`).
+    pub renamed_values: Vec<(String, String)>,
 }
 
 /// The types a field can have.

@@ -142,8 +142,37 @@ impl Decoder {
     }
 
     /// Starts decoding an item of type `I`, checking its type attribute.
-    pub fn item<I: Item>(item: Attributes) -> Result<Self, DecodeError> {
+    pub fn item<I: Item>(mut item: Attributes) -> Result<Self, DecodeError> {
+        if !I::PREVIOUS_NAMES.is_empty()
+            && let Some(AttributeValue::S(name)) = item.get_mut(&*I::TABLE.type_attribute)
+            && I::PREVIOUS_NAMES.contains(&name.as_str())
+        {
+            // Stored before `rename_item` reached it.
+            I::TYPE_NAME.clone_into(name);
+        }
         Decoder::new(item, I::TYPE_NAME, &I::TABLE.type_attribute)
+    }
+
+    /// Reads items stored before migrations changed them as if the
+    /// migrations had reached them: each `(attribute, previous)` moves a
+    /// value stored under its previous name (`rename_attribute`) unless
+    /// the new name holds one, and each `(attribute, old, new)` reads text
+    /// value `old` as `new` (`map_values`).
+    pub fn previous(&mut self, attributes: &[(&str, &str)], values: &[(&str, &str, &str)]) {
+        for (attribute, previous) in attributes {
+            if let Some(value) = self.item.remove(*previous)
+                && !self.item.contains_key(*attribute)
+            {
+                self.item.insert((*attribute).to_owned(), value);
+            }
+        }
+        for (attribute, old, new) in values {
+            if let Some(AttributeValue::S(value)) = self.item.get_mut(*attribute)
+                && value == old
+            {
+                (*new).clone_into(value);
+            }
+        }
     }
 
     /// Starts decoding `item` without checking a type attribute (index
@@ -168,7 +197,7 @@ impl Decoder {
         decode: impl FnOnce(&KeyFields, &mut Decoder) -> Result<P, RowError>,
     ) -> crate::Result<Option<P>> {
         let ours = match raw.get(&*I::TABLE.type_attribute).filter(|_| I::TABLE.has_type_attribute()) {
-            Some(AttributeValue::S(t)) if t == I::TYPE_NAME => true,
+            Some(AttributeValue::S(t)) if I::is_type_name(t) => true,
             Some(_) => return Ok(None),
             None => sole,
         };

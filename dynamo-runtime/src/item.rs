@@ -18,6 +18,15 @@ pub trait Item: Sized + Send + Sync + 'static {
     const VERSION: Option<Version> = None;
     /// The `updated_at` field every write sets (`timestamps = true`).
     const UPDATED_AT: Option<Path<Self, Timestamp>> = None;
+    /// Names the type had before a migration renamed it (`rename_item`):
+    /// stored items still under such a name read as this type.
+    const PREVIOUS_NAMES: &'static [&'static str] = &[];
+
+    /// Whether `name`, read from the type attribute, names this type (now
+    /// or before a rename).
+    fn is_type_name(name: &str) -> bool {
+        name == Self::TYPE_NAME || Self::PREVIOUS_NAMES.contains(&name)
+    }
 
     /// The key of this item.
     fn key(&self) -> Self::Key;

@@ -366,11 +366,30 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             }
         }
     });
+    let previous_names = (!item.previous.names.is_empty()).then(|| {
+        let names = &item.previous.names;
+        quote!(const PREVIOUS_NAMES: &'static [&'static str] = &[#(#names),*];)
+    });
+    let previous =
+        (!item.previous.attributes.is_empty() || !item.previous.values.is_empty()).then(|| {
+            let attributes = item
+                .previous
+                .attributes
+                .iter()
+                .map(|(a, p)| quote!((#a, #p)));
+            let values = item
+                .previous
+                .values
+                .iter()
+                .map(|(a, o, n)| quote!((#a, #o, #n)));
+            quote!(item.previous(&[#(#attributes),*], &[#(#values),*]);)
+        });
     quote! {
         impl dynamo::Item for #ty {
             type Key = #key;
             type Fields = #fields_struct;
             const TYPE_NAME: &'static str = #type_name;
+            #previous_names
             const TABLE: &'static dynamo::TableDef = &TABLE;
             const FIELDS: #fields_struct = #fields_struct { #(#paths)* };
             #updated_at
@@ -390,6 +409,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
 
             fn decode(item: dynamo::Attributes) -> dynamo::Result<Self> {
                 let mut item = dynamo::__private::Decoder::item::<Self>(item)?;
+                #previous
                 #decoded
             }
 

@@ -7,8 +7,8 @@ use quote::quote;
 
 use super::option;
 use crate::ir::{
-    Backfill, Billing, FieldFormat, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection,
-    Step, StoredTemplate, StreamView, TableDef, TemplateField, Throughput,
+    Backfill, Billing, Edit, FieldFormat, IndexDef, IndexKind, ItemDef, KeyAttributeDef, KeyType,
+    Literal, Projection, Step, StoredTemplate, StreamView, TableDef, TemplateField, Throughput,
 };
 
 /// Borrowed model text.
@@ -178,6 +178,106 @@ pub(super) fn step(step: &Step) -> TokenStream {
         Step::Backfill(b) => {
             let b = backfill(b);
             quote!(#path::Backfill(#b))
+        }
+        Step::DefineItem(item) => {
+            let item = item_def(item);
+            quote!(#path::DefineItem(#item))
+        }
+        Step::DropItem { table, item } => {
+            let (table, item) = (text(table), text(item));
+            quote!(#path::DropItem { table: #table, item: #item })
+        }
+        Step::Rewrite(r) => {
+            let (table, item, type_attribute) =
+                (text(&r.table), text(&r.item), text(&r.type_attribute));
+            let edit = edit(&r.edit);
+            quote! {
+                #path::Rewrite(dynamo::model::Rewrite {
+                    table: #table,
+                    item: #item,
+                    type_attribute: #type_attribute,
+                    edit: #edit,
+                })
+            }
+        }
+    }
+}
+
+fn edit(edit: &Edit) -> TokenStream {
+    let path = quote!(dynamo::model::Edit);
+    match edit {
+        Edit::RenameAttribute { from, to } => {
+            let (from, to) = (text(from), text(to));
+            quote!(#path::RenameAttribute { from: #from, to: #to })
+        }
+        Edit::MapValues { attribute, map } => {
+            let attribute = text(attribute);
+            let map = list(map.iter().map(|(old, new)| {
+                let (old, new) = (text(old), text(new));
+                quote!((#old, #new))
+            }));
+            quote!(#path::MapValues { attribute: #attribute, map: #map })
+        }
+        Edit::WriteDefault { attribute, value } => {
+            let attribute = text(attribute);
+            let value = match value {
+                Literal::Text(t) => {
+                    let t = text(t);
+                    quote!(dynamo::model::Literal::Text(#t))
+                }
+                Literal::Number(n) => {
+                    let n = text(n);
+                    quote!(dynamo::model::Literal::Number(#n))
+                }
+                Literal::Bool(b) => quote!(dynamo::model::Literal::Bool(#b)),
+            };
+            quote!(#path::WriteDefault { attribute: #attribute, value: #value })
+        }
+        Edit::RemoveAttribute { attribute } => {
+            let attribute = text(attribute);
+            quote!(#path::RemoveAttribute { attribute: #attribute })
+        }
+        Edit::RenameItem { to } => {
+            let to = text(to);
+            quote!(#path::RenameItem { to: #to })
+        }
+        Edit::RewriteKeys(b) => {
+            let b = backfill(b);
+            quote!(#path::RewriteKeys(#b))
+        }
+    }
+}
+
+fn item_def(item: &ItemDef) -> TokenStream {
+    let (table, name) = (text(&item.table), text(&item.name));
+    let fields = list(item.fields.iter().map(|f| {
+        let (name, attribute, ty) = (text(&f.name), text(&f.attribute), text(&f.ty));
+        let optional = f.optional;
+        let default = option(f.default.as_deref().map(text));
+        let values = list(f.values.iter().map(|v| text(v)));
+        let format = option(f.format.as_deref().map(text));
+        quote! {
+            dynamo::model::FieldDef {
+                name: #name,
+                attribute: #attribute,
+                ty: #ty,
+                optional: #optional,
+                default: #default,
+                values: #values,
+                format: #format,
+            }
+        }
+    }));
+    let keys = list(item.keys.iter().map(|t| {
+        let (attribute, text): (&str, &str) = (&t.attribute, &t.text);
+        quote!(dynamo::model::Template::new(#attribute, #text))
+    }));
+    quote! {
+        dynamo::model::ItemDef {
+            table: #table,
+            name: #name,
+            fields: #fields,
+            keys: #keys,
         }
     }
 }

@@ -52,6 +52,200 @@ pub enum RawStep {
     UpdateBilling(RawUpdateBilling),
     /// Write attributes, rendered from templates, onto existing items of one type.
     Backfill(RawBackfill),
+    /// Record an item type as its items are stored from here on (no data changes).
+    DefineItem(RawDefineItem),
+    /// Record that an item type is no longer written (its items are left alone).
+    DropItem(RawItemRef),
+    /// Move each stored item's value of one attribute to another attribute name.
+    RenameAttribute(RawRenameAttribute),
+    /// Replace stored text values of one attribute (enum values renamed or removed).
+    MapValues(RawMapValues),
+    /// Write a value to the stored items that lack an attribute.
+    WriteDefault(RawWriteDefault),
+    /// Remove an attribute from every stored item of one type.
+    RemoveAttribute(RawAttributeRef),
+    /// Rewrite the type attribute of every stored item of one type.
+    RenameItem(RawRenameItem),
+    /// Move every stored item of one type to the table key its new templates render.
+    RewriteKeys(RawBackfill),
+}
+
+/// `op = "define_item"`: an item type as the stored data knows it.
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawDefineItem {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type, as stored in the type attribute.
+    pub item: Sp<String>,
+    /// Key attribute to template, e.g. `pk = "CUSTOMER#{id}"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keys: BTreeMap<Sp<String>, Sp<String>>,
+    /// The fields: name to type, or `{ type, attribute, optional, default, values, format }`.
+    #[serde(default)]
+    pub fields: Named<StateField>,
+}
+
+/// A field of a `define_item` step: its type name (`"string"`), or a
+/// [`RawStateField`] table.
+#[derive(Debug, Default)]
+pub struct StateField(pub RawStateField);
+
+impl<'de> Deserialize<'de> for StateField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::schema::string_or_table::<RawStateField, _, _>(
+            deserializer,
+            r#"a type name, or a table like { type = "string", optional = true }"#,
+            |ty| {
+                StateField(RawStateField {
+                    ty: Sp::new(0..0, ty),
+                    ..RawStateField::default()
+                })
+            },
+            StateField,
+        )
+    }
+}
+
+impl Serialize for StateField {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let f = &self.0;
+        let shorthand = f.attribute.is_none()
+            && f.optional.is_none()
+            && f.default.is_none()
+            && f.values.is_none()
+            && f.format.is_none();
+        if shorthand {
+            f.ty.serialize(serializer)
+        } else {
+            f.serialize(serializer)
+        }
+    }
+}
+
+#[cfg(feature = "json-schema")]
+impl JsonSchema for StateField {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StateField".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let table = generator.subschema_for::<RawStateField>();
+        schemars::json_schema!({
+            "description": "A field as stored: its type name, or `{ type, attribute, optional, default, values, format }`.",
+            "anyOf": [{ "type": "string" }, table]
+        })
+    }
+}
+
+/// A field of a `define_item` step, as a table.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawStateField {
+    /// The type as a schema writes it.
+    #[serde(rename = "type")]
+    pub ty: Sp<String>,
+    /// The attribute name, when not the field name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<Sp<String>>,
+    /// Whether the field may be absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optional: Option<Sp<bool>>,
+    /// The default, as a TOML value.
+    #[cfg_attr(feature = "json-schema", schemars(with = "serde_json::Value"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Sp<toml::Value>>,
+    /// An enum's values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Sp<Vec<Sp<String>>>>,
+    /// A datetime's storage format, or a custom field's Rust type and storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Sp<String>>,
+}
+
+/// `op = "drop_item"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawItemRef {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type.
+    pub item: Sp<String>,
+}
+
+/// `op = "rename_attribute"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawRenameAttribute {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type whose items are rewritten.
+    pub item: Sp<String>,
+    /// The old attribute name.
+    pub from: Sp<String>,
+    /// The new attribute name.
+    pub to: Sp<String>,
+}
+
+/// `op = "map_values"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawMapValues {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type whose items are rewritten.
+    pub item: Sp<String>,
+    /// The attribute holding the values.
+    pub attribute: Sp<String>,
+    /// Old value to new value, e.g. `{ shipped = "sent" }`.
+    pub map: Sp<BTreeMap<Sp<String>, Sp<String>>>,
+}
+
+/// `op = "write_default"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawWriteDefault {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type whose items are rewritten.
+    pub item: Sp<String>,
+    /// The attribute to write where it is absent.
+    pub attribute: Sp<String>,
+    /// A string, number or boolean.
+    #[cfg_attr(feature = "json-schema", schemars(with = "serde_json::Value"))]
+    pub value: Sp<toml::Value>,
+}
+
+/// `op = "remove_attribute"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawAttributeRef {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type whose items are rewritten.
+    pub item: Sp<String>,
+    /// The attribute to remove.
+    pub attribute: Sp<String>,
+}
+
+/// `op = "rename_item"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawRenameItem {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The old item type name.
+    pub from: Sp<String>,
+    /// The new item type name.
+    pub to: Sp<String>,
 }
 
 /// `op = "create_table"`

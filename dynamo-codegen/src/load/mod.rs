@@ -419,6 +419,18 @@ fn parse_step(
         "update_stream" => RawStep::UpdateStream(section(s, rest, diagnostics)?.0.into_inner()),
         "update_billing" => RawStep::UpdateBilling(section(s, rest, diagnostics)?.0.into_inner()),
         "backfill" => RawStep::Backfill(section(s, rest, diagnostics)?.0.into_inner()),
+        "define_item" => RawStep::DefineItem(section(s, rest, diagnostics)?.0.into_inner()),
+        "drop_item" => RawStep::DropItem(section(s, rest, diagnostics)?.0.into_inner()),
+        "rename_attribute" => {
+            RawStep::RenameAttribute(section(s, rest, diagnostics)?.0.into_inner())
+        }
+        "map_values" => RawStep::MapValues(section(s, rest, diagnostics)?.0.into_inner()),
+        "write_default" => RawStep::WriteDefault(section(s, rest, diagnostics)?.0.into_inner()),
+        "remove_attribute" => {
+            RawStep::RemoveAttribute(section(s, rest, diagnostics)?.0.into_inner())
+        }
+        "rename_item" => RawStep::RenameItem(section(s, rest, diagnostics)?.0.into_inner()),
+        "rewrite_keys" => RawStep::RewriteKeys(section(s, rest, diagnostics)?.0.into_inner()),
         other => {
             let list = crate::ir::Step::OPS.map(|k| format!("`{k}`")).join(", ");
             let d = Diagnostic::error(

@@ -306,6 +306,9 @@ pub struct RawField {
     pub rust: Option<Sp<String>>,
     /// How a custom field is stored: `S`, `N` or `B`.
     pub stored: Option<Sp<String>>,
+    /// Enum values no longer in `values`, each mapped to the value stored
+    /// items get instead: `{ shipped = "sent" }`.
+    pub renamed_values: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
 }
 
 /// The table form of [`RawField`].
@@ -336,6 +339,8 @@ struct FieldTable {
     /// How a custom field is stored: `S`, `N` or `B`.
     #[cfg_attr(feature = "json-schema", schemars(extend("enum" = ["S", "N", "B"])))]
     stored: Option<Sp<String>>,
+    /// Enum values no longer in `values`, each mapped to the value stored items get instead, e.g. `{ shipped = "sent" }`: the next migration rewrites them, and reads map them meanwhile.
+    renamed_values: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -358,6 +363,7 @@ impl<'de> Deserialize<'de> for RawField {
                 format: t.format,
                 rust: t.rust,
                 stored: t.stored,
+                renamed_values: t.renamed_values,
             },
         )
     }

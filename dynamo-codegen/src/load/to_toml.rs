@@ -6,10 +6,13 @@
 use std::collections::BTreeMap;
 
 use super::{
-    RawAddIndex, RawBackfill, RawBilling, RawCreateTable, RawIndex, RawIndexRef, RawKeyAttribute,
-    RawMigration, RawProjection, RawSchema, RawStep, RawTable, RawTableRef, RawThroughput,
-    RawTypeAttribute, RawUpdateBilling, RawUpdateStream, RawUpdateTtl, Sp,
+    RawAddIndex, RawAttributeRef, RawBackfill, RawBilling, RawCreateTable, RawDefineItem, RawIndex,
+    RawIndexRef, RawItemRef, RawKeyAttribute, RawMapValues, RawMigration, RawProjection,
+    RawRenameAttribute, RawRenameItem, RawSchema, RawStateField, RawStep, RawTable, RawTableRef,
+    RawThroughput, RawTypeAttribute, RawUpdateBilling, RawUpdateStream, RawUpdateTtl,
+    RawWriteDefault, Sp, StateField,
 };
+use crate::ir::{Backfill, Edit, ItemDef, Literal};
 use crate::{
     Error,
     ir::{
@@ -132,15 +135,103 @@ fn step(step: &Step) -> RawStep {
             table: text(table),
             billing: billing(b).unwrap_or_else(|| sp(RawBilling::Mode(text("on_demand")))),
         }),
-        Step::Backfill(b) => RawStep::Backfill(RawBackfill {
-            table: text(&b.table),
-            item: text(&b.item),
-            set: sp(b
-                .set
-                .iter()
-                .map(|t| (text(&t.attribute), text(&t.text)))
-                .collect()),
+        Step::Backfill(b) => RawStep::Backfill(backfill(b)),
+        Step::DefineItem(item) => RawStep::DefineItem(define_item(item)),
+        Step::DropItem { table, item } => RawStep::DropItem(RawItemRef {
+            table: text(table),
+            item: text(item),
         }),
+        Step::Rewrite(r) => {
+            let (table, item) = (text(&r.table), text(&r.item));
+            match &r.edit {
+                Edit::RenameAttribute { from, to } => {
+                    RawStep::RenameAttribute(RawRenameAttribute {
+                        table,
+                        item,
+                        from: text(from),
+                        to: text(to),
+                    })
+                }
+                Edit::MapValues { attribute, map } => RawStep::MapValues(RawMapValues {
+                    table,
+                    item,
+                    attribute: text(attribute),
+                    map: sp(map.iter().map(|(o, n)| (text(o), text(n))).collect()),
+                }),
+                Edit::WriteDefault { attribute, value } => RawStep::WriteDefault(RawWriteDefault {
+                    table,
+                    item,
+                    attribute: text(attribute),
+                    value: sp(match value {
+                        Literal::Text(t) => toml::Value::String(t.to_string()),
+                        Literal::Bool(b) => toml::Value::Boolean(*b),
+                        Literal::Number(n) => n
+                            .parse::<i64>()
+                            .map(toml::Value::Integer)
+                            .or_else(|_| n.parse::<f64>().map(toml::Value::Float))
+                            .unwrap_or_else(|_| toml::Value::String(n.to_string())),
+                    }),
+                }),
+                Edit::RemoveAttribute { attribute } => RawStep::RemoveAttribute(RawAttributeRef {
+                    table,
+                    item,
+                    attribute: text(attribute),
+                }),
+                Edit::RenameItem { to } => RawStep::RenameItem(RawRenameItem {
+                    table,
+                    from: item,
+                    to: text(to),
+                }),
+                Edit::RewriteKeys(b) => RawStep::RewriteKeys(backfill(b)),
+            }
+        }
+    }
+}
+
+fn backfill(b: &Backfill) -> RawBackfill {
+    RawBackfill {
+        table: text(&b.table),
+        item: text(&b.item),
+        set: sp(b
+            .set
+            .iter()
+            .map(|t| (text(&t.attribute), text(&t.text)))
+            .collect()),
+    }
+}
+
+/// A TOML value from its text (`"free"`, `3`, `[]`).
+pub(crate) fn toml_value(text: &str) -> Option<toml::Value> {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+}
+
+fn define_item(item: &ItemDef) -> RawDefineItem {
+    RawDefineItem {
+        table: text(&item.table),
+        item: text(&item.name),
+        keys: item
+            .keys
+            .iter()
+            .map(|k| (text(&k.attribute), text(&k.text)))
+            .collect(),
+        fields: item
+            .fields
+            .iter()
+            .map(|f| {
+                let field = RawStateField {
+                    ty: text(&f.ty),
+                    attribute: (f.attribute != f.name).then(|| text(&f.attribute)),
+                    optional: f.optional.then(|| sp(true)),
+                    default: f.default.as_deref().and_then(toml_value).map(sp),
+                    values: (!f.values.is_empty())
+                        .then(|| sp(f.values.iter().map(|v| text(v)).collect())),
+                    format: f.format.as_deref().map(text),
+                };
+                (text(&f.name), sp(StateField(field)))
+            })
+            .collect(),
     }
 }
 

@@ -2,4 +2,5 @@
 //! difference to the schemas, and the next migration written from that
 //! difference ([`plan`]).
 
+pub mod items;
 pub mod plan;

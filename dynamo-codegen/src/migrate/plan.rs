@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use crate::ir::{
-    self, Billing, IndexDef, IndexKind, KeyAttributeDef, KeyValue, Step, StreamView, TableDef,
+    self, Billing, Edit, IndexDef, IndexKind, KeyAttributeDef, KeyValue, Rewrite, Step, StreamView,
+    TableDef,
 };
 
 /// The tables as applying every migration, in order, leaves them.
@@ -57,7 +58,12 @@ pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, TableDef> {
                             }
                         }
                     }
-                    Step::CreateTable(_) | Step::DeleteTable { .. } | Step::Backfill(_) => {}
+                    Step::CreateTable(_)
+                    | Step::DeleteTable { .. }
+                    | Step::Backfill(_)
+                    | Step::DefineItem(_)
+                    | Step::DropItem { .. }
+                    | Step::Rewrite(_) => {}
                 }
             }
         }
@@ -74,6 +80,9 @@ pub struct Difference {
     pub what: String,
     /// The steps that make the state match, or why no steps can.
     pub change: Change,
+    /// Where in a schema file the difference is, when it is about an item
+    /// type.
+    pub at: Option<super::items::At>,
 }
 
 /// How a [`Difference`] is resolved.
@@ -101,10 +110,13 @@ fn keys_text(pk: &KeyAttributeDef, sk: Option<&KeyAttributeDef>) -> String {
 /// build, in table order: removed tables, then each schema table.
 pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
     let state = state(&schema.migrations);
+    let items = super::items::state(&schema.migrations);
+    let none = BTreeMap::new();
     let mut out = Vec::new();
     for name in state.keys() {
         if !schema.tables.iter().any(|t| t.def.name == **name) {
             out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "table `{name}` is created by the migrations but no schema file describes it"
@@ -120,14 +132,17 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
         let name = &want.name.to_string();
         let Some(have) = state.get(name) else {
             out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!("table `{name}` is in the schemas but no migration creates it"),
                 change: Change::Steps(vec![Step::CreateTable(want.clone())]),
             });
+            super::items::differences(table, Some(&none), None, &mut out);
             continue;
         };
         if have.partition_key != want.partition_key || have.sort_key != want.sort_key {
             out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "the key of table `{name}` is ({}) in the schema but ({}) in the migrations",
@@ -145,6 +160,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
         index_differences(table, have, &mut out);
         if have.billing != want.billing {
             out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "billing of `{name}` is {} in the schema but {} in the migrations",
@@ -174,6 +190,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
                 });
             }
             out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "ttl of `{name}` is {} in the schema but {} in the migrations",
@@ -185,6 +202,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
         }
         if have.stream != want.stream {
             out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "stream of `{name}` is {} in the schema but {} in the migrations",
@@ -197,6 +215,50 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
                 }]),
             });
         }
+        super::items::differences(table, items.get(name), Some(have), &mut out);
+    }
+    out
+}
+
+/// The differences located in a schema file (item types), as diagnostics:
+/// a change no migration can make is `dynamo::item_change`, with what to
+/// do instead; one the next migration makes is `dynamo::migration_drift`.
+pub fn drift(differences: &[Difference]) -> crate::diagnostics::Diagnostics {
+    use crate::diagnostics::Diagnostic;
+    let mut out = crate::diagnostics::Diagnostics::default();
+    for d in differences {
+        let Some(at) = &d.at else { continue };
+        out.push(match &d.change {
+            Change::Refused(why) => Diagnostic::error(
+                "dynamo::item_change",
+                &at.file,
+                at.span.clone(),
+                d.what.clone(),
+                "no migration can make this change",
+            )
+            .help(why.clone()),
+            Change::Steps(steps) => Diagnostic::error(
+                "dynamo::migration_drift",
+                &at.file,
+                at.span.clone(),
+                d.what.clone(),
+                "not in the migrations",
+            )
+            .help(if steps.iter().any(|s| !s.is_state_only()) {
+                format!(
+                    "`dynamo-codegen migration new NAME` writes the steps: {}",
+                    steps
+                        .iter()
+                        .filter(|s| !s.is_state_only())
+                        .map(|s| s.op())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                "`dynamo-codegen migration new NAME` records it; stored items need no change"
+                    .to_owned()
+            }),
+        });
     }
     out
 }
@@ -231,6 +293,7 @@ fn index_differences(table: &ir::Table, have: &TableDef, out: &mut Vec<Differenc
     for old in have.indexes.iter() {
         match table.def.index(&old.name) {
             None => out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "index `{}` of `{name}` is in the migrations but not in the schema",
@@ -249,6 +312,7 @@ fn index_differences(table: &ir::Table, have: &TableDef, out: &mut Vec<Differenc
                 let keys_changed =
                     old.partition_key != new.partition_key || old.sort_key != new.sort_key;
                 out.push(Difference {
+                at: None,
                     table: name.clone(),
                     what: format!(
                         "index `{}` of `{name}` has {} in the schema than in the migrations",
@@ -279,6 +343,7 @@ fn index_differences(table: &ir::Table, have: &TableDef, out: &mut Vec<Differenc
                 });
             }
             Some(new) if old.throughput != new.throughput => out.push(Difference {
+                at: None,
                 table: name.clone(),
                 what: format!(
                     "index `{}` of `{name}` has other capacity in the schema than in the migrations",
@@ -304,6 +369,7 @@ fn index_differences(table: &ir::Table, have: &TableDef, out: &mut Vec<Differenc
         }];
         steps.extend(backfills(table, new));
         out.push(Difference {
+            at: None,
             table: name.clone(),
             what: format!(
                 "index `{}` of `{name}` is in the schema but not in the migrations",
@@ -369,9 +435,33 @@ pub fn steps(differences: &[Difference]) -> Result<Vec<Step>, Vec<&Difference>> 
         Step::CreateTable(_) => 1,
         Step::RemoveIndex { .. } => 2,
         Step::UpdateBilling { .. } => 3,
-        Step::AddIndex { .. } | Step::Backfill(_) => 4,
-        Step::UpdateTtl { .. } => 5,
-        Step::UpdateStream { .. } => 6,
+        // Stored items first take their new type name and attribute names
+        // and values, then their index keys, and move to new table keys
+        // last (a move copies what the earlier steps wrote).
+        Step::Rewrite(Rewrite {
+            edit: Edit::RenameItem { .. },
+            ..
+        }) => 4,
+        Step::Rewrite(Rewrite {
+            edit: Edit::RenameAttribute { .. },
+            ..
+        }) => 5,
+        Step::Rewrite(Rewrite {
+            edit: Edit::MapValues { .. } | Edit::WriteDefault { .. },
+            ..
+        }) => 6,
+        Step::AddIndex { .. } | Step::Backfill(_) => 7,
+        Step::Rewrite(Rewrite {
+            edit: Edit::RemoveAttribute { .. },
+            ..
+        }) => 8,
+        Step::Rewrite(Rewrite {
+            edit: Edit::RewriteKeys(_),
+            ..
+        }) => 9,
+        Step::DefineItem(_) | Step::DropItem { .. } => 10,
+        Step::UpdateTtl { .. } => 11,
+        Step::UpdateStream { .. } => 12,
     };
     let mut steps: Vec<Step> = differences
         .iter()

@@ -250,6 +250,7 @@ fn item(
         version,
         ttl: ttl.map(FieldId),
         expires_after,
+        previous: ir::Previous::default(),
     };
     item.updates = facts::updates(&item);
     (Some(item), scope)
@@ -335,6 +336,7 @@ fn managed_field(
         default: None,
         doc: Some(format!("Kept by `{option}`.")),
         validate: ir::Validation::default(),
+        renamed_values: Vec::new(),
     }));
     scope.spans.push(option_span);
     scope.optional_spans.push(None);

@@ -11,8 +11,11 @@ use super::{
 };
 use crate::{
     diagnostics::{Diagnostics, SourceFile},
-    ir::{self, Billing, IndexKind, KeyAttributeDef, KeyType, Step, TableDef},
-    load::{RawIndex, RawMigrationFile, RawStep, Sp},
+    ir::{
+        self, Billing, Edit, FieldDef, IndexKind, ItemDef, KeyAttributeDef, KeyType, Literal,
+        Rewrite, Step, StoredTemplate, TableDef,
+    },
+    load::{RawBackfill, RawDefineItem, RawIndex, RawMigrationFile, RawStep, Sp},
 };
 
 /// Where something was created, for "first created here".
@@ -26,6 +29,8 @@ struct Origin {
 struct TableState {
     def: TableDef,
     origin: Origin,
+    /// The item types `define_item` steps recorded, by name.
+    items: BTreeMap<String, ItemDef>,
 }
 
 /// The type attribute and key separator of the table named `name`: its
@@ -216,6 +221,7 @@ fn step(
                 TableState {
                     def: def.clone(),
                     origin,
+                    items: BTreeMap::new(),
                 },
             );
             Some(Step::CreateTable(def))
@@ -361,84 +367,380 @@ fn step(
             })
         }
         RawStep::Backfill(raw) => {
-            let table_state = existing(cx, state, trusted, &raw.table);
-            let Some(scope) = scopes
-                .get(raw.table.get())
-                .and_then(|s| s.get(raw.item.get()))
-            else {
-                let known = tables.iter().find(|t| *t.def.name == **raw.table.get());
-                match known {
-                    None => {
-                        let d = cx
-                            .error("dynamo::unknown_item", raw.table.span(), format!("no schema file defines table `{}`", raw.table.get()), "no schema")
-                            .help("a backfill renders templates from an item type's fields: the table's schema file must declare the item type");
-                        cx.push(d);
-                    }
-                    Some(t) => {
-                        let names: Vec<&str> = t.items.iter().map(|i| i.name.as_str()).collect();
-                        cx.unknown_name("dynamo::unknown_item", &raw.item, "item type", &names);
-                    }
-                }
-                return None;
-            };
-            let def = table_state.map(|s| s.def.clone());
-            let mut set = Vec::new();
-            if raw.set.is_empty() {
-                let d = cx
-                    .error(
-                        "dynamo::backfill",
-                        raw.set.span(),
-                        "backfill sets no attributes",
-                        "empty",
-                    )
-                    .help("write `set = { gsi2pk = \"STATUS#{status}\" }`");
-                cx.push(d);
+            let b = templates_step(cx, raw, state, trusted, tables, scopes, false)?;
+            Some(Step::Backfill(b))
+        }
+        RawStep::RewriteKeys(raw) => {
+            let b = templates_step(cx, raw, state, trusted, tables, scopes, true)?;
+            Some(rewrite(tables, &raw.table, &raw.item, Edit::RewriteKeys(b)))
+        }
+        RawStep::DefineItem(raw) => {
+            existing(cx, state, trusted, &raw.table)?;
+            let def = define_item(cx, raw)?;
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.items.insert(def.name.to_string(), def.clone());
             }
-            let (type_attribute, separator) = table_options(tables, raw.table.get());
-            let mut ordered: Vec<_> = raw.set.iter().collect();
-            ordered.sort_by_key(|(a, _)| a.span().start);
-            for (attr, text) in ordered {
-                let mut target = KeyTarget {
-                    name: attr.get(),
-                    ty: KeyType::S,
-                    sort: false,
-                };
-                if let Some(def) = &def {
-                    if def.partition_key.name == *attr.get()
-                        || def.sort_key.as_ref().is_some_and(|k| k.name == *attr.get())
-                    {
-                        let d = cx
-                            .error("dynamo::backfill", attr.span(), format!("`{}` is a key attribute of table `{}`", attr.get(), def.name), "part of the primary key")
-                            .help("an item's primary key cannot change: copy the items into a new table instead");
-                        cx.push(d);
-                        continue;
-                    }
-                    for index in def.indexes.iter() {
-                        if index.partition_key.name == *attr.get() {
-                            target.ty = index.partition_key.ty;
-                        }
-                        if let Some(sk) = index.sort_key.as_ref().filter(|k| k.name == *attr.get())
-                        {
-                            target.ty = sk.ty;
-                            target.sort = true;
-                        }
-                    }
-                }
-                if let Some(t) = keys::template(cx, &separator, scope, &target, text) {
-                    set.push(t);
-                }
+            Some(Step::DefineItem(def))
+        }
+        RawStep::DropItem(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            known_item(cx, table_state, trusted, &raw.item)?;
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                s.items.remove(raw.item.get());
             }
-            (cx.errors() == errors_before).then(|| {
-                let set: Vec<&ir::Template> = set.iter().collect();
-                Step::Backfill(ir::backfill(
-                    (raw.table.get(), &type_attribute, &separator),
-                    raw.item.get(),
-                    &set,
-                    |id| scope.fields[id.0].as_ref(),
-                ))
+            Some(Step::DropItem {
+                table: raw.table.get().clone().into(),
+                item: raw.item.get().clone().into(),
             })
         }
+        RawStep::RenameItem(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            known_item(cx, table_state, trusted, &raw.from)?;
+            if table_state.items.contains_key(raw.to.get()) {
+                let d = cx
+                    .error(
+                        "dynamo::migration_state",
+                        raw.to.span(),
+                        format!("item type `{}` exists already", raw.to.get()),
+                        "exists already",
+                    )
+                    .help(
+                        "rename to a name no item type of the table has, or drop that type first",
+                    );
+                cx.push(d);
+                return None;
+            }
+            if let Some(s) = state.get_mut(raw.table.get())
+                && let Some(mut def) = s.items.remove(raw.from.get())
+            {
+                def.name = raw.to.get().clone().into();
+                s.items.insert(def.name.to_string(), def);
+            }
+            Some(rewrite(
+                tables,
+                &raw.table,
+                &raw.from,
+                Edit::RenameItem {
+                    to: raw.to.get().clone().into(),
+                },
+            ))
+        }
+        RawStep::RenameAttribute(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            known_item(cx, table_state, trusted, &raw.item)?;
+            if raw.from.get() == raw.to.get() {
+                let d = cx
+                    .error(
+                        "dynamo::migration_state",
+                        raw.to.span(),
+                        "the attribute is renamed to itself",
+                        "same name",
+                    )
+                    .help("give the new attribute name in `to`, or remove the step");
+                cx.push(d);
+                return None;
+            }
+            Some(rewrite(
+                tables,
+                &raw.table,
+                &raw.item,
+                Edit::RenameAttribute {
+                    from: raw.from.get().clone().into(),
+                    to: raw.to.get().clone().into(),
+                },
+            ))
+        }
+        RawStep::MapValues(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            known_item(cx, table_state, trusted, &raw.item)?;
+            if raw.map.is_empty() {
+                let d = cx
+                    .error(
+                        "dynamo::migration_state",
+                        raw.map.span(),
+                        "the map is empty",
+                        "empty",
+                    )
+                    .help("write `map = { old = \"new\" }`");
+                cx.push(d);
+                return None;
+            }
+            Some(rewrite(
+                tables,
+                &raw.table,
+                &raw.item,
+                Edit::MapValues {
+                    attribute: raw.attribute.get().clone().into(),
+                    map: raw
+                        .map
+                        .iter()
+                        .map(|(o, n)| (o.get().clone().into(), n.get().clone().into()))
+                        .collect::<Vec<_>>()
+                        .into(),
+                },
+            ))
+        }
+        RawStep::WriteDefault(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            known_item(cx, table_state, trusted, &raw.item)?;
+            let value = match raw.value.get() {
+                toml::Value::String(s) => Literal::Text(s.clone().into()),
+                toml::Value::Integer(i) => Literal::Number(i.to_string().into()),
+                toml::Value::Float(f) if f.is_finite() => Literal::Number(f.to_string().into()),
+                toml::Value::Boolean(b) => Literal::Bool(*b),
+                _ => {
+                    let d = cx
+                        .error("dynamo::write_default", raw.value.span(), "`write_default` writes a string, a finite number or a boolean", "not a scalar")
+                        .help("an empty set, list or map needs no step: a missing attribute already reads as empty; for other values, write a transform");
+                    cx.push(d);
+                    return None;
+                }
+            };
+            Some(rewrite(
+                tables,
+                &raw.table,
+                &raw.item,
+                Edit::WriteDefault {
+                    attribute: raw.attribute.get().clone().into(),
+                    value,
+                },
+            ))
+        }
+        RawStep::RemoveAttribute(raw) => {
+            let table_state = existing(cx, state, trusted, &raw.table)?;
+            known_item(cx, table_state, trusted, &raw.item)?;
+            let def = &table_state.def;
+            let is_key = def.partition_key.name == *raw.attribute.get()
+                || def
+                    .sort_key
+                    .as_ref()
+                    .is_some_and(|k| k.name == *raw.attribute.get());
+            if is_key || def.type_attribute == *raw.attribute.get() {
+                let d = cx
+                    .error(
+                        "dynamo::migration_state",
+                        raw.attribute.span(),
+                        format!(
+                            "`{}` is the table's {}",
+                            raw.attribute.get(),
+                            if is_key { "key" } else { "type attribute" }
+                        ),
+                        "cannot be removed",
+                    )
+                    .help("only a non-key attribute can be removed from stored items");
+                cx.push(d);
+                return None;
+            }
+            Some(rewrite(
+                tables,
+                &raw.table,
+                &raw.item,
+                Edit::RemoveAttribute {
+                    attribute: raw.attribute.get().clone().into(),
+                },
+            ))
+        }
     }
+}
+
+/// A rewrite of the items of `item` in `table`.
+fn rewrite(tables: &[ir::Table], table: &Sp<String>, item: &Sp<String>, edit: Edit) -> Step {
+    Step::Rewrite(Rewrite {
+        table: table.get().clone().into(),
+        item: item.get().clone().into(),
+        type_attribute: table_options(tables, table.get()).0.into(),
+        edit,
+    })
+}
+
+/// Reports an item type the migrations so far have not recorded (when
+/// they record any item type of the table: a project from before item
+/// state records none until its baseline).
+fn known_item(cx: &mut Cx<'_>, table: &TableState, trusted: bool, item: &Sp<String>) -> Option<()> {
+    if trusted && !table.items.is_empty() && !table.items.contains_key(item.get()) {
+        let names: Vec<&str> = table.items.keys().map(String::as_str).collect();
+        cx.unknown_name("dynamo::migration_state", item, "item type", &names);
+        return None;
+    }
+    Some(())
+}
+
+/// The item type a `define_item` step records.
+fn define_item(cx: &mut Cx<'_>, raw: &RawDefineItem) -> Option<ItemDef> {
+    let errors_before = cx.errors();
+    let mut fields: Vec<FieldDef> = Vec::new();
+    for (name, field) in raw.fields.iter() {
+        let f = &field.get().0;
+        if f.ty.get().is_empty() {
+            let d = cx
+                .error(
+                    "dynamo::migration_state",
+                    name.span(),
+                    format!("field `{}` has no type", name.get()),
+                    "no type",
+                )
+                .help("write the type as the schema does, e.g. `id = \"string\"`");
+            cx.push(d);
+            continue;
+        }
+        fields.push(FieldDef {
+            name: name.get().clone().into(),
+            attribute: f
+                .attribute
+                .as_ref()
+                .map_or_else(|| name.get().clone(), |a| a.get().clone())
+                .into(),
+            ty: f.ty.get().clone().into(),
+            optional: f.optional.as_ref().is_some_and(|o| *o.get()),
+            default: f.default.as_ref().map(|d| d.get().to_string().into()),
+            values: f
+                .values
+                .as_ref()
+                .map(|v| v.iter().map(|v| v.get().clone().into()).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into(),
+            format: f.format.as_ref().map(|f| f.get().clone().into()),
+        });
+    }
+    let mut keys = Vec::new();
+    for (attribute, text) in &raw.keys {
+        for piece in dynamo_runtime::model::template::pieces(text.get()) {
+            match piece {
+                Err(e) => {
+                    let start = text.span().start + 1 + e.span.start;
+                    let d = cx
+                        .error(
+                            "dynamo::template",
+                            start..start + e.span.len(),
+                            e.message,
+                            "here",
+                        )
+                        .help(e.help);
+                    cx.push(d);
+                }
+                Ok((_, dynamo_runtime::model::template::Piece::Field { name, .. })) => {
+                    if !fields.iter().any(|f| f.name == name) {
+                        let d = cx
+                            .error(
+                                "dynamo::migration_state",
+                                text.span(),
+                                format!(
+                                    "key `{}` uses field `{name}`, which the step does not list",
+                                    attribute.get()
+                                ),
+                                "unknown field",
+                            )
+                            .help("list every field the key templates use under `fields`");
+                        cx.push(d);
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        keys.push(StoredTemplate {
+            attribute: attribute.get().clone().into(),
+            text: text.get().clone().into(),
+        });
+    }
+    fields.sort_by(|a, b| a.name.cmp(&b.name));
+    keys.sort_by(|a, b| a.attribute.cmp(&b.attribute));
+    (cx.errors() == errors_before).then(|| ItemDef {
+        table: raw.table.get().clone().into(),
+        name: raw.item.get().clone().into(),
+        fields: fields.into(),
+        keys: keys.into(),
+    })
+}
+
+/// The templates of a `backfill` (non-key attributes) or `rewrite_keys`
+/// (`keys`: the table's key attributes too) step, checked against the
+/// item type's fields.
+fn templates_step(
+    cx: &mut Cx<'_>,
+    raw: &RawBackfill,
+    state: &BTreeMap<String, TableState>,
+    trusted: bool,
+    tables: &[ir::Table],
+    scopes: &BTreeMap<String, BTreeMap<String, FieldScope>>,
+    keys: bool,
+) -> Option<ir::Backfill> {
+    let errors_before = cx.errors();
+    let table_state = existing(cx, state, trusted, &raw.table);
+    let Some(scope) = scopes
+        .get(raw.table.get())
+        .and_then(|s| s.get(raw.item.get()))
+    else {
+        let known = tables.iter().find(|t| *t.def.name == **raw.table.get());
+        match known {
+            None => {
+                let d = cx
+                        .error("dynamo::unknown_item", raw.table.span(), format!("no schema file defines table `{}`", raw.table.get()), "no schema")
+                        .help("a backfill renders templates from an item type's fields: the table's schema file must declare the item type");
+                cx.push(d);
+            }
+            Some(t) => {
+                let names: Vec<&str> = t.items.iter().map(|i| i.name.as_str()).collect();
+                cx.unknown_name("dynamo::unknown_item", &raw.item, "item type", &names);
+            }
+        }
+        return None;
+    };
+    let def = table_state.map(|s| s.def.clone());
+    let mut set = Vec::new();
+    if raw.set.is_empty() {
+        let d = cx
+            .error(
+                "dynamo::backfill",
+                raw.set.span(),
+                "backfill sets no attributes",
+                "empty",
+            )
+            .help("write `set = { gsi2pk = \"STATUS#{status}\" }`");
+        cx.push(d);
+    }
+    let (type_attribute, separator) = table_options(tables, raw.table.get());
+    let mut ordered: Vec<_> = raw.set.iter().collect();
+    ordered.sort_by_key(|(a, _)| a.span().start);
+    for (attr, text) in ordered {
+        let mut target = KeyTarget {
+            name: attr.get(),
+            ty: KeyType::S,
+            sort: false,
+        };
+        if let Some(def) = &def {
+            if !keys
+                && (def.partition_key.name == *attr.get()
+                    || def.sort_key.as_ref().is_some_and(|k| k.name == *attr.get()))
+            {
+                let d = cx
+                        .error("dynamo::backfill", attr.span(), format!("`{}` is a key attribute of table `{}`", attr.get(), def.name), "part of the primary key")
+                        .help("an item's primary key cannot change: copy the items into a new table instead");
+                cx.push(d);
+                continue;
+            }
+            for index in def.indexes.iter() {
+                if index.partition_key.name == *attr.get() {
+                    target.ty = index.partition_key.ty;
+                }
+                if let Some(sk) = index.sort_key.as_ref().filter(|k| k.name == *attr.get()) {
+                    target.ty = sk.ty;
+                    target.sort = true;
+                }
+            }
+        }
+        if let Some(t) = keys::template(cx, &separator, scope, &target, text) {
+            set.push(t);
+        }
+    }
+    (cx.errors() == errors_before).then(|| {
+        let set: Vec<&ir::Template> = set.iter().collect();
+        ir::backfill(
+            (raw.table.get(), &type_attribute, &separator),
+            raw.item.get(),
+            &set,
+            |id| scope.fields[id.0].as_ref(),
+        )
+    })
 }
 
 /// The state of a table a step works on; reports a table no earlier step

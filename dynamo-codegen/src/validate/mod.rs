@@ -64,7 +64,63 @@ pub fn validate(loaded: &Loaded, diagnostics: &mut Diagnostics) -> ir::Schema {
         tables.push(table);
     }
     let migrations = migration::migrations(&loaded.migrations, &tables, &scopes, diagnostics);
+    previous(&mut tables, &migrations);
     ir::Schema { tables, migrations }
+}
+
+/// Fills each item type's [`ir::Previous`] from the data steps of the
+/// migrations, in order (a rename followed by more changes under the new
+/// name is followed through).
+fn previous(tables: &mut [ir::Table], migrations: &[ir::Migration]) {
+    use ir::{Edit, Step};
+    for step in migrations.iter().flat_map(|m| &m.steps) {
+        let Step::Rewrite(r) = step else { continue };
+        let Some(table) = tables.iter_mut().find(|t| t.def.name == r.table) else {
+            continue;
+        };
+        if let Edit::RenameItem { to } = &r.edit {
+            // Names the old type had before go along too.
+            let mut names = vec![r.item.to_string()];
+            if let Some(old) = table.items.iter().find(|i| *i.name == *r.item) {
+                names.extend(old.previous.names.iter().cloned());
+            }
+            if let Some(item) = table.items.iter_mut().find(|i| *i.name == **to) {
+                for name in names {
+                    if !item.previous.names.contains(&name) && name != item.name {
+                        item.previous.names.push(name);
+                    }
+                }
+            }
+            continue;
+        }
+        let Some(item) = table
+            .items
+            .iter_mut()
+            .find(|i| *i.name == *r.item || i.previous.names.iter().any(|n| *n == *r.item))
+        else {
+            continue;
+        };
+        match &r.edit {
+            Edit::RenameAttribute { from, to } => {
+                let pair = (to.to_string(), from.to_string());
+                // Only while the item type still stores the new name.
+                if item.fields.iter().any(|f| f.attribute == pair.0)
+                    && !item.previous.attributes.contains(&pair)
+                {
+                    item.previous.attributes.push(pair);
+                }
+            }
+            Edit::MapValues { attribute, map } => {
+                for (old, new) in map.iter() {
+                    let triple = (attribute.to_string(), old.to_string(), new.to_string());
+                    if !item.previous.values.contains(&triple) {
+                        item.previous.values.push(triple);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Validates one table file: the table, its indexes, nested types, item

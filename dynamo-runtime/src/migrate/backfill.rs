@@ -11,7 +11,7 @@ use std::{
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    Event, MigrateError, Migration,
+    Event, MigrateError, Migration, rewrite,
     error::gone,
     events::Events,
     live::LiveTable,
@@ -23,7 +23,7 @@ use crate::{
     attr,
     key::{Refusal, write_value},
     model::{
-        Backfill, FieldFormat,
+        Backfill, FieldFormat, Rewrite,
         template::{Piece, pieces},
     },
 };
@@ -32,6 +32,13 @@ use crate::{
 const PAGE: i32 = 25;
 /// Attempts at one item whose fields keep changing under the backfill.
 const ATTEMPTS: usize = 5;
+
+/// What a scan over the items of one type does to each.
+#[derive(Clone, Copy)]
+pub(crate) enum Work<'s> {
+    Backfill(&'s Backfill),
+    Rewrite(&'s Rewrite),
+}
 
 /// One backfill step of one run.
 pub(crate) struct Cx<'m, 'a> {
@@ -74,7 +81,7 @@ impl Pacer {
 impl<'a> Cx<'_, 'a> {
     pub(crate) async fn run(
         &self,
-        b: &Backfill,
+        work: Work<'_>,
         resume: Option<&Checkpoint>,
         lease: &mut Lease<'a>,
     ) -> Result<()> {
@@ -88,9 +95,13 @@ impl<'a> Cx<'_, 'a> {
             scanned: 0,
             updated: 0,
         });
+        let (item_type, type_attribute) = match work {
+            Work::Backfill(b) => (&b.item, &b.type_attribute),
+            Work::Rewrite(r) => (&r.item, &r.type_attribute),
+        };
         if resume.is_some() {
             tracing::info!(
-                item = &*b.item,
+                item = &**item_type,
                 scanned = checkpoint.scanned,
                 "resuming a backfill from its checkpoint"
             );
@@ -104,13 +115,13 @@ impl<'a> Cx<'_, 'a> {
                 .consistent_read(true)
                 .limit(PAGE);
             // A table without a type attribute holds only this item type.
-            let request = if b.type_attribute.is_empty() {
+            let request = if type_attribute.is_empty() {
                 request
             } else {
                 request
                     .filter_expression("#type = :type")
-                    .expression_attribute_names("#type", &*b.type_attribute)
-                    .expression_attribute_values(":type", AttributeValue::S(b.item.to_string()))
+                    .expression_attribute_names("#type", &**type_attribute)
+                    .expression_attribute_values(":type", AttributeValue::S(item_type.to_string()))
             };
             let out = request
                 .set_exclusive_start_key(checkpoint.key.take())
@@ -119,7 +130,11 @@ impl<'a> Cx<'_, 'a> {
                 .map_err(|e| Error::service(Operation::Scan, self.table, e))?;
             for item in out.items() {
                 checkpoint.scanned += 1;
-                if self.write(b, item.clone(), &live.keys, &mut pacer).await? {
+                let written = match work {
+                    Work::Backfill(b) => self.write(b, item.clone(), &live.keys, &mut pacer).await?,
+                    Work::Rewrite(r) => self.rewrite(r, item.clone(), &live.keys, &mut pacer).await?,
+                };
+                if written {
                     checkpoint.updated += 1;
                 }
                 lease.renew().await?;
@@ -129,7 +144,7 @@ impl<'a> Cx<'_, 'a> {
                 .checkpoint(self.migration, &checkpoint)
                 .await?;
             self.events.emit(Event::Backfill {
-                item: b.item.to_string(),
+                item: item_type.to_string(),
                 scanned: checkpoint.scanned,
                 updated: checkpoint.updated,
                 estimated_total: live.item_count,
@@ -138,6 +153,67 @@ impl<'a> Cx<'_, 'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// Rewrites `item` as `r` says; `false` when it needs no change (or is
+    /// gone). A write that finds the item changed since it was read reads
+    /// it again, so a concurrent change is never overwritten.
+    async fn rewrite(
+        &self,
+        r: &Rewrite,
+        mut item: Attributes,
+        keys: &[String],
+        pacer: &mut Pacer,
+    ) -> Result<bool> {
+        for _ in 0..ATTEMPTS {
+            let Some(write) = rewrite::plan(r, keys, &item)? else {
+                return Ok(false);
+            };
+            pacer.wait().await;
+            match rewrite::send(self.db, self.table, r, keys, &item, write).await? {
+                rewrite::Sent::Written => return Ok(true),
+                rewrite::Sent::Changed => {}
+            }
+            match self.reread(keys, &item, &r.type_attribute, &r.item).await? {
+                Some(fresh) => item = fresh,
+                None => return Ok(false),
+            }
+        }
+        Err(Error::config(format!(
+            "{} of `{}` in `{}`: an item changed on each of {ATTEMPTS} attempts to rewrite it",
+            r.edit_name(),
+            r.item,
+            self.table
+        )))
+    }
+
+    /// The item with `item`'s key as stored now, if it is still of type
+    /// `item_type`.
+    async fn reread(
+        &self,
+        keys: &[String],
+        item: &Attributes,
+        type_attribute: &str,
+        item_type: &str,
+    ) -> Result<Option<Attributes>> {
+        let key: Attributes = keys
+            .iter()
+            .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        let fresh = self
+            .db
+            .client()
+            .get_item()
+            .table_name(self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::service(Operation::GetItem, self.table, e))?;
+        Ok(fresh.item.filter(|fresh| {
+            type_attribute.is_empty()
+                || matches!(fresh.get(type_attribute), Some(AttributeValue::S(t)) if t == item_type)
+        }))
     }
 
     /// Writes the rendered attributes `item` lacks; `false` when it has
@@ -215,23 +291,9 @@ impl<'a> Cx<'_, 'a> {
                 Err(e) => return Err(Error::service(Operation::UpdateItem, self.table, e)),
             }
             // Changed (or deleted) since the scan read it: read it again.
-            let fresh = db
-                .client()
-                .get_item()
-                .table_name(self.table)
-                .set_key(Some(key))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| Error::service(Operation::GetItem, self.table, e))?;
-            match fresh.item {
-                Some(fresh)
-                    if b.type_attribute.is_empty()
-                        || matches!(fresh.get(&*b.type_attribute), Some(AttributeValue::S(t)) if *t == b.item) =>
-                {
-                    item = fresh;
-                }
-                _ => return Ok(false),
+            match self.reread(keys, &item, &b.type_attribute, &b.item).await? {
+                Some(fresh) => item = fresh,
+                None => return Ok(false),
             }
         }
         Err(Error::config(format!(

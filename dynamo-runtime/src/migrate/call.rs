@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::{
 };
 use serde_json::{Map, Value, json};
 
-use super::Backfill;
+use super::{Backfill, Edit, Rewrite};
 use crate::Operation;
 use crate::{
     Billing, Db, Error, IndexDef, KeyAttributeDef, Result, StreamView, TableDef, Throughput,
@@ -67,6 +67,11 @@ pub(crate) enum Call {
         table: String,
         backfill: Backfill,
     },
+    /// Not one call: a scan and a write per item (run by `rewrite`).
+    Rewrite {
+        table: String,
+        rewrite: Rewrite,
+    },
 }
 
 enum Request {
@@ -98,7 +103,8 @@ impl Call {
             | Call::UpdateTtl { table, .. }
             | Call::UpdateStream { table, .. }
             | Call::UpdateBilling { table, .. }
-            | Call::Backfill { table, .. } => table,
+            | Call::Backfill { table, .. }
+            | Call::Rewrite { table, .. } => table,
         }
     }
 
@@ -186,7 +192,7 @@ impl Call {
                     }
                 })
             }
-            Call::Backfill { .. } => return Ok(None),
+            Call::Backfill { .. } | Call::Rewrite { .. } => return Ok(None),
         }))
     }
 
@@ -230,6 +236,9 @@ impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Call::Backfill { table, backfill } = self {
             return write!(f, "{}", backfill_text(table, backfill));
+        }
+        if let Call::Rewrite { table, rewrite } = self {
+            return write!(f, "{}", rewrite_text(table, rewrite));
         }
         let request = match self.request() {
             Ok(Some(request)) => request,
@@ -294,6 +303,55 @@ fn backfill_text(table: &str, b: &Backfill) -> String {
         sorted(scan),
         sorted(update)
     )
+}
+
+fn rewrite_text(table: &str, r: &Rewrite) -> String {
+    let mut scan = json!({
+        "TableName": table,
+        "ConsistentRead": true,
+    });
+    if !r.type_attribute.is_empty() {
+        scan["FilterExpression"] = json!("#type = :type");
+        scan["ExpressionAttributeNames"] = json!({ "#type": &*r.type_attribute });
+        scan["ExpressionAttributeValues"] = json!({ ":type": { "S": &*r.item } });
+    }
+    let write = match &r.edit {
+        Edit::RenameAttribute { from, to } => format!(
+            "UpdateItem (for each item with `{from}`) SET `{to}` = the value of `{from}` (unless \
+             `{to}` is set), REMOVE `{from}`, on condition that both are as read"
+        ),
+        Edit::MapValues { attribute, map } => format!(
+            "UpdateItem (for each item whose `{attribute}` is {}) SET `{attribute}` = the new \
+             value, on condition that it is as read",
+            map.iter()
+                .map(|(old, new)| format!("\"{old}\" (to \"{new}\")"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+        Edit::WriteDefault { attribute, value } => format!(
+            "UpdateItem (for each item without `{attribute}`) SET `{attribute}` = {value:?}, on \
+             condition that it is still absent"
+        ),
+        Edit::RemoveAttribute { attribute } => format!(
+            "UpdateItem (for each item with `{attribute}`) REMOVE `{attribute}`, on condition \
+             that it is as read"
+        ),
+        Edit::RenameItem { to } => format!(
+            "UpdateItem (for each item) SET `{}` = \"{to}\", on condition that it is still \"{}\"",
+            r.type_attribute, r.item
+        ),
+        Edit::RewriteKeys(b) => format!(
+            "TransactWriteItems (for each item whose key renders differently from {}) Put the \
+             item at its new key (on condition that the key is free) and Delete it at the old \
+             key (on condition that it is unchanged)",
+            b.set
+                .iter()
+                .map(|t| format!("{} = \"{}\"", t.attribute, t.text))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!("Scan {}\n{write}", sorted(scan))
 }
 
 fn keys_json(keys: &[KeySchemaElement]) -> Value {

@@ -289,7 +289,15 @@ impl<'a> Migrator<'a> {
         lease: &mut Lease<'a>,
     ) -> Result<()> {
         let table = self.db.physical_name(step.table());
-        if let Step::Backfill(b) = step {
+        if step.is_state_only() {
+            return Ok(());
+        }
+        let work = match step {
+            Step::Backfill(b) => Some(backfill::Work::Backfill(b)),
+            Step::Rewrite(r) => Some(backfill::Work::Rewrite(r)),
+            _ => None,
+        };
+        if let Some(work) = work {
             let cx = backfill::Cx {
                 db: self.db,
                 pace: self.backfill_rate,
@@ -299,7 +307,7 @@ impl<'a> Migrator<'a> {
                 table: &table,
                 tracking,
             };
-            return cx.run(b, resume, lease).await;
+            return cx.run(work, resume, lease).await;
         }
         let live = LiveTable::describe(self.db, &table).await?;
         let calls = live::plan(step, live.as_ref(), &table)?;

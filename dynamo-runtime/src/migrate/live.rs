@@ -450,6 +450,16 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 backfill: backfill.clone(),
             });
         }
+        Step::Rewrite(rewrite) => {
+            if live.is_none() {
+                return Err(missing(table, step));
+            }
+            calls.push(Call::Rewrite {
+                table: table_owned,
+                rewrite: rewrite.clone(),
+            });
+        }
+        Step::DefineItem(_) | Step::DropItem { .. } => {}
     }
     Ok(calls)
 }
@@ -459,7 +469,7 @@ pub(crate) fn simulate(live: &mut Option<LiveTable>, call: &Call) {
     match call {
         Call::CreateTable { def, .. } => *live = Some(LiveTable::from_def(def)),
         Call::DeleteTable { .. } => *live = None,
-        Call::Backfill { .. } => {}
+        Call::Backfill { .. } | Call::Rewrite { .. } => {}
         other => {
             let Some(t) = live else { return };
             match other {
@@ -470,7 +480,10 @@ pub(crate) fn simulate(live: &mut Option<LiveTable>, call: &Call) {
                 } => t.ttl = enabled.then(|| attribute.clone()),
                 Call::UpdateStream { stream, .. } => t.stream = *stream,
                 Call::UpdateBilling { billing, .. } => t.billing = *billing,
-                Call::CreateTable { .. } | Call::DeleteTable { .. } | Call::Backfill { .. } => {}
+                Call::CreateTable { .. }
+                | Call::DeleteTable { .. }
+                | Call::Backfill { .. }
+                | Call::Rewrite { .. } => {}
             }
         }
     }

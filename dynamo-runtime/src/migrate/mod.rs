@@ -37,6 +37,7 @@ mod events;
 mod executor;
 mod live;
 mod report;
+mod rewrite;
 mod tracking;
 mod wait;
 
@@ -47,7 +48,7 @@ pub use live::{LiveIndex, LiveProjection, LiveTable};
 pub use report::{MigrationStatus, Plan, PlannedMigration, Report, summary};
 pub use wait::WaitPolicy;
 
-pub use crate::model::{Backfill, Migration, Step};
+pub use crate::model::{Backfill, Edit, ItemDef, Migration, Rewrite, Step};
 
 /// The default name of the tracking table (before the namespace).
 pub const TRACKING_TABLE: &str = "dynamo_migrations";

@@ -118,6 +118,9 @@ pub fn summary(step: &Step) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Step::DefineItem(item) => format!("define_item {} in {table}", item.name),
+        Step::DropItem { item, .. } => format!("drop_item {item} in {table}"),
+        Step::Rewrite(r) => format!("{} {} in {table}", r.edit_name(), r.item),
     }
 }
 

@@ -69,11 +69,24 @@ pub enum Step {
     },
     /// Write rendered attributes onto the existing items of one type.
     Backfill(Backfill),
+    /// Record an item type as its stored items are written from here on
+    /// (state only: nothing is sent to DynamoDB).
+    DefineItem(ItemDef),
+    /// Record that no item type of this name is written any more (state
+    /// only; stored items are left alone).
+    DropItem {
+        /// The logical table name.
+        table: Text,
+        /// The item type.
+        item: Text,
+    },
+    /// Rewrite the stored items of one type.
+    Rewrite(Rewrite),
 }
 
 impl Step {
     /// Every step's `op`, as migration files write it.
-    pub const OPS: [&'static str; 8] = [
+    pub const OPS: [&'static str; 16] = [
         "create_table",
         "delete_table",
         "add_index",
@@ -82,6 +95,14 @@ impl Step {
         "update_stream",
         "update_billing",
         "backfill",
+        "define_item",
+        "drop_item",
+        "rename_attribute",
+        "map_values",
+        "write_default",
+        "remove_attribute",
+        "rename_item",
+        "rewrite_keys",
     ];
 
     /// The logical table the step works on.
@@ -94,7 +115,10 @@ impl Step {
             | Step::UpdateTtl { table, .. }
             | Step::UpdateStream { table, .. }
             | Step::UpdateBilling { table, .. }
-            | Step::Backfill(Backfill { table, .. }) => table,
+            | Step::Backfill(Backfill { table, .. })
+            | Step::DropItem { table, .. }
+            | Step::DefineItem(ItemDef { table, .. })
+            | Step::Rewrite(Rewrite { table, .. }) => table,
         }
     }
 
@@ -109,8 +133,144 @@ impl Step {
             Step::UpdateStream { .. } => Step::OPS[5],
             Step::UpdateBilling { .. } => Step::OPS[6],
             Step::Backfill(_) => Step::OPS[7],
+            Step::DefineItem(_) => Step::OPS[8],
+            Step::DropItem { .. } => Step::OPS[9],
+            Step::Rewrite(r) => r.edit_name(),
         }
     }
+
+    /// Whether the step only records item state (nothing to send).
+    pub fn is_state_only(&self) -> bool {
+        matches!(self, Step::DefineItem(_) | Step::DropItem { .. })
+    }
+}
+
+/// An item type as its stored items are written: what a `define_item`
+/// step records, so that folding the migrations gives the item types the
+/// stored data knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemDef {
+    /// The logical table name.
+    pub table: Text,
+    /// The item type, as stored in the type attribute.
+    pub name: Text,
+    /// The fields, in schema order.
+    pub fields: List<FieldDef>,
+    /// The key attributes the item fills (the table's and its indexes'),
+    /// each with its template (`{field}` for a plain key).
+    pub keys: List<Template>,
+}
+
+impl ItemDef {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The template of key attribute `attribute`.
+    pub fn key(&self, attribute: &str) -> Option<&Template> {
+        self.keys.iter().find(|k| k.attribute == attribute)
+    }
+}
+
+/// A field of an [`ItemDef`], as the schema writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDef {
+    /// The field's name.
+    pub name: Text,
+    /// The attribute it is stored in.
+    pub attribute: Text,
+    /// The type as the schema writes it: `u32`, `enum`, `list<string>`, a
+    /// nested type's name.
+    pub ty: Text,
+    /// Whether the field may be absent.
+    pub optional: bool,
+    /// The default as a TOML value (`"now"`/`"new"` included).
+    pub default: Option<Text>,
+    /// An enum's values.
+    pub values: List<Text>,
+    /// A datetime's storage format, or a custom field's Rust type and
+    /// storage (`crate::Money as S`).
+    pub format: Option<Text>,
+}
+
+/// A data step: rewrites the stored items of one type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    /// The logical table name.
+    pub table: Text,
+    /// The item type whose items are rewritten, as stored in the type
+    /// attribute (for `rename_item`, the old name).
+    pub item: Text,
+    /// The table's type attribute (empty: the table holds one item type).
+    pub type_attribute: Text,
+    /// What changes in each item.
+    pub edit: Edit,
+}
+
+impl Rewrite {
+    /// The step's `op`, e.g. `rename_attribute`.
+    pub fn edit_name(&self) -> &'static str {
+        match self.edit {
+            Edit::RenameAttribute { .. } => "rename_attribute",
+            Edit::MapValues { .. } => "map_values",
+            Edit::WriteDefault { .. } => "write_default",
+            Edit::RemoveAttribute { .. } => "remove_attribute",
+            Edit::RenameItem { .. } => "rename_item",
+            Edit::RewriteKeys(_) => "rewrite_keys",
+        }
+    }
+}
+
+/// What a [`Rewrite`] changes in each stored item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Move the value of attribute `from` to `to`.
+    RenameAttribute {
+        /// The old attribute name.
+        from: Text,
+        /// The new attribute name.
+        to: Text,
+    },
+    /// Replace stored text values of `attribute`: each `(old, new)`.
+    MapValues {
+        /// The attribute.
+        attribute: Text,
+        /// Old value to new value.
+        map: List<(Text, Text)>,
+    },
+    /// Write `value` to the items that lack `attribute`.
+    WriteDefault {
+        /// The attribute.
+        attribute: Text,
+        /// The value.
+        value: Literal,
+    },
+    /// Remove `attribute` from every item.
+    RemoveAttribute {
+        /// The attribute.
+        attribute: Text,
+    },
+    /// Rewrite the type attribute to `to`.
+    RenameItem {
+        /// The new item type name.
+        to: Text,
+    },
+    /// Move each item to the table key its `set` templates render from its
+    /// stored fields: the copy and the deletion of the old item are one
+    /// transaction, conditional on the old item being unchanged.
+    RewriteKeys(Backfill),
+}
+
+/// A scalar value a data step writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Literal {
+    /// Text (`S`).
+    Text(Text),
+    /// A number (`N`), in DynamoDB's text form.
+    Number(Text),
+    /// A boolean (`BOOL`).
+    Bool(bool),
 }
 
 /// A backfill: for each item of `item` in `table`, render `set` from the

@@ -13,7 +13,7 @@ pub mod template;
 
 use std::borrow::Cow;
 
-pub use migration::{Backfill, Migration, Step};
+pub use migration::{Backfill, Edit, FieldDef, ItemDef, Literal, Migration, Rewrite, Step};
 pub use table::{
     Billing, IndexDef, IndexKind, KeyAttributeDef, KeyType, Projection, StreamView, TableDef,
     Throughput,

@@ -127,7 +127,7 @@ impl<I: Item> GetProjected<I> {
         let type_attribute: &str = &I::TABLE.type_attribute;
         match item.get(type_attribute) {
             _ if type_attribute.is_empty() => {}
-            Some(AttributeValue::S(name)) if name == I::TYPE_NAME => {}
+            Some(AttributeValue::S(name)) if I::is_type_name(name) => {}
             other => {
                 return Err(DecodeError {
                     item_type: I::TYPE_NAME,

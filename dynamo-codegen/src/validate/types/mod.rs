@@ -172,8 +172,18 @@ pub(crate) fn field(
         (Some(v), Some(ty)) => validation(cx, v, ty, &fcx.nested.type_name(ty), name.get()),
         _ => Some(Validation::default()),
     };
+    let renamed_values = renamed_values(
+        cx,
+        name,
+        raw,
+        ty.as_ref().and_then(|ty| match ty {
+            FieldType::Enum(id) => enums.get(id.0),
+            _ => None,
+        }),
+    );
     (cx.errors() == errors_before).then_some(())?;
     Some(ir::Field {
+        renamed_values,
         name: name.get().clone(),
         span: name.span(),
         attribute,
@@ -183,6 +193,51 @@ pub(crate) fn field(
         doc: raw.doc.as_ref().map(|d| d.get().clone()),
         validate: validate?,
     })
+}
+
+/// `renamed_values` of an enum field: each old value is not a value any
+/// more, and maps to one that is.
+fn renamed_values(
+    cx: &mut Cx<'_>,
+    name: &Sp<String>,
+    raw: &Sp<RawField>,
+    def: Option<&EnumDef>,
+) -> Vec<(String, String)> {
+    let Some(map) = &raw.renamed_values else {
+        return Vec::new();
+    };
+    let Some(def) = def else {
+        let d = cx
+            .error(
+                "dynamo::field_option",
+                map.span(),
+                "`renamed_values` applies only to enum fields",
+                format!("field `{}` is `{}`", name.get(), raw.ty.get()),
+            )
+            .help("remove `renamed_values`, or change the field's type");
+        cx.push(d);
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (old, new) in map.iter() {
+        if def.values.iter().any(|v| v.value == **old.get()) {
+            let d = cx
+                .error(
+                    "dynamo::renamed_values",
+                    old.span(),
+                    format!("`{}` is still a value of `{}`", old.get(), name.get()),
+                    "still a value",
+                )
+                .help("map only values that `values` no longer lists");
+            cx.push(d);
+        } else if !def.values.iter().any(|v| v.value == **new.get()) {
+            let names: Vec<&str> = def.values.iter().map(|v| v.value.as_str()).collect();
+            cx.unknown_name("dynamo::renamed_values", new, "enum value", &names);
+        } else {
+            out.push((old.get().clone(), new.get().clone()));
+        }
+    }
+    out
 }
 
 /// A field's type before its options complete it: `enum` and `custom`
