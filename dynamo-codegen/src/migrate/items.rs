@@ -320,7 +320,9 @@ pub fn differences(
                 change: Change::Steps(steps),
                 at: at(item.span.clone()),
             });
-            item_differences(table, item, old, want, &fresh, out);
+            let mut old = old.clone();
+            old.name = want.name.clone();
+            item_differences(table, item, &old, want, &fresh, out);
             continue;
         }
         out.push(Difference {

@@ -1,0 +1,410 @@
+//! Item evolution against DynamoDB Local: the code generated from a
+//! "before" and an "after" schema side by side (`evolve_items_before`,
+//! `evolve_items_after`, `evolve_keys_after`). Items written by the before
+//! code; `migration new` writes the steps (pinned by the after fixture's
+//! migration); `migrate` runs as real processes while the after code
+//! reads.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use dynamo_runtime::Db;
+use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/valid")
+        .join(name)
+}
+
+/// A folder holding `schema`'s table file and `migrations`' files.
+fn folder(schema: &str, migrations: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    std::fs::copy(
+        fixture(schema).join("shop.toml"),
+        dir.path().join("shop.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture(migrations).join("migrations/0001_create_shop.toml"),
+        dir.path().join("migrations/0001_create_shop.toml"),
+    )
+    .unwrap();
+    dir
+}
+
+fn cli(db: &Db, schemas: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
+    command
+        .arg("--schemas")
+        .arg(schemas)
+        .args(["--endpoint", &std::env::var(ENDPOINT_ENV).unwrap()])
+        .args(["--region", "us-east-1"])
+        .args(["--namespace", db.namespace().unwrap()])
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env_remove("DYNAMO_NAMESPACE");
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn succeeded(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+const ORDERS: usize = 1500;
+const NOTES: usize = 300;
+
+fn order_key(i: usize) -> (String, String) {
+    (format!("c{}", i % 10), format!("o{i:05}"))
+}
+
+/// The before schema, migrated, with orders (every other one shipped)
+/// and notes written by the before code.
+async fn before(test: &str, orders: usize, notes: usize) -> (Db, tempfile::TempDir) {
+    use fixtures::evolve_items_before::shop::{NewNote, NewOrder, Note, Order, OrderStatus};
+    let db = local_db(test).await;
+    let dir = folder("evolve_items_before", "evolve_items_before");
+    succeeded(&cli(&db, dir.path()).arg("migrate").output().unwrap());
+    let all: Vec<Order> = (0..orders)
+        .map(|i| {
+            let (customer_id, order_id) = order_key(i);
+            Order::new(NewOrder {
+                customer_id,
+                order_id,
+                total: u32::try_from(i).unwrap() * 10,
+                status: if i % 2 == 0 {
+                    OrderStatus::Open
+                } else {
+                    OrderStatus::Shipped
+                },
+            })
+        })
+        .collect();
+    Order::batch_put(&all).send(&db).await.unwrap();
+    let all: Vec<Note> = (0..notes)
+        .map(|i| {
+            Note::new(NewNote {
+                id: format!("n{i:04}"),
+                text: format!("note {i}"),
+            })
+        })
+        .collect();
+    Note::batch_put(&all).send(&db).await.unwrap();
+    (db, dir)
+}
+
+/// Every stored item, raw.
+async fn scan(db: &Db) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .client()
+            .scan()
+            .table_name(db.physical_name("shop"))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        out.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// Writes the next migration for the after schema in `dir` and checks it
+/// against the after fixture's.
+fn migration_new(db: &Db, dir: &Path, after: &str, name: &str, file: &str) {
+    std::fs::copy(fixture(after).join("shop.toml"), dir.join("shop.toml")).unwrap();
+    let check = cli(db, dir).arg("check").output().unwrap();
+    assert!(!check.status.success(), "check names the differences");
+    succeeded(
+        &cli(db, dir)
+            .args(["migration", "new", name])
+            .output()
+            .unwrap(),
+    );
+    let written = std::fs::read_to_string(dir.join("migrations").join(file)).unwrap();
+    let expected = std::fs::read_to_string(fixture(after).join("migrations").join(file)).unwrap();
+    assert_eq!(written, expected, "the planned steps");
+    succeeded(&cli(db, dir).arg("check").output().unwrap());
+}
+
+/// Field added with a default, attribute renamed with a widened type, an
+/// enum value renamed, an item type joining an index and an item type
+/// renamed, in one migration: two `migrate` processes run it at once while
+/// the after code reads every item in a loop. No read fails or misses, and
+/// nothing is left under an old name or value.
+#[tokio::test]
+async fn several_item_changes_apply_while_the_after_code_reads() {
+    use fixtures::evolve_items_after::shop::{Memo, MemoKey, Order, OrderKey, OrderStatus};
+    let (db, dir) = before("evolve_items", ORDERS, NOTES).await;
+    migration_new(
+        &db,
+        dir.path(),
+        "evolve_items_after",
+        "several item changes",
+        "0002_several_item_changes.toml",
+    );
+
+    // The after code reads the before items already.
+    let first = Order::get(OrderKey {
+        customer_id: "c1".into(),
+        order_id: "o00001".into(),
+    })
+    .send(&db)
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (first.total, first.status, first.gift),
+        (10, OrderStatus::Sent, false)
+    );
+
+    let spawn = || {
+        cli(&db, dir.path())
+            .args(["migrate", "--backfill-rate", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (db, done) = (db.clone(), Arc::clone(&done));
+        tokio::spawn(async move {
+            let (mut reads, mut failures) = (0usize, Vec::new());
+            let mut i = 0usize;
+            while !done.load(Ordering::Relaxed) {
+                let (customer_id, order_id) = order_key(i % ORDERS);
+                match Order::get(OrderKey {
+                    customer_id,
+                    order_id,
+                })
+                .send(&db)
+                .await
+                {
+                    Ok(Some(o)) if o.total == 10 * (i % ORDERS) as u64 => {}
+                    other => failures.push(format!("order {}: {other:?}", i % ORDERS)),
+                }
+                match Memo::get(MemoKey {
+                    id: format!("n{:04}", i % NOTES),
+                })
+                .send(&db)
+                .await
+                {
+                    Ok(Some(_)) => {}
+                    other => failures.push(format!("memo {}: {other:?}", i % NOTES)),
+                }
+                reads += 2;
+                i += 7;
+            }
+            (reads, failures)
+        })
+    };
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        (a.wait_with_output().unwrap(), b.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    done.store(true, Ordering::Relaxed);
+    let (reads, failures) = reader.await.unwrap();
+    let (a, b) = (succeeded(&a), succeeded(&b));
+    let applied = format!("{a}{b}")
+        .matches("applied 0002_several_item_changes.toml")
+        .count();
+    assert_eq!(applied, 1, "applied by exactly one run:\n{a}\n{b}");
+    assert!(reads > 0);
+    assert!(
+        failures.is_empty(),
+        "{} of {reads} reads failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+
+    // Nothing under an old name or value; every value kept.
+    let items = scan(&db).await;
+    assert_eq!(items.len(), ORDERS + NOTES, "no item lost or added");
+    for item in &items {
+        assert!(!item.contains_key("total"), "{item:?}");
+        assert_ne!(
+            item.get("status"),
+            Some(&AttributeValue::S("shipped".into()))
+        );
+        assert_ne!(item.get("_type"), Some(&AttributeValue::S("Note".into())));
+    }
+    let orders = Order::scan().all(&db).await.unwrap();
+    assert_eq!(orders.len(), ORDERS);
+    let sent = Order::query_by_status(OrderStatus::Sent)
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), ORDERS / 2, "every order joined the index");
+    assert!(sent.iter().all(|o| o.total % 20 == 10));
+
+    // The schemas and migrations agree: nothing more to plan.
+    let again = cli(&db, dir.path())
+        .args(["migration", "new", "nothing"])
+        .output()
+        .unwrap();
+    succeeded(&again);
+    assert!(
+        text(&again.stderr).contains("nothing to write"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+/// A new sort key template moves every order to its new key, in
+/// transactions; a run killed mid-rewrite resumes, and in the end no
+/// order is left at an old key and none is lost.
+#[tokio::test]
+async fn a_key_rewrite_moves_every_item_and_resumes_after_a_kill() {
+    use fixtures::evolve_keys_after::shop::Order;
+    let orders = 300;
+    let (db, dir) = before("evolve_keys", orders, 0).await;
+    migration_new(
+        &db,
+        dir.path(),
+        "evolve_keys_after",
+        "order keys",
+        "0002_order_keys.toml",
+    );
+    let mut slow = cli(&db, dir.path())
+        .args(["migrate", "--backfill-rate", "60", "--lease-seconds", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let moved = scan(&db)
+            .await
+            .iter()
+            .filter(|i| matches!(i.get("sk"), Some(AttributeValue::S(s)) if s.starts_with("ORD#")))
+            .count();
+        if moved >= 50 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    let out = succeeded(
+        &cli(&db, dir.path())
+            .args(["migrate", "--backfill-rate", "0"])
+            .output()
+            .unwrap(),
+    );
+    assert!(out.contains("applied 0002_order_keys.toml"), "{out}");
+    let items = scan(&db).await;
+    assert_eq!(items.len(), orders, "no order lost or doubled");
+    for item in &items {
+        let Some(AttributeValue::S(sk)) = item.get("sk") else {
+            panic!("{item:?}")
+        };
+        assert!(sk.starts_with("ORD#") && !sk.starts_with("ORDER#"), "{sk}");
+    }
+    let mut read = Order::scan().all(&db).await.unwrap();
+    read.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    assert_eq!(read.len(), orders);
+    assert!(
+        read.iter()
+            .enumerate()
+            .all(|(i, o)| o.total == u32::try_from(i).unwrap() * 10)
+    );
+}
+
+/// A change no migration can make is refused at its schema line, with
+/// what to do instead, and nothing is written.
+#[test]
+fn a_refused_change_points_at_the_schema_line() {
+    let dir = folder("evolve_items_before", "evolve_items_before");
+    let schema = std::fs::read_to_string(dir.path().join("shop.toml"))
+        .unwrap()
+        .replace("total = \"u32\"", "total = \"string\"");
+    std::fs::write(dir.path().join("shop.toml"), schema).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cli"))
+        .arg("--schemas")
+        .arg(dir.path())
+        .args(["migration", "new", "change a type"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr).replace(&dir.path().display().to_string(), "<schemas>");
+    insta::assert_snapshot!(stderr);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("migrations"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
+
+/// The shop's migrations record its item types: with no change,
+/// `migration new` writes nothing.
+#[test]
+fn migration_new_on_the_unchanged_shop_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    std::fs::copy(schemas.join("shop.toml"), dir.path().join("shop.toml")).unwrap();
+    for entry in std::fs::read_dir(schemas.join("migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            dir.path()
+                .join("migrations")
+                .join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let before = std::fs::read_dir(dir.path().join("migrations"))
+        .unwrap()
+        .count();
+    let out = Command::new(env!("CARGO_BIN_EXE_cli"))
+        .arg("--schemas")
+        .arg(dir.path())
+        .args(["migration", "new", "nothing"])
+        .output()
+        .unwrap();
+    succeeded(&out);
+    assert!(
+        text(&out.stderr).contains("nothing to write"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("migrations"))
+            .unwrap()
+            .count(),
+        before
+    );
+}
