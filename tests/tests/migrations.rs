@@ -92,7 +92,10 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
             .unwrap()
     };
     let first = succeeded(&run());
-    assert_eq!(applied(&first), ["0001_create_shop.toml"]);
+    assert_eq!(
+        applied(&first),
+        ["0001_create_shop.toml", "0002_record_item_types.toml"]
+    );
     let table = db
         .client()
         .describe_table()
@@ -112,13 +115,16 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
 
     let second = succeeded(&run());
     assert_eq!(
-        second, "0 migrations applied now, 1 already applied\n",
+        second, "0 migrations applied now, 2 already applied\n",
         "a second run changes nothing"
     );
     // The app's start-up path: the same executor, the same records.
     let report = dynamo_tests::migrations::run(&db).await.unwrap();
     assert!(report.applied.is_empty());
-    assert_eq!(report.already_applied, ["0001_create_shop.toml"]);
+    assert_eq!(
+        report.already_applied,
+        ["0001_create_shop.toml", "0002_record_item_types.toml"]
+    );
 
     let status = cli(&db, &endpoint(), &schemas())
         .args(["migrate", "status"])
@@ -324,7 +330,8 @@ async fn concurrent_runs_apply_each_migration_exactly_once() {
         [
             "0001_create_shop.toml",
             "0002_orders_by_status.toml",
-            "0003_table_settings.toml"
+            "0003_table_settings.toml",
+            "0004_record_item_types.toml"
         ],
         "each migration applied by exactly one run:\n{a}\n{b}"
     );

@@ -215,7 +215,7 @@ pub fn widens(old: &str, new: &str) -> bool {
         }
         // Integers and f32s read exactly as exact decimals; f32 as f64.
         (Some(o), None) => new == "number" || (new == "f64" && o.digits() <= 15),
-        (None, None) => (old == "f32" && new == "f64") || (old == "f32" && new == "number"),
+        (None, None) => old == "f32" && (new == "f64" || new == "number"),
         (None, Some(_)) => false,
     }
 }

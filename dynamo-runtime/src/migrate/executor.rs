@@ -430,6 +430,10 @@ impl<'a> Migrator<'a> {
             }
             let mut calls = Vec::new();
             for step in m.steps.iter() {
+                if step.is_state_only() {
+                    calls.push(format!("(no call: {})", super::report::summary(step)));
+                    continue;
+                }
                 let table = self.db.physical_name(step.table());
                 if !tables.contains_key(&table) {
                     let live = LiveTable::describe(self.db, &table).await?;

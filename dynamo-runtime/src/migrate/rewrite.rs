@@ -413,8 +413,8 @@ mod tests {
             item: text("Order"),
             type_attribute: text("_type"),
             separator: text("#"),
-            fields: Cow::Borrowed(&[TemplateField::new("id", "id", FieldFormat::Text)]),
-            set: Cow::Borrowed(&[Template::new("sk", "ORD#{id}")]),
+            fields: Cow::Owned(vec![TemplateField::new("id", "id", FieldFormat::Text)]),
+            set: Cow::Owned(vec![Template::new("sk", "ORD#{id}")]),
         }));
         let old = item(&[("pk", "c"), ("sk", "ORDER#7"), ("id", "7")]);
         let Some(ItemWrite::Move { new }) = plan(&r, &KEYS(), &old).unwrap() else {

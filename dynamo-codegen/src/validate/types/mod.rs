@@ -232,7 +232,7 @@ fn renamed_values(
             cx.push(d);
         } else if !def.values.iter().any(|v| v.value == **new.get()) {
             let names: Vec<&str> = def.values.iter().map(|v| v.value.as_str()).collect();
-            cx.unknown_name("dynamo::renamed_values", new, "enum value", &names);
+            cx.unknown_name("dynamo::renamed_values", new, "value", &names);
         } else {
             out.push((old.get().clone(), new.get().clone()));
         }
