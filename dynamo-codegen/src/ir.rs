@@ -180,6 +180,10 @@ pub struct Previous {
     pub attributes: Vec<(String, String)>,
     /// `(attribute, old, new)` from `map_values` steps.
     pub values: Vec<(String, String, String)>,
+    /// The table key templates before the last `rewrite_keys` step that
+    /// changed them (each renders from fields of the key struct), so that
+    /// reads find items the step has not moved yet.
+    pub keys: Vec<Template>,
 }
 
 impl Item {

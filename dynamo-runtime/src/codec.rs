@@ -234,6 +234,34 @@ impl Decoder {
     /// the item's [`Unmodeled`] ones. (A plain key is a field, read
     /// already.)
     pub fn finish<I: Item>(
+        self,
+        keys: &[(&KeyTemplate<I>, &[&dyn KeyPart])],
+    ) -> crate::Result<Unmodeled> {
+        self.check_keys(keys)
+    }
+
+    /// [`finish`](Self::finish) for an item type whose table key templates
+    /// a migration changed (`rewrite_keys`): an item still stored under
+    /// the `previous` templates (not moved yet) is read too.
+    pub fn finish_previous<I: Item>(
+        self,
+        keys: &[(&KeyTemplate<I>, &[&dyn KeyPart])],
+        previous: &[(&KeyTemplate<I>, &[&dyn KeyPart])],
+    ) -> crate::Result<Unmodeled> {
+        let fits = |keys: &[(&KeyTemplate<I>, &[&dyn KeyPart])]| {
+            keys.iter().all(|(template, values)| {
+                self.item
+                    .get(template.attribute())
+                    .is_none_or(|stored| template.renders(stored, values))
+            })
+        };
+        if !fits(keys) && fits(previous) {
+            return self.check_keys(previous);
+        }
+        self.check_keys(keys)
+    }
+
+    fn check_keys<I: Item>(
         mut self,
         keys: &[(&KeyTemplate<I>, &[&dyn KeyPart])],
     ) -> crate::Result<Unmodeled> {

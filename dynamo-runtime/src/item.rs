@@ -97,6 +97,14 @@ pub trait Key: Send + Sync + Clone + std::fmt::Debug + 'static {
 
     /// Renders the key attributes (partition and sort key) of the item.
     fn encode_key(&self) -> Result<Attributes>;
+
+    /// The key the item had before a migration changed its table key
+    /// templates (`rewrite_keys`), if one did: a read that finds nothing
+    /// under the key reads under this one, so an item the step has not
+    /// moved yet is still found.
+    fn previous_key(&self) -> Option<Result<Attributes>> {
+        None
+    }
 }
 
 /// The attributes of a stored item that its item type does not model

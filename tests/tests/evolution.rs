@@ -286,7 +286,7 @@ async fn several_item_changes_apply_while_the_after_code_reads() {
 /// order is left at an old key and none is lost.
 #[tokio::test]
 async fn a_key_rewrite_moves_every_item_and_resumes_after_a_kill() {
-    use fixtures::evolve_keys_after::shop::Order;
+    use fixtures::evolve_keys_after::shop::{Order, OrderKey};
     let orders = 300;
     let (db, dir) = before("evolve_keys", orders, 0).await;
     migration_new(
@@ -317,6 +317,29 @@ async fn a_key_rewrite_moves_every_item_and_resumes_after_a_kill() {
     }
     slow.kill().unwrap();
     slow.wait().unwrap();
+    // Half moved: the after code finds every order, at its new key or,
+    // not moved yet, at its old one.
+    let moved = scan(&db)
+        .await
+        .iter()
+        .filter(|i| matches!(i.get("sk"), Some(AttributeValue::S(s)) if s.starts_with("ORD#")))
+        .count();
+    assert!(
+        moved < orders,
+        "the kill came before the end ({moved} moved)"
+    );
+    for i in 0..orders {
+        let (customer_id, order_id) = order_key(i);
+        let order = Order::get(OrderKey {
+            customer_id,
+            order_id,
+        })
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("order {i} not found"));
+        assert_eq!(order.total, u32::try_from(i).unwrap() * 10);
+    }
     let out = succeeded(
         &cli(&db, dir.path())
             .args(["migrate", "--backfill-rate", "0"])

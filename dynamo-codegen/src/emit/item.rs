@@ -204,6 +204,15 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
         let (attribute, text) = (&t.attribute, &t.text);
         Some(quote!(const #name: dynamo::KeyTemplate<Self> = dynamo::KeyTemplate::new(#attribute, #text);))
     });
+    let previous = item.previous.keys.iter().map(|t| {
+        let name = previous_name(t);
+        let (attribute, text) = (&t.attribute, &t.text);
+        quote! {
+            /// The template before a migration changed it (`rewrite_keys`).
+            const #name: dynamo::KeyTemplate<Self> = dynamo::KeyTemplate::new(#attribute, #text);
+        }
+    });
+    let templates = templates.chain(previous);
     let validators = item
         .fields
         .iter()
@@ -306,7 +315,15 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             });
             quote!((&Self::#name, #values))
         });
-    let finish = quote!(item.finish::<Self>(&[#(#checked),*])?);
+    let finish = if item.previous.keys.is_empty() {
+        quote!(item.finish::<Self>(&[#(#checked),*])?)
+    } else {
+        let previous = table_keys(cx, |f| {
+            let ident = &names.fields[f.0];
+            quote!(&value.#ident)
+        });
+        quote!(item.finish_previous::<Self>(&[#(#checked),*], &[#(#previous),*])?)
+    };
     let (encoder, decoded) = if cx.table().keep_unmodeled {
         (
             quote!(dynamo::__private::Encoder::item_with::<Self>(#capacity, &self.unmodeled)),
@@ -418,6 +435,47 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
     }
 }
 
+/// The name of the const holding `t`, a table key template before a
+/// `rewrite_keys` step: `PREVIOUS_` and the attribute.
+fn previous_name(t: &crate::ir::Template) -> proc_macro2::Ident {
+    quote::format_ident!(
+        "PREVIOUS_{}",
+        heck::ToShoutySnakeCase::to_shouty_snake_case(t.attribute.as_str())
+    )
+}
+
+/// The previous template of table key `k`, if a migration changed it.
+fn previous_template(item: &crate::ir::Item, k: crate::ir::KeyId) -> Option<&crate::ir::Template> {
+    let attribute = item.key(k).attribute();
+    item.previous.keys.iter().find(|t| t.attribute == attribute)
+}
+
+/// `(&Self::TEMPLATE, &[values])` of each templated table key, with the
+/// template before a `rewrite_keys` step where there is one.
+fn table_keys(
+    cx: ItemCx<'_>,
+    value: impl Fn(crate::ir::FieldId) -> TokenStream,
+) -> Vec<TokenStream> {
+    let (item, names) = (cx.item, cx.names);
+    let access = item.table_access();
+    std::iter::once(access.partition)
+        .chain(access.sort)
+        .filter(|k| matches!(item.key(*k), KeyValue::Template(_)))
+        .map(|k| match previous_template(item, k) {
+            Some(t) => {
+                let name = previous_name(t);
+                let values = t.fields().into_iter().map(&value);
+                quote!((&Self::#name, &[#(#values),*]))
+            }
+            None => {
+                let name = &names.keys[k.0];
+                let values = key_values(cx, k, &value);
+                quote!((&Self::#name, #values))
+            }
+        })
+        .collect()
+}
+
 fn emit_key_impl(cx: ItemCx<'_>) -> TokenStream {
     let (item, names) = (cx.item, cx.names);
     let (ty, key) = (&names.ty, &names.key);
@@ -430,6 +488,23 @@ fn emit_key_impl(cx: ItemCx<'_>) -> TokenStream {
     let keys = std::iter::once(access.partition)
         .chain(access.sort)
         .map(|k| render_key(cx, &owner, k, own));
+    let previous = (!item.previous.keys.is_empty()).then(|| {
+        let keys = std::iter::once(access.partition)
+            .chain(access.sort)
+            .map(|k| match previous_template(item, k) {
+                Some(t) => {
+                    let name = previous_name(t);
+                    let values = t.fields().into_iter().map(own);
+                    quote!(#owner::#name.render(&[#(#values),*]))
+                }
+                None => render_key(cx, &owner, k, own),
+            });
+        quote! {
+            fn previous_key(&self) -> Option<dynamo::Result<dynamo::Attributes>> {
+                Some(dynamo::__private::key_attributes([#(#keys),*]))
+            }
+        }
+    });
     quote! {
         impl dynamo::Key for #key {
             type Item = #ty;
@@ -437,6 +512,8 @@ fn emit_key_impl(cx: ItemCx<'_>) -> TokenStream {
             fn encode_key(&self) -> dynamo::Result<dynamo::Attributes> {
                 dynamo::__private::key_attributes([#(#keys),*])
             }
+
+            #previous
         }
     }
 }

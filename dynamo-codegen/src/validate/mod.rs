@@ -68,13 +68,47 @@ pub fn validate(loaded: &Loaded, diagnostics: &mut Diagnostics) -> ir::Schema {
     ir::Schema { tables, migrations }
 }
 
+/// `text` as a template of `item`'s fields, or `None` when it names a
+/// field the item does not have.
+fn key_template(item: &ir::Item, attribute: &str, text: &str) -> Option<ir::Template> {
+    use dynamo_runtime::model::template::{Piece, pieces};
+    let mut parts = Vec::new();
+    for piece in pieces(text) {
+        let (_, piece) = piece.ok()?;
+        parts.push(match piece {
+            Piece::Literal(l) => ir::TemplatePart::Literal(l.to_owned()),
+            Piece::Field { name, width } => ir::TemplatePart::Field {
+                field: ir::FieldId(item.fields.iter().position(|f| f.name == name)?),
+                width,
+            },
+        });
+    }
+    Some(ir::Template {
+        attribute: attribute.to_owned(),
+        text: text.to_owned(),
+        parts,
+    })
+}
+
 /// Fills each item type's [`ir::Previous`] from the data steps of the
 /// migrations, in order (a rename followed by more changes under the new
 /// name is followed through).
 fn previous(tables: &mut [ir::Table], migrations: &[ir::Migration]) {
     use ir::{Edit, Step};
+    // The item types as recorded so far, for the templates a key rewrite
+    // replaces.
+    let mut recorded: BTreeMap<(String, String), ir::ItemDef> = BTreeMap::new();
     for step in migrations.iter().flat_map(|m| &m.steps) {
+        if let Step::DefineItem(def) = step {
+            recorded.insert((def.table.to_string(), def.name.to_string()), def.clone());
+        }
         let Step::Rewrite(r) = step else { continue };
+        if let Edit::RenameItem { to } = &r.edit
+            && let Some(mut def) = recorded.remove(&(r.table.to_string(), r.item.to_string()))
+        {
+            def.name = to.clone();
+            recorded.insert((r.table.to_string(), to.to_string()), def);
+        }
         let Some(table) = tables.iter_mut().find(|t| t.def.name == r.table) else {
             continue;
         };
@@ -116,6 +150,36 @@ fn previous(tables: &mut [ir::Table], migrations: &[ir::Migration]) {
                     if !item.previous.values.contains(&triple) {
                         item.previous.values.push(triple);
                     }
+                }
+            }
+            Edit::RewriteKeys(b) => {
+                let Some(def) = recorded.get(&(r.table.to_string(), r.item.to_string())) else {
+                    continue;
+                };
+                let key_fields = item.key_fields();
+                let mut previous = Vec::new();
+                for t in b.set.iter() {
+                    let Some(old) = def.key(&t.attribute) else {
+                        continue;
+                    };
+                    if old.text == t.text {
+                        continue;
+                    }
+                    match key_template(item, &t.attribute, &old.text) {
+                        Some(template)
+                            if template.fields().iter().all(|f| key_fields.contains(f)) =>
+                        {
+                            previous.push(template);
+                        }
+                        // Not renderable from the key: no fallback read.
+                        _ => {
+                            previous.clear();
+                            break;
+                        }
+                    }
+                }
+                if !previous.is_empty() {
+                    item.previous.keys = previous;
                 }
             }
             _ => {}

@@ -65,6 +65,19 @@ impl<I: Item> GetItem<I> {
     }
 
     async fn read(&self, db: &Db, projection: &[&'static str]) -> Result<Option<Attributes>> {
+        let found = self.read_at(db, self.key.encode_key()?, projection).await?;
+        match (found, self.key.previous_key()) {
+            (None, Some(previous)) => self.read_at(db, previous?, projection).await,
+            (found, _) => Ok(found),
+        }
+    }
+
+    async fn read_at(
+        &self,
+        db: &Db,
+        key: Attributes,
+        projection: &[&'static str],
+    ) -> Result<Option<Attributes>> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::GetItem, &table, I::TYPE_NAME);
         async {
@@ -81,7 +94,7 @@ impl<I: Item> GetItem<I> {
                 .client()
                 .get_item()
                 .table_name(&table)
-                .set_key(Some(self.key.encode_key()?))
+                .set_key(Some(key))
                 .consistent_read(self.consistent)
                 .set_projection_expression(projection)
                 .set_expression_attribute_names(expr.names())
