@@ -149,7 +149,32 @@ enum MigrationCommand {
         /// What it does, e.g. `orders by status` (becomes the file name and
         /// the description).
         name: String,
+        /// Also write the literal default of each new field to the stored
+        /// items (`write_default` steps); without it they read the default.
+        #[arg(long)]
+        write_defaults: bool,
+        /// Also remove the attribute of each removed field from the stored
+        /// items (`remove_attribute` steps); without it they are left alone.
+        #[arg(long)]
+        remove_attributes: bool,
+        /// `ITEM=PATH`: change item type ITEM with one `transform` step
+        /// calling the app's function PATH (e.g.
+        /// `Order=crate::upgrades::order_v2`), for changes no declarative
+        /// step can make. Repeat for several item types.
+        #[arg(long = "transform", value_name = "ITEM=PATH", value_parser = transform_arg)]
+        transforms: Vec<(String, String)>,
     },
+}
+
+fn transform_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((item, path)) if !item.is_empty() && !path.is_empty() => {
+            Ok((item.trim().to_owned(), path.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}`: write ITEM=PATH, e.g. Order=crate::upgrades::order_v2"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,7 +225,20 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
             eprint!("{}", generated.warnings.render());
             Ok(generate(out, *check, &generated))
         }
-        Command::Migration(MigrationCommand::New { name }) => migration_new(cli, name),
+        Command::Migration(MigrationCommand::New {
+            name,
+            write_defaults,
+            remove_attributes,
+            transforms,
+        }) => migration_new(
+            cli,
+            name,
+            &plan::Options {
+                write_defaults: *write_defaults,
+                remove_attributes: *remove_attributes,
+                transforms: transforms.iter().cloned().collect(),
+            },
+        ),
         Command::Migrate(args) => block_on(migrate(cli, args)),
         Command::Table(command) => block_on(table(cli, command)),
         Command::Pull { table, out } => block_on(pull(cli, table, out.as_deref())),
@@ -313,10 +351,21 @@ fn generate(out: &Path, check: bool, generated: &Generated) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn migration_new(cli: &Cli, name: &str) -> Result<ExitCode, Error> {
+fn migration_new(cli: &Cli, name: &str, options: &plan::Options) -> Result<ExitCode, Error> {
     let checked = crate::check(&cli.schemas)?;
     eprint!("{}", checked.warnings.render());
-    let differences = plan::diff(&checked.schema);
+    for item in options.transforms.keys() {
+        let known = checked
+            .schema
+            .tables
+            .iter()
+            .any(|t| t.items.iter().any(|i| i.name == *item));
+        if !known {
+            eprintln!("error: --transform {item}=…: no schema file has item type `{item}`");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let differences = plan::diff_with(&checked.schema, options);
     if differences.is_empty() {
         eprintln!(
             "{}: the migrations already build what the schemas describe; nothing to write",

@@ -180,6 +180,9 @@ pub struct Previous {
     pub attributes: Vec<(String, String)>,
     /// `(attribute, old, new)` from `map_values` steps.
     pub values: Vec<(String, String, String)>,
+    /// The mark of the last `transform` step of the type, which every item
+    /// the generated code writes carries.
+    pub mark: Option<String>,
     /// The table key templates before the last `rewrite_keys` step that
     /// changed them (each renders from fields of the key struct), so that
     /// reads find items the step has not moved yet.
@@ -942,6 +945,22 @@ pub struct Migration {
     pub text: String,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// The item type each `transform` step reads, as the migrations
+    /// recorded it before the step.
+    pub transforms: Vec<TransformShape>,
+}
+
+/// What a `transform` step's function takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformShape {
+    /// The step's index in its migration.
+    pub step: usize,
+    /// The function's Rust path.
+    pub function: String,
+    /// The item type before the step.
+    pub old: ItemDef,
+    /// The table's key attributes (partition, sort) and their types.
+    pub table_key: (KeyAttributeDef, Option<KeyAttributeDef>),
 }
 
 impl Migration {

@@ -17,6 +17,7 @@ pub mod ir;
 pub mod load;
 pub mod migrate;
 pub mod names;
+pub mod shapes;
 pub mod template;
 pub mod validate;
 pub mod write;
@@ -107,7 +108,8 @@ pub fn check_loaded(loaded: &load::Loaded, mut diagnostics: Diagnostics) -> Resu
     if diagnostics.has_errors() {
         return Err(Error::Schema(diagnostics));
     }
-    let names = names::names(&schema, &mut diagnostics);
+    let mut names = names::names(&schema, &mut diagnostics);
+    names.shapes = shapes::shapes(&schema, &mut diagnostics);
     if diagnostics.has_errors() {
         return Err(Error::Schema(diagnostics));
     }

@@ -240,6 +240,8 @@ fn fresh(base: &str, taken: &[Ident]) -> Ident {
 pub struct Names {
     /// The tables, in schema order.
     pub tables: Vec<TableNames>,
+    /// The item types `transform` steps read, by migration.
+    pub shapes: Vec<crate::shapes::Shapes>,
 }
 
 /// The names of one table's module.
@@ -488,7 +490,10 @@ pub fn names(schema: &ir::Schema, diagnostics: &mut Diagnostics) -> Names {
             module.unwrap_or_else(|| ident("_")),
         ));
     }
-    Names { tables }
+    Names {
+        tables,
+        shapes: Vec::new(),
+    }
 }
 
 /// The module of a table: `shop-prod` becomes `shop_prod`.

@@ -10,6 +10,58 @@ use crate::{
     key::{KeyFields, KeyPart, KeyTemplate, RenderedKey, RowError},
 };
 
+/// What a `transform` step's function returns: the new item, or why the
+/// item cannot be transformed (the step stops with the reason).
+pub trait Transformed<New> {
+    /// The new item, or the reason there is none.
+    fn into_new(self) -> Result<New, String>;
+}
+
+impl<New: Item> Transformed<New> for New {
+    fn into_new(self) -> Result<New, String> {
+        Ok(self)
+    }
+}
+
+impl<New: Item, E: std::fmt::Display> Transformed<New> for Result<New, E> {
+    fn into_new(self) -> Result<New, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// Runs a `transform` step's function on one stored item: decodes it as
+/// `Old` (the item type as the migrations recorded it before the step),
+/// calls `f`, checks and encodes the `New` item it returns. Attributes
+/// neither type models (another writer's) are kept; index key attributes
+/// are not (the new item renders its own).
+pub fn transform<Old, New, R>(raw: Attributes, f: fn(Old) -> R) -> crate::Result<Attributes>
+where
+    Old: Item,
+    New: Item,
+    R: Transformed<New>,
+{
+    let old = Old::decode(raw.clone())?;
+    let modeled = old.encode()?;
+    let new = f(old).into_new().map_err(|reason| {
+        crate::Error::from(crate::migrate::MigrateError::Transform {
+            item: New::TYPE_NAME.to_owned(),
+            reason,
+        })
+    })?;
+    new.validate()?;
+    let mut out = new.encode()?;
+    let table = New::TABLE;
+    for (name, value) in raw {
+        let index_key = table.indexes.iter().any(|i| {
+            *i.partition_key.name == name || i.sort_key.as_ref().is_some_and(|k| *k.name == name)
+        });
+        if !modeled.contains_key(&name) && !index_key && !out.contains_key(&name) {
+            out.insert(name, value);
+        }
+    }
+    Ok(out)
+}
+
 /// Builds the attribute map of one item.
 #[derive(Debug)]
 pub struct Encoder {
@@ -33,7 +85,14 @@ impl Encoder {
 
     /// Starts an item of type `I` with room for `capacity` attributes.
     pub fn item<I: Item>(capacity: usize) -> Self {
-        Encoder::new(I::TYPE_NAME, &I::TABLE.type_attribute, capacity)
+        let mut encoder = Encoder::new(I::TYPE_NAME, &I::TABLE.type_attribute, capacity);
+        if let Some(mark) = I::TRANSFORM_MARK {
+            encoder.item.insert(
+                crate::model::Edit::TRANSFORM_MARK.to_owned(),
+                AttributeValue::S(mark.to_owned()),
+            );
+        }
+        encoder
     }
 
     /// Starts an item of type `I` from the attributes it does not model
@@ -150,6 +209,7 @@ impl Decoder {
             // Stored before `rename_item` reached it.
             I::TYPE_NAME.clone_into(name);
         }
+        item.remove(crate::model::Edit::TRANSFORM_MARK);
         Decoder::new(item, I::TYPE_NAME, &I::TABLE.type_attribute)
     }
 

@@ -18,6 +18,11 @@ pub trait Item: Sized + Send + Sync + 'static {
     const VERSION: Option<Version> = None;
     /// The `updated_at` field every write sets (`timestamps = true`).
     const UPDATED_AT: Option<Path<Self, Timestamp>> = None;
+    /// The mark of the last `transform` step of the type's migrations:
+    /// every item the generated code writes carries it (in
+    /// [`Edit::TRANSFORM_MARK`](crate::model::Edit::TRANSFORM_MARK)), so the
+    /// step never transforms an item written in the new shape.
+    const TRANSFORM_MARK: Option<&'static str> = None;
     /// Names the type had before a migration renamed it (`rename_item`):
     /// stored items still under such a name read as this type.
     const PREVIOUS_NAMES: &'static [&'static str] = &[];

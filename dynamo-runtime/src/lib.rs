@@ -83,7 +83,9 @@ client! {
     /// types give.
     #[doc(hidden)]
     pub mod __private {
-        pub use crate::codec::{Decoder, Encoder, item_type, key_attributes};
+        pub use crate::codec::{
+            Decoder, Encoder, Transformed, item_type, key_attributes, transform,
+        };
         pub use crate::key::{KeyFields, RowError};
         pub use crate::ops::{UpdateActions, query_items, query_rows};
 

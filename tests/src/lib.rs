@@ -36,6 +36,7 @@ pub mod fixtures {
         evolve_items_after,
         evolve_items_before,
         evolve_keys_after,
+        evolve_transform_after,
         item_options,
         keys,
         names_camel_case,
@@ -46,6 +47,31 @@ pub mod fixtures {
         plain_keys,
         table_options
     );
+}
+
+/// The functions of the fixtures' `transform` steps.
+pub mod upgrades {
+    use crate::fixtures::evolve_transform_after::{migrations::before_0002, shop};
+
+    /// `evolve_transform_after`: the total in euros becomes text with its
+    /// currency, and the new `label` is computed from the key.
+    pub fn order_total_as_text(old: before_0002::shop::Order) -> Result<shop::Order, String> {
+        if old.total > 1_000_000 {
+            return Err(format!("order {} is too large to label", old.order_id));
+        }
+        Ok(shop::Order {
+            label: format!("{}/{}", old.customer_id, old.order_id),
+            total: format!("{} EUR", old.total),
+            status: match old.status {
+                before_0002::shop::OrderStatus::Open => shop::OrderStatus::Open,
+                before_0002::shop::OrderStatus::Shipped => shop::OrderStatus::Shipped,
+            },
+            customer_id: old.customer_id,
+            order_id: old.order_id,
+            // Attributes other writers keep are carried over by the step.
+            unmodeled: Default::default(),
+        })
+    }
 }
 
 /// The custom type the `field_types` fixture names (`crate::money::Money`).

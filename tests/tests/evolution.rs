@@ -431,3 +431,130 @@ fn migration_new_on_the_unchanged_shop_writes_nothing() {
         before
     );
 }
+
+/// A change no declarative step can make (a type change and a required
+/// field without a default) is one `transform` step calling a function of
+/// the app, which the compiler checks against both shapes. The command
+/// line stops at it (it cannot call the app); the app's executor applies
+/// it; an order the after code wrote meanwhile is left alone; a rerun of
+/// the step from scratch transforms nothing twice; and another writer's
+/// attribute survives.
+#[tokio::test]
+async fn a_transform_runs_the_apps_function_once_per_item() {
+    use fixtures::evolve_transform_after::{
+        migrations,
+        shop::{NewOrder, Order, OrderKey, OrderStatus},
+    };
+    let orders = 200;
+    let (db, dir) = before("evolve_transform", orders, 0).await;
+    // Another writer's attribute on one order.
+    let (customer_id, order_id) = order_key(3);
+    db.client()
+        .update_item()
+        .table_name(db.physical_name("shop"))
+        .key("pk", AttributeValue::S(format!("CUSTOMER#{customer_id}")))
+        .key("sk", AttributeValue::S(format!("ORDER#{order_id}")))
+        .update_expression("SET legacy_flag = :f")
+        .expression_attribute_values(":f", AttributeValue::Bool(true))
+        .send()
+        .await
+        .unwrap();
+
+    std::fs::copy(
+        fixture("evolve_transform_after").join("shop.toml"),
+        dir.path().join("shop.toml"),
+    )
+    .unwrap();
+    let refused = cli(&db, dir.path())
+        .args(["migration", "new", "totals as text"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("--transform Order=path::to::function"),
+        "{}",
+        text(&refused.stderr)
+    );
+    succeeded(
+        &cli(&db, dir.path())
+            .args(["migration", "new", "totals as text"])
+            .args(["--transform", "Order=crate::upgrades::order_total_as_text"])
+            .output()
+            .unwrap(),
+    );
+    let file = "0002_totals_as_text.toml";
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("migrations").join(file)).unwrap(),
+        std::fs::read_to_string(
+            fixture("evolve_transform_after")
+                .join("migrations")
+                .join(file)
+        )
+        .unwrap(),
+    );
+
+    // The command line cannot call the app's function: it says so.
+    let cli_run = cli(&db, dir.path()).arg("migrate").output().unwrap();
+    assert!(!cli_run.status.success());
+    assert!(
+        text(&cli_run.stderr).contains("only the app can run"),
+        "{}",
+        text(&cli_run.stderr)
+    );
+
+    // The after code writes an order before the step: it is in the new
+    // shape (and carries the step's mark), so the step leaves it alone.
+    let fresh = Order::new(NewOrder {
+        customer_id: "c9".into(),
+        order_id: "fresh".into(),
+        total: "7 USD".into(),
+        status: OrderStatus::Open,
+        label: "written by the after code".into(),
+    });
+    fresh.put().send(&db).await.unwrap();
+
+    let report = migrations::run(&db).await.unwrap();
+    assert_eq!(report.applied, ["0002_totals_as_text.toml"]);
+    let check = |all: Vec<Order>| {
+        assert_eq!(all.len(), orders + 1);
+        for o in all {
+            if o.order_id == "fresh" {
+                assert_eq!(o, fresh);
+                continue;
+            }
+            let i: usize = o.order_id[1..].parse().unwrap();
+            assert_eq!(o.total, format!("{} EUR", i * 10));
+            assert_eq!(o.label, format!("{}/{}", o.customer_id, o.order_id));
+        }
+    };
+    check(Order::scan().all(&db).await.unwrap());
+    let kept = Order::get(OrderKey {
+        customer_id: customer_id.clone(),
+        order_id: order_id.clone(),
+    })
+    .send(&db)
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        kept.unmodeled.attributes().get("legacy_flag"),
+        Some(&AttributeValue::Bool(true)),
+        "another writer's attribute survives the transform"
+    );
+
+    // A run that died before its first checkpoint starts the step over:
+    // every item carries the step's mark, so none is transformed twice.
+    db.client()
+        .update_item()
+        .table_name(db.physical_name("dynamo_migrations"))
+        .key("id", AttributeValue::S(format!("migration#{:010}", 2)))
+        .update_expression("SET #s = :failed REMOVE checkpoint")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
+        .send()
+        .await
+        .unwrap();
+    let again = migrations::run(&db).await.unwrap();
+    assert_eq!(again.applied, ["0002_totals_as_text.toml"]);
+    check(Order::scan().all(&db).await.unwrap());
+}

@@ -383,6 +383,11 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             }
         }
     });
+    let mark = item
+        .previous
+        .mark
+        .as_ref()
+        .map(|mark| quote!(const TRANSFORM_MARK: Option<&'static str> = Some(#mark);));
     let previous_names = (!item.previous.names.is_empty()).then(|| {
         let names = &item.previous.names;
         quote!(const PREVIOUS_NAMES: &'static [&'static str] = &[#(#names),*];)
@@ -407,6 +412,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             type Fields = #fields_struct;
             const TYPE_NAME: &'static str = #type_name;
             #previous_names
+            #mark
             const TABLE: &'static dynamo::TableDef = &TABLE;
             const FIELDS: #fields_struct = #fields_struct { #(#paths)* };
             #updated_at

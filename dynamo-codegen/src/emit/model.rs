@@ -245,6 +245,10 @@ fn edit(edit: &Edit) -> TokenStream {
             let b = backfill(b);
             quote!(#path::RewriteKeys(#b))
         }
+        Edit::Transform { function, mark } => {
+            let (function, mark) = (text(function), text(mark));
+            quote!(#path::Transform { function: #function, mark: #mark })
+        }
     }
 }
 

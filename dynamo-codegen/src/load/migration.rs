@@ -68,6 +68,21 @@ pub enum RawStep {
     RenameItem(RawRenameItem),
     /// Move every stored item of one type to the table key its new templates render.
     RewriteKeys(RawBackfill),
+    /// Replace every stored item of one type with what a function of the app returns for it.
+    Transform(RawTransform),
+}
+
+/// `op = "transform"`
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawTransform {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// The item type whose items are transformed.
+    pub item: Sp<String>,
+    /// The Rust path of the app's function, e.g. `crate::upgrades::order_v2`: it takes the item as the migrations recorded it before this step (`migrations::before_NNNN::<table>::<Item>`) and returns the item type of the schema, or `Result<_, E: Display>`.
+    pub function: Sp<String>,
 }
 
 /// `op = "define_item"`: an item type as the stored data knows it.

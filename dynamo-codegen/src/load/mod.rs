@@ -431,6 +431,7 @@ fn parse_step(
         }
         "rename_item" => RawStep::RenameItem(section(s, rest, diagnostics)?.0.into_inner()),
         "rewrite_keys" => RawStep::RewriteKeys(section(s, rest, diagnostics)?.0.into_inner()),
+        "transform" => RawStep::Transform(section(s, rest, diagnostics)?.0.into_inner()),
         other => {
             let list = crate::ir::Step::OPS.map(|k| format!("`{k}`")).join(", ");
             let d = Diagnostic::error(

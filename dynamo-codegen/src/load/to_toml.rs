@@ -9,7 +9,7 @@ use super::{
     RawAddIndex, RawAttributeRef, RawBackfill, RawBilling, RawCreateTable, RawDefineItem, RawIndex,
     RawIndexRef, RawItemRef, RawKeyAttribute, RawMapValues, RawMigration, RawProjection,
     RawRenameAttribute, RawRenameItem, RawSchema, RawStateField, RawStep, RawTable, RawTableRef,
-    RawThroughput, RawTypeAttribute, RawUpdateBilling, RawUpdateStream, RawUpdateTtl,
+    RawThroughput, RawTransform, RawTypeAttribute, RawUpdateBilling, RawUpdateStream, RawUpdateTtl,
     RawWriteDefault, Sp, StateField,
 };
 use crate::ir::{Backfill, Edit, ItemDef, Literal};
@@ -183,6 +183,11 @@ fn step(step: &Step) -> RawStep {
                     to: text(to),
                 }),
                 Edit::RewriteKeys(b) => RawStep::RewriteKeys(backfill(b)),
+                Edit::Transform { function, .. } => RawStep::Transform(RawTransform {
+                    table,
+                    item,
+                    function: text(function),
+                }),
             }
         }
     }

@@ -5,12 +5,12 @@
 
 use std::{collections::BTreeMap, ops::Range, sync::Arc};
 
-use super::plan::{Change, Difference};
+use super::plan::{Change, Difference, Options};
 use crate::{
     diagnostics::SourceFile,
     ir::{
         self, DateTimeFormat, DefaultValue, Edit, FieldDef, FieldType, IndexKind, ItemDef,
-        KeyValue, Rewrite, Step, StoredTemplate, TableDef, Value,
+        KeyValue, Literal, Rewrite, Step, StoredTemplate, TableDef, Value,
     },
 };
 
@@ -243,6 +243,7 @@ pub fn differences(
     table: &ir::Table,
     have: Option<&BTreeMap<String, ItemDef>>,
     state_def: Option<&TableDef>,
+    options: &Options,
     out: &mut Vec<Difference>,
 ) {
     let name = table.def.name.to_string();
@@ -322,7 +323,7 @@ pub fn differences(
             });
             let mut old = old.clone();
             old.name = want.name.clone();
-            item_differences(table, item, &old, want, &fresh, out);
+            item_differences(table, item, &old, want, &fresh, options, out);
             continue;
         }
         out.push(Difference {
@@ -355,7 +356,7 @@ pub fn differences(
     }
     for (item, want) in table.items.iter().zip(&wanted) {
         if let Some(old) = have.get(&*want.name) {
-            item_differences(table, item, old, want, &fresh, out);
+            item_differences(table, item, old, want, &fresh, options, out);
         }
     }
 }
@@ -367,9 +368,11 @@ fn item_differences(
     old: &ItemDef,
     want: &ItemDef,
     fresh: &[&str],
+    options: &Options,
     out: &mut Vec<Difference>,
 ) {
     let before = out.len();
+    let transform = options.transforms.get(&*want.name);
     let name = table.def.name.to_string();
     let file = &table.source.0;
     let at = |span: Range<usize>| {
@@ -408,12 +411,26 @@ fn item_differences(
         let Some(prev) = old.field(&f.name).or_else(same_attribute) else {
             let literal = matches!(f.default, Some(DefaultValue::Value(_)));
             let change = if f.optional || literal {
-                Change::Steps(vec![])
+                let written = match &f.default {
+                    Some(DefaultValue::Value(v)) if options.write_defaults => literal_of(table, v),
+                    _ => None,
+                };
+                Change::Steps(
+                    written
+                        .map(|value| {
+                            rewrite(Edit::WriteDefault {
+                                attribute: new.attribute.clone(),
+                                value,
+                            })
+                        })
+                        .into_iter()
+                        .collect(),
+                )
             } else {
                 Change::Refused(format!(
                     "stored `{it}` items lack `{}`, and a required field without a literal \
                      default cannot be read from them: give it a `default`, make it `optional`, \
-                     or fill it in a migration step first",
+                     or compute it with `migration new NAME --transform {it}=path::to::function`",
                     f.name
                 ))
             };
@@ -464,8 +481,8 @@ fn item_differences(
                 Change::Refused(format!(
                     "stored values of `{}` are `{}`{}, which do not read as `{}`{}: only widening \
                      changes are planned (u32 to u64, i32 to i64, f32 to f64, an integer to \
-                     `number`). Add a new field with the new type instead, and fill it from the old \
-                     one",
+                     `number`). Convert the stored values with `migration new NAME --transform \
+                     {it}=path::to::function`, or add a field with the new type instead",
                     new.name,
                     prev.ty,
                     prev.format
@@ -572,18 +589,43 @@ fn item_differences(
                 .iter()
                 .any(|n| n.attribute == prev.attribute && old.field(&n.name).is_none());
         if !kept {
+            let removed = options.remove_attributes.then(|| {
+                rewrite(Edit::RemoveAttribute {
+                    attribute: prev.attribute.clone(),
+                })
+            });
             diff(
                 item.span.clone(),
                 format!(
-                    "field `{}` of `{it}` is no longer in the schema (stored values are left \
-                     alone; a `remove_attribute` step removes them)",
-                    prev.name
+                    "field `{}` of `{it}` is no longer in the schema ({})",
+                    prev.name,
+                    if removed.is_some() {
+                        "stored values are removed"
+                    } else {
+                        "stored values are left alone; `--remove-attributes` removes them"
+                    }
                 ),
-                Change::Steps(vec![]),
+                Change::Steps(removed.into_iter().collect()),
             );
         }
     }
     key_differences(table, item, old, want, fresh, &mut diff, &rewrite);
+    if let Some(function) = transform
+        && out.len() > before
+    {
+        // The function makes the new shape: one step replaces the
+        // declarative ones, and no change is refused.
+        let what: Vec<String> = out.drain(before..).map(|d| d.what).collect();
+        out.push(Difference {
+            table: name.clone(),
+            what: format!("`{it}` is transformed by `{function}`: {}", what.join("; ")),
+            change: Change::Steps(vec![rewrite(Edit::Transform {
+                function: function.clone().into(),
+                mark: "".into(),
+            })]),
+            at: at(item.span.clone()),
+        });
+    }
     if out.len() > before || old.keys != want.keys {
         // Anything else (a default, an order) is state only.
         if out.len() == before {
@@ -607,6 +649,27 @@ fn item_differences(
             at: at(item.span.clone()),
         });
     }
+}
+
+/// A default as a value `write_default` can store: a scalar stored as
+/// text, number or boolean.
+fn literal_of(table: &ir::Table, value: &Value) -> Option<Literal> {
+    Some(match value {
+        Value::String(s) => Literal::Text(s.clone().into()),
+        Value::Bool(b) => Literal::Bool(*b),
+        Value::Int(i) => Literal::Number(i.to_string().into()),
+        Value::Float(_, f) if f.is_finite() => Literal::Number(f.to_string().into()),
+        Value::Number(n) => Literal::Number(n.clone().into()),
+        Value::Enum(id, i) => Literal::Text(table.enum_def(*id).values[*i].value.clone().into()),
+        Value::Date { year, month, day } => {
+            Literal::Text(format!("{year:04}-{month:02}-{day:02}").into())
+        }
+        Value::Uuid(_) => match value_toml(table, value) {
+            toml::Value::String(s) => Literal::Text(s.into()),
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 /// Key templates: a changed table key moves the items; an index key that

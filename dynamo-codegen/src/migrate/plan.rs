@@ -106,9 +106,29 @@ fn keys_text(pk: &KeyAttributeDef, sk: Option<&KeyAttributeDef>) -> String {
         .join(", ")
 }
 
+/// What `migration new` plans beyond what is needed: the opt-in data
+/// steps, and the transforms that replace declarative ones.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Write the literal default of each new field to the stored items
+    /// (`write_default`), instead of reading it for a missing attribute.
+    pub write_defaults: bool,
+    /// Remove the attribute of each removed field from the stored items
+    /// (`remove_attribute`).
+    pub remove_attributes: bool,
+    /// Item type to the Rust path of a function of the app: the item
+    /// type's change is one `transform` step (any change, widening or not).
+    pub transforms: BTreeMap<String, String>,
+}
+
 /// The differences between the schemas' tables and what the migrations
 /// build, in table order: removed tables, then each schema table.
 pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
+    diff_with(schema, &Options::default())
+}
+
+/// [`diff`], planned with `options`.
+pub fn diff_with(schema: &ir::Schema, options: &Options) -> Vec<Difference> {
     let state = state(&schema.migrations);
     let items = super::items::state(&schema.migrations);
     let none = BTreeMap::new();
@@ -137,7 +157,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
                 what: format!("table `{name}` is in the schemas but no migration creates it"),
                 change: Change::Steps(vec![Step::CreateTable(want.clone())]),
             });
-            super::items::differences(table, Some(&none), None, &mut out);
+            super::items::differences(table, Some(&none), None, options, &mut out);
             continue;
         };
         if have.partition_key != want.partition_key || have.sort_key != want.sort_key {
@@ -215,7 +235,7 @@ pub fn diff(schema: &ir::Schema) -> Vec<Difference> {
                 }]),
             });
         }
-        super::items::differences(table, items.get(name), Some(have), &mut out);
+        super::items::differences(table, items.get(name), Some(have), options, &mut out);
     }
     out
 }
@@ -456,7 +476,7 @@ pub fn steps(differences: &[Difference]) -> Result<Vec<Step>, Vec<&Difference>> 
             ..
         }) => 8,
         Step::Rewrite(Rewrite {
-            edit: Edit::RewriteKeys(_),
+            edit: Edit::RewriteKeys(_) | Edit::Transform { .. },
             ..
         }) => 9,
         Step::DefineItem(_) | Step::DropItem { .. } => 10,

@@ -107,6 +107,7 @@ pub(crate) fn migrations(
         let mut cx = Cx::new(&file.source, diagnostics);
         let errors_before = cx.errors();
         let mut steps = Vec::new();
+        let mut transforms = Vec::new();
         if file.migration.step.is_empty() && !file.broken {
             let d = cx
                 .error(
@@ -118,7 +119,22 @@ pub(crate) fn migrations(
                 .help("add a `[[step]]` with an `op`, or delete the file");
             cx.push(d);
         }
-        for step in &file.migration.step {
+        for (index, step) in file.migration.step.iter().enumerate() {
+            if let RawStep::Transform(raw) = step.get() {
+                if let Some(shape) = transform(&mut cx, raw, &state, trusted, index) {
+                    steps.push(rewrite(
+                        tables,
+                        &raw.table,
+                        &raw.item,
+                        Edit::Transform {
+                            function: shape.function.clone().into(),
+                            mark: format!("{number:04}.{index:03}").into(),
+                        },
+                    ));
+                    transforms.push(shape);
+                }
+                continue;
+            }
             if let Some(s) = self::step(&mut cx, step, &mut state, trusted, tables, scopes) {
                 steps.push(s);
             }
@@ -133,6 +149,7 @@ pub(crate) fn migrations(
                 description: file.migration.description.as_ref().map(|d| d.get().clone()),
                 text: file.source.text.clone(),
                 steps,
+                transforms,
             });
         }
     }
@@ -370,6 +387,8 @@ fn step(
             let b = templates_step(cx, raw, state, trusted, tables, scopes, false)?;
             Some(Step::Backfill(b))
         }
+        // Validated by `transform`, with the step's index.
+        RawStep::Transform(_) => None,
         RawStep::RewriteKeys(raw) => {
             let b = templates_step(cx, raw, state, trusted, tables, scopes, true)?;
             Some(rewrite(tables, &raw.table, &raw.item, Edit::RewriteKeys(b)))
@@ -541,6 +560,48 @@ fn step(
             ))
         }
     }
+}
+
+/// A `transform` step: the item type it reads is the one the migrations
+/// recorded, so it must have been recorded.
+fn transform(
+    cx: &mut Cx<'_>,
+    raw: &crate::load::RawTransform,
+    state: &BTreeMap<String, TableState>,
+    trusted: bool,
+    index: usize,
+) -> Option<ir::TransformShape> {
+    let table = existing(cx, state, trusted, &raw.table)?;
+    let Some(old) = table.items.get(raw.item.get()) else {
+        let names: Vec<&str> = table.items.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            let d = cx
+                .error("dynamo::transform", raw.item.span(), format!("no earlier step records item type `{}`", raw.item.get()), "unknown shape")
+                .help("a transform reads items as the migrations recorded them: record the item type first (`migration new` writes a `define_item` baseline)");
+            cx.push(d);
+        } else {
+            cx.unknown_name("dynamo::transform", &raw.item, "item type", &names);
+        }
+        return None;
+    };
+    if syn::parse_str::<syn::Path>(raw.function.get()).is_err() {
+        let d = cx
+            .error(
+                "dynamo::transform",
+                raw.function.span(),
+                format!("`{}` is not a Rust path", raw.function.get()),
+                "not a path",
+            )
+            .help("name the app's function as the generated code can call it, e.g. `crate::upgrades::order_v2`");
+        cx.push(d);
+        return None;
+    }
+    Some(ir::TransformShape {
+        step: index,
+        function: raw.function.get().clone(),
+        old: old.clone(),
+        table_key: (table.def.partition_key.clone(), table.def.sort_key.clone()),
+    })
 }
 
 /// A rewrite of the items of `item` in `table`.

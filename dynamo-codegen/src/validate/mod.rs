@@ -152,6 +152,7 @@ fn previous(tables: &mut [ir::Table], migrations: &[ir::Migration]) {
                     }
                 }
             }
+            Edit::Transform { mark, .. } => item.previous.mark = Some(mark.to_string()),
             Edit::RewriteKeys(b) => {
                 let Some(def) = recorded.get(&(r.table.to_string(), r.item.to_string())) else {
                     continue;
@@ -350,7 +351,14 @@ impl<'a> Cx<'a> {
                 code,
                 name.span(),
                 format!("unknown {what} `{}`", name.get()),
-                format!("not a {what}"),
+                format!(
+                    "not {} {what}",
+                    if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    }
+                ),
             )
             .help(help);
         self.push(d);

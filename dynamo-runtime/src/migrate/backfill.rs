@@ -43,6 +43,8 @@ pub(crate) enum Work<'s> {
 /// One backfill step of one run.
 pub(crate) struct Cx<'m, 'a> {
     pub db: &'a Db,
+    /// The functions of `transform` steps, by path.
+    pub transforms: &'m [(&'static str, super::TransformFn)],
     /// At most this many writes per second.
     pub pace: Option<u32>,
     pub events: &'m Events,
@@ -166,7 +168,7 @@ impl<'a> Cx<'_, 'a> {
         pacer: &mut Pacer,
     ) -> Result<bool> {
         for _ in 0..ATTEMPTS {
-            let Some(write) = rewrite::plan(r, keys, &item)? else {
+            let Some(write) = rewrite::plan(r, keys, &item, self.transforms)? else {
                 return Ok(false);
             };
             pacer.wait().await;

@@ -350,6 +350,12 @@ fn rewrite_text(table: &str, r: &Rewrite) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Edit::Transform { function, mark } => format!(
+            "PutItem (for each item not marked `{mark}` or later in `{}`) the item `{function}` \
+             returns for it, marked, on condition that the stored item is unchanged \
+             (TransactWriteItems with a Delete of the old item when its key changes)",
+            Edit::TRANSFORM_MARK
+        ),
     };
     format!("Scan {}\n{write}", sorted(scan))
 }

@@ -91,6 +91,31 @@ pub enum MigrateError {
         /// What is wrong.
         problem: String,
     },
+    /// A `transform` step's function refused a stored item.
+    #[error("transform of `{item}`: the function refused a stored item: {reason}")]
+    Transform {
+        /// The item type.
+        item: String,
+        /// The function's reason.
+        reason: String,
+    },
+    /// A `transform` step whose function this executor does not have: the
+    /// command line cannot call an app's function.
+    #[error(
+        "migration {migration} step {step} transforms `{item}` with `{function}`, which only the \
+         app can run: apply it with the generated `migrations::run(&db)` (the command line \
+         applies the migrations before it and stops here)"
+    )]
+    TransformUnavailable {
+        /// The migration file.
+        migration: String,
+        /// The step's index.
+        step: usize,
+        /// The item type.
+        item: String,
+        /// The function's path.
+        function: String,
+    },
     /// This run's lease expired and another run took the lock.
     #[error(
         "this run lost the migration lock (its lease expired and another run may have taken it); \

@@ -3,6 +3,8 @@
 
 use std::{fmt, time::Duration};
 
+use super::{Edit, Rewrite, TransformFn};
+
 use super::{
     Event, MigrateError, MigrationStatus, Plan, PlannedMigration, Report, TRACKING_TABLE,
     WaitPolicy, backfill,
@@ -32,6 +34,7 @@ pub struct Migrator<'a> {
     backfill_rate: Option<u32>,
     owner: String,
     events: Events,
+    transforms: Vec<(&'static str, TransformFn)>,
 }
 
 impl fmt::Debug for Migrator<'_> {
@@ -69,7 +72,17 @@ impl<'a> Migrator<'a> {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             events: Events::default(),
+            transforms: Vec::new(),
         }
+    }
+
+    /// Gives the executor the function a `transform` step names (`function`
+    /// as the step writes it). The generated `migrator` registers every
+    /// transform of the migrations; without it, such a step stops the run
+    /// with [`MigrateError::TransformUnavailable`].
+    pub fn transform(mut self, function: &'static str, apply: TransformFn) -> Self {
+        self.transforms.push((function, apply));
+        self
     }
 
     /// Uses another tracking table (its logical name; the namespace is
@@ -297,8 +310,24 @@ impl<'a> Migrator<'a> {
             Step::Rewrite(r) => Some(backfill::Work::Rewrite(r)),
             _ => None,
         };
+        if let Step::Rewrite(Rewrite {
+            item,
+            edit: Edit::Transform { function, .. },
+            ..
+        }) = step
+            && !self.transforms.iter().any(|(f, _)| f == function)
+        {
+            return Err(MigrateError::TransformUnavailable {
+                migration: m.name.to_string(),
+                step: i,
+                item: item.to_string(),
+                function: function.to_string(),
+            }
+            .into());
+        }
         if let Some(work) = work {
             let cx = backfill::Cx {
+                transforms: &self.transforms,
                 db: self.db,
                 pace: self.backfill_rate,
                 events: &self.events,

@@ -50,5 +50,9 @@ pub use wait::WaitPolicy;
 
 pub use crate::model::{Backfill, Edit, ItemDef, Migration, Rewrite, Step};
 
+/// The generated wrapper of a `transform` step's function: a stored item
+/// in, the new item out.
+pub type TransformFn = fn(crate::Attributes) -> crate::Result<crate::Attributes>;
+
 /// The default name of the tracking table (before the namespace).
 pub const TRACKING_TABLE: &str = "dynamo_migrations";

@@ -27,6 +27,8 @@ pub(crate) enum ItemWrite {
     /// The item moves to another table key: the new item is put and the
     /// old deleted in one transaction.
     Move { new: Attributes },
+    /// The item is replaced (same key), on condition that it is unchanged.
+    Replace { new: Attributes },
 }
 
 fn literal(value: &Literal) -> AttributeValue {
@@ -40,7 +42,12 @@ fn literal(value: &Literal) -> AttributeValue {
 /// What `r` changes in `item`; `None` when the item needs no change (it
 /// was rewritten already, or never had what the step rewrites), so a
 /// resumed or repeated step changes nothing twice.
-pub(crate) fn plan(r: &Rewrite, keys: &[String], item: &Attributes) -> Result<Option<ItemWrite>> {
+pub(crate) fn plan(
+    r: &Rewrite,
+    keys: &[String],
+    item: &Attributes,
+    transforms: &[(&'static str, super::TransformFn)],
+) -> Result<Option<ItemWrite>> {
     let update = |set, remove, expect| Some(ItemWrite::Update { set, remove, expect });
     Ok(match &r.edit {
         Edit::RenameAttribute { from, to } => {
@@ -139,6 +146,31 @@ pub(crate) fn plan(r: &Rewrite, keys: &[String], item: &Attributes) -> Result<Op
                 new.insert(attribute, AttributeValue::S(value));
             }
             Some(ItemWrite::Move { new })
+        }
+        Edit::Transform { function, mark } => {
+            // Marks sort as (migration, step): an item this step or a
+            // later one wrote is in a newer shape already.
+            if let Some(AttributeValue::S(stored)) = item.get(Edit::TRANSFORM_MARK)
+                && **stored >= **mark
+            {
+                return Ok(None);
+            }
+            let Some((_, apply)) = transforms.iter().find(|(f, _)| *f == &**function) else {
+                return Err(Error::config(format!(
+                    "transform of `{}`: no function `{function}` was given",
+                    r.item
+                )));
+            };
+            let mut new = apply(item.clone())?;
+            new.insert(
+                Edit::TRANSFORM_MARK.to_owned(),
+                AttributeValue::S(mark.to_string()),
+            );
+            if keys.iter().all(|k| new.get(k) == item.get(k)) {
+                Some(ItemWrite::Replace { new })
+            } else {
+                Some(ItemWrite::Move { new })
+            }
         }
     })
 }
@@ -245,6 +277,28 @@ pub(crate) async fn send(
                 Ok(_) => Ok(Sent::Written),
                 Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
                 Err(e) => Err(Error::service(Operation::UpdateItem, table, e)),
+            }
+        }
+        ItemWrite::Replace { new } => {
+            let mut old = Expr::default();
+            old.still_the_type(r, keys);
+            for (attribute, value) in item {
+                old.expect(attribute, Some(value.clone()));
+            }
+            let result = db
+                .client()
+                .put_item()
+                .table_name(table)
+                .set_item(Some(new))
+                .condition_expression(old.condition())
+                .set_expression_attribute_names(Some(old.names))
+                .set_expression_attribute_values(Some(old.values))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(Sent::Written),
+                Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
+                Err(e) => Err(Error::service(Operation::PutItem, table, e)),
             }
         }
         ItemWrite::Move { new } => {
@@ -360,6 +414,7 @@ mod tests {
     }
 
     const KEYS: fn() -> Vec<String> = || vec!["pk".to_owned(), "sk".to_owned()];
+    const NONE: &[(&str, crate::migrate::TransformFn)] = &[];
 
     #[test]
     fn a_rename_moves_the_value_once() {
@@ -369,7 +424,7 @@ mod tests {
         });
         let old = item(&[("pk", "a"), ("total", "5")]);
         assert_eq!(
-            plan(&r, &KEYS(), &old).unwrap(),
+            plan(&r, &KEYS(), &old, NONE).unwrap(),
             Some(ItemWrite::Update {
                 set: vec![("total_cents".into(), s("5"))],
                 remove: vec!["total".into()],
@@ -378,11 +433,11 @@ mod tests {
         );
         let both = item(&[("pk", "a"), ("total", "5"), ("total_cents", "7")]);
         assert!(matches!(
-            plan(&r, &KEYS(), &both).unwrap(),
+            plan(&r, &KEYS(), &both, NONE).unwrap(),
             Some(ItemWrite::Update { set, remove, .. }) if set.is_empty() && remove == ["total"]
         ));
         let done = item(&[("pk", "a"), ("total_cents", "5")]);
-        assert_eq!(plan(&r, &KEYS(), &done).unwrap(), None);
+        assert_eq!(plan(&r, &KEYS(), &done, NONE).unwrap(), None);
     }
 
     #[test]
@@ -391,19 +446,19 @@ mod tests {
             attribute: text("status"),
             map: Cow::Owned(vec![(text("shipped"), text("sent"))]),
         });
-        assert!(plan(&map, &KEYS(), &item(&[("status", "shipped")])).unwrap().is_some());
-        assert_eq!(plan(&map, &KEYS(), &item(&[("status", "sent")])).unwrap(), None);
+        assert!(plan(&map, &KEYS(), &item(&[("status", "shipped")]), NONE).unwrap().is_some());
+        assert_eq!(plan(&map, &KEYS(), &item(&[("status", "sent")]), NONE).unwrap(), None);
         let default = rewrite(Edit::WriteDefault {
             attribute: text("tier"),
             value: Literal::Text(text("free")),
         });
-        assert!(plan(&default, &KEYS(), &item(&[])).unwrap().is_some());
-        assert_eq!(plan(&default, &KEYS(), &item(&[("tier", "pro")])).unwrap(), None);
+        assert!(plan(&default, &KEYS(), &item(&[]), NONE).unwrap().is_some());
+        assert_eq!(plan(&default, &KEYS(), &item(&[("tier", "pro")]), NONE).unwrap(), None);
         let remove = rewrite(Edit::RemoveAttribute {
             attribute: text("legacy"),
         });
-        assert_eq!(plan(&remove, &KEYS(), &item(&[])).unwrap(), None);
-        assert!(plan(&remove, &KEYS(), &item(&[("legacy", "x")])).unwrap().is_some());
+        assert_eq!(plan(&remove, &KEYS(), &item(&[]), NONE).unwrap(), None);
+        assert!(plan(&remove, &KEYS(), &item(&[("legacy", "x")]), NONE).unwrap().is_some());
     }
 
     #[test]
@@ -417,13 +472,13 @@ mod tests {
             set: Cow::Owned(vec![Template::new("sk", "ORD#{id}")]),
         }));
         let old = item(&[("pk", "c"), ("sk", "ORDER#7"), ("id", "7")]);
-        let Some(ItemWrite::Move { new }) = plan(&r, &KEYS(), &old).unwrap() else {
+        let Some(ItemWrite::Move { new }) = plan(&r, &KEYS(), &old, NONE).unwrap() else {
             panic!("a move");
         };
         assert_eq!(new.get("sk"), Some(&s("ORD#7")));
         assert_eq!(new.get("id"), Some(&s("7")));
-        assert_eq!(plan(&r, &KEYS(), &new).unwrap(), None, "moved already");
-        let err = plan(&r, &KEYS(), &item(&[("pk", "c"), ("sk", "ORDER#7")])).unwrap_err();
+        assert_eq!(plan(&r, &KEYS(), &new, NONE).unwrap(), None, "moved already");
+        let err = plan(&r, &KEYS(), &item(&[("pk", "c"), ("sk", "ORDER#7")]), NONE).unwrap_err();
         assert!(err.to_string().contains("lacks the field"), "{err}");
     }
 }

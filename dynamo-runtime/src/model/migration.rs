@@ -86,7 +86,7 @@ pub enum Step {
 
 impl Step {
     /// Every step's `op`, as migration files write it.
-    pub const OPS: [&'static str; 16] = [
+    pub const OPS: [&'static str; 17] = [
         "create_table",
         "delete_table",
         "add_index",
@@ -103,6 +103,7 @@ impl Step {
         "remove_attribute",
         "rename_item",
         "rewrite_keys",
+        "transform",
     ];
 
     /// The logical table the step works on.
@@ -218,6 +219,7 @@ impl Rewrite {
             Edit::RemoveAttribute { .. } => "remove_attribute",
             Edit::RenameItem { .. } => "rename_item",
             Edit::RewriteKeys(_) => "rewrite_keys",
+            Edit::Transform { .. } => "transform",
         }
     }
 }
@@ -260,6 +262,23 @@ pub enum Edit {
     /// stored fields: the copy and the deletion of the old item are one
     /// transaction, conditional on the old item being unchanged.
     RewriteKeys(Backfill),
+    /// Replace each item with what a function of the app returns for it:
+    /// the generated code decodes the item as the type was (from the
+    /// migrations' item state), calls the function, and encodes the new
+    /// item. Each rewritten item carries `mark` in [`Edit::TRANSFORM_MARK`],
+    /// so a resumed step never transforms an item twice.
+    Transform {
+        /// The function's Rust path, e.g. `crate::upgrades::order_v2`.
+        function: Text,
+        /// `NNNN.S`: the migration number and step index.
+        mark: Text,
+    },
+}
+
+impl Edit {
+    /// The attribute a transformed item (and every item the generated code
+    /// of a transformed type writes) carries its transform's mark in.
+    pub const TRANSFORM_MARK: &'static str = "_transform";
 }
 
 /// A scalar value a data step writes.
