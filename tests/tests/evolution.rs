@@ -558,3 +558,305 @@ async fn a_transform_runs_the_apps_function_once_per_item() {
     assert_eq!(again.applied, ["0002_totals_as_text.toml"]);
     check(Order::scan().all(&db).await.unwrap());
 }
+
+/// One change kind: the before items, `migration new` (with `flags`)
+/// writing the after fixture's pinned migration, then `migrate` as a
+/// process while `$read` (after code, `$db` and an index `$i`) reads in a
+/// loop: no read may fail. `$stored` then checks every raw item.
+macro_rules! scenario {
+    ($test:ident, $fixture:ident, $name:literal, $file:literal, [$($flag:literal),*],
+     |$db:ident, $i:ident| $read:block, |$item:ident| $stored:block) => {
+        #[tokio::test]
+        async fn $test() {
+            #[allow(unused_imports)]
+            use fixtures::$fixture::shop::*;
+            let orders = 400;
+            let (db, dir) = before(stringify!($test), orders, 100).await;
+            std::fs::copy(fixture(stringify!($fixture)).join("shop.toml"), dir.path().join("shop.toml"))
+                .unwrap();
+            succeeded(
+                &cli(&db, dir.path())
+                    .args(["migration", "new", $name])
+                    .args([$($flag),*] as [&str; 0 $(+ { let _ = $flag; 1 })*])
+                    .output()
+                    .unwrap(),
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join("migrations").join($file)).unwrap(),
+                std::fs::read_to_string(fixture(stringify!($fixture)).join("migrations").join($file)).unwrap(),
+                "the planned steps"
+            );
+            let migrate = cli(&db, dir.path())
+                .args(["migrate", "--backfill-rate", "400"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let done = Arc::new(AtomicBool::new(false));
+            let reader = {
+                let (db, done) = (db.clone(), Arc::clone(&done));
+                tokio::spawn(async move {
+                    let (mut reads, mut failures) = (0usize, Vec::<String>::new());
+                    let mut n = 0usize;
+                    while !done.load(Ordering::Relaxed) {
+                        let ($db, $i) = (&db, n % 400);
+                        let result: Result<(), String> = async $read.await;
+                        if let Err(e) = result {
+                            failures.push(format!("read {}: {e}", n % 400));
+                        }
+                        reads += 1;
+                        n += 7;
+                    }
+                    (reads, failures)
+                })
+            };
+            let out = tokio::task::spawn_blocking(move || migrate.wait_with_output().unwrap())
+                .await
+                .unwrap();
+            done.store(true, Ordering::Relaxed);
+            let (reads, failures) = reader.await.unwrap();
+            let stdout = succeeded(&out);
+            assert!(stdout.contains(concat!("applied ", $file)), "{stdout}");
+            assert!(reads > 0);
+            assert!(
+                failures.is_empty(),
+                "{} of {reads} reads failed: {:?}",
+                failures.len(),
+                &failures[..failures.len().min(5)]
+            );
+            let items = scan(&db).await;
+            assert_eq!(items.len(), orders + 100, "no item lost or added");
+            for $item in &items {
+                $stored
+            }
+            // Nothing more to plan.
+            let again = cli(&db, dir.path()).args(["migration", "new", "again"]).output().unwrap();
+            assert!(text(&again.stderr).contains("nothing to write"), "{}", text(&again.stderr));
+        }
+    };
+}
+
+fn is_order(item: &std::collections::HashMap<String, AttributeValue>) -> bool {
+    matches!(item.get("_type"), Some(AttributeValue::S(t)) if t == "Order")
+}
+
+async fn read_order<O: dynamo_runtime::Item>(db: &Db, key: O::Key) -> Result<O, String> {
+    match dynamo_runtime::GetItem::<O>::new(key).send(db).await {
+        Ok(Some(o)) => Ok(o),
+        Ok(None) => Err("missing".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+scenario!(
+    a_field_added_with_a_default_reads_then_is_written,
+    evolve_field_added,
+    "fields added",
+    "0002_fields_added.toml",
+    ["--write-defaults"],
+    |db, i| {
+        let (customer_id, order_id) = order_key(i);
+        let o: Order = read_order(
+            db,
+            OrderKey {
+                customer_id,
+                order_id,
+            },
+        )
+        .await?;
+        if o.gift || o.note.is_some() {
+            return Err(format!("{o:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        if is_order(item) {
+            assert_eq!(
+                item.get("gift"),
+                Some(&AttributeValue::Bool(false)),
+                "{item:?}"
+            );
+            assert!(!item.contains_key("note"));
+        }
+    }
+);
+
+scenario!(
+    a_removed_field_is_removed_from_stored_items,
+    evolve_field_removed,
+    "field removed",
+    "0002_field_removed.toml",
+    ["--remove-attributes"],
+    |db, i| {
+        let (customer_id, order_id) = order_key(i);
+        let o: Order = read_order(
+            db,
+            OrderKey {
+                customer_id,
+                order_id,
+            },
+        )
+        .await?;
+        if o.order_id.is_empty() {
+            return Err(format!("{o:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        assert!(!item.contains_key("total"), "{item:?}");
+    }
+);
+
+scenario!(
+    a_renamed_attribute_reads_before_during_and_after_the_rewrite,
+    evolve_attribute_renamed,
+    "attribute renamed",
+    "0002_attribute_renamed.toml",
+    [],
+    |db, i| {
+        let (customer_id, order_id) = order_key(i);
+        let o: Order = read_order(
+            db,
+            OrderKey {
+                customer_id,
+                order_id,
+            },
+        )
+        .await?;
+        if o.total as usize != i * 10 {
+            return Err(format!("{o:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        assert!(!item.contains_key("total"), "{item:?}");
+        if is_order(item) {
+            assert!(item.contains_key("amount"), "{item:?}");
+        }
+    }
+);
+
+scenario!(
+    a_widened_type_reads_stored_values_as_they_are,
+    evolve_type_widened,
+    "type widened",
+    "0002_type_widened.toml",
+    [],
+    |db, i| {
+        let (customer_id, order_id) = order_key(i);
+        let o: Order = read_order(
+            db,
+            OrderKey {
+                customer_id,
+                order_id,
+            },
+        )
+        .await?;
+        if o.total != 10 * i as u64 {
+            return Err(format!("{o:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        if is_order(item) {
+            assert!(
+                matches!(item.get("total"), Some(AttributeValue::N(_))),
+                "{item:?}"
+            );
+        }
+    }
+);
+
+scenario!(
+    a_mapped_enum_value_reads_as_its_new_value_and_is_rewritten,
+    evolve_enum_mapped,
+    "enum mapped",
+    "0002_enum_mapped.toml",
+    [],
+    |db, i| {
+        let (customer_id, order_id) = order_key(i);
+        let o: Order = read_order(
+            db,
+            OrderKey {
+                customer_id,
+                order_id,
+            },
+        )
+        .await?;
+        let want = if i % 2 == 0 {
+            OrderStatus::Open
+        } else {
+            OrderStatus::Sent
+        };
+        if o.status != want {
+            return Err(format!("{o:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        assert_ne!(
+            item.get("status"),
+            Some(&AttributeValue::S("shipped".into())),
+            "{item:?}"
+        );
+    }
+);
+
+scenario!(
+    an_item_type_added_to_an_index_is_backfilled,
+    evolve_index_keys,
+    "orders by status",
+    "0002_orders_by_status.toml",
+    [],
+    |db, i| {
+        let (customer_id, order_id) = order_key(i);
+        let o: Order = read_order(
+            db,
+            OrderKey {
+                customer_id,
+                order_id,
+            },
+        )
+        .await?;
+        if o.order_id != order_key(i).1 {
+            return Err(format!("{o:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        if is_order(item) {
+            assert!(
+                item.contains_key("gsi1pk") && item.contains_key("gsi1sk"),
+                "{item:?}"
+            );
+        }
+    }
+);
+
+scenario!(
+    a_renamed_item_type_reads_under_both_names,
+    evolve_item_renamed,
+    "item renamed",
+    "0002_item_renamed.toml",
+    [],
+    |db, i| {
+        let memo: Memo = read_order(
+            db,
+            MemoKey {
+                id: format!("n{:04}", i % 100),
+            },
+        )
+        .await?;
+        if memo.text != format!("note {}", i % 100) {
+            return Err(format!("{memo:?}"));
+        }
+        Ok(())
+    },
+    |item| {
+        assert_ne!(
+            item.get("_type"),
+            Some(&AttributeValue::S("Note".into())),
+            "{item:?}"
+        );
+    }
+);
