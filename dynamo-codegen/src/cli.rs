@@ -513,6 +513,7 @@ impl Progress {
                 self.line(&format!("    ready: {what}"));
             }
             Event::Backfill {
+                op,
                 item,
                 scanned,
                 updated,
@@ -530,9 +531,9 @@ impl Progress {
                     });
                     bar.set_length(estimated_total.unwrap_or(0).max(*scanned));
                     bar.set_position(*scanned);
-                    bar.set_message(format!("{item}s, {updated} updated"));
+                    bar.set_message(format!("{item}s, {updated} written ({op})"));
                 } else {
-                    eprintln!("    backfill {item}: {scanned} read, {updated} updated");
+                    eprintln!("    {op} {item}: {scanned} read, {updated} written");
                 }
             }
             Event::MigrationApplied { name, elapsed } => {
@@ -599,6 +600,13 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
             let _ = writeln!(out, "{line}");
             if let Some(error) = s.error.as_deref().filter(|_| s.status == "failed") {
                 let _ = writeln!(out, "           error: {error}");
+            }
+            if let Some(p) = &s.progress {
+                let _ = writeln!(
+                    out,
+                    "           step {} ({}): {} read, {} written so far",
+                    p.step, p.summary, p.scanned, p.updated
+                );
             }
         }
         if statuses.is_empty() {

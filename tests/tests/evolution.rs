@@ -186,6 +186,22 @@ async fn several_item_changes_apply_while_the_after_code_reads() {
         (10, OrderStatus::Sent, false)
     );
 
+    // A dry run names each data step's scan and per-item write.
+    let dry = succeeded(
+        &cli(&db, dir.path())
+            .args(["migrate", "--dry-run"])
+            .output()
+            .unwrap(),
+    );
+    for expected in [
+        "UpdateItem (for each item) SET `_type` = \"Memo\", on condition that it is still \"Note\"",
+        "UpdateItem (for each item with `total`) SET `total_cents` = the value of `total`",
+        "UpdateItem (for each item whose `status` is \"shipped\" (to \"sent\"))",
+        "UpdateItem (for each item read whose attributes differ)",
+        "(no call: define_item Order in shop)",
+    ] {
+        assert!(dry.contains(expected), "{expected} not in:\n{dry}");
+    }
     let spawn = || {
         cli(&db, dir.path())
             .args(["migrate", "--backfill-rate", "0"])
@@ -317,6 +333,17 @@ async fn a_key_rewrite_moves_every_item_and_resumes_after_a_kill() {
     }
     slow.kill().unwrap();
     slow.wait().unwrap();
+    // `migrate status` shows where the step stopped.
+    let status = succeeded(
+        &cli(&db, dir.path())
+            .args(["migrate", "status"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        status.contains("step 0 (rewrite_keys Order in shop):") && status.contains("read"),
+        "{status}"
+    );
     // Half moved: the after code finds every order, at its new key or,
     // not moved yet, at its old one.
     let moved = scan(&db)

@@ -146,6 +146,10 @@ impl<'a> Cx<'_, 'a> {
                 .checkpoint(self.migration, &checkpoint)
                 .await?;
             self.events.emit(Event::Backfill {
+                op: match work {
+                    Work::Backfill(_) => "backfill",
+                    Work::Rewrite(r) => r.edit_name(),
+                },
                 item: item_type.to_string(),
                 scanned: checkpoint.scanned,
                 updated: checkpoint.updated,

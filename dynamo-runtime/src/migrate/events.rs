@@ -47,8 +47,11 @@ pub enum Event {
         /// What was awaited.
         what: String,
     },
-    /// A backfill's progress, after each page.
+    /// A data step's progress (a backfill, a rewrite, a transform), after
+    /// each page.
     Backfill {
+        /// The step's `op`, e.g. `backfill` or `rename_attribute`.
+        op: &'static str,
         /// The item type.
         item: String,
         /// Items of the type read so far.

@@ -508,6 +508,19 @@ impl<'a> Migrator<'a> {
                     error: record.and_then(|r| r.error.clone()),
                     changed: record.is_some_and(|r| r.checksum != m.checksum),
                     unknown: false,
+                    progress: record
+                        .filter(|r| r.status != Status::Applied)
+                        .and_then(|r| r.checkpoint.as_ref())
+                        .map(|c| super::report::StepProgress {
+                            step: c.step,
+                            summary: m
+                                .steps
+                                .get(c.step)
+                                .map(super::report::summary)
+                                .unwrap_or_default(),
+                            scanned: c.scanned,
+                            updated: c.updated,
+                        }),
                 }
             })
             .collect();
@@ -521,6 +534,7 @@ impl<'a> Migrator<'a> {
                     error: r.error.clone(),
                     changed: false,
                     unknown: true,
+                    progress: None,
                 });
             }
         }

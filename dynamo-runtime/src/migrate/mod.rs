@@ -45,7 +45,7 @@ pub use error::MigrateError;
 pub use events::Event;
 pub use executor::Migrator;
 pub use live::{LiveIndex, LiveProjection, LiveTable};
-pub use report::{MigrationStatus, Plan, PlannedMigration, Report, summary};
+pub use report::{MigrationStatus, Plan, PlannedMigration, Report, StepProgress, summary};
 pub use wait::WaitPolicy;
 
 pub use crate::model::{Backfill, Edit, ItemDef, Migration, Rewrite, Step};

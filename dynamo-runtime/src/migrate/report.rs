@@ -38,6 +38,21 @@ pub struct MigrationStatus {
     pub changed: bool,
     /// Whether the tracking table knows it but the list does not.
     pub unknown: bool,
+    /// Where a running or failed migration's data step stopped.
+    pub progress: Option<StepProgress>,
+}
+
+/// The checkpoint of a data step: which step, and how far its scan got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProgress {
+    /// The step's index in its migration.
+    pub step: usize,
+    /// The step, e.g. `rename_attribute Order in shop`.
+    pub summary: String,
+    /// Items of the type read.
+    pub scanned: u64,
+    /// Items written.
+    pub updated: u64,
 }
 
 /// The calls a run would make, from [`Migrator::plan`].
