@@ -137,6 +137,25 @@ pub enum Error {
         /// The stored value.
         stored: Option<Box<AttributeValue>>,
     },
+    /// An update relative to a field's stored value (add, append, remove,
+    /// set if absent) found the item still holding the value under the
+    /// field's previous attribute name: a `rename_attribute` step has not
+    /// reached it. Nothing was written; retry once the step has run.
+    #[error(
+        "update of `{item_type}` in table `{table}` acts on `{attribute}`, but the stored item \
+         still holds it as `{previous}` (a rename_attribute migration has not reached it): \
+         nothing was written; retry after the migration"
+    )]
+    NotRewritten {
+        /// The item type updated.
+        item_type: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// The field's attribute.
+        attribute: &'static str,
+        /// Its previous name, which the item still has.
+        previous: &'static str,
+    },
     /// An update or conditional delete found no item with the key.
     #[error("{operation} of `{item_type}` in table `{table}` found no such item")]
     NotFound {

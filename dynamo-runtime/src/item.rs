@@ -23,6 +23,11 @@ pub trait Item: Sized + Send + Sync + 'static {
     /// [`Edit::TRANSFORM_MARK`](crate::model::Edit::TRANSFORM_MARK)), so the
     /// step never transforms an item written in the new shape.
     const TRANSFORM_MARK: Option<&'static str> = None;
+    /// `(attribute, previous name)` for each attribute a `rename_attribute`
+    /// step renamed: decoding reads the previous name of an item the step
+    /// has not reached, and updates relative to the stored value refuse
+    /// such an item ([`Error::NotRewritten`](crate::Error::NotRewritten)).
+    const PREVIOUS_ATTRIBUTES: &'static [(&'static str, &'static str)] = &[];
     /// Names the type had before a migration renamed it (`rename_item`):
     /// stored items still under such a name read as this type.
     const PREVIOUS_NAMES: &'static [&'static str] = &[];

@@ -887,3 +887,63 @@ scenario!(
         );
     }
 );
+
+/// While a `rename_attribute` step has not reached an item, an update
+/// relative to the stored value (add, if-not-exists) would act on the new,
+/// absent attribute and the step would then drop the old value: it is
+/// refused with a typed error instead, and nothing is written. A plain set
+/// is safe (the new value wins), and after the step the update works.
+#[tokio::test]
+async fn updates_relative_to_a_renamed_attribute_wait_for_the_rewrite() {
+    use dynamo_runtime::Error;
+    use fixtures::evolve_attribute_renamed::{
+        migrations,
+        shop::{Order, OrderKey},
+    };
+    let (db, _dir) = before("rename_update", 4, 0).await;
+    let key = |i: usize| {
+        let (customer_id, order_id) = order_key(i);
+        OrderKey {
+            customer_id,
+            order_id,
+        }
+    };
+    let err = Order::update(key(1))
+        .add_total(5)
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::NotRewritten {
+                attribute: "amount",
+                previous: "total",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = Order::update(key(2))
+        .set_total_if_not_exists(7)
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::NotRewritten { .. }), "{err}");
+    let set = Order::update(key(3)).set_total(99).send(&db).await.unwrap();
+    assert_eq!(set.total, 99);
+
+    migrations::run(&db).await.unwrap();
+    let total = |i: usize| {
+        let db = db.clone();
+        async move { Order::get(key(i)).send(&db).await.unwrap().unwrap().total }
+    };
+    assert_eq!(total(1).await, 10, "the refused add wrote nothing");
+    assert_eq!(total(2).await, 20);
+    assert_eq!(total(3).await, 99, "the plain set wins over the old value");
+    let added = Order::update(key(1)).add_total(5).send(&db).await.unwrap();
+    assert_eq!(added.total, 15);
+    for item in scan(&db).await {
+        assert!(!item.contains_key("total"), "{item:?}");
+    }
+}

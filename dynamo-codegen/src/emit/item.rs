@@ -392,19 +392,18 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         let names = &item.previous.names;
         quote!(const PREVIOUS_NAMES: &'static [&'static str] = &[#(#names),*];)
     });
+    let previous_attributes = (!item.previous.attributes.is_empty()).then(|| {
+        let attributes = item.previous.attributes.iter().map(|(a, p)| quote!((#a, #p)));
+        quote!(const PREVIOUS_ATTRIBUTES: &'static [(&'static str, &'static str)] = &[#(#attributes),*];)
+    });
     let previous =
         (!item.previous.attributes.is_empty() || !item.previous.values.is_empty()).then(|| {
-            let attributes = item
-                .previous
-                .attributes
-                .iter()
-                .map(|(a, p)| quote!((#a, #p)));
             let values = item
                 .previous
                 .values
                 .iter()
                 .map(|(a, o, n)| quote!((#a, #o, #n)));
-            quote!(item.previous(&[#(#attributes),*], &[#(#values),*]);)
+            quote!(item.previous(Self::PREVIOUS_ATTRIBUTES, &[#(#values),*]);)
         });
     quote! {
         impl dynamo::Item for #ty {
@@ -412,6 +411,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             type Fields = #fields_struct;
             const TYPE_NAME: &'static str = #type_name;
             #previous_names
+            #previous_attributes
             #mark
             const TABLE: &'static dynamo::TableDef = &TABLE;
             const FIELDS: #fields_struct = #fields_struct { #(#paths)* };

@@ -70,6 +70,14 @@ enum Guard {
         attribute: &'static str,
         value: AttributeValue,
     },
+    /// The item holds nothing under `previous`, a name a `rename_attribute`
+    /// step replaces with `attribute`: an action relative to the stored
+    /// value (add, append, if-not-exists, remove) on an item the step has
+    /// not reached would act on the wrong attribute.
+    Rewritten {
+        attribute: &'static str,
+        previous: &'static str,
+    },
 }
 
 impl Guard {
@@ -99,6 +107,9 @@ impl Guard {
                 let value = expr.value(value.clone());
                 format!("{name} = {value}")
             }
+            Guard::Rewritten { previous, .. } => {
+                format!("attribute_not_exists({})", expr.name(previous))
+            }
         }
     }
 
@@ -127,6 +138,7 @@ impl Guard {
                 bound.holds(&measured, *at_most)
             }
             Guard::Equal { attribute, value } => old.get(*attribute) == Some(value),
+            Guard::Rewritten { previous, .. } => !old.contains_key(*previous),
         }
     }
 
@@ -143,6 +155,15 @@ impl Guard {
                 table: table.to_owned(),
                 field: attribute,
                 stored: old.get(*attribute).cloned().map(Box::new),
+            },
+            Guard::Rewritten {
+                attribute,
+                previous,
+            } => Error::NotRewritten {
+                item_type,
+                table: table.to_owned(),
+                attribute,
+                previous,
             },
         }
     }
@@ -453,6 +474,22 @@ impl<I: Item> Update<I> {
         self
     }
 
+    /// Guards an action relative to the stored value of `attribute` against
+    /// items still holding it under a previous name; see
+    /// [`Guard::Rewritten`].
+    fn guard_rewritten(mut self, attribute: &'static str) -> Self {
+        for (name, previous) in I::PREVIOUS_ATTRIBUTES {
+            let guard = Guard::Rewritten {
+                attribute: name,
+                previous,
+            };
+            if *name == attribute && !self.guards.contains(&guard) {
+                self.guards.push(guard);
+            }
+        }
+        self
+    }
+
     /// Guards the length of the list or set at `path`; see [`size_guards`].
     fn guard_size<T>(mut self, path: &Path<I, T>, grows: usize, shrinks: usize) -> Self {
         if let Some(limits) = path.field_limits() {
@@ -590,27 +627,33 @@ impl<I: Item> UpdateActions<I> for Update<I> {
             return self;
         }
         let value = path.encode(&value);
-        self.push_set(path.attribute(), SetValue::IfNotExists(value))
+        self.guard_rewritten(path.attribute())
+            .push_set(path.attribute(), SetValue::IfNotExists(value))
     }
 
-    fn remove<T>(mut self, path: Path<I, T>) -> Self {
-        self.remove.push(path.attribute());
-        self
+    fn remove<T>(self, path: Path<I, T>) -> Self {
+        let mut update = self.guard_rewritten(path.attribute());
+        update.remove.push(path.attribute());
+        update
     }
 
     fn add<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
-        let mut update = self.guard_number(&path, &by, false, true);
+        let mut update = self
+            .guard_rewritten(path.attribute())
+            .guard_number(&path, &by, false, true);
         update.add.push((path.attribute(), by.to_attribute()));
         update
     }
 
     fn increment<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
-        self.guard_number(&path, &by, false, false)
+        self.guard_rewritten(path.attribute())
+            .guard_number(&path, &by, false, false)
             .push_set(path.attribute(), SetValue::Plus(by.to_attribute()))
     }
 
     fn decrement<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
-        self.guard_number(&path, &by, true, false)
+        self.guard_rewritten(path.attribute())
+            .guard_number(&path, &by, true, false)
             .push_set(path.attribute(), SetValue::Minus(by.to_attribute()))
     }
 
@@ -622,7 +665,7 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         let Some((n, items)) = set_value(items) else {
             return self;
         };
-        let mut update = self.guard_size(&path, n, 0);
+        let mut update = self.guard_rewritten(path.attribute()).guard_size(&path, n, 0);
         update.add.push((path.attribute(), items));
         update
     }
@@ -635,18 +678,20 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         let Some((n, items)) = set_value(items) else {
             return self;
         };
-        let mut update = self.guard_size(&path, 0, n);
+        let mut update = self.guard_rewritten(path.attribute()).guard_size(&path, 0, n);
         update.delete.push((path.attribute(), items));
         update
     }
 
     fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
-        self.guard_size(&path, items.len(), 0)
+        self.guard_rewritten(path.attribute())
+            .guard_size(&path, items.len(), 0)
             .push_set(path.attribute(), SetValue::Append(items.to_attribute()))
     }
 
     fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
-        self.guard_size(&path, items.len(), 0)
+        self.guard_rewritten(path.attribute())
+            .guard_size(&path, items.len(), 0)
             .push_set(path.attribute(), SetValue::Prepend(items.to_attribute()))
     }
 
