@@ -54,6 +54,22 @@ pub(super) fn emit_collection(
         .map(|id| table.item(*id).name.as_str())
         .collect();
     let variant_docs = type_names.iter().map(|n| doc(&format!("A `{n}`.")));
+    // Items a `rename_item` step has not reached yet are read under their
+    // previous names too.
+    let stored_names: Vec<&str> = items
+        .iter()
+        .flat_map(|id| {
+            let item = table.item(*id);
+            std::iter::once(item.name.as_str())
+                .chain(item.previous.names.iter().map(String::as_str))
+        })
+        .collect();
+    let patterns = items.iter().map(|id| {
+        let item = table.item(*id);
+        let names = std::iter::once(item.name.as_str())
+            .chain(item.previous.names.iter().map(String::as_str));
+        quote!(#(#names)|*)
+    });
     let where_ = index.map_or("the table".to_owned(), |id| {
         format!("index `{}`", table.index_def(id).name)
     });
@@ -81,12 +97,12 @@ pub(super) fn emit_collection(
             /// Queries one partition for every item of the collection, in
             /// sort-key order, each decoded by its type attribute.
             pub fn query(#(#partition_params),*) -> #query {
-                #query(dynamo::__private::query_rows(&TABLE, #index_name, #partition, None, &[#(#type_names),*], Self::from_row))
+                #query(dynamo::__private::query_rows(&TABLE, #index_name, #partition, None, &[#(#stored_names),*], Self::from_row))
             }
 
             fn from_row(raw: dynamo::Attributes) -> dynamo::Result<Option<Self>> {
                 Ok(match dynamo::__private::item_type(&TABLE, &raw).as_deref() {
-                    #(Some(#type_names) => Some(Self::#variants(dynamo::Item::decode(raw)?)),)*
+                    #(Some(#patterns) => Some(Self::#variants(dynamo::Item::decode(raw)?)),)*
                     _ => None,
                 })
             }
