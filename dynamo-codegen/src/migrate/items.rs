@@ -237,8 +237,10 @@ impl PartialEq for At {
 
 /// The differences between the schema's item types of `table` and the
 /// recorded ones (`have`: `None` when the table records none yet, and gets
-/// a baseline), with the steps that make stored items match. `fresh`
-/// lists index names whose keys other differences backfill already.
+/// a baseline), with the steps that make stored items match, planned with
+/// `options`. `state_def` is the table as the migrations build it: keys
+/// of indexes it lacks (or has with other keys) are backfilled by the
+/// table's own differences.
 pub fn differences(
     table: &ir::Table,
     have: Option<&BTreeMap<String, ItemDef>>,
