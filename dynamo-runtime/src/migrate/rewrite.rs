@@ -220,6 +220,34 @@ impl Expr {
     fn condition(&self) -> String {
         self.conditions.join(" AND ")
     }
+
+    /// The item read, `item`, is stored unchanged: still the type, every
+    /// attribute as read.
+    fn unchanged(r: &Rewrite, keys: &[String], item: &Attributes) -> Expr {
+        let mut e = Expr::default();
+        e.still_the_type(r, keys);
+        for (attribute, value) in item {
+            e.expect(attribute, Some(value.clone()));
+        }
+        e
+    }
+}
+
+/// The outcome of a conditional write: written, or the item changed.
+fn outcome<T, E, R>(
+    result: std::result::Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    operation: Operation,
+    table: &str,
+) -> Result<Sent>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    aws_sdk_dynamodb::error::SdkError<E, R>: Into<aws_sdk_dynamodb::Error>,
+{
+    match result {
+        Ok(_) => Ok(Sent::Written),
+        Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
+        Err(e) => Err(Error::service(operation, table, e)),
+    }
 }
 
 /// The outcome of one attempt at one item.
@@ -273,18 +301,10 @@ pub(crate) async fn send(
                 .set_expression_attribute_values((!e.values.is_empty()).then_some(e.values))
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(Sent::Written),
-                Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
-                Err(e) => Err(Error::service(Operation::UpdateItem, table, e)),
-            }
+            outcome(result, Operation::UpdateItem, table)
         }
         ItemWrite::Replace { new } => {
-            let mut old = Expr::default();
-            old.still_the_type(r, keys);
-            for (attribute, value) in item {
-                old.expect(attribute, Some(value.clone()));
-            }
+            let old = Expr::unchanged(r, keys, item);
             let result = db
                 .client()
                 .put_item()
@@ -295,19 +315,10 @@ pub(crate) async fn send(
                 .set_expression_attribute_values(Some(old.values))
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(Sent::Written),
-                Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
-                Err(e) => Err(Error::service(Operation::PutItem, table, e)),
-            }
+            outcome(result, Operation::PutItem, table)
         }
         ItemWrite::Move { new } => {
-            // The old item unchanged: every attribute as read.
-            let mut old = Expr::default();
-            old.still_the_type(r, keys);
-            for (attribute, value) in item {
-                old.expect(attribute, Some(value.clone()));
-            }
+            let old = Expr::unchanged(r, keys, item);
             let mut fresh = Expr::default();
             let pk = fresh.name(keys.first().map_or("", String::as_str));
             fresh.conditions.push(format!("attribute_not_exists({pk})"));
@@ -363,11 +374,7 @@ pub(crate) async fn send(
             // The new key holds an item already: written since by code
             // that renders the new key, so it is the newer one. The old
             // one goes, if it is still as read.
-            let mut old = Expr::default();
-            old.still_the_type(r, keys);
-            for (attribute, value) in item {
-                old.expect(attribute, Some(value.clone()));
-            }
+            let old = Expr::unchanged(r, keys, item);
             let result = db
                 .client()
                 .delete_item()
@@ -378,11 +385,7 @@ pub(crate) async fn send(
                 .set_expression_attribute_values(Some(old.values))
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(Sent::Written),
-                Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
-                Err(e) => Err(Error::service(Operation::DeleteItem, table, e)),
-            }
+            outcome(result, Operation::DeleteItem, table)
         }
     }
 }
