@@ -202,9 +202,9 @@ impl Decoder {
 
     /// Starts decoding an item of type `I`, checking its type attribute.
     pub fn item<I: Item>(mut item: Attributes) -> Result<Self, DecodeError> {
-        if !I::PREVIOUS_NAMES.is_empty()
+        if I::TYPE_NAMES.len() > 1
             && let Some(AttributeValue::S(name)) = item.get_mut(&*I::TABLE.type_attribute)
-            && I::PREVIOUS_NAMES.contains(&name.as_str())
+            && I::TYPE_NAMES[1..].contains(&name.as_str())
         {
             // Stored before `rename_item` reached it.
             I::TYPE_NAME.clone_into(name);

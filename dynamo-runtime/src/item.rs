@@ -28,14 +28,16 @@ pub trait Item: Sized + Send + Sync + 'static {
     /// has not reached, and updates relative to the stored value refuse
     /// such an item ([`Error::NotRewritten`](crate::Error::NotRewritten)).
     const PREVIOUS_ATTRIBUTES: &'static [(&'static str, &'static str)] = &[];
-    /// Names the type had before a migration renamed it (`rename_item`):
-    /// stored items still under such a name read as this type.
-    const PREVIOUS_NAMES: &'static [&'static str] = &[];
+    /// The names stored items of the type may carry: [`TYPE_NAME`](Self::TYPE_NAME),
+    /// then the names it had before a migration renamed it (`rename_item`),
+    /// which items the step has not reached still carry. Reads (decoding,
+    /// `get`, queries, collections) accept each.
+    const TYPE_NAMES: &'static [&'static str] = &[Self::TYPE_NAME];
 
     /// Whether `name`, read from the type attribute, names this type (now
     /// or before a rename).
     fn is_type_name(name: &str) -> bool {
-        name == Self::TYPE_NAME || Self::PREVIOUS_NAMES.contains(&name)
+        Self::TYPE_NAMES.contains(&name)
     }
 
     /// The key of this item.

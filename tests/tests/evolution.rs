@@ -877,6 +877,14 @@ scenario!(
         if memo.text != format!("note {}", i % 100) {
             return Err(format!("{memo:?}"));
         }
+        // Queries filter on the type name: they accept the previous one.
+        let queried = Memo::query(&format!("n{:04}", i % 100))
+            .all(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        if queried != [memo] {
+            return Err(format!("query: {queried:?}"));
+        }
         Ok(())
     },
     |item| {

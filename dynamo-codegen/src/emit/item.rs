@@ -389,8 +389,8 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         .as_ref()
         .map(|mark| quote!(const TRANSFORM_MARK: Option<&'static str> = Some(#mark);));
     let previous_names = (!item.previous.names.is_empty()).then(|| {
-        let names = &item.previous.names;
-        quote!(const PREVIOUS_NAMES: &'static [&'static str] = &[#(#names),*];)
+        let names = std::iter::once(&item.name).chain(&item.previous.names);
+        quote!(const TYPE_NAMES: &'static [&'static str] = &[#(#names),*];)
     });
     let previous_attributes = (!item.previous.attributes.is_empty()).then(|| {
         let attributes = item.previous.attributes.iter().map(|(a, p)| quote!((#a, #p)));

@@ -615,7 +615,11 @@ pub fn query_items<I: Item>(
         index,
         partition,
         sort,
-        Types::One(I::TYPE_NAME),
+        // Items a `rename_item` step has not reached carry an older name.
+        match I::TYPE_NAMES {
+            [_] => Types::One(I::TYPE_NAME),
+            names => Types::Listed(names),
+        },
         |raw| I::decode(raw).map(Some),
     )
 }

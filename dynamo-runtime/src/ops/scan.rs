@@ -157,7 +157,7 @@ impl<I: Item> Scan<I> {
         let filter = filter_text(
             &mut expr,
             &I::TABLE.type_attribute,
-            &[I::TYPE_NAME],
+            I::TYPE_NAMES,
             self.filter.as_ref(),
         );
         db.client()
