@@ -805,6 +805,70 @@ fn keys_text(def: &ItemDef, attributes: &[&str]) -> String {
         .join(", ")
 }
 
+/// `widens` against the runtime's own decoding: a widening reads every
+/// stored value of the old type back as the same value; a change it calls
+/// no widening loses some value.
+#[cfg(all(test, feature = "cli"))]
+mod widening_properties {
+    use dynamo_runtime::{Attribute, AttributeValue};
+    use proptest::prelude::*;
+
+    use super::widens;
+    use crate::ir::IntType;
+
+    /// `text`, stored as N, read as integer type `ty`.
+    fn read(ty: IntType, text: &str) -> Option<i128> {
+        fn as_<T: Attribute + Into<i128>>(text: &str) -> Option<i128> {
+            T::from_attribute(AttributeValue::N(text.to_owned()))
+                .ok()
+                .map(Into::into)
+        }
+        match ty {
+            IntType::I8 => as_::<i8>(text),
+            IntType::I16 => as_::<i16>(text),
+            IntType::I32 => as_::<i32>(text),
+            IntType::I64 => as_::<i64>(text),
+            IntType::U8 => as_::<u8>(text),
+            IntType::U16 => as_::<u16>(text),
+            IntType::U32 => as_::<u32>(text),
+            IntType::U64 => as_::<u64>(text),
+        }
+    }
+
+    fn pairs() -> impl Strategy<Value = (IntType, IntType, f64)> {
+        (
+            proptest::sample::select(IntType::ALL.to_vec()),
+            proptest::sample::select(IntType::ALL.to_vec()),
+            0.0..=1.0f64,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn a_widened_integer_reads_back_every_stored_value((old, new, at) in pairs()) {
+            let (lo, hi) = old.range();
+            // A value anywhere in the old type's range, ends included.
+            let span = (hi - lo) as f64;
+            let value = (lo + (span * at) as i128).clamp(lo, hi);
+            let text = value.to_string();
+            if widens(old.name(), new.name()) {
+                prop_assert_eq!(read(new, &text), Some(value));
+            }
+            let ends_fit = [lo, hi].iter().all(|v| read(new, &v.to_string()) == Some(*v));
+            prop_assert_eq!(widens(old.name(), new.name()), ends_fit || old == new);
+            prop_assert!(widens(old.name(), "number"));
+        }
+
+        #[test]
+        fn an_f32_reads_back_as_f64(value in any::<f32>().prop_filter("finite", |v| v.is_finite())) {
+            prop_assert!(widens("f32", "f64"));
+            let stored = value.to_attribute();
+            let read = f64::from_attribute(stored).unwrap();
+            prop_assert_eq!(read as f32, value);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::widens;
