@@ -210,7 +210,9 @@ impl Decoder {
             I::TYPE_NAME.clone_into(name);
         }
         item.remove(crate::model::Edit::TRANSFORM_MARK);
-        Decoder::new(item, I::TYPE_NAME, &I::TABLE.type_attribute)
+        let mut decoder = Decoder::new(item, I::TYPE_NAME, &I::TABLE.type_attribute)?;
+        decoder.previous(I::PREVIOUS_ATTRIBUTES, I::PREVIOUS_VALUES);
+        Ok(decoder)
     }
 
     /// Reads items stored before migrations changed them as if the
@@ -219,6 +221,9 @@ impl Decoder {
     /// the new name holds one, and each `(attribute, old, new)` reads text
     /// value `old` as `new` (`map_values`).
     pub fn previous(&mut self, attributes: &[(&str, &str)], values: &[(&str, &str, &str)]) {
+        if attributes.is_empty() && values.is_empty() {
+            return;
+        }
         for (attribute, previous) in attributes {
             if let Some(value) = self.item.remove(*previous)
                 && !self.item.contains_key(*attribute)
@@ -278,6 +283,7 @@ impl Decoder {
             Err(_) => return Ok(None),
         };
         let mut item = Decoder::untyped(raw, I::TYPE_NAME);
+        item.previous(I::PREVIOUS_ATTRIBUTES, I::PREVIOUS_VALUES);
         match decode(&keys, &mut item) {
             Ok(row) => Ok(Some(row)),
             Err(RowError::Skip(field)) if ours => Err(unparsable(keys.attribute_of(field))),

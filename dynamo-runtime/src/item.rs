@@ -28,6 +28,10 @@ pub trait Item: Sized + Send + Sync + 'static {
     /// has not reached, and updates relative to the stored value refuse
     /// such an item ([`Error::NotRewritten`](crate::Error::NotRewritten)).
     const PREVIOUS_ATTRIBUTES: &'static [(&'static str, &'static str)] = &[];
+    /// `(attribute, old, new)` for each enum value a `map_values` step
+    /// replaced: decoding reads `old` as `new` in an item the step has not
+    /// reached.
+    const PREVIOUS_VALUES: &'static [(&'static str, &'static str, &'static str)] = &[];
     /// The names stored items of the type may carry: [`TYPE_NAME`](Self::TYPE_NAME),
     /// then the names it had before a migration renamed it (`rename_item`),
     /// which items the step has not reached still carry. Reads (decoding,

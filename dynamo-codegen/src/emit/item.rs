@@ -396,15 +396,14 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         let attributes = item.previous.attributes.iter().map(|(a, p)| quote!((#a, #p)));
         quote!(const PREVIOUS_ATTRIBUTES: &'static [(&'static str, &'static str)] = &[#(#attributes),*];)
     });
-    let previous =
-        (!item.previous.attributes.is_empty() || !item.previous.values.is_empty()).then(|| {
-            let values = item
-                .previous
-                .values
-                .iter()
-                .map(|(a, o, n)| quote!((#a, #o, #n)));
-            quote!(item.previous(Self::PREVIOUS_ATTRIBUTES, &[#(#values),*]);)
-        });
+    let previous_values = (!item.previous.values.is_empty()).then(|| {
+        let values = item
+            .previous
+            .values
+            .iter()
+            .map(|(a, o, n)| quote!((#a, #o, #n)));
+        quote!(const PREVIOUS_VALUES: &'static [(&'static str, &'static str, &'static str)] = &[#(#values),*];)
+    });
     quote! {
         impl dynamo::Item for #ty {
             type Key = #key;
@@ -412,6 +411,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             const TYPE_NAME: &'static str = #type_name;
             #previous_names
             #previous_attributes
+            #previous_values
             #mark
             const TABLE: &'static dynamo::TableDef = &TABLE;
             const FIELDS: #fields_struct = #fields_struct { #(#paths)* };
@@ -432,7 +432,6 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
 
             fn decode(item: dynamo::Attributes) -> dynamo::Result<Self> {
                 let mut item = dynamo::__private::Decoder::item::<Self>(item)?;
-                #previous
                 #decoded
             }
 
