@@ -522,9 +522,9 @@ impl Progress {
                 if self.terminal {
                     let bar = self.bar.get_or_insert_with(|| {
                         let bar = ProgressBar::new(estimated_total.unwrap_or(0));
-                        if let Ok(style) =
-                            ProgressStyle::with_template("    {bar:30} {pos}/{len} read {msg}")
-                        {
+                        if let Ok(style) = ProgressStyle::with_template(
+                            "    {bar:30} {pos}/{len} read, {per_sec}, eta {eta} {msg}",
+                        ) {
                             bar.set_style(style);
                         }
                         bar
