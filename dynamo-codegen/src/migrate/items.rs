@@ -229,6 +229,16 @@ pub struct At {
     pub span: Range<usize>,
 }
 
+impl At {
+    /// `span` of `table`'s schema file.
+    fn of(table: &ir::Table, span: Range<usize>) -> Option<At> {
+        Some(At {
+            file: Arc::clone(&table.source.0),
+            span,
+        })
+    }
+}
+
 impl PartialEq for At {
     fn eq(&self, other: &At) -> bool {
         self.file.name == other.file.name && self.span == other.span
@@ -249,13 +259,7 @@ pub fn differences(
     out: &mut Vec<Difference>,
 ) {
     let name = table.def.name.to_string();
-    let file = &table.source.0;
-    let at = |span: Range<usize>| {
-        Some(At {
-            file: Arc::clone(file),
-            span,
-        })
-    };
+    let at = |span: Range<usize>| At::of(table, span);
     let Some(have) = have else {
         // A baseline: the stored items are taken to be what the schema
         // says (as before item state existed).
@@ -376,13 +380,7 @@ fn item_differences(
     let before = out.len();
     let transform = options.transforms.get(&*want.name);
     let name = table.def.name.to_string();
-    let file = &table.source.0;
-    let at = |span: Range<usize>| {
-        Some(At {
-            file: Arc::clone(file),
-            span,
-        })
-    };
+    let at = |span: Range<usize>| At::of(table, span);
     let rewrite = |edit: Edit| {
         Step::Rewrite(Rewrite {
             table: table.def.name.clone(),

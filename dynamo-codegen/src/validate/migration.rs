@@ -402,8 +402,7 @@ fn step(
             Some(Step::DefineItem(def))
         }
         RawStep::DropItem(raw) => {
-            let table_state = existing(cx, state, trusted, &raw.table)?;
-            known_item(cx, table_state, trusted, &raw.item)?;
+            item_of(cx, state, trusted, &raw.table, &raw.item)?;
             if let Some(s) = state.get_mut(raw.table.get()) {
                 s.items.remove(raw.item.get());
             }
@@ -445,8 +444,7 @@ fn step(
             ))
         }
         RawStep::RenameAttribute(raw) => {
-            let table_state = existing(cx, state, trusted, &raw.table)?;
-            known_item(cx, table_state, trusted, &raw.item)?;
+            item_of(cx, state, trusted, &raw.table, &raw.item)?;
             if raw.from.get() == raw.to.get() {
                 let d = cx
                     .error(
@@ -470,8 +468,7 @@ fn step(
             ))
         }
         RawStep::MapValues(raw) => {
-            let table_state = existing(cx, state, trusted, &raw.table)?;
-            known_item(cx, table_state, trusted, &raw.item)?;
+            item_of(cx, state, trusted, &raw.table, &raw.item)?;
             if raw.map.is_empty() {
                 let d = cx
                     .error(
@@ -500,8 +497,7 @@ fn step(
             ))
         }
         RawStep::WriteDefault(raw) => {
-            let table_state = existing(cx, state, trusted, &raw.table)?;
-            known_item(cx, table_state, trusted, &raw.item)?;
+            item_of(cx, state, trusted, &raw.table, &raw.item)?;
             let value = match raw.value.get() {
                 toml::Value::String(s) => Literal::Text(s.clone().into()),
                 toml::Value::Integer(i) => Literal::Number(i.to_string().into()),
@@ -526,9 +522,7 @@ fn step(
             ))
         }
         RawStep::RemoveAttribute(raw) => {
-            let table_state = existing(cx, state, trusted, &raw.table)?;
-            known_item(cx, table_state, trusted, &raw.item)?;
-            let def = &table_state.def;
+            let def = &item_of(cx, state, trusted, &raw.table, &raw.item)?.def;
             let is_key = def.partition_key.name == *raw.attribute.get()
                 || def
                     .sort_key
@@ -612,6 +606,20 @@ fn rewrite(tables: &[ir::Table], table: &Sp<String>, item: &Sp<String>, edit: Ed
         type_attribute: table_options(tables, table.get()).0.into(),
         edit,
     })
+}
+
+/// The table and item type a data step works on: reports a table no
+/// earlier step creates, or an item type no earlier step records.
+fn item_of<'s>(
+    cx: &mut Cx<'_>,
+    state: &'s BTreeMap<String, TableState>,
+    trusted: bool,
+    table: &Sp<String>,
+    item: &Sp<String>,
+) -> Option<&'s TableState> {
+    let table_state = existing(cx, state, trusted, table)?;
+    known_item(cx, table_state, trusted, item)?;
+    Some(table_state)
 }
 
 /// Reports an item type the migrations so far have not recorded (when
