@@ -104,9 +104,23 @@ struct RunOptions {
     /// Seconds to wait for another run's lock.
     #[arg(long, default_value_t = 900)]
     lock_timeout_seconds: u64,
-    /// At most this many backfill writes per second (0: no limit).
+    /// At most this many item writes per second in a data step, for all
+    /// its workers together (0: no limit).
     #[arg(long, default_value_t = 100)]
     backfill_rate: u32,
+    /// Split each data step into this many parallel-scan segments (default:
+    /// one per 25,000 items or 25 MB of the table).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    segments: Option<u32>,
+    /// Pace data steps to this percentage of the table's read and write
+    /// capacity, for all workers together (provisioned capacity, or the
+    /// on-demand maximum throughput, or `--max-capacity`).
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    capacity_percent: Option<f64>,
+    /// `READ,WRITE`: the units per second an on-demand table's capacity
+    /// percentage is taken of, when the table sets no maximum throughput.
+    #[arg(long, value_name = "READ,WRITE", value_parser = capacity_arg)]
+    max_capacity: Option<dynamo_runtime::Throughput>,
     /// First pause, in milliseconds, while waiting for a table or index.
     #[arg(long, default_value_t = 200)]
     wait_initial_ms: u64,
@@ -122,6 +136,33 @@ struct RunOptions {
     wait_timeout_seconds: u64,
 }
 
+/// Parses `--capacity-percent`: more than 0, at most 100.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 100.0 => Ok(p / 100.0),
+        Ok(_) => Err("a percentage above 0 and at most 100".into()),
+        Err(e) => Err(format!("{e}")),
+    }
+}
+
+/// Parses `--max-capacity READ,WRITE`.
+fn capacity_arg(text: &str) -> Result<dynamo_runtime::Throughput, String> {
+    let parse = |part: &str| {
+        part.trim()
+            .parse::<u64>()
+            .map_err(|e| format!("`{part}`: {e}"))
+    };
+    match text.split_once(',') {
+        Some((read, write)) => Ok(dynamo_runtime::Throughput {
+            read: parse(read)?,
+            write: parse(write)?,
+        }),
+        None => Err(format!(
+            "`{text}`: write READ,WRITE units per second, e.g. 4000,1000"
+        )),
+    }
+}
+
 /// Parses `--wait-factor`: a number of at least 1, `inf` included.
 fn wait_factor(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -133,11 +174,28 @@ fn wait_factor(text: &str) -> Result<f64, String> {
 
 #[derive(Debug, Subcommand)]
 enum MigrateCommand {
-    /// Show each migration's state: pending, running, applied or failed.
+    /// Show each migration's state: pending, running, applied or failed,
+    /// and every segment of a running data step.
     Status {
         /// The tracking table's logical name.
         #[arg(long, default_value = dynamo_runtime::migrate::TRACKING_TABLE)]
         tracking_table: String,
+    },
+    /// Join the data steps other `migrate` runs (or apps) start, without
+    /// applying migrations: claim segments, work them, repeat. Run as many
+    /// as the table's capacity allows, on any hosts.
+    Worker {
+        /// The tracking table's logical name.
+        #[arg(long, default_value = dynamo_runtime::migrate::TRACKING_TABLE)]
+        tracking_table: String,
+        /// Seconds a segment lease stays valid without renewal (a crashed
+        /// worker's segments wait this long for another).
+        #[arg(long, default_value_t = 60)]
+        lease_seconds: u64,
+        /// Seconds to wait for a data step to join when none runs and no
+        /// run holds the lock; then exit.
+        #[arg(long, default_value_t = 60)]
+        idle_seconds: u64,
     },
 }
 
@@ -515,25 +573,86 @@ impl Progress {
             Event::Backfill {
                 op,
                 item,
+                segment,
+                segments,
                 scanned,
                 updated,
+                step_scanned,
+                workers,
                 estimated_total,
             } => {
+                let mine = format!(
+                    "{item}s ({op}): segment {segment}/{segments}, {workers} worker{}; \
+                     this worker {scanned} read, {updated} written",
+                    plural(*workers as usize)
+                );
                 if self.terminal {
                     let bar = self.bar.get_or_insert_with(|| {
                         let bar = ProgressBar::new(estimated_total.unwrap_or(0));
                         if let Ok(style) = ProgressStyle::with_template(
-                            "    {bar:30} {pos}/{len} read, {per_sec}, eta {eta} {msg}",
+                            "    {bar:30} {pos}/{len} read by all, {per_sec}, eta {eta} {msg}",
                         ) {
                             bar.set_style(style);
                         }
                         bar
                     });
-                    bar.set_length(estimated_total.unwrap_or(0).max(*scanned));
-                    bar.set_position(*scanned);
-                    bar.set_message(format!("{item}s, {updated} written ({op})"));
-                } else {
-                    eprintln!("    {op} {item}: {scanned} read, {updated} written");
+                    bar.set_length(estimated_total.unwrap_or(0).max(*step_scanned));
+                    bar.set_position(*step_scanned);
+                    bar.set_message(mine);
+                } else if self
+                    .last_wait_line
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(2))
+                {
+                    self.last_wait_line = Some(std::time::Instant::now());
+                    eprintln!("    {mine}");
+                }
+            }
+            Event::SegmentClaimed {
+                segment,
+                segments,
+                resumed_at,
+                taken_from,
+                ..
+            } => {
+                let mut line = format!("    claimed segment {segment}/{segments}");
+                if *resumed_at > 0 {
+                    line.push_str(&format!(", resuming after {resumed_at} items"));
+                }
+                if let Some(from) = taken_from {
+                    line.push_str(&format!(", taken over from {from} (its lease ended)"));
+                }
+                self.line(&line);
+            }
+            Event::SegmentDone {
+                segment,
+                segments,
+                scanned,
+                updated,
+            } => self.line(&format!(
+                "    segment {segment}/{segments} done: {scanned} read, {updated} written"
+            )),
+            Event::SegmentLost { segment, segments } => self.line(&format!(
+                "    lost the lease of segment {segment}/{segments} (this worker was paused past it); \
+                 it resumes from its saved position"
+            )),
+            Event::WaitingForSegments {
+                remaining,
+                segments,
+                owners,
+            } => {
+                if self
+                    .last_wait_line
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
+                {
+                    self.last_wait_line = Some(std::time::Instant::now());
+                    self.line(&format!(
+                        "    waiting for {remaining} of {segments} segments ({})",
+                        if owners.is_empty() {
+                            "unclaimed".to_owned()
+                        } else {
+                            owners.join(", ")
+                        }
+                    ));
                 }
             }
             Event::MigrationApplied { name, elapsed } => {
@@ -556,6 +675,9 @@ fn migrator<'a>(
         .lease(Duration::from_secs(o.lease_seconds))
         .lock_timeout(Duration::from_secs(o.lock_timeout_seconds))
         .backfill_rate(Some(o.backfill_rate))
+        .segments(o.segments)
+        .capacity_share(o.capacity_percent)
+        .capacity_ceiling(o.max_capacity)
         .wait_policy(WaitPolicy {
             initial: Duration::from_millis(o.wait_initial_ms),
             factor: o.wait_factor,
@@ -579,6 +701,21 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
         .collect();
     let migrations = migrations.as_slice();
     let db = db(cli).await?;
+    if let Some(MigrateCommand::Worker {
+        tracking_table,
+        lease_seconds,
+        idle_seconds,
+    }) = &args.command
+    {
+        return worker(
+            &db,
+            migrations,
+            tracking_table,
+            *lease_seconds,
+            *idle_seconds,
+        )
+        .await;
+    }
     if let Some(MigrateCommand::Status { tracking_table }) = &args.command {
         let statuses = Migrator::new(&db, migrations)
             .tracking_table(tracking_table)
@@ -602,11 +739,26 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
                 let _ = writeln!(out, "           error: {error}");
             }
             if let Some(p) = &s.progress {
+                let done = p
+                    .segments
+                    .iter()
+                    .filter(|s| s.state == dynamo_runtime::migrate::SegmentState::Done)
+                    .count();
                 let _ = writeln!(
                     out,
-                    "           step {} ({}): {} read, {} written so far",
-                    p.step, p.summary, p.scanned, p.updated
+                    "           step {} ({}): {} read, {} written so far{}; {done} of {} segments done",
+                    p.step + 1,
+                    p.summary,
+                    p.scanned,
+                    p.updated,
+                    p.estimated_items
+                        .map(|n| format!(" (of about {n} items in the table)"))
+                        .unwrap_or_default(),
+                    p.segments.len(),
                 );
+                for segment in &p.segments {
+                    let _ = writeln!(out, "             {segment}");
+                }
             }
         }
         if statuses.is_empty() {
@@ -664,6 +816,45 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
             report.newer.join(", ")
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `migrate worker`: joins data steps until none is left.
+async fn worker(
+    db: &Db,
+    migrations: &[dynamo_runtime::migrate::Migration],
+    tracking_table: &str,
+    lease_seconds: u64,
+    idle_seconds: u64,
+) -> Result<ExitCode, Error> {
+    let progress = Arc::new(Mutex::new(Progress {
+        terminal: std::io::stderr().is_terminal(),
+        bar: None,
+        last_wait_line: None,
+    }));
+    let observer = Arc::clone(&progress);
+    let report = Migrator::new(db, migrations)
+        .tracking_table(tracking_table)
+        .lease(Duration::from_secs(lease_seconds))
+        .idle_wait(Duration::from_secs(idle_seconds))
+        .on_event(move |event| {
+            if let Ok(mut progress) = observer.lock() {
+                progress.event(event);
+            }
+        })
+        .work()
+        .await;
+    if let Ok(mut progress) = progress.lock() {
+        progress.finish_bar();
+    }
+    let report = report.map_err(runtime_error)?;
+    println!(
+        "worked {} segment{}: {} items read, {} written",
+        report.segments,
+        plural(report.segments as usize),
+        report.scanned,
+        report.updated
+    );
     Ok(ExitCode::SUCCESS)
 }
 

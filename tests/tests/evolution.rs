@@ -341,7 +341,7 @@ async fn a_key_rewrite_moves_every_item_and_resumes_after_a_kill() {
             .unwrap(),
     );
     assert!(
-        status.contains("step 0 (rewrite_keys Order in shop):") && status.contains("read"),
+        status.contains("step 1 (rewrite_keys Order in shop):") && status.contains("segment    0:"),
         "{status}"
     );
     // Half moved: the after code finds every order, at its new key or,

@@ -1,21 +1,18 @@
-//! Backfills: scan the items of one type, render attributes from their
+//! The per-item work of data steps. Backfills render attributes from the
 //! stored fields with the rules generated code uses (the same template
-//! parser and [`KeyPart`] rendering), and write what differs with
-//! conditional updates, at a bounded rate, checkpointing after each page.
+//! parser and [`KeyPart`] rendering) and write what differs with
+//! conditional updates; rewrites plan and send each item's change
+//! ([`rewrite`]). Both are paced by the worker's [`Pacer`].
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::{
-    Event, MigrateError, Migration, rewrite,
-    error::gone,
-    events::Events,
-    live::LiveTable,
-    tracking::{Checkpoint, Lease, Tracking, is_condition_failure},
+    MigrateError,
+    pace::{self, Consumed, Pacer},
+    rewrite,
+    tracking::is_condition_failure,
 };
 use crate::{
     Attribute, Attributes, Db, DecodeErrorKind, Error, KeyErrorKind, KeyPart, Number, Operation,
@@ -28,8 +25,6 @@ use crate::{
     },
 };
 
-/// Items read per scan page, and so between checkpoints.
-const PAGE: i32 = 25;
 /// Attempts at one item whose fields keep changing under the backfill.
 const ATTEMPTS: usize = 5;
 
@@ -40,123 +35,68 @@ pub(crate) enum Work<'s> {
     Rewrite(&'s Rewrite),
 }
 
-/// One backfill step of one run.
-pub(crate) struct Cx<'m, 'a> {
-    pub db: &'a Db,
-    /// The functions of `transform` steps, by path.
-    pub transforms: &'m [(&'static str, super::TransformFn)],
-    /// At most this many writes per second.
-    pub pace: Option<u32>,
-    pub events: &'m Events,
-    pub migration: &'a Migration,
-    pub step: usize,
-    pub table: &'m str,
-    pub tracking: &'m Tracking<'a>,
-}
-
-/// Spaces writes to at most `rate` per second.
-struct Pacer {
-    interval: Option<Duration>,
-    next: Instant,
-}
-
-impl Pacer {
-    fn new(rate: Option<u32>) -> Pacer {
-        Pacer {
-            interval: rate.map(|r| Duration::from_secs(1) / r),
-            next: Instant::now(),
+impl<'s> Work<'s> {
+    /// The data work of `step`, if it is a data step.
+    pub(crate) fn of(step: &'s crate::model::Step) -> Option<Work<'s>> {
+        match step {
+            crate::model::Step::Backfill(b) => Some(Work::Backfill(b)),
+            crate::model::Step::Rewrite(r) => Some(Work::Rewrite(r)),
+            _ => None,
         }
     }
 
-    async fn wait(&mut self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
-        let now = Instant::now();
-        if self.next > now {
-            tokio::time::sleep(self.next - now).await;
+    /// The step's `op`.
+    pub(crate) fn op(self) -> &'static str {
+        match self {
+            Work::Backfill(_) => "backfill",
+            Work::Rewrite(r) => r.edit_name(),
         }
-        self.next = self.next.max(now) + interval;
     }
-}
 
-impl<'a> Cx<'_, 'a> {
-    pub(crate) async fn run(
-        &self,
-        work: Work<'_>,
-        resume: Option<&Checkpoint>,
-        lease: &mut Lease<'a>,
-    ) -> Result<()> {
-        let db = self.db;
-        let live = LiveTable::describe(db, self.table)
-            .await?
-            .ok_or_else(|| gone(self.table))?;
-        let mut checkpoint = resume.cloned().unwrap_or(Checkpoint {
-            step: self.step,
-            key: None,
-            scanned: 0,
-            updated: 0,
-        });
-        let (item_type, type_attribute) = match work {
+    /// The item type and the table's type attribute (empty: a table of
+    /// this item type only).
+    pub(crate) fn item_type(self) -> (&'s str, &'s str) {
+        match self {
             Work::Backfill(b) => (&b.item, &b.type_attribute),
             Work::Rewrite(r) => (&r.item, &r.type_attribute),
-        };
-        if resume.is_some() {
-            tracing::info!(
-                item = &**item_type,
-                scanned = checkpoint.scanned,
-                "resuming a backfill from its checkpoint"
-            );
         }
-        let mut pacer = Pacer::new(self.pace);
+    }
+}
+
+/// The per-item work of a data step on one table.
+pub(crate) struct Items<'m> {
+    pub db: &'m Db,
+    /// The functions of `transform` steps, by path.
+    pub transforms: &'m [(&'static str, super::TransformFn)],
+    pub table: &'m str,
+    /// The table's key attributes.
+    pub keys: &'m [String],
+    /// Whether to ask DynamoDB for the capacity consumed (when pacing by
+    /// capacity).
+    pub consumed: Option<ReturnConsumedCapacity>,
+}
+
+impl Items<'_> {
+    /// Does `work` to `item`; `true` when it wrote it. Throttling after
+    /// the SDK's own retries backs the pacer off and tries again.
+    pub(crate) async fn process(
+        &self,
+        work: Work<'_>,
+        item: Attributes,
+        pacer: &mut Pacer,
+    ) -> Result<bool> {
         loop {
-            let request = db
-                .client()
-                .scan()
-                .table_name(self.table)
-                .consistent_read(true)
-                .limit(PAGE);
-            // A table without a type attribute holds only this item type.
-            let request = if type_attribute.is_empty() {
-                request
-            } else {
-                request
-                    .filter_expression("#type = :type")
-                    .expression_attribute_names("#type", &**type_attribute)
-                    .expression_attribute_values(":type", AttributeValue::S(item_type.to_string()))
+            let result = match work {
+                Work::Backfill(b) => self.write(b, item.clone(), pacer).await,
+                Work::Rewrite(r) => self.rewrite(r, item.clone(), pacer).await,
             };
-            let out = request
-                .set_exclusive_start_key(checkpoint.key.take())
-                .send()
-                .await
-                .map_err(|e| Error::service(Operation::Scan, self.table, e))?;
-            for item in out.items() {
-                checkpoint.scanned += 1;
-                let written = match work {
-                    Work::Backfill(b) => self.write(b, item.clone(), &live.keys, &mut pacer).await?,
-                    Work::Rewrite(r) => self.rewrite(r, item.clone(), &live.keys, &mut pacer).await?,
-                };
-                if written {
-                    checkpoint.updated += 1;
+            match result {
+                Err(Error::Throttled { .. }) => {
+                    let backoff = pacer.throttled();
+                    tracing::warn!(table = self.table, ?backoff, "throttled; backing off");
+                    pace::sleep(backoff).await;
                 }
-                lease.renew().await?;
-            }
-            checkpoint.key = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
-            self.tracking
-                .checkpoint(self.migration, &checkpoint)
-                .await?;
-            self.events.emit(Event::Backfill {
-                op: match work {
-                    Work::Backfill(_) => "backfill",
-                    Work::Rewrite(r) => r.edit_name(),
-                },
-                item: item_type.to_string(),
-                scanned: checkpoint.scanned,
-                updated: checkpoint.updated,
-                estimated_total: live.item_count,
-            });
-            if checkpoint.key.is_none() {
-                return Ok(());
+                other => return other,
             }
         }
     }
@@ -164,23 +104,23 @@ impl<'a> Cx<'_, 'a> {
     /// Rewrites `item` as `r` says; `false` when it needs no change (or is
     /// gone). A write that finds the item changed since it was read reads
     /// it again, so a concurrent change is never overwritten.
-    async fn rewrite(
-        &self,
-        r: &Rewrite,
-        mut item: Attributes,
-        keys: &[String],
-        pacer: &mut Pacer,
-    ) -> Result<bool> {
+    async fn rewrite(&self, r: &Rewrite, mut item: Attributes, pacer: &mut Pacer) -> Result<bool> {
+        let keys = self.keys;
         for _ in 0..ATTEMPTS {
             let Some(write) = rewrite::plan(r, keys, &item, self.transforms)? else {
                 return Ok(false);
             };
-            pacer.wait().await;
-            match rewrite::send(self.db, self.table, r, keys, &item, write).await? {
-                rewrite::Sent::Written => return Ok(true),
-                rewrite::Sent::Changed => {}
+            pace::sleep(pacer.before_write()).await;
+            let sent =
+                rewrite::send(self.db, self.table, r, keys, &item, write, self.consumed.clone()).await?;
+            match sent {
+                rewrite::Sent::Written(units) => {
+                    pacer.wrote(units);
+                    return Ok(true);
+                }
+                rewrite::Sent::Changed(units) => pacer.wrote(units),
             }
-            match self.reread(keys, &item, &r.type_attribute, &r.item).await? {
+            match self.reread(&item, &r.type_attribute, &r.item, pacer).await? {
                 Some(fresh) => item = fresh,
                 None => return Ok(false),
             }
@@ -197,12 +137,14 @@ impl<'a> Cx<'_, 'a> {
     /// `item_type`.
     async fn reread(
         &self,
-        keys: &[String],
         item: &Attributes,
         type_attribute: &str,
         item_type: &str,
+        pacer: &mut Pacer,
     ) -> Result<Option<Attributes>> {
-        let key: Attributes = keys
+        pace::sleep(pacer.before_read()).await;
+        let key: Attributes = self
+            .keys
             .iter()
             .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
             .collect();
@@ -213,9 +155,11 @@ impl<'a> Cx<'_, 'a> {
             .table_name(self.table)
             .set_key(Some(key))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.consumed.clone())
             .send()
             .await
             .map_err(|e| Error::service(Operation::GetItem, self.table, e))?;
+        pacer.read(fresh.units());
         Ok(fresh.item.filter(|fresh| {
             type_attribute.is_empty()
                 || matches!(fresh.get(type_attribute), Some(AttributeValue::S(t)) if t == item_type)
@@ -225,14 +169,9 @@ impl<'a> Cx<'_, 'a> {
     /// Writes the rendered attributes `item` lacks; `false` when it has
     /// them all (or is gone). The update is conditioned on the fields read,
     /// so a concurrent change is re-read, never overwritten.
-    async fn write(
-        &self,
-        b: &Backfill,
-        mut item: Attributes,
-        keys: &[String],
-        pacer: &mut Pacer,
-    ) -> Result<bool> {
+    async fn write(&self, b: &Backfill, mut item: Attributes, pacer: &mut Pacer) -> Result<bool> {
         let db = self.db;
+        let keys = self.keys;
         for _ in 0..ATTEMPTS {
             let changes: Vec<(String, String)> = render(b, &item)?
                 .into_iter()
@@ -279,7 +218,7 @@ impl<'a> Cx<'_, 'a> {
                     None => conditions.push(format!("attribute_not_exists(#f{i})")),
                 }
             }
-            pacer.wait().await;
+            pace::sleep(pacer.before_write()).await;
             let result = db
                 .client()
                 .update_item()
@@ -289,15 +228,20 @@ impl<'a> Cx<'_, 'a> {
                 .condition_expression(conditions.join(" AND "))
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
+                .set_return_consumed_capacity(self.consumed.clone())
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(true),
-                Err(e) if is_condition_failure(&e) => {}
+                Ok(out) => {
+                    pacer.wrote(out.units());
+                    return Ok(true);
+                }
+                // A failed condition costs a write unit too.
+                Err(e) if is_condition_failure(&e) => pacer.wrote(1.0),
                 Err(e) => return Err(Error::service(Operation::UpdateItem, self.table, e)),
             }
             // Changed (or deleted) since the scan read it: read it again.
-            match self.reread(keys, &item, &b.type_attribute, &b.item).await? {
+            match self.reread(&item, &b.type_attribute, &b.item, pacer).await? {
                 Some(fresh) => item = fresh,
                 None => return Ok(false),
             }

@@ -122,6 +122,31 @@ pub enum MigrateError {
          it stopped. Use a longer lease"
     )]
     LeaseLost,
+    /// A worker's lease on a segment of a data step ended (it was paused or
+    /// cut off for longer than the lease) before it saved its progress: the
+    /// segment resumes from its last saved position, by whichever worker
+    /// claims it next.
+    #[error(
+        "this worker lost its lease on segment {segment} of {segments} (it was paused or cut off \
+         for longer than the lease); the segment resumes from its last saved position"
+    )]
+    SegmentLost {
+        /// The segment.
+        segment: u32,
+        /// The step's segment count.
+        segments: u32,
+    },
+    /// A capacity share was asked for on an on-demand table that sets no
+    /// maximum throughput: there is no capacity to take a share of.
+    #[error(
+        "table `{table}` is on-demand without a maximum throughput, so a share of its capacity \
+         means nothing: give a ceiling (`--max-capacity READ,WRITE`, `Migrator::capacity_ceiling`) \
+         or an items-per-second cap"
+    )]
+    NoCapacity {
+        /// The table.
+        table: String,
+    },
 }
 
 /// A table that a step works on no longer exists.

@@ -48,18 +48,72 @@ pub enum Event {
         what: String,
     },
     /// A data step's progress (a backfill, a rewrite, a transform), after
-    /// each page.
+    /// each page this worker reads.
     Backfill {
         /// The step's `op`, e.g. `backfill` or `rename_attribute`.
         op: &'static str,
         /// The item type.
         item: String,
-        /// Items of the type read so far.
+        /// The segment this worker reads now.
+        segment: u32,
+        /// The step's segment count.
+        segments: u32,
+        /// Items of the type this worker read in this step.
         scanned: u64,
-        /// Items written so far.
+        /// Items this worker wrote in this step.
         updated: u64,
+        /// Items read by every worker of the step (an estimate, refreshed
+        /// every few seconds: a segment taken over is read again from its
+        /// last saved position).
+        step_scanned: u64,
+        /// Workers working on the step, this one included.
+        workers: u32,
         /// DynamoDB's estimate of the table's item count (all types).
         estimated_total: Option<u64>,
+    },
+    /// This worker claimed a segment of a data step.
+    SegmentClaimed {
+        /// The migration's file name.
+        name: String,
+        /// The step's position, from 1.
+        step: usize,
+        /// The segment.
+        segment: u32,
+        /// The step's segment count.
+        segments: u32,
+        /// Items of the segment read before (by an earlier owner).
+        resumed_at: u64,
+        /// The worker whose lease on it had ended, when taken over.
+        taken_from: Option<String>,
+    },
+    /// This worker finished a segment.
+    SegmentDone {
+        /// The segment.
+        segment: u32,
+        /// The step's segment count.
+        segments: u32,
+        /// Items of the type read in it (by every owner).
+        scanned: u64,
+        /// Items written in it (by every owner).
+        updated: u64,
+    },
+    /// This worker's lease on a segment ended before it could save its
+    /// progress (it was paused or cut off): it stopped working on it.
+    SegmentLost {
+        /// The segment.
+        segment: u32,
+        /// The step's segment count.
+        segments: u32,
+    },
+    /// The run that holds the lock waits for other workers to finish a
+    /// data step's segments.
+    WaitingForSegments {
+        /// Segments not done yet.
+        remaining: u32,
+        /// The step's segment count.
+        segments: u32,
+        /// Their owners.
+        owners: Vec<String>,
     },
     /// A migration is recorded as applied.
     MigrationApplied {

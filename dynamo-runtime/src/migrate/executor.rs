@@ -7,18 +7,34 @@ use super::{Edit, Rewrite, TransformFn};
 
 use super::{
     Event, MigrateError, MigrationStatus, Plan, PlannedMigration, Report, TRACKING_TABLE,
-    WaitPolicy, backfill,
-    error::gone,
+    WaitPolicy,
+    backfill::Work,
     call::Call,
+    error::gone,
     events::Events,
     live::{self, LiveTable},
+    pace::Pace,
+    report::{SegmentState, SegmentStatus, StepProgress},
+    segments::Job,
     summary,
-    tracking::{self, Lease, Record, Status, Tracking},
+    tracking::{Lease, Record, Status, Tracking},
+    worker::{Context, WorkReport, Worker},
 };
 use crate::{
-    Db, Error, Result,
+    Billing, Db, Error, Result, Throughput, Timestamp,
     model::{Migration, Step},
 };
+
+/// The most segments DynamoDB's parallel scan takes.
+const MAX_SEGMENTS: u32 = 1_000_000;
+/// Items per segment when the count is chosen from the table's size.
+const ITEMS_PER_SEGMENT: u64 = 25_000;
+/// Bytes per segment when the count is chosen from the table's size.
+const BYTES_PER_SEGMENT: u64 = 25 * 1024 * 1024;
+/// Items per second one worker writes with one request in flight (the
+/// rate measured on DynamoDB Local; on AWS, within a region, similar):
+/// a capacity share gets enough segments to use it.
+const ITEMS_PER_SECOND_PER_SEGMENT: f64 = 500.0;
 
 /// Applies migrations: see the [module docs](self).
 #[derive(Clone)]
@@ -32,6 +48,10 @@ pub struct Migrator<'a> {
     lock_timeout: Duration,
     wait: WaitPolicy,
     backfill_rate: Option<u32>,
+    segments: Option<u32>,
+    capacity_share: Option<f64>,
+    capacity_ceiling: Option<Throughput>,
+    idle_wait: Duration,
     owner: String,
     events: Events,
     transforms: Vec<(&'static str, TransformFn)>,
@@ -46,16 +66,61 @@ impl fmt::Debug for Migrator<'_> {
             .field("lease", &self.lease)
             .field("wait", &self.wait)
             .field("backfill_rate", &self.backfill_rate)
+            .field("segments", &self.segments)
+            .field("capacity_share", &self.capacity_share)
+            .field("capacity_ceiling", &self.capacity_ceiling)
             .field("owner", &self.owner)
             .finish_non_exhaustive()
     }
 }
 
+/// A saved scan position as text: `pk=ORDER#1, sk=2`.
+fn key_text(key: &crate::Attributes) -> String {
+    let mut parts: Vec<String> = key
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                aws_sdk_dynamodb::types::AttributeValue::S(s) => s.clone(),
+                aws_sdk_dynamodb::types::AttributeValue::N(n) => n.clone(),
+                other => format!("{other:?}"),
+            };
+            format!("{name}={value}")
+        })
+        .collect();
+    parts.sort();
+    parts.join(", ")
+}
+
+/// Adds `more` to `report`.
+fn add(report: &mut WorkReport, more: WorkReport) {
+    report.segments += more.segments;
+    report.scanned += more.scanned;
+    report.updated += more.updated;
+}
+
+/// The segment count of a data step on `live` at `pace`: one per
+/// [`ITEMS_PER_SEGMENT`] items or [`BYTES_PER_SEGMENT`] bytes, and enough
+/// for the pace's item rate (or its write units, an item costing at least
+/// one) at [`ITEMS_PER_SECOND_PER_SEGMENT`].
+pub(crate) fn choose_segments(live: &LiveTable, pace: &Pace) -> u32 {
+    let by_items = live.item_count.unwrap_or(0).div_ceil(ITEMS_PER_SEGMENT);
+    let by_bytes = live.size_bytes.unwrap_or(0).div_ceil(BYTES_PER_SEGMENT);
+    let rate = match (pace.items, pace.write_units) {
+        (Some(items), Some(units)) => items.min(units),
+        (Some(rate), None) | (None, Some(rate)) => rate,
+        (None, None) => 0.0,
+    };
+    let by_rate = (rate / ITEMS_PER_SECOND_PER_SEGMENT).ceil() as u64;
+    let segments = by_items.max(by_bytes).max(by_rate).max(1);
+    u32::try_from(segments).unwrap_or(MAX_SEGMENTS).min(MAX_SEGMENTS)
+}
+
 impl<'a> Migrator<'a> {
     /// An executor of `migrations` (in any order; they apply by number) on
     /// `db`, with the defaults: tracking table [`TRACKING_TABLE`], a 60 s
-    /// lease, a 15 min lock timeout, [`WaitPolicy::default`] and backfills
-    /// of at most 100 writes per second.
+    /// lease, a 15 min lock timeout, [`WaitPolicy::default`], data steps of
+    /// at most 100 item writes per second (split across their workers),
+    /// segments chosen from the table's size, and no capacity share.
     pub fn new(db: &'a Db, migrations: &'a [Migration]) -> Self {
         Migrator {
             db,
@@ -66,6 +131,10 @@ impl<'a> Migrator<'a> {
             lock_timeout: Duration::from_secs(15 * 60),
             wait: WaitPolicy::default(),
             backfill_rate: Some(100),
+            segments: None,
+            capacity_share: None,
+            capacity_ceiling: None,
+            idle_wait: Duration::from_secs(60),
             owner: format!(
                 "{}-{}",
                 std::process::id(),
@@ -117,9 +186,49 @@ impl<'a> Migrator<'a> {
         self
     }
 
-    /// At most this many backfill writes per second (`None`: no limit).
+    /// At most this many item writes per second in a data step (a
+    /// backfill, a rewrite, a transform), for all its workers together
+    /// (`None`: no limit). The run that starts a step sets its pace; the
+    /// workers that join it split it.
     pub fn backfill_rate(mut self, writes_per_second: Option<u32>) -> Self {
         self.backfill_rate = writes_per_second.filter(|n| *n > 0);
+        self
+    }
+
+    /// Splits each data step into this many parallel-scan segments (1 to
+    /// 1,000,000), each claimed by one worker at a time and saved after
+    /// each page. Default: one per 25,000 items or 25 MB of the table
+    /// (DynamoDB's estimates), and enough for the capacity share to keep
+    /// the workers busy.
+    pub fn segments(mut self, segments: Option<u32>) -> Self {
+        self.segments = segments.map(|n| n.clamp(1, MAX_SEGMENTS));
+        self
+    }
+
+    /// Paces data steps to this share (0 to 1] of the table's read and
+    /// write capacity, for all workers together: its provisioned capacity,
+    /// or on an on-demand table its maximum throughput or the
+    /// [`capacity_ceiling`](Self::capacity_ceiling). Each worker spends its
+    /// part as DynamoDB reports capacity consumed, and halves it while
+    /// DynamoDB throttles. Applies with [`backfill_rate`](Self::backfill_rate)
+    /// (whichever is slower).
+    pub fn capacity_share(mut self, share: Option<f64>) -> Self {
+        self.capacity_share = share.filter(|s| *s > 0.0).map(|s| s.min(1.0));
+        self
+    }
+
+    /// The read and write units per second that a
+    /// [`capacity_share`](Self::capacity_share) of an on-demand table is
+    /// taken of (on-demand tables have no capacity of their own).
+    pub fn capacity_ceiling(mut self, ceiling: Option<Throughput>) -> Self {
+        self.capacity_ceiling = ceiling;
+        self
+    }
+
+    /// How long [`work`](Self::work) waits for a data step to join when
+    /// none is running and no run holds the lock (default 60 s).
+    pub fn idle_wait(mut self, wait: Duration) -> Self {
+        self.idle_wait = wait;
         self
     }
 
@@ -152,22 +261,43 @@ impl<'a> Migrator<'a> {
 
     /// Applies every pending migration (up to [`to`](Self::to)), each once:
     /// takes the lock, checks the records against the migrations, applies
-    /// the rest in order, and releases the lock.
+    /// the rest in order, and releases the lock. While another run holds
+    /// the lock, this one works on that run's data step, if one is running
+    /// (as [`work`](Self::work) does), and takes the lock when it is free.
     pub async fn run(&self) -> Result<Report> {
         let tracking = self.tracking();
         tracking.ensure().await?;
-        let mut lease = Lease::acquire(
-            tracking.clone(),
-            self.owner.clone(),
-            self.lease,
-            self.lock_timeout,
-            |owner| {
+        let mut idle = Duration::ZERO;
+        let mut reported = String::new();
+        let mut helper: Option<Worker<'_, 'a>> = None;
+        let mut report = WorkReport::default();
+        let mut lease = loop {
+            let lease =
+                Lease::try_acquire(tracking.clone(), self.owner.clone(), self.lease).await?;
+            let holder = match lease {
+                Ok(lease) => break lease,
+                Err(holder) => holder,
+            };
+            if holder != reported {
                 self.emit(Event::WaitingForLock {
-                    owner: owner.to_owned(),
-                })
-            },
-        )
-        .await?;
+                    owner: holder.clone(),
+                });
+                reported = holder.clone();
+            }
+            if self.help(&tracking, &mut helper, &mut report).await? {
+                continue;
+            }
+            if idle >= self.lock_timeout {
+                return Err(MigrateError::Locked {
+                    owner: holder,
+                    waited: idle,
+                }
+                .into());
+            }
+            let pause = Duration::from_millis(250).min(self.lease / 4);
+            tokio::time::sleep(pause).await;
+            idle += pause;
+        };
         // Every record write from here on is fenced by the lease.
         let tracking = tracking.fenced(&self.owner);
         let result = self.apply_pending(&tracking, &mut lease).await;
@@ -175,6 +305,115 @@ impl<'a> Migrator<'a> {
         let report = result?;
         released?;
         Ok(report)
+    }
+
+    /// Joins the data steps that other runs start, without applying any
+    /// migration: claims segments of the running step, works them, and
+    /// repeats. Returns when no step has a segment left to claim and no
+    /// run holds the lock (waiting up to [`idle_wait`](Self::idle_wait) for
+    /// one to start). A step whose migration file differs from this
+    /// binary's, or whose `transform` function it lacks, is left to others.
+    pub async fn work(&self) -> Result<WorkReport> {
+        let tracking = self.tracking();
+        let mut helper: Option<Worker<'_, 'a>> = None;
+        let mut report = WorkReport::default();
+        let mut last_active = std::time::Instant::now();
+        loop {
+            if LiveTable::describe(self.db, tracking.table()).await?.is_some() {
+                if self.help(&tracking, &mut helper, &mut report).await? {
+                    last_active = std::time::Instant::now();
+                    continue;
+                }
+                let (_, lock_held) = tracking.current_job().await?;
+                if lock_held {
+                    last_active = std::time::Instant::now();
+                }
+            }
+            if last_active.elapsed() >= self.idle_wait {
+                return Ok(report);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The worker's view of this run.
+    fn context<'m>(&'m self, tracking: &'m Tracking<'a>) -> Context<'m, 'a> {
+        Context {
+            db: self.db,
+            transforms: &self.transforms,
+            events: &self.events,
+            tracking,
+            owner: &self.owner,
+            lease: self.lease,
+        }
+    }
+
+    /// Works segments of the data step on the lock item, if any: `true`
+    /// when it worked one. `helper` keeps the worker of the current job
+    /// between calls; its totals are added to `report` when the job
+    /// changes.
+    async fn help<'m>(
+        &'m self,
+        tracking: &'m Tracking<'a>,
+        helper: &mut Option<Worker<'m, 'a>>,
+        report: &mut WorkReport,
+    ) -> Result<bool> {
+        let (job, _) = tracking.current_job().await?;
+        let Some(job) = job else {
+            return Ok(false);
+        };
+        if helper.as_ref().is_none_or(|w| w.job.id != job.id) {
+            if let Some(old) = helper.take() {
+                add(report, old.report);
+            }
+            let Some((m, work)) = self.joinable(&job) else {
+                return Ok(false);
+            };
+            let table = self.db.physical_name(m.steps[job.step].table());
+            *helper = Some(Worker::new(self.context(tracking), job, m, work, table).await?);
+        }
+        let Some(worker) = helper.as_mut() else {
+            return Ok(false);
+        };
+        if worker.all_seen_done() {
+            return Ok(false);
+        }
+        let worked = worker.work_one(None).await?;
+        if worked {
+            add(report, std::mem::take(&mut worker.report));
+        }
+        Ok(worked)
+    }
+
+    /// The migration and data work of `job`, when this binary can do it.
+    fn joinable(&self, job: &Job) -> Option<(&'a Migration, Work<'a>)> {
+        let Some(m) = self
+            .migrations
+            .iter()
+            .find(|m| m.number == job.migration && *m.checksum == *job.checksum)
+        else {
+            tracing::warn!(
+                job = %job.id,
+                "a data step of a migration this binary does not have (or has another version of) is running; left to other workers"
+            );
+            return None;
+        };
+        let step = m.steps.get(job.step)?;
+        let work = Work::of(step)?;
+        if let Step::Rewrite(Rewrite {
+            edit: Edit::Transform { function, .. },
+            ..
+        }) = step
+            && !self.transforms.iter().any(|(f, _)| f == function)
+        {
+            tracing::warn!(
+                job = %job.id,
+                function = &**function,
+                "a transform step is running whose function this executor lacks; left to the app's workers"
+            );
+            return None;
+        }
+        Some((m, work))
     }
 
     async fn apply_pending(
@@ -250,27 +489,34 @@ impl<'a> Migrator<'a> {
         lease: &mut Lease<'a>,
     ) -> Result<()> {
         let started = std::time::Instant::now();
-        // A backfill checkpoint is only trusted for the same file.
-        let checkpoint = record
-            .filter(|r| r.checksum == m.checksum)
-            .and_then(|r| r.checkpoint.clone());
+        // The steps done and the running data step of an earlier run are
+        // only trusted for the same file.
+        let earlier = record.filter(|r| r.checksum == m.checksum);
         self.emit(Event::MigrationStarted {
             name: m.name.to_string(),
             resumed: record.is_some(),
         });
-        tracking.start(m, &self.owner, checkpoint.as_ref()).await?;
+        tracking.start(m, &self.owner, earlier.is_some()).await?;
+        let next = earlier.map_or(0, |r| r.next_step);
         for (i, step) in m.steps.iter().enumerate() {
+            if i < next {
+                continue;
+            }
             let summary = summary(step);
             self.emit(Event::StepStarted {
                 name: m.name.to_string(),
                 step: i + 1,
                 summary,
             });
-            let resume = checkpoint.as_ref().filter(|c| c.step == i);
-            if let Err(e) = self.step(m, i, step, resume, tracking, lease).await {
-                // A run that lost the lock must not write the record: the
-                // run that holds it now owns it.
-                let lost = matches!(e, Error::Migrate(MigrateError::LeaseLost));
+            let job = earlier
+                .and_then(|r| r.job.clone())
+                .filter(|j| j.step == i);
+            if let Err(e) = self.step(m, i, step, job, tracking, lease).await {
+                // A run that lost the lock must not write the record (the
+                // run that holds it now owns it), and says just that.
+                if matches!(e, Error::Migrate(MigrateError::LeaseLost)) {
+                    return Err(e);
+                }
                 let e = MigrateError::Step {
                     name: m.name.to_string(),
                     step: i + 1,
@@ -278,9 +524,7 @@ impl<'a> Migrator<'a> {
                     table: self.db.physical_name(step.table()),
                     source: Box::new(e),
                 };
-                if !lost {
-                    tracking.fail(m, &e.to_string()).await;
-                }
+                tracking.fail(m, &e.to_string()).await;
                 return Err(e.into());
             }
         }
@@ -297,19 +541,14 @@ impl<'a> Migrator<'a> {
         m: &'a Migration,
         i: usize,
         step: &'a Step,
-        resume: Option<&tracking::Checkpoint>,
+        job: Option<Job>,
         tracking: &Tracking<'a>,
         lease: &mut Lease<'a>,
     ) -> Result<()> {
         let table = self.db.physical_name(step.table());
         if step.is_state_only() {
-            return Ok(());
+            return tracking.step_done(m, i).await;
         }
-        let work = match step {
-            Step::Backfill(b) => Some(backfill::Work::Backfill(b)),
-            Step::Rewrite(r) => Some(backfill::Work::Rewrite(r)),
-            _ => None,
-        };
         if let Step::Rewrite(Rewrite {
             item,
             edit: Edit::Transform { function, .. },
@@ -325,18 +564,10 @@ impl<'a> Migrator<'a> {
             }
             .into());
         }
-        if let Some(work) = work {
-            let cx = backfill::Cx {
-                transforms: &self.transforms,
-                db: self.db,
-                pace: self.backfill_rate,
-                events: &self.events,
-                migration: m,
-                step: i,
-                table: &table,
-                tracking,
-            };
-            return cx.run(work, resume, lease).await;
+        if let Some(work) = Work::of(step) {
+            return self
+                .data_step(m, i, work, job, table, tracking, lease)
+                .await;
         }
         let live = LiveTable::describe(self.db, &table).await?;
         let calls = live::plan(step, live.as_ref(), &table)?;
@@ -351,7 +582,112 @@ impl<'a> Migrator<'a> {
             // A resumed step may find its change still in progress.
             self.wait_ready(&table, lease).await?;
         }
-        Ok(())
+        tracking.step_done(m, i).await
+    }
+
+    /// Runs a data step as a job shared by every worker that joins: starts
+    /// it (or takes up the one an earlier run started), works its segments
+    /// too, and waits until every segment is done.
+    #[allow(clippy::too_many_arguments)]
+    async fn data_step(
+        &self,
+        m: &'a Migration,
+        i: usize,
+        work: Work<'a>,
+        job: Option<Job>,
+        table: String,
+        tracking: &Tracking<'a>,
+        lease: &mut Lease<'a>,
+    ) -> Result<()> {
+        let job = match job {
+            Some(job) => job,
+            None => {
+                let live = LiveTable::describe(self.db, &table)
+                    .await?
+                    .ok_or_else(|| gone(&table))?;
+                let job = self.new_job(m, i, &live, &table)?;
+                tracking.create_segments(&job).await?;
+                tracking.record_job(m, &job).await?;
+                job
+            }
+        };
+        tracking.publish(Some(&job), &self.owner).await?;
+        let segments = job.segments;
+        let mut worker = Worker::new(self.context(tracking), job, m, work, table).await?;
+        let mut pause = Duration::from_millis(200);
+        loop {
+            if worker.work_one(Some(&mut *lease)).await? {
+                continue;
+            }
+            let remaining = worker.remaining().await?;
+            if remaining.is_empty() {
+                break;
+            }
+            let mut owners: Vec<String> =
+                remaining.iter().filter_map(|s| s.owner.clone()).collect();
+            owners.sort();
+            owners.dedup();
+            self.emit(Event::WaitingForSegments {
+                remaining: u32::try_from(remaining.len()).unwrap_or(u32::MAX),
+                segments,
+                owners,
+            });
+            lease.renew().await?;
+            // Wake up no later than the earliest lease to end, to take its
+            // segment over.
+            let now = Timestamp::now().as_millisecond();
+            let ends = remaining
+                .iter()
+                .map(|s| s.expires_at.saturating_sub(now).max(0))
+                .min()
+                .unwrap_or(0);
+            let until_end = Duration::from_millis(u64::try_from(ends).unwrap_or(0) + 10);
+            tokio::time::sleep(pause.min(until_end)).await;
+            pause = (pause * 2).min(Duration::from_secs(2)).min(self.lease / 4);
+        }
+        let job = worker.job.clone();
+        worker.leave().await?;
+        // Recorded once, by the run that holds the lock; then the job and
+        // its segments go.
+        tracking.step_done(m, i).await?;
+        tracking.publish(None, &self.owner).await?;
+        tracking.delete_segments(&job).await
+    }
+
+    /// A new job for step `i` of `m` on `live`: its segment count and its
+    /// pace.
+    fn new_job(&self, m: &Migration, i: usize, live: &LiveTable, table: &str) -> Result<Job> {
+        let capacity = match (self.capacity_share, live.billing) {
+            (None, _) => None,
+            (Some(share), Billing::Provisioned(t)) => Some((share, t)),
+            (Some(share), Billing::OnDemand) => {
+                match live.on_demand_max.or(self.capacity_ceiling) {
+                    Some(t) => Some((share, t)),
+                    None => {
+                        return Err(MigrateError::NoCapacity {
+                            table: table.to_owned(),
+                        }
+                        .into());
+                    }
+                }
+            }
+        };
+        let pace = Pace {
+            items: self.backfill_rate.map(f64::from),
+            read_units: capacity.map(|(share, t)| share * t.read as f64),
+            write_units: capacity.map(|(share, t)| share * t.write as f64),
+        };
+        let segments = self.segments.unwrap_or_else(|| choose_segments(live, &pace));
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        Ok(Job {
+            id: format!("{:010}-{:03}-{}", m.number, i, &suffix[..8]),
+            migration: m.number,
+            checksum: m.checksum.to_string(),
+            step: i,
+            segments,
+            pace,
+            estimated_items: live.item_count,
+        })
     }
 
     async fn wait_after(&self, call: &Call, lease: &mut Lease<'a>) -> Result<()> {
@@ -483,6 +819,45 @@ impl<'a> Migrator<'a> {
         Ok(plan)
     }
 
+    /// Where `job`, a data step of `m`, stands: each segment as saved.
+    async fn progress(&self, tracking: &Tracking<'a>, m: &Migration, job: &Job) -> Result<StepProgress> {
+        let all: Vec<u32> = (0..job.segments).collect();
+        let now = Timestamp::now().as_millisecond();
+        let segments: Vec<SegmentStatus> = tracking
+            .segments(job, &all)
+            .await?
+            .into_iter()
+            .map(|s| SegmentStatus {
+                segment: s.index,
+                state: if s.done {
+                    SegmentState::Done
+                } else if s.owner.is_none() {
+                    SegmentState::Waiting
+                } else if s.leased(now) {
+                    SegmentState::Working(Duration::from_millis(
+                        u64::try_from(s.expires_at - now).unwrap_or(0),
+                    ))
+                } else {
+                    SegmentState::Expired
+                },
+                checkpoint: s.key.as_ref().map(key_text),
+                owner: s.owner,
+                scanned: s.scanned,
+                updated: s.updated,
+                rate: s.rate,
+                takeovers: s.takeovers,
+            })
+            .collect();
+        Ok(StepProgress {
+            step: job.step,
+            summary: m.steps.get(job.step).map(summary).unwrap_or_default(),
+            scanned: segments.iter().map(|s| s.scanned).sum(),
+            updated: segments.iter().map(|s| s.updated).sum(),
+            estimated_items: job.estimated_items,
+            segments,
+        })
+    }
+
     /// Every migration with its recorded state, then any recorded migration
     /// the list does not have.
     pub async fn status(&self) -> Result<Vec<MigrationStatus>> {
@@ -495,35 +870,26 @@ impl<'a> Migrator<'a> {
         } else {
             Vec::new()
         };
-        let mut out: Vec<MigrationStatus> = self
-            .sorted()
-            .into_iter()
-            .map(|m| {
-                let record = records.iter().find(|r| r.number == m.number);
-                MigrationStatus {
-                    number: m.number,
-                    name: m.name.to_string(),
-                    status: record.map_or("pending", |r| r.status.as_str()).to_owned(),
-                    applied_at: record.and_then(|r| r.finished_at.clone()),
-                    error: record.and_then(|r| r.error.clone()),
-                    changed: record.is_some_and(|r| r.checksum != m.checksum),
-                    unknown: false,
-                    progress: record
-                        .filter(|r| r.status != Status::Applied)
-                        .and_then(|r| r.checkpoint.as_ref())
-                        .map(|c| super::report::StepProgress {
-                            step: c.step,
-                            summary: m
-                                .steps
-                                .get(c.step)
-                                .map(super::report::summary)
-                                .unwrap_or_default(),
-                            scanned: c.scanned,
-                            updated: c.updated,
-                        }),
+        let mut out = Vec::new();
+        for m in self.sorted() {
+            let record = records.iter().find(|r| r.number == m.number);
+            let progress = match record.and_then(|r| r.job.as_ref()) {
+                Some(job) if record.is_some_and(|r| r.status != Status::Applied) => {
+                    Some(self.progress(&tracking, m, job).await?)
                 }
-            })
-            .collect();
+                _ => None,
+            };
+            out.push(MigrationStatus {
+                number: m.number,
+                name: m.name.to_string(),
+                status: record.map_or("pending", |r| r.status.as_str()).to_owned(),
+                applied_at: record.and_then(|r| r.finished_at.clone()),
+                error: record.and_then(|r| r.error.clone()),
+                changed: record.is_some_and(|r| r.checksum != m.checksum),
+                unknown: false,
+                progress,
+            });
+        }
         for r in &records {
             if !self.migrations.iter().any(|m| m.number == r.number) {
                 out.push(MigrationStatus {

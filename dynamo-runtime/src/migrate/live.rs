@@ -35,6 +35,12 @@ pub struct LiveTable {
     pub ttl: Option<String>,
     /// DynamoDB's estimate of the item count (updated every ~6 hours on AWS).
     pub item_count: Option<u64>,
+    /// DynamoDB's estimate of the table's size in bytes (updated like the
+    /// item count).
+    pub size_bytes: Option<u64>,
+    /// The most read and write request units per second an on-demand
+    /// table may use, when its owner set them (`OnDemandThroughput`).
+    pub on_demand_max: Option<Throughput>,
 }
 
 /// A secondary index as DynamoDB describes it.
@@ -200,6 +206,10 @@ impl LiveTable {
             stream,
             ttl,
             item_count: t.item_count().and_then(|n| u64::try_from(n).ok()),
+            size_bytes: t.table_size_bytes().and_then(|n| u64::try_from(n).ok()),
+            on_demand_max: t.on_demand_throughput().and_then(|o| {
+                throughput(o.max_read_request_units(), o.max_write_request_units())
+            }),
         }
     }
 
@@ -214,6 +224,8 @@ impl LiveTable {
             stream: def.stream,
             ttl: None,
             item_count: Some(0),
+            size_bytes: Some(0),
+            on_demand_max: None,
         }
     }
 

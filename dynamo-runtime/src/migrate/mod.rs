@@ -36,17 +36,24 @@ mod error;
 mod events;
 mod executor;
 mod live;
+mod pace;
 mod report;
 mod rewrite;
+mod segments;
 mod tracking;
 mod wait;
+mod worker;
 
 pub use error::MigrateError;
 pub use events::Event;
 pub use executor::Migrator;
 pub use live::{LiveIndex, LiveProjection, LiveTable};
-pub use report::{MigrationStatus, Plan, PlannedMigration, Report, StepProgress, summary};
+pub use report::{
+    MigrationStatus, Plan, PlannedMigration, Report, SegmentState, SegmentStatus, StepProgress,
+    summary,
+};
 pub use wait::WaitPolicy;
+pub use worker::WorkReport;
 
 pub use crate::model::{Backfill, Edit, ItemDef, Migration, Rewrite, Step};
 

@@ -22,7 +22,7 @@ pub struct Report {
 }
 
 /// Where a migration stands, for `migrate status`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MigrationStatus {
     /// Its number.
     pub number: u32,
@@ -42,17 +42,82 @@ pub struct MigrationStatus {
     pub progress: Option<StepProgress>,
 }
 
-/// The checkpoint of a data step: which step, and how far its scan got.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A running data step: which step, and each of its segments.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepProgress {
     /// The step's index in its migration.
     pub step: usize,
     /// The step, e.g. `rename_attribute Order in shop`.
     pub summary: String,
-    /// Items of the type read.
+    /// Items of the type read, in every segment.
     pub scanned: u64,
-    /// Items written.
+    /// Items written, in every segment.
     pub updated: u64,
+    /// DynamoDB's estimate of the table's items when the step started.
+    pub estimated_items: Option<u64>,
+    /// Every segment, in order.
+    pub segments: Vec<SegmentStatus>,
+}
+
+/// One parallel-scan segment of a running data step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentStatus {
+    /// Its number, from 0.
+    pub segment: u32,
+    /// Where it stands.
+    pub state: SegmentState,
+    /// The worker that owns it (or owned it last).
+    pub owner: Option<String>,
+    /// Where its scan continues (the key it stopped after, as text).
+    pub checkpoint: Option<String>,
+    /// Items of the type read in it.
+    pub scanned: u64,
+    /// Items written in it.
+    pub updated: u64,
+    /// Items read per second by its last owner.
+    pub rate: f64,
+    /// Times a worker took it over from another whose lease ended.
+    pub takeovers: u32,
+}
+
+/// Where a segment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentState {
+    /// No worker claimed it yet.
+    Waiting,
+    /// A worker holds a lease on it, for this much longer.
+    Working(std::time::Duration),
+    /// Its worker's lease ended: the next worker to look takes it over.
+    Expired,
+    /// Every item of it is done.
+    Done,
+}
+
+impl fmt::Display for SegmentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "segment {:>4}: ", self.segment)?;
+        match self.state {
+            SegmentState::Waiting => write!(f, "waiting")?,
+            SegmentState::Working(left) => write!(f, "working (lease {}s left)", left.as_secs())?,
+            SegmentState::Expired => write!(f, "lease ended")?,
+            SegmentState::Done => write!(f, "done")?,
+        }
+        if let Some(owner) = &self.owner {
+            write!(f, ", owner {owner}")?;
+        }
+        write!(
+            f,
+            ", {} read, {} written, {:.0} items/s",
+            self.scanned, self.updated, self.rate
+        )?;
+        if self.takeovers > 0 {
+            write!(f, ", taken over {}x", self.takeovers)?;
+        }
+        if let Some(checkpoint) = &self.checkpoint {
+            write!(f, ", after {checkpoint}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The calls a run would make, from [`Migrator::plan`].

@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
 
-use super::{MigrateError, backfill::render, tracking::is_condition_failure};
+use super::{MigrateError, backfill::render, pace::Consumed, tracking::is_condition_failure};
 use crate::{
     Attributes, Db, Error, Operation, Result,
     model::{Edit, Literal, Rewrite},
@@ -234,7 +234,7 @@ impl Expr {
 }
 
 /// The outcome of a conditional write: written, or the item changed.
-fn outcome<T, E, R>(
+fn outcome<T: Consumed, E, R>(
     result: std::result::Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
     operation: Operation,
     table: &str,
@@ -244,17 +244,21 @@ where
     aws_sdk_dynamodb::error::SdkError<E, R>: Into<aws_sdk_dynamodb::Error>,
 {
     match result {
-        Ok(_) => Ok(Sent::Written),
-        Err(e) if is_condition_failure(&e) => Ok(Sent::Changed),
+        Ok(out) => Ok(Sent::Written(out.units())),
+        // A failed condition costs a write unit too.
+        Err(e) if is_condition_failure(&e) => Ok(Sent::Changed(1.0)),
         Err(e) => Err(Error::service(operation, table, e)),
     }
 }
 
 /// The outcome of one attempt at one item.
 pub(crate) enum Sent {
-    Written,
-    /// The item changed since it was read: read it again.
-    Changed,
+    /// Written, with the write capacity units consumed (zero when not
+    /// asked for).
+    Written(f64),
+    /// The item changed since it was read: read it again. (With an
+    /// estimate of the units the failed write consumed.)
+    Changed(f64),
 }
 
 /// Sends `write` for `item` (whose table key attributes are `keys`).
@@ -265,6 +269,7 @@ pub(crate) async fn send(
     keys: &[String],
     item: &Attributes,
     write: ItemWrite,
+    consumed: Option<ReturnConsumedCapacity>,
 ) -> Result<Sent> {
     let key: Attributes = keys
         .iter()
@@ -299,6 +304,7 @@ pub(crate) async fn send(
                 .condition_expression(condition)
                 .set_expression_attribute_names(Some(e.names))
                 .set_expression_attribute_values((!e.values.is_empty()).then_some(e.values))
+                .set_return_consumed_capacity(consumed)
                 .send()
                 .await;
             outcome(result, Operation::UpdateItem, table)
@@ -313,6 +319,7 @@ pub(crate) async fn send(
                 .condition_expression(old.condition())
                 .set_expression_attribute_names(Some(old.names))
                 .set_expression_attribute_values(Some(old.values))
+                .set_return_consumed_capacity(consumed)
                 .send()
                 .await;
             outcome(result, Operation::PutItem, table)
@@ -344,10 +351,11 @@ pub(crate) async fn send(
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(put).build())
                 .transact_items(TransactWriteItem::builder().delete(delete(old)?).build())
+                .set_return_consumed_capacity(consumed.clone())
                 .send()
                 .await;
             let reasons: Vec<Option<String>> = match result {
-                Ok(_) => return Ok(Sent::Written),
+                Ok(out) => return Ok(Sent::Written(out.units())),
                 Err(e) => match e.as_service_error() {
                     Some(
                         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c),
@@ -363,7 +371,7 @@ pub(crate) async fn send(
                 reasons.get(i).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
             if failed(1) {
-                return Ok(Sent::Changed);
+                return Ok(Sent::Changed(2.0));
             }
             if !failed(0) {
                 return Err(Error::config(format!(
@@ -383,6 +391,7 @@ pub(crate) async fn send(
                 .condition_expression(old.condition())
                 .set_expression_attribute_names(Some(old.names))
                 .set_expression_attribute_values(Some(old.values))
+                .set_return_consumed_capacity(consumed)
                 .send()
                 .await;
             outcome(result, Operation::DeleteItem, table)

@@ -8,17 +8,17 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::{
     error::SdkError,
     operation::transact_write_items::TransactWriteItemsError,
-    types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update},
+    types::{AttributeValue, ConditionCheck, TransactWriteItem, Update},
 };
 
-use super::{MigrateError, Migration, call::Call, live::LiveTable};
+use super::{MigrateError, Migration, call::Call, live::LiveTable, segments::Job};
 use crate::Operation;
 use crate::{
     Attributes, Billing, Db, Error, KeyAttributeDef, KeyType, Result, TableDef, Timestamp,
     model,
 };
 
-const LOCK_ID: &str = "lock";
+pub(super) const LOCK_ID: &str = "lock";
 
 /// The tracking table's shape (its name is set per run).
 const DEF: TableDef = TableDef {
@@ -51,15 +51,6 @@ impl Status {
     }
 }
 
-/// Where a backfill stopped: its step, the scan position, and its counts.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Checkpoint {
-    pub step: usize,
-    pub key: Option<Attributes>,
-    pub scanned: u64,
-    pub updated: u64,
-}
-
 /// A migration record.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
@@ -69,36 +60,39 @@ pub(crate) struct Record {
     pub status: Status,
     pub finished_at: Option<String>,
     pub error: Option<String>,
-    pub checkpoint: Option<Checkpoint>,
+    /// The data step running shared by workers.
+    pub job: Option<Job>,
+    /// The first step not yet done: a run that resumes starts there.
+    pub next_step: usize,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+pub(super) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn text(item: &Attributes, name: &str) -> Option<String> {
+pub(super) fn text(item: &Attributes, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(s)) => Some(s.clone()),
         _ => None,
     }
 }
 
-fn number<T: std::str::FromStr>(item: &Attributes, name: &str) -> Option<T> {
+pub(super) fn number<T: std::str::FromStr>(item: &Attributes, name: &str) -> Option<T> {
     match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     }
 }
 
-fn record_id(number: u32) -> AttributeValue {
+pub(super) fn record_id(number: u32) -> AttributeValue {
     s(format!("migration#{number:010}"))
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     Timestamp::now().to_string()
 }
 
@@ -114,8 +108,8 @@ where
 /// The tracking table of one run.
 #[derive(Debug, Clone)]
 pub(crate) struct Tracking<'a> {
-    db: &'a Db,
-    table: String,
+    pub(super) db: &'a Db,
+    pub(super) table: String,
     /// The lock owner every record write is fenced by: it writes only
     /// while the lock item still names this owner.
     fence: Option<String>,
@@ -139,7 +133,7 @@ impl<'a> Tracking<'a> {
 
     /// Sends one record write, with the fence's condition on the lock item
     /// in the same transaction; a lost lock is [`MigrateError::LeaseLost`].
-    async fn write(&self, write: TransactWriteItem, operation: Operation) -> Result<()> {
+    pub(super) async fn write(&self, write: TransactWriteItem, operation: Operation) -> Result<()> {
         let client = self.db.client();
         let Some(owner) = &self.fence else {
             return match (write.put, write.update) {
@@ -250,33 +244,39 @@ impl<'a> Tracking<'a> {
         Ok(records)
     }
 
-    /// Records `m` as running, keeping a backfill checkpoint to resume.
-    pub(crate) async fn start(
-        &self,
-        m: &Migration,
-        owner: &str,
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<()> {
-        let mut req = Put::builder()
-            .table_name(&self.table)
-            .item("id", record_id(m.number))
-            .item("number", n(m.number))
-            .item("name", s(m.name.as_ref()))
-            .item("checksum", s(m.checksum.as_ref()))
-            .item("status", s(Status::Running.as_str()))
-            .item("started_at", s(now()))
-            .item("owner", s(owner));
-        if let Some(c) = checkpoint {
-            req = req.item("checkpoint", c.to_attribute());
-        }
-        let put = req.build().map_err(|e| Error::config(e.to_string()))?;
-        self.write(TransactWriteItem::builder().put(put).build(), Operation::PutItem)
-            .await
+    /// Records `m` as running by `owner`. With `resume`, the steps done and
+    /// the running data step of an earlier run of the same file are kept;
+    /// without, they are cleared.
+    pub(crate) async fn start(&self, m: &Migration, owner: &str, resume: bool) -> Result<()> {
+        let values = Attributes::from([
+            (":number".to_owned(), n(m.number)),
+            (":name".to_owned(), s(m.name.as_ref())),
+            (":checksum".to_owned(), s(m.checksum.as_ref())),
+            (":status".to_owned(), s(Status::Running.as_str())),
+            (":at".to_owned(), s(now())),
+            (":owner".to_owned(), s(owner)),
+        ]);
+        let sets = "SET #number = :number, #name = :name, checksum = :checksum, \
+                    #status = :status, started_at = :at, #owner = :owner";
+        let expression = if resume {
+            format!("{sets} REMOVE #error, failed_at, checkpoint")
+        } else {
+            format!("{sets} REMOVE #error, failed_at, checkpoint, #job, #next")
+        };
+        self.update(m, &expression, values).await
     }
 
     /// Updates `m`'s record; `#status` and `#error` name those attributes.
-    async fn update(&self, m: &Migration, expression: &str, values: Attributes) -> Result<()> {
-        let names = [("#status", "status"), ("#error", "error")]
+    pub(super) async fn update(&self, m: &Migration, expression: &str, values: Attributes) -> Result<()> {
+        let names = [
+            ("#status", "status"),
+            ("#error", "error"),
+            ("#job", "job"),
+            ("#next", "next_step"),
+            ("#number", "number"),
+            ("#name", "name"),
+            ("#owner", "owner"),
+        ]
             .into_iter()
             .filter(|(placeholder, _)| expression.contains(placeholder))
             .map(|(p, a)| (p.to_owned(), a.to_owned()))
@@ -326,17 +326,12 @@ impl<'a> Tracking<'a> {
         ]);
         self.update(
             m,
-            "SET #status = :status, finished_at = :at REMOVE checkpoint, #error",
+            "SET #status = :status, finished_at = :at REMOVE #job, #next, #error",
             values,
         )
         .await
     }
 
-    /// Saves a backfill's position.
-    pub(crate) async fn checkpoint(&self, m: &Migration, checkpoint: &Checkpoint) -> Result<()> {
-        let values = Attributes::from([(":c".to_owned(), checkpoint.to_attribute())]);
-        self.update(m, "SET checkpoint = :c", values).await
-    }
 }
 
 impl Record {
@@ -356,36 +351,8 @@ impl Record {
             status,
             finished_at: text(item, "finished_at"),
             error: text(item, "error"),
-            checkpoint: match item.get("checkpoint") {
-                Some(AttributeValue::M(c)) => Checkpoint::from_map(c),
-                _ => None,
-            },
-        })
-    }
-}
-
-impl Checkpoint {
-    fn to_attribute(&self) -> AttributeValue {
-        let mut map = Attributes::from([
-            ("step".to_owned(), n(self.step)),
-            ("scanned".to_owned(), n(self.scanned)),
-            ("updated".to_owned(), n(self.updated)),
-        ]);
-        if let Some(key) = &self.key {
-            map.insert("key".to_owned(), AttributeValue::M(key.clone()));
-        }
-        AttributeValue::M(map)
-    }
-
-    fn from_map(map: &Attributes) -> Option<Checkpoint> {
-        Some(Checkpoint {
-            step: number(map, "step")?,
-            key: match map.get("key") {
-                Some(AttributeValue::M(key)) => Some(key.clone()),
-                _ => None,
-            },
-            scanned: number(map, "scanned").unwrap_or(0),
-            updated: number(map, "updated").unwrap_or(0),
+            job: Job::from_attribute(item.get("job")),
+            next_step: number(item, "next_step").unwrap_or(0),
         })
     }
 }
@@ -399,79 +366,61 @@ pub(crate) struct Lease<'a> {
     renewed: Instant,
 }
 
-fn expiry(duration: Duration) -> i64 {
+pub(super) fn expiry(duration: Duration) -> i64 {
     let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
     Timestamp::now().as_millisecond().saturating_add(millis)
 }
 
 impl<'a> Lease<'a> {
-    /// Takes the lock, waiting while another run holds an unexpired lease.
-    pub(crate) async fn acquire(
+    /// Takes the lock unless another run holds an unexpired lease; then
+    /// returns that run's owner.
+    pub(crate) async fn try_acquire(
         tracking: Tracking<'a>,
         owner: String,
         duration: Duration,
-        timeout: Duration,
-        waiting: impl Fn(&str),
-    ) -> Result<Lease<'a>> {
-        let started = Instant::now();
-        let mut reported = String::new();
-        loop {
-            let result = tracking
-                .db
-                .client()
-                .put_item()
-                .table_name(&tracking.table)
-                .item("id", s(LOCK_ID))
-                .item("owner", s(&owner))
-                .item("expires_at", n(expiry(duration)))
-                .item("acquired_at", s(now()))
-                .condition_expression(
-                    "attribute_not_exists(id) OR expires_at < :now OR #owner = :me",
-                )
-                .expression_attribute_names("#owner", "owner")
-                .expression_attribute_values(":now", n(Timestamp::now().as_millisecond()))
-                .expression_attribute_values(":me", s(&owner))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {
-                    tracing::info!(%owner, "took the migration lock");
-                    return Ok(Lease {
-                        tracking,
-                        owner,
-                        duration,
-                        renewed: Instant::now(),
-                    });
-                }
-                Err(e) if is_condition_failure(&e) => {}
-                Err(e) => return Err(Error::service(Operation::PutItem, &tracking.table, e)),
+    ) -> Result<std::result::Result<Lease<'a>, String>> {
+        let result = tracking
+            .db
+            .client()
+            .put_item()
+            .table_name(&tracking.table)
+            .item("id", s(LOCK_ID))
+            .item("owner", s(&owner))
+            .item("expires_at", n(expiry(duration)))
+            .item("acquired_at", s(now()))
+            .condition_expression("attribute_not_exists(id) OR expires_at < :now OR #owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":now", n(Timestamp::now().as_millisecond()))
+            .expression_attribute_values(":me", s(&owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::info!(%owner, "took the migration lock");
+                return Ok(Ok(Lease {
+                    tracking,
+                    owner,
+                    duration,
+                    renewed: Instant::now(),
+                }));
             }
-            let holder = tracking
-                .db
-                .client()
-                .get_item()
-                .table_name(&tracking.table)
-                .key("id", s(LOCK_ID))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| Error::service(Operation::GetItem, &tracking.table, e))?
-                .item()
-                .and_then(|item| text(item, "owner"))
-                .unwrap_or_default();
-            if started.elapsed() >= timeout {
-                return Err(MigrateError::Locked {
-                    owner: holder,
-                    waited: started.elapsed(),
-                }
-                .into());
-            }
-            if holder != reported {
-                waiting(&holder);
-                reported = holder;
-            }
-            tokio::time::sleep(Duration::from_millis(250).min(duration / 4)).await;
+            Err(e) if is_condition_failure(&e) => {}
+            Err(e) => return Err(Error::service(Operation::PutItem, &tracking.table, e)),
         }
+        let holder = tracking
+            .db
+            .client()
+            .get_item()
+            .table_name(&tracking.table)
+            .key("id", s(LOCK_ID))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::service(Operation::GetItem, &tracking.table, e))?
+            .item()
+            .and_then(|item| text(item, "owner"))
+            .unwrap_or_default();
+        Ok(Err(holder))
     }
 
     /// Extends the lease when a third of it has passed; fails when another
