@@ -1,0 +1,606 @@
+//! Data steps shared by many workers, against DynamoDB Local with real
+//! processes: `migrate` runs and `migrate worker`s split a
+//! `rename_attribute` step of the `evolve_items_before` orders into
+//! parallel-scan segments. The workers talk to DynamoDB Local through a
+//! counting HTTP proxy that sees every UpdateItem DynamoDB accepts: every
+//! order is written exactly once, whatever happens to the workers.
+//! (DynamoDB Streams would count the same, but DynamoDB Local slows every
+//! later write to a stream-enabled table by 20x once it holds tens of
+//! thousands of stream records.)
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use dynamo_runtime::Db;
+use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// One test at a time: each runs several workers on the machine's two
+/// cores, and the pacing test measures a rate.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const MIGRATION: &str = "0002_attribute_renamed.toml";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/valid")
+        .join(name)
+}
+
+fn cli(db: &Db, schemas: &Path) -> Command {
+    through(db, schemas, &std::env::var(ENDPOINT_ENV).unwrap())
+}
+
+/// The command line, talking to DynamoDB at `endpoint`.
+fn through(db: &Db, schemas: &Path, endpoint: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
+    command
+        .arg("--schemas")
+        .arg(schemas)
+        .args(["--endpoint", endpoint])
+        .args(["--region", "us-east-1"])
+        .args(["--namespace", db.namespace().unwrap()])
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env_remove("DYNAMO_NAMESPACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn succeeded(out: &Output) -> (String, String) {
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    (text(&out.stdout), text(&out.stderr))
+}
+
+fn order_key(i: usize) -> (String, String) {
+    (format!("c{}", i % 10), format!("o{i:05}"))
+}
+
+/// `orders` orders written by the before code, and the rename migration
+/// added to the folder (not applied).
+async fn seeded(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
+    use fixtures::evolve_items_before::shop::{NewOrder, Order, OrderStatus};
+    let db = local_db(test).await;
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    let before = fixture("evolve_items_before");
+    std::fs::copy(before.join("shop.toml"), dir.path().join("shop.toml")).unwrap();
+    std::fs::copy(
+        before.join("migrations/0001_create_shop.toml"),
+        migrations.join("0001_create_shop.toml"),
+    )
+    .unwrap();
+    succeeded(&cli(&db, dir.path()).arg("migrate").output().unwrap());
+    let all: Vec<Order> = (0..orders)
+        .map(|i| {
+            let (customer_id, order_id) = order_key(i);
+            Order::new(NewOrder {
+                customer_id,
+                order_id,
+                total: u32::try_from(i).unwrap() * 10,
+                status: OrderStatus::Open,
+            })
+        })
+        .collect();
+    Order::batch_put(&all).send(&db).await.unwrap();
+    let after = fixture("evolve_attribute_renamed");
+    std::fs::copy(after.join("shop.toml"), dir.path().join("shop.toml")).unwrap();
+    std::fs::copy(
+        after.join("migrations").join(MIGRATION),
+        migrations.join(MIGRATION),
+    )
+    .unwrap();
+    (db, dir)
+}
+
+/// A proxy to DynamoDB Local that forwards HTTP requests one by one and
+/// counts each UpdateItem on `table` that DynamoDB answered with 200, by
+/// item key (`pk|sk`).
+struct Counter {
+    addr: SocketAddr,
+    writes: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Counter {
+    async fn start(table: String) -> Counter {
+        let endpoint = std::env::var(ENDPOINT_ENV).unwrap();
+        let upstream: SocketAddr = endpoint.trim_start_matches("http://").parse().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let writes = Arc::new(Mutex::new(HashMap::new()));
+        let counted = Arc::clone(&writes);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (writes, table) = (Arc::clone(&counted), table.clone());
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(upstream).await {
+                        forward(client, server, &table, &writes).await;
+                    }
+                });
+            }
+        });
+        Counter { addr, writes }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn writes(&self) -> HashMap<String, usize> {
+        self.writes.lock().unwrap().clone()
+    }
+}
+
+/// One HTTP/1.1 message read from a stream: its bytes, and the parts the
+/// counter needs.
+struct Message {
+    bytes: Vec<u8>,
+    status: Option<u16>,
+    target: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Reads one message (`response`: a status line, else a request line)
+/// from `stream`, with `buf` holding bytes already read past the last one.
+async fn read_message(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    response: bool,
+) -> Option<Message> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let parsed = if response {
+            let mut r = httparse::Response::new(&mut headers);
+            r.parse(buf).ok()?.is_complete().then(|| {
+                let found = |name: &str| header(r.headers, name);
+                (
+                    r.code,
+                    None,
+                    found("content-length"),
+                    found("transfer-encoding"),
+                )
+            })
+        } else {
+            let mut r = httparse::Request::new(&mut headers);
+            r.parse(buf).ok()?.is_complete().then(|| {
+                let found = |name: &str| header(r.headers, name);
+                (None, found("x-amz-target"), found("content-length"), None)
+            })
+        };
+        if let Some((status, target, length, encoding)) = parsed {
+            let head = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+            let chunked = encoding.is_some_and(|e| e.eq_ignore_ascii_case("chunked"));
+            let end = loop {
+                let end = if chunked {
+                    chunked_end(&buf[head..]).map(|n| head + n)
+                } else {
+                    let length: usize = length.as_deref().unwrap_or("0").trim().parse().ok()?;
+                    (buf.len() >= head + length).then_some(head + length)
+                };
+                if let Some(end) = end {
+                    break end;
+                }
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            };
+            let bytes: Vec<u8> = buf.drain(..end).collect();
+            let body = bytes[head..].to_vec();
+            return Some(Message {
+                bytes,
+                status,
+                target,
+                body,
+            });
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn header(headers: &[httparse::Header<'_>], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+}
+
+/// Where a complete chunked body ends in `body`, if it does.
+fn chunked_end(body: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let line = body[at..].windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&body[at..at + line]).ok()?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        at += line + 2 + size + 2;
+        if body.len() < at {
+            return None;
+        }
+        if size == 0 {
+            return Some(at);
+        }
+    }
+}
+
+/// Forwards requests from `client` to `server` and responses back, one at
+/// a time, counting accepted UpdateItems on `table`.
+async fn forward(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    table: &str,
+    writes: &Mutex<HashMap<String, usize>>,
+) {
+    let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+    while let Some(request) = read_message(&mut client, &mut from_client, false).await {
+        if server.write_all(&request.bytes).await.is_err() {
+            return;
+        }
+        let Some(response) = read_message(&mut server, &mut from_server, true).await else {
+            return;
+        };
+        let update = request
+            .target
+            .as_deref()
+            .is_some_and(|t| t.ends_with(".UpdateItem"));
+        if update && response.status == Some(200) {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            if body["TableName"] == table {
+                let key = format!("{}|{}", body["Key"]["pk"]["S"], body["Key"]["sk"]["S"]);
+                *writes.lock().unwrap().entry(key).or_default() += 1;
+            }
+        }
+        if client.write_all(&response.bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Every order renamed (its `amount` as written, no `total` left), and the
+/// counter saw exactly one accepted write per order.
+async fn each_order_written_once(db: &Db, counter: &Counter, orders: usize) {
+    let writes = counter.writes();
+    let twice: Vec<_> = writes.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "orders written more than once: {twice:?}");
+    assert_eq!(writes.len(), orders, "one write per order, none skipped");
+    let mut start = None;
+    let mut seen = 0;
+    loop {
+        let page = db
+            .client()
+            .scan()
+            .table_name(db.physical_name("shop"))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            let Some(AttributeValue::S(sk)) = item.get("sk") else {
+                panic!("{item:?}")
+            };
+            let i: u32 = sk.trim_start_matches("ORDER#o").parse().unwrap();
+            assert_eq!(
+                item.get("amount"),
+                Some(&AttributeValue::N((i * 10).to_string())),
+                "{item:?}"
+            );
+            assert!(!item.contains_key("total"), "{item:?}");
+            seen += 1;
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, orders);
+}
+
+/// The items of the tracking table whose id starts with `prefix`.
+async fn tracking_items(db: &Db, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
+    db.client()
+        .scan()
+        .table_name(db.physical_name("dynamo_migrations"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter(|i| matches!(i.get("id"), Some(AttributeValue::S(id)) if id.starts_with(prefix)))
+        .cloned()
+        .collect()
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap(),
+        _ => 0,
+    }
+}
+
+/// The migration is applied, by exactly one of the runs, and its job and
+/// segments are gone.
+async fn applied_once(db: &Db, stdouts: &[String]) {
+    let applied = stdouts
+        .iter()
+        .filter(|out| out.contains(&format!("applied {MIGRATION}")))
+        .count();
+    assert_eq!(applied, 1, "{stdouts:?}");
+    let record = tracking_items(db, "migration#0000000002").await;
+    assert_eq!(
+        record[0]["status"],
+        AttributeValue::S("applied".into()),
+        "{record:?}"
+    );
+    assert!(!record[0].contains_key("job"));
+    assert!(tracking_items(db, "segment#").await.is_empty());
+}
+
+/// 20,000 orders, 4 `migrate` processes started at once, 8 segments: one
+/// takes the lock and starts the step, the three waiting for the lock
+/// work its segments meanwhile; every order is written once and the step
+/// is recorded applied once.
+#[tokio::test]
+async fn four_workers_share_a_step_and_write_each_item_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 20_000;
+    let (db, dir) = seeded("four_workers", orders).await;
+    let counter = Counter::start(db.physical_name("shop")).await;
+    let runs: Vec<Child> = (0..4)
+        .map(|_| {
+            through(&db, dir.path(), &counter.url())
+                .args(["migrate", "--segments", "8", "--backfill-rate", "0"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs = finished(runs).await;
+    let stdouts: Vec<String> = outputs.iter().map(|(out, _)| out.clone()).collect();
+    applied_once(&db, &stdouts).await;
+    let claims: Vec<usize> = outputs
+        .iter()
+        .map(|(_, err)| err.matches("claimed segment").count())
+        .collect();
+    assert!(
+        claims.iter().all(|n| *n >= 1),
+        "every process worked a segment: {claims:?}\n{outputs:#?}"
+    );
+    assert_eq!(
+        claims.iter().sum::<usize>(),
+        8,
+        "each segment claimed once: {outputs:#?}"
+    );
+    each_order_written_once(&db, &counter, orders).await;
+}
+
+/// Waits for `children` off the runtime (the counting proxy runs on it).
+async fn finished(children: Vec<Child>) -> Vec<(String, String)> {
+    tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| succeeded(&c.wait_with_output().unwrap()))
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
+/// A worker killed (SIGKILL) mid-segment: after its lease ends, another
+/// worker takes its segment over from the saved position; still every
+/// order is written exactly once and none is skipped.
+#[tokio::test]
+async fn a_killed_workers_segment_resumes_elsewhere() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 10_000;
+    let (db, dir) = seeded("killed_worker", orders).await;
+    let counter = Counter::start(db.physical_name("shop")).await;
+    let worker = || {
+        through(&db, dir.path(), &counter.url())
+            .args(["migrate", "worker", "--lease-seconds", "3"])
+            .args(["--idle-seconds", "10"])
+            .spawn()
+            .unwrap()
+    };
+    let mut victim = worker();
+    let others = vec![worker(), worker()];
+    let runner = through(&db, dir.path(), &counter.url())
+        .args(["migrate", "--segments", "8", "--backfill-rate", "0"])
+        .args(["--lease-seconds", "3"])
+        .spawn()
+        .unwrap();
+    let victim_owner = format!("{}-", victim.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let at = loop {
+        let owned = tracking_items(&db, "segment#").await.into_iter().find(|s| {
+            matches!(s.get("owner"), Some(AttributeValue::S(o)) if o.starts_with(&victim_owner))
+                && number(s, "scanned") > 0
+                && s.get("done") != Some(&AttributeValue::Bool(true))
+        });
+        if let Some(segment) = owned {
+            break number(&segment, "segment");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker saved no progress within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    victim.kill().unwrap(); // SIGKILL
+    victim.wait().unwrap();
+    let mut outputs = finished(std::iter::once(runner).chain(others).collect()).await;
+    let stdout = std::mem::take(&mut outputs[0].0);
+    let errs: Vec<String> = outputs.into_iter().map(|(_, err)| err).collect();
+    assert!(
+        errs.iter().any(
+            |e| e.contains(&format!("claimed segment {at}/8, resuming after"))
+                && e.contains(&format!("taken over from {victim_owner}"))
+        ),
+        "segment {at} taken over from its saved position: {errs:#?}"
+    );
+    applied_once(&db, &[stdout]).await;
+    each_order_written_once(&db, &counter, orders).await;
+}
+
+/// A worker paused (SIGSTOP) past its lease cannot record progress on its
+/// segment when it wakes up: its save is refused, it says so, and the
+/// segment resumes from the last position saved in time.
+#[tokio::test]
+async fn a_worker_paused_past_its_lease_cannot_record_progress() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 2_000;
+    let (db, dir) = seeded("paused_worker", orders).await;
+    let counter = Counter::start(db.physical_name("shop")).await;
+    let paused = through(&db, dir.path(), &counter.url())
+        .args(["migrate", "worker", "--lease-seconds", "2"])
+        .args(["--idle-seconds", "10"])
+        .spawn()
+        .unwrap();
+    let runner = through(&db, dir.path(), &counter.url())
+        .args(["migrate", "--segments", "2", "--backfill-rate", "200"])
+        .args(["--lease-seconds", "2"])
+        .spawn()
+        .unwrap();
+    let owner = format!("{}-", paused.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let owned_by_paused = |s: &HashMap<String, AttributeValue>| matches!(s.get("owner"), Some(AttributeValue::S(o)) if o.starts_with(&owner));
+    let index = loop {
+        let segment = tracking_items(&db, "segment#")
+            .await
+            .into_iter()
+            .find(|s| owned_by_paused(s) && number(s, "scanned") > 0);
+        if let Some(segment) = segment {
+            break number(&segment, "segment");
+        }
+        assert!(Instant::now() < deadline, "no progress within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &paused.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("-STOP");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Its lease ended while it was stopped.
+    let stopped = tracking_items(&db, "segment#")
+        .await
+        .into_iter()
+        .find(|s| number(s, "segment") == index)
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert!(u128::from(number(&stopped, "expires_at")) < now);
+    signal("-CONT");
+    let outputs = finished(vec![paused, runner]).await;
+    let stderr = &outputs[0].1;
+    assert!(
+        stderr.contains(&format!("lost the lease of segment {index}/2")),
+        "{stderr}"
+    );
+    applied_once(&db, &[outputs[1].0.clone()]).await;
+    each_order_written_once(&db, &counter, orders).await;
+}
+
+/// With a cap of 300 items/s for the step, 4 workers (a `migrate` and 3
+/// `migrate worker`s) together write at 300 items/s, within 10%: the cap
+/// is split across the live workers.
+#[tokio::test]
+async fn four_workers_together_keep_to_the_steps_cap() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 6_000;
+    let cap = 300.0;
+    let (db, dir) = seeded("paced_workers", orders).await;
+    let workers: Vec<Child> = (0..3)
+        .map(|_| {
+            cli(&db, dir.path())
+                .args(["migrate", "worker", "--idle-seconds", "10"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let runner = cli(&db, dir.path())
+        .args(["migrate", "--segments", "8", "--backfill-rate", "300"])
+        .spawn()
+        .unwrap();
+    // Renamed orders over time, counted exactly by the server.
+    let renamed = || async {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = db
+                .client()
+                .scan()
+                .table_name(db.physical_name("shop"))
+                .select(Select::Count)
+                .filter_expression("attribute_exists(amount)")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            count += usize::try_from(out.count).unwrap();
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return count;
+            }
+        }
+    };
+    let mut samples: Vec<(Instant, usize)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let before = Instant::now();
+        let n = renamed().await;
+        // The count's moment: halfway through the scan.
+        samples.push((before + before.elapsed() / 2, n));
+        if n >= orders * 9 / 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{samples:?}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let mut outputs = finished(std::iter::once(runner).chain(workers).collect()).await;
+    let stdout = std::mem::take(&mut outputs[0].0);
+    let errs: Vec<String> = outputs.into_iter().map(|(_, err)| err).collect();
+    let (t0, n0) = *samples.iter().find(|(_, n)| *n >= orders / 10).unwrap();
+    let (t1, n1) = *samples.last().unwrap();
+    let rate = (n1 - n0) as f64 / (t1 - t0).as_secs_f64();
+    eprintln!("measured {rate:.1} items/s with a cap of {cap} (from {n0} to {n1} items)");
+    assert!(
+        (rate - cap).abs() <= cap * 0.1,
+        "measured {rate:.1} items/s, cap {cap}: {errs:#?}"
+    );
+    applied_once(&db, &[stdout]).await;
+}
