@@ -50,13 +50,23 @@ async fn seeded(name: &str) -> (Db, tempfile::TempDir) {
     let copy = |fixture: &str, file: &str, to: &Path| {
         std::fs::copy(valid.join(fixture).join(file), to).unwrap();
     };
-    copy("evolve_items_before", "shop.toml", &dir.path().join("shop.toml"));
+    copy(
+        "evolve_items_before",
+        "shop.toml",
+        &dir.path().join("shop.toml"),
+    );
     copy(
         "evolve_items_before",
         "migrations/0001_create_shop.toml",
         &migrations.join("0001_create_shop.toml"),
     );
-    assert!(cli(&db, dir.path()).arg("migrate").status().unwrap().success());
+    assert!(
+        cli(&db, dir.path())
+            .arg("migrate")
+            .status()
+            .unwrap()
+            .success()
+    );
     let all: Vec<Order> = (0..ORDERS)
         .map(|i| {
             Order::new(NewOrder {
@@ -68,7 +78,11 @@ async fn seeded(name: &str) -> (Db, tempfile::TempDir) {
         })
         .collect();
     Order::batch_put(&all).send(&db).await.unwrap();
-    copy("evolve_attribute_renamed", "shop.toml", &dir.path().join("shop.toml"));
+    copy(
+        "evolve_attribute_renamed",
+        "shop.toml",
+        &dir.path().join("shop.toml"),
+    );
     copy(
         "evolve_attribute_renamed",
         &format!("migrations/{MIGRATION}"),
@@ -163,7 +177,9 @@ fn main() {
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    println!("| workers | seconds | items/s | DynamoDB Local CPU (cores) | machine CPU (of {cores}) |");
+    println!(
+        "| workers | seconds | items/s | DynamoDB Local CPU (cores) | machine CPU (of {cores}) |"
+    );
     println!("|---|---|---|---|---|");
     let mut rates = Vec::new();
     for (name, extra) in [("one_worker", 0), ("two_workers", 1), ("four_workers", 3)] {

@@ -649,3 +649,46 @@ async fn a_capacity_share_paces_by_the_units_consumed() {
     );
     applied_once(&db, &[outputs[0].0.clone()]).await;
 }
+
+/// An app's start-up executor (the generated `migrations::migrator`) that
+/// finds another run holding the lock works on that run's data step
+/// meanwhile, then takes the lock and finds the migration applied.
+#[tokio::test]
+async fn an_apps_start_up_executor_works_while_it_waits_for_the_lock() {
+    use dynamo_runtime::migrate::Event;
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 4_000;
+    let (db, dir) = seeded("app_executor", orders).await;
+    let runner = cli(&db, dir.path())
+        .args(["migrate", "--segments", "4", "--backfill-rate", "400"])
+        .spawn()
+        .unwrap();
+    // Start once the runner holds the lock.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tracking_items(&db, "lock").await.is_empty() {
+        assert!(Instant::now() < deadline, "the run took no lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let claimed = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&claimed);
+    let report = fixtures::evolve_attribute_renamed::migrations::migrator(&db)
+        .on_event(move |e| {
+            if let Event::SegmentClaimed { segment, .. } = e {
+                seen.lock().unwrap().push(*segment);
+            }
+        })
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.already_applied.len(), 2, "{report:?}");
+    let claimed = claimed.lock().unwrap().clone();
+    assert!(!claimed.is_empty(), "the app worked no segment");
+    let outputs = finished(vec![runner]).await;
+    applied_once(&db, &[outputs[0].0.clone()]).await;
+    let (_, err) = &outputs[0];
+    assert_eq!(
+        err.matches("claimed segment").count() + claimed.len(),
+        4,
+        "each segment claimed once: {err}"
+    );
+}

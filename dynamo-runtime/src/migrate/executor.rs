@@ -907,3 +907,48 @@ impl<'a> Migrator<'a> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(items: u64, bytes: u64) -> LiveTable {
+        LiveTable {
+            status: "ACTIVE".to_owned(),
+            keys: vec!["pk".to_owned()],
+            key_types: Vec::new(),
+            indexes: Vec::new(),
+            billing: Billing::OnDemand,
+            stream: None,
+            ttl: None,
+            item_count: Some(items),
+            size_bytes: Some(bytes),
+            on_demand_max: None,
+        }
+    }
+
+    #[test]
+    fn segments_follow_size_and_pace() {
+        let none = Pace::default();
+        assert_eq!(choose_segments(&live(0, 0), &none), 1);
+        assert_eq!(choose_segments(&live(20_000, 2_000_000), &none), 1);
+        assert_eq!(choose_segments(&live(100_000, 0), &none), 4);
+        // Big items: by bytes.
+        assert_eq!(choose_segments(&live(1_000, 1024 * 1024 * 1024), &none), 41);
+        assert_eq!(choose_segments(&live(1_000_000_000, 0), &none), 40_000);
+        // A pace of 20,000 items/s wants 40 workers' worth of segments.
+        let fast = Pace {
+            items: Some(20_000.0),
+            ..Pace::default()
+        };
+        assert_eq!(choose_segments(&live(10_000, 0), &fast), 40);
+        // Write units bound the item rate too.
+        let units = Pace {
+            items: Some(20_000.0),
+            write_units: Some(1_000.0),
+            ..Pace::default()
+        };
+        assert_eq!(choose_segments(&live(10_000, 0), &units), 2);
+        assert_eq!(choose_segments(&live(u64::MAX, u64::MAX), &none), MAX_SEGMENTS);
+    }
+}
