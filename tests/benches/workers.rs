@@ -24,18 +24,9 @@ const ORDERS: usize = 20_000;
 const MIGRATION: &str = "0002_attribute_renamed.toml";
 
 fn cli(db: &Db, schemas: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
-    command
-        .arg("--schemas")
-        .arg(schemas)
-        .args(["--endpoint", &std::env::var(ENDPOINT_ENV).unwrap()])
-        .args(["--region", "us-east-1"])
-        .args(["--namespace", db.namespace().unwrap()])
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env_remove("DYNAMO_NAMESPACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let endpoint = std::env::var(ENDPOINT_ENV).unwrap();
+    let mut command = dynamo_tests::cli_at(env!("CARGO_BIN_EXE_cli"), db, &endpoint, schemas);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
     command
 }
 

@@ -102,6 +102,63 @@ pub mod money {
     }
 }
 
+/// The command line (`bin`: the test's `env!("CARGO_BIN_EXE_cli")`) on the
+/// schema folder `schemas`, talking to DynamoDB at `endpoint` in `db`'s
+/// namespace, with DynamoDB Local's credentials.
+pub fn cli_at(
+    bin: &str,
+    db: &Db,
+    endpoint: &str,
+    schemas: &std::path::Path,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(bin);
+    command
+        .arg("--schemas")
+        .arg(schemas)
+        .args(["--endpoint", endpoint, "--region", "us-east-1"])
+        .args(["--namespace", db.namespace().unwrap_or_default()])
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env_remove("DYNAMO_NAMESPACE");
+    command
+}
+
+/// Every stored item of `db`'s table `table` (its logical name), raw.
+///
+/// Panics when the scan fails.
+pub async fn scan_all(db: &Db, table: &str) -> Vec<dynamo_runtime::Attributes> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .client()
+            .scan()
+            .table_name(db.physical_name(table))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("a scan of DynamoDB Local");
+        out.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// The items of the migration tracking table whose id starts with
+/// `prefix` (`segment#`, `migration#0000000002`, `lock`), raw.
+pub async fn tracking_items(db: &Db, prefix: &str) -> Vec<dynamo_runtime::Attributes> {
+    scan_all(db, dynamo_runtime::migrate::TRACKING_TABLE)
+        .await
+        .into_iter()
+        .filter(|i| {
+            matches!(i.get("id"), Some(aws_sdk_dynamodb::types::AttributeValue::S(id)) if id.starts_with(prefix))
+        })
+        .collect()
+}
+
 /// The variable the test command sets to DynamoDB Local's endpoint.
 pub const ENDPOINT_ENV: &str = "DYNAMODB_ENDPOINT";
 

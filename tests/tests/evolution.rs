@@ -45,17 +45,8 @@ fn folder(schema: &str, migrations: &str) -> tempfile::TempDir {
 }
 
 fn cli(db: &Db, schemas: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
-    command
-        .arg("--schemas")
-        .arg(schemas)
-        .args(["--endpoint", &std::env::var(ENDPOINT_ENV).unwrap()])
-        .args(["--region", "us-east-1"])
-        .args(["--namespace", db.namespace().unwrap()])
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env_remove("DYNAMO_NAMESPACE");
-    command
+    let endpoint = std::env::var(ENDPOINT_ENV).unwrap();
+    dynamo_tests::cli_at(env!("CARGO_BIN_EXE_cli"), db, &endpoint, schemas)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -117,24 +108,7 @@ async fn before(test: &str, orders: usize, notes: usize) -> (Db, tempfile::TempD
 
 /// Every stored item, raw.
 async fn scan(db: &Db) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = db
-            .client()
-            .scan()
-            .table_name(db.physical_name("shop"))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        out.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
+    dynamo_tests::scan_all(db, "shop").await
 }
 
 /// Writes the next migration for the after schema in `dir` and checks it

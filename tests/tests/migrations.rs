@@ -44,16 +44,7 @@ fn copy_schema(from: &Path, to: &Path) {
 
 /// The CLI with the endpoint and namespace of `db`.
 fn cli(db: &Db, endpoint: &str, schemas: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
-    command
-        .arg("--schemas")
-        .arg(schemas)
-        .args(["--endpoint", endpoint, "--region", "us-east-1"])
-        .args(["--namespace", db.namespace().unwrap()])
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env_remove("DYNAMO_NAMESPACE");
-    command
+    dynamo_tests::cli_at(env!("CARGO_BIN_EXE_cli"), db, endpoint, schemas)
 }
 
 fn endpoint() -> String {
@@ -250,24 +241,6 @@ async fn record(db: &Db, number: u32) -> Option<std::collections::HashMap<String
         .item
 }
 
-/// The segment items of the running data step, raw.
-async fn segments(db: &Db) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    db.client()
-        .scan()
-        .table_name(db.physical_name("dynamo_migrations"))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .filter(
-            |i| matches!(i.get("id"), Some(AttributeValue::S(id)) if id.starts_with("segment#")),
-        )
-        .cloned()
-        .collect()
-}
-
 fn count(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> u64 {
     match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse().unwrap(),
@@ -290,7 +263,7 @@ async fn a_killed_run_resumes_its_backfill_from_the_checkpoint() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let saved = loop {
-        let saved: u64 = segments(&db)
+        let saved: u64 = dynamo_tests::tracking_items(&db, "segment#")
             .await
             .iter()
             .map(|s| count(s, "scanned"))
@@ -336,7 +309,12 @@ async fn a_killed_run_resumes_its_backfill_from_the_checkpoint() {
     let done = record(&db, 2).await.unwrap();
     assert_eq!(done["status"], AttributeValue::S("applied".into()));
     assert!(!done.contains_key("job"), "{done:?}");
-    assert!(segments(&db).await.is_empty(), "the segments are removed");
+    assert!(
+        dynamo_tests::tracking_items(&db, "segment#")
+            .await
+            .is_empty(),
+        "the segments are removed"
+    );
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use std::{
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use dynamo_runtime::Db;
-use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
+use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db, tracking_items};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -43,20 +43,10 @@ fn cli(db: &Db, schemas: &Path) -> Command {
     through(db, schemas, &std::env::var(ENDPOINT_ENV).unwrap())
 }
 
-/// The command line, talking to DynamoDB at `endpoint`.
+/// The command line, talking to DynamoDB at `endpoint`, its output piped.
 fn through(db: &Db, schemas: &Path, endpoint: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cli"));
-    command
-        .arg("--schemas")
-        .arg(schemas)
-        .args(["--endpoint", endpoint])
-        .args(["--region", "us-east-1"])
-        .args(["--namespace", db.namespace().unwrap()])
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env_remove("DYNAMO_NAMESPACE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = dynamo_tests::cli_at(env!("CARGO_BIN_EXE_cli"), db, endpoint, schemas);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }
 
@@ -292,53 +282,21 @@ async fn each_order_written_once(db: &Db, counter: &Counter, orders: usize) {
     let twice: Vec<_> = writes.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "orders written more than once: {twice:?}");
     assert_eq!(writes.len(), orders, "one write per order, none skipped");
-    let mut start = None;
-    let mut seen = 0;
-    loop {
-        let page = db
-            .client()
-            .scan()
-            .table_name(db.physical_name("shop"))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items() {
-            let Some(AttributeValue::S(sk)) = item.get("sk") else {
-                panic!("{item:?}")
-            };
-            let i: u32 = sk.trim_start_matches("ORDER#o").parse().unwrap();
-            assert_eq!(
-                item.get("amount"),
-                Some(&AttributeValue::N((i * 10).to_string())),
-                "{item:?}"
-            );
-            assert!(!item.contains_key("total"), "{item:?}");
-            seen += 1;
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            break;
-        }
+    let items = dynamo_tests::scan_all(db, "shop").await;
+    for item in &items {
+        let Some(AttributeValue::S(sk)) = item.get("sk") else {
+            panic!("{item:?}")
+        };
+        let i: u32 = sk.trim_start_matches("ORDER#o").parse().unwrap();
+        assert_eq!(
+            item.get("amount"),
+            Some(&AttributeValue::N((i * 10).to_string())),
+            "{item:?}"
+        );
+        assert!(!item.contains_key("total"), "{item:?}");
     }
+    let seen = items.len();
     assert_eq!(seen, orders);
-}
-
-/// The items of the tracking table whose id starts with `prefix`.
-async fn tracking_items(db: &Db, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
-    db.client()
-        .scan()
-        .table_name(db.physical_name("dynamo_migrations"))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .filter(|i| matches!(i.get("id"), Some(AttributeValue::S(id)) if id.starts_with(prefix)))
-        .cloned()
-        .collect()
 }
 
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
