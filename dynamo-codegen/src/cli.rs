@@ -631,6 +631,11 @@ impl Progress {
             } => self.line(&format!(
                 "    segment {segment}/{segments} done: {scanned} read, {updated} written"
             )),
+            Event::Throttled { backoff, share } => self.line(&format!(
+                "    throttled by DynamoDB: waiting {} ms, then writing at {:.0}% of the pace",
+                backoff.as_millis(),
+                share * 100.0
+            )),
             Event::SegmentLost { segment, segments } => self.line(&format!(
                 "    lost the lease of segment {segment}/{segments} (this worker was paused past it); \
                  it resumes from its saved position"

@@ -15,7 +15,10 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -109,10 +112,23 @@ async fn seeded(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
 
 /// A proxy to DynamoDB Local that forwards HTTP requests one by one and
 /// counts each UpdateItem on `table` that DynamoDB answered with 200, by
-/// item key (`pk|sk`).
+/// item key (`pk|sk`). While `throttle` is set, it answers every
+/// UpdateItem on `table` itself, with DynamoDB's ThrottlingException
+/// (which DynamoDB Local never sends).
 struct Counter {
     addr: SocketAddr,
     writes: Arc<Mutex<HashMap<String, usize>>>,
+    throttle: Arc<AtomicBool>,
+    throttled: Arc<AtomicUsize>,
+}
+
+/// What the proxy shares with each connection.
+#[derive(Clone)]
+struct Shared {
+    table: String,
+    writes: Arc<Mutex<HashMap<String, usize>>>,
+    throttle: Arc<AtomicBool>,
+    throttled: Arc<AtomicUsize>,
 }
 
 impl Counter {
@@ -121,19 +137,29 @@ impl Counter {
         let upstream: SocketAddr = endpoint.trim_start_matches("http://").parse().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let writes = Arc::new(Mutex::new(HashMap::new()));
-        let counted = Arc::clone(&writes);
+        let shared = Shared {
+            table,
+            writes: Arc::default(),
+            throttle: Arc::default(),
+            throttled: Arc::default(),
+        };
+        let counter = Counter {
+            addr,
+            writes: Arc::clone(&shared.writes),
+            throttle: Arc::clone(&shared.throttle),
+            throttled: Arc::clone(&shared.throttled),
+        };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (writes, table) = (Arc::clone(&counted), table.clone());
+                let shared = shared.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
-                        forward(client, server, &table, &writes).await;
+                        forward(client, server, &shared).await;
                     }
                 });
             }
         });
-        Counter { addr, writes }
+        counter
     }
 
     fn url(&self) -> String {
@@ -242,32 +268,47 @@ fn chunked_end(body: &[u8]) -> Option<usize> {
     }
 }
 
+/// DynamoDB's answer to a request over the table's capacity.
+const THROTTLED: &str = "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\",\
+                         \"message\":\"Throughput exceeds the current capacity of your table or index.\"}";
+
 /// Forwards requests from `client` to `server` and responses back, one at
-/// a time, counting accepted UpdateItems on `table`.
-async fn forward(
-    mut client: TcpStream,
-    mut server: TcpStream,
-    table: &str,
-    writes: &Mutex<HashMap<String, usize>>,
-) {
+/// a time, counting accepted UpdateItems on the table (and throttling
+/// them while asked to).
+async fn forward(mut client: TcpStream, mut server: TcpStream, shared: &Shared) {
     let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
     while let Some(request) = read_message(&mut client, &mut from_client, false).await {
+        let update = request
+            .target
+            .as_deref()
+            .is_some_and(|t| t.ends_with(".UpdateItem"));
+        let body: serde_json::Value = if update {
+            serde_json::from_slice(&request.body).unwrap()
+        } else {
+            serde_json::Value::Null
+        };
+        let ours = update && body["TableName"] == shared.table.as_str();
+        if ours && shared.throttle.load(Ordering::Relaxed) {
+            shared.throttled.fetch_add(1, Ordering::Relaxed);
+            let response = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                 x-amzn-RequestId: proxy\r\nContent-Length: {}\r\n\r\n{THROTTLED}",
+                THROTTLED.len()
+            );
+            if client.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+            continue;
+        }
         if server.write_all(&request.bytes).await.is_err() {
             return;
         }
         let Some(response) = read_message(&mut server, &mut from_server, true).await else {
             return;
         };
-        let update = request
-            .target
-            .as_deref()
-            .is_some_and(|t| t.ends_with(".UpdateItem"));
-        if update && response.status == Some(200) {
-            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            if body["TableName"] == table {
-                let key = format!("{}|{}", body["Key"]["pk"]["S"], body["Key"]["sk"]["S"]);
-                *writes.lock().unwrap().entry(key).or_default() += 1;
-            }
+        if ours && response.status == Some(200) {
+            let key = format!("{}|{}", body["Key"]["pk"]["S"], body["Key"]["sk"]["S"]);
+            *shared.writes.lock().unwrap().entry(key).or_default() += 1;
         }
         if client.write_all(&response.bytes).await.is_err() {
             return;
@@ -649,4 +690,41 @@ async fn an_apps_start_up_executor_works_while_it_waits_for_the_lock() {
         4,
         "each segment claimed once: {err}"
     );
+}
+
+/// DynamoDB throttling every write of a step for 3 seconds (made real by
+/// the proxy answering as DynamoDB does): the workers back off, halve their
+/// share, say so, and finish with every order written once.
+#[tokio::test]
+async fn a_throttled_step_backs_off_and_writes_each_item_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 3_000;
+    let (db, dir) = seeded("throttled", orders).await;
+    let counter = Counter::start(db.physical_name("shop")).await;
+    let worker = through(&db, dir.path(), &counter.url())
+        .args(["migrate", "worker", "--idle-seconds", "10"])
+        .spawn()
+        .unwrap();
+    let runner = through(&db, dir.path(), &counter.url())
+        .args(["migrate", "--segments", "4", "--backfill-rate", "0"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counter.writes().len() < 300 {
+        assert!(Instant::now() < deadline, "no writes within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    counter.throttle.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    counter.throttle.store(false, Ordering::Relaxed);
+    let outputs = finished(vec![runner, worker]).await;
+    assert!(counter.throttled.load(Ordering::Relaxed) > 0);
+    assert!(
+        outputs
+            .iter()
+            .any(|(_, err)| err.contains("throttled by DynamoDB: waiting")),
+        "{outputs:#?}"
+    );
+    applied_once(&db, &[outputs[0].0.clone()]).await;
+    each_order_written_once(&db, &counter, orders).await;
 }

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::{
-    MigrateError,
+    Event, MigrateError,
+    events::Events,
     pace::{self, Consumed, Pacer},
     rewrite,
     tracking::is_condition_failure,
@@ -74,6 +75,7 @@ pub(crate) struct Items<'m> {
     /// Whether to ask DynamoDB for the capacity consumed (when pacing by
     /// capacity).
     pub consumed: Option<ReturnConsumedCapacity>,
+    pub events: &'m Events,
 }
 
 impl Items<'_> {
@@ -93,7 +95,10 @@ impl Items<'_> {
             match result {
                 Err(Error::Throttled { .. }) => {
                     let backoff = pacer.throttled();
-                    tracing::warn!(table = self.table, ?backoff, "throttled; backing off");
+                    self.events.emit(Event::Throttled {
+                        backoff,
+                        share: pacer.share(),
+                    });
                     pace::sleep(backoff).await;
                 }
                 other => return other,

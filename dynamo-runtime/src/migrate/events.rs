@@ -105,6 +105,15 @@ pub enum Event {
         /// The step's segment count.
         segments: u32,
     },
+    /// DynamoDB throttled a data step's request on every attempt the SDK
+    /// made: this worker halved its share of the step's pace and waits
+    /// before trying again.
+    Throttled {
+        /// How long it waits.
+        backoff: Duration,
+        /// The share of its pace it uses now (1: all of it).
+        share: f64,
+    },
     /// The run that holds the lock waits for other workers to finish a
     /// data step's segments.
     WaitingForSegments {

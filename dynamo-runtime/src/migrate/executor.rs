@@ -330,6 +330,9 @@ impl<'a> Migrator<'a> {
                 }
             }
             if last_active.elapsed() >= self.idle_wait {
+                if let Some(worker) = helper {
+                    add(&mut report, worker.report);
+                }
                 return Ok(report);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -351,7 +354,7 @@ impl<'a> Migrator<'a> {
     /// Works segments of the data step on the lock item, if any: `true`
     /// when it worked one. `helper` keeps the worker of the current job
     /// between calls; its totals are added to `report` when the job
-    /// changes.
+    /// changes (and by the caller at the end).
     async fn help<'m>(
         &'m self,
         tracking: &'m Tracking<'a>,
@@ -378,11 +381,7 @@ impl<'a> Migrator<'a> {
         if worker.all_seen_done() {
             return Ok(false);
         }
-        let worked = worker.work_one(None).await?;
-        if worked {
-            add(report, std::mem::take(&mut worker.report));
-        }
-        Ok(worked)
+        worker.work_one(None).await
     }
 
     /// The migration and data work of `job`, when this binary can do it.

@@ -20,6 +20,11 @@ pub(crate) struct Pace {
 const FLOOR: f64 = 1.0 / 64.0;
 /// How much of the budget comes back per second without throttling.
 const RECOVERY: f64 = 0.05;
+/// How long a step without an item budget keeps the one throttling gave it
+/// after its share is whole again.
+const CALM: Duration = Duration::from_secs(20);
+/// The weight of the newest interval in the average time between writes.
+const ALPHA: f64 = 0.1;
 
 /// One worker's pacing of one step.
 #[derive(Debug)]
@@ -33,6 +38,14 @@ pub(crate) struct Pacer {
     items: Bucket,
     read: Bucket,
     write: Bucket,
+    /// Whether the items budget was set by throttling (the step had none).
+    throttle_budget: bool,
+    throttled_at: Option<Instant>,
+    /// When this worker last wrote, and the average time between its
+    /// writes (an exponential moving average that leaves out the gaps
+    /// throttling made).
+    last_write: Option<Instant>,
+    interval: Option<f64>,
 }
 
 /// A token bucket holding at most one second of its rate; spending may
@@ -99,6 +112,10 @@ impl Pacer {
             items: Bucket::new(None),
             read: Bucket::new(None),
             write: Bucket::new(None),
+            throttle_budget: false,
+            throttled_at: None,
+            last_write: None,
+            interval: None,
         };
         pacer.rates(Instant::now());
         pacer
@@ -128,7 +145,8 @@ impl Pacer {
         self.items.rate
     }
 
-    /// Lets the budget grow back after throttling.
+    /// Lets the budget grow back after throttling; an items budget that
+    /// throttling set goes once the share is whole and [`CALM`] passed.
     fn recover(&mut self, now: Instant) {
         if self.factor < 1.0 {
             let seconds = now.saturating_duration_since(self.recovered).as_secs_f64();
@@ -137,8 +155,28 @@ impl Pacer {
                 self.factor = factor;
                 self.rates(now);
             }
+        } else if self.throttle_budget
+            && self
+                .throttled_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= CALM)
+        {
+            self.throttle_budget = false;
+            self.pace.items = None;
+            self.rates(now);
         }
         self.recovered = now;
+    }
+
+    /// Counts a write towards the average time between writes.
+    fn count_write(&mut self, now: Instant) {
+        if let Some(last) = self.last_write {
+            let dt = now.saturating_duration_since(last).as_secs_f64();
+            self.interval = Some(match self.interval {
+                Some(average) => (1.0 - ALPHA) * average + ALPHA * dt,
+                None => dt,
+            });
+        }
+        self.last_write = Some(now);
     }
 
     /// How long to wait before the next read: its debt of read units.
@@ -153,6 +191,7 @@ impl Pacer {
     pub(crate) fn before_write(&mut self) -> Duration {
         let now = Instant::now();
         self.recover(now);
+        self.count_write(now);
         self.items.spend(1.0, now);
         self.items.debt(now).max(self.write.debt(now))
     }
@@ -168,13 +207,31 @@ impl Pacer {
     }
 
     /// DynamoDB throttled a request on every attempt the SDK made: halve
-    /// the share in use (down to 1/64) and return how long to back off.
+    /// the share in use (down to 1/64) and return how long to back off. A
+    /// step without an items budget gets one: this worker's recent write
+    /// rate for each worker, until [`CALM`] after its share is whole again.
     pub(crate) fn throttled(&mut self) -> Duration {
         let now = Instant::now();
+        // (A worker that has not written yet has no rate to start from: it
+        // only backs off.)
+        if let (None, Some(interval)) = (self.pace.items, self.interval) {
+            let rate = 1.0 / interval.max(1e-6);
+            self.pace.items = Some(rate.max(1.0) * f64::from(self.workers));
+            self.throttle_budget = true;
+        }
+        // The time the throttled request took is no interval between
+        // writes.
+        self.last_write = None;
+        self.throttled_at = Some(now);
         self.factor = (self.factor / 2.0).max(FLOOR);
         self.recovered = now;
         self.rates(now);
         Duration::from_millis(250).mul_f64(1.0 / self.factor).min(Duration::from_secs(10))
+    }
+
+    /// The share of the pace in use (1: all of it).
+    pub(crate) fn share(&self) -> f64 {
+        self.factor
     }
 }
 
@@ -297,6 +354,26 @@ mod tests {
         pacer.recover(Instant::now());
         let rate = pacer.item_rate().unwrap();
         assert!((rate - 100.0 * (FLOOR + 2.0 * RECOVERY)).abs() < 0.5, "{rate}");
+    }
+
+    #[test]
+    fn throttling_without_a_budget_caps_at_half_the_recent_rate_then_lets_go() {
+        let mut pacer = Pacer::new(Pace::default(), 2);
+        // A write every 20 ms: 50 per second.
+        pacer.interval = Some(0.02);
+        pacer.throttled();
+        // The step's budget: 50/s for each of 2 workers, halved.
+        let near = |rate: Option<f64>, expected: f64| {
+            rate.is_some_and(|r| (r - expected).abs() < 0.01)
+        };
+        assert!(near(pacer.pace.items, 100.0), "{:?}", pacer.pace.items);
+        assert!(near(pacer.item_rate(), 25.0), "{:?}", pacer.item_rate());
+        // Whole again, and calm for long enough: no budget.
+        pacer.factor = 1.0;
+        pacer.throttled_at = Some(Instant::now() - CALM);
+        pacer.recover(Instant::now());
+        assert_eq!(pacer.item_rate(), None);
+        assert_eq!(pacer.before_write(), Duration::ZERO);
     }
 
     #[test]

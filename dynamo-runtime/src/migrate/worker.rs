@@ -285,6 +285,7 @@ impl<'m, 'a> Worker<'m, 'a> {
             table: &table,
             keys: &keys,
             consumed: consumed.clone(),
+            events: self.cx.events,
         };
         let claimed = Instant::now();
         let scanned_before = segment.scanned;
@@ -323,7 +324,12 @@ impl<'m, 'a> Worker<'m, 'a> {
             {
                 Ok(out) => out,
                 Err(Error::Throttled { .. }) => {
-                    pace::sleep(self.pacer.throttled()).await;
+                    let backoff = self.pacer.throttled();
+                    self.cx.events.emit(Event::Throttled {
+                        backoff,
+                        share: self.pacer.share(),
+                    });
+                    pace::sleep(backoff).await;
                     continue;
                 }
                 Err(e) => return Err(e),
