@@ -656,6 +656,23 @@ impl<'a> Migrator<'a> {
     /// A new job for step `i` of `m` on `live`: its segment count and its
     /// pace.
     fn new_job(&self, m: &Migration, i: usize, live: &LiveTable, table: &str) -> Result<Job> {
+        let pace = self.pace(live, table)?;
+        let segments = self.segments.unwrap_or_else(|| choose_segments(live, &pace));
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        Ok(Job {
+            id: format!("{:010}-{:03}-{}", m.number, i, &suffix[..8]),
+            migration: m.number,
+            checksum: m.checksum.to_string(),
+            step: i,
+            segments,
+            pace,
+            estimated_items: live.item_count,
+        })
+    }
+
+    /// The pace of a data step on `live` (`table`): the item rate and the
+    /// capacity share of this executor's settings.
+    fn pace(&self, live: &LiveTable, table: &str) -> Result<Pace> {
         let capacity = match (self.capacity_share, live.billing) {
             (None, _) => None,
             (Some(share), Billing::Provisioned(t)) => Some((share, t)),
@@ -671,21 +688,10 @@ impl<'a> Migrator<'a> {
                 }
             }
         };
-        let pace = Pace {
+        Ok(Pace {
             items: self.backfill_rate.map(f64::from),
             read_units: capacity.map(|(share, t)| share * t.read as f64),
             write_units: capacity.map(|(share, t)| share * t.write as f64),
-        };
-        let segments = self.segments.unwrap_or_else(|| choose_segments(live, &pace));
-        let suffix = uuid::Uuid::new_v4().simple().to_string();
-        Ok(Job {
-            id: format!("{:010}-{:03}-{}", m.number, i, &suffix[..8]),
-            migration: m.number,
-            checksum: m.checksum.to_string(),
-            step: i,
-            segments,
-            pace,
-            estimated_items: live.item_count,
         })
     }
 
@@ -807,6 +813,17 @@ impl<'a> Migrator<'a> {
                 for call in live::plan(step, live.as_ref(), &table)? {
                     live::simulate(live, &call);
                     calls.push(call.to_string());
+                }
+                if let (Some(_), Some(live)) = (Work::of(step), live.as_ref()) {
+                    let pace = self.pace(live, &table)?;
+                    let segments = self.segments.unwrap_or_else(|| choose_segments(live, &pace));
+                    calls.push(format!(
+                        "(the scan as {segments} parallel-scan segment{}, Segment 0 to {} of \
+                         TotalSegments {segments}, shared by every worker; {})",
+                        if segments == 1 { "" } else { "s" },
+                        segments - 1,
+                        pace
+                    ));
                 }
             }
             plan.migrations.push(PlannedMigration {

@@ -16,6 +16,30 @@ pub(crate) struct Pace {
     pub write_units: Option<f64>,
 }
 
+impl std::fmt::Display for Pace {
+    /// `at most 100 items/s, 500 read and 250 write units/s, for all
+    /// workers together` (or `no pace limit`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(items) = self.items {
+            parts.push(format!("{items:.0} items/s"));
+        }
+        match (self.read_units, self.write_units) {
+            (Some(read), Some(write)) => {
+                parts.push(format!("{read:.0} read and {write:.0} write units/s"));
+            }
+            (Some(read), None) => parts.push(format!("{read:.0} read units/s")),
+            (None, Some(write)) => parts.push(format!("{write:.0} write units/s")),
+            (None, None) => {}
+        }
+        if parts.is_empty() {
+            write!(f, "no pace limit")
+        } else {
+            write!(f, "at most {}, for all workers together", parts.join(", "))
+        }
+    }
+}
+
 /// The smallest share of the budget throttling backs off to.
 const FLOOR: f64 = 1.0 / 64.0;
 /// How much of the budget comes back per second without throttling.
