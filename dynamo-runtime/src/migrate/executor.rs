@@ -74,6 +74,23 @@ impl fmt::Debug for Migrator<'_> {
     }
 }
 
+/// `host:pid-random`: which machine and process a lock or segment
+/// belongs to, in `migrate status`, unique even when process ids repeat
+/// across hosts.
+fn default_owner() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    format!(
+        "{host}:{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
 /// A saved scan position as text: `pk=ORDER#1, sk=2`.
 fn key_text(key: &crate::Attributes) -> String {
     let mut parts: Vec<String> = key
@@ -135,11 +152,7 @@ impl<'a> Migrator<'a> {
             capacity_share: None,
             capacity_ceiling: None,
             idle_wait: Duration::from_secs(60),
-            owner: format!(
-                "{}-{}",
-                std::process::id(),
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
+            owner: default_owner(),
             events: Events::default(),
             transforms: Vec::new(),
         }
@@ -232,8 +245,8 @@ impl<'a> Migrator<'a> {
         self
     }
 
-    /// Names this run in the lock and the records (default: process id and
-    /// a random suffix).
+    /// Names this run in the lock, the records and the segments it works
+    /// (default: `host:pid-random`).
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = owner.into();
         self
