@@ -631,6 +631,13 @@ impl Progress {
             } => self.line(&format!(
                 "    segment {segment}/{segments} done: {scanned} read, {updated} written"
             )),
+            Event::CannotJoin {
+                migration,
+                step,
+                reason,
+            } => self.line(&format!(
+                "    not joining step {step} of migration {migration:04}: {reason}"
+            )),
             Event::Throttled { backoff, share } => self.line(&format!(
                 "    throttled by DynamoDB: waiting {} ms, then writing at {:.0}% of the pace",
                 backoff.as_millis(),

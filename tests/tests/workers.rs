@@ -75,6 +75,17 @@ fn order_key(i: usize) -> (String, String) {
 /// `orders` orders written by the before code, and the rename migration
 /// added to the folder (not applied).
 async fn seeded(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
+    seeded_for(test, orders, "evolve_attribute_renamed", MIGRATION).await
+}
+
+/// `orders` orders written by the before code, and the schema and
+/// migration `migration` of fixture `after` added to the folder.
+async fn seeded_for(
+    test: &str,
+    orders: usize,
+    after: &str,
+    migration: &str,
+) -> (Db, tempfile::TempDir) {
     use fixtures::evolve_items_before::shop::{NewOrder, Order, OrderStatus};
     let db = local_db(test).await;
     let dir = tempfile::tempdir().unwrap();
@@ -100,11 +111,11 @@ async fn seeded(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
         })
         .collect();
     Order::batch_put(&all).send(&db).await.unwrap();
-    let after = fixture("evolve_attribute_renamed");
+    let after = fixture(after);
     std::fs::copy(after.join("shop.toml"), dir.path().join("shop.toml")).unwrap();
     std::fs::copy(
-        after.join("migrations").join(MIGRATION),
-        migrations.join(MIGRATION),
+        after.join("migrations").join(migration),
+        migrations.join(migration),
     )
     .unwrap();
     (db, dir)
@@ -728,4 +739,51 @@ async fn a_throttled_step_backs_off_and_writes_each_item_once() {
     );
     applied_once(&db, &[outputs[0].0.clone()]).await;
     each_order_written_once(&db, &counter, orders).await;
+}
+
+/// A `transform` step runs only in the app, which has the function: a
+/// `migrate worker` on the command line says it cannot join, and leaves
+/// every segment to the app.
+#[tokio::test]
+async fn a_command_line_worker_leaves_a_transform_to_the_app() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (db, dir) = seeded_for(
+        "transform_workers",
+        2_000,
+        "evolve_transform_after",
+        "0002_totals_as_text.toml",
+    )
+    .await;
+    let app = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            fixtures::evolve_transform_after::migrations::migrator(&db)
+                .segments(Some(4))
+                .backfill_rate(Some(400))
+                .run()
+                .await
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !tracking_items(&db, "lock")
+        .await
+        .iter()
+        .any(|l| l.contains_key("job"))
+    {
+        assert!(Instant::now() < deadline, "no job within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let worker = cli(&db, dir.path())
+        .args(["migrate", "worker", "--idle-seconds", "1"])
+        .spawn()
+        .unwrap();
+    let outputs = finished(vec![worker]).await;
+    let (stdout, stderr) = &outputs[0];
+    assert!(
+        stderr.contains("not joining step 1 of migration 0002: it transforms items with `crate::upgrades::order_total_as_text`, which only the app's executor has"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("worked 0 segments"), "{stdout}");
+    let report = app.await.unwrap().unwrap();
+    assert_eq!(report.applied, ["0002_totals_as_text.toml"]);
 }

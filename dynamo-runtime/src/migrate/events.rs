@@ -114,6 +114,16 @@ pub enum Event {
         /// The share of its pace it uses now (1: all of it).
         share: f64,
     },
+    /// A data step is running that this executor cannot work on: the
+    /// other workers do it.
+    CannotJoin {
+        /// The migration's number.
+        migration: u32,
+        /// The step's position, from 1.
+        step: usize,
+        /// Why not.
+        reason: String,
+    },
     /// The run that holds the lock waits for other workers to finish a
     /// data step's segments.
     WaitingForSegments {

@@ -108,6 +108,17 @@ fn key_text(key: &crate::Attributes) -> String {
     parts.join(", ")
 }
 
+/// A run's part in other runs' data steps.
+#[derive(Default)]
+struct Helper<'m, 'a> {
+    /// The worker of the current job.
+    worker: Option<Worker<'m, 'a>>,
+    /// A job this binary cannot work on (reported once).
+    skipped: Option<String>,
+    /// The totals of earlier jobs.
+    report: WorkReport,
+}
+
 /// Adds `more` to `report`.
 fn add(report: &mut WorkReport, more: WorkReport) {
     report.segments += more.segments;
@@ -282,8 +293,7 @@ impl<'a> Migrator<'a> {
         tracking.ensure().await?;
         let mut idle = Duration::ZERO;
         let mut reported = String::new();
-        let mut helper: Option<Worker<'_, 'a>> = None;
-        let mut report = WorkReport::default();
+        let mut helper = Helper::default();
         let mut lease = loop {
             let lease =
                 Lease::try_acquire(tracking.clone(), self.owner.clone(), self.lease).await?;
@@ -297,7 +307,7 @@ impl<'a> Migrator<'a> {
                 });
                 reported = holder.clone();
             }
-            if self.help(&tracking, &mut helper, &mut report).await? {
+            if self.help(&tracking, &mut helper).await? {
                 continue;
             }
             if idle >= self.lock_timeout {
@@ -328,12 +338,11 @@ impl<'a> Migrator<'a> {
     /// binary's, or whose `transform` function it lacks, is left to others.
     pub async fn work(&self) -> Result<WorkReport> {
         let tracking = self.tracking();
-        let mut helper: Option<Worker<'_, 'a>> = None;
-        let mut report = WorkReport::default();
+        let mut helper = Helper::default();
         let mut last_active = std::time::Instant::now();
         loop {
             if LiveTable::describe(self.db, tracking.table()).await?.is_some() {
-                if self.help(&tracking, &mut helper, &mut report).await? {
+                if self.help(&tracking, &mut helper).await? {
                     last_active = std::time::Instant::now();
                     continue;
                 }
@@ -343,7 +352,8 @@ impl<'a> Migrator<'a> {
                 }
             }
             if last_active.elapsed() >= self.idle_wait {
-                if let Some(worker) = helper {
+                let mut report = helper.report;
+                if let Some(worker) = helper.worker {
                     add(&mut report, worker.report);
                 }
                 return Ok(report);
@@ -366,29 +376,39 @@ impl<'a> Migrator<'a> {
 
     /// Works segments of the data step on the lock item, if any: `true`
     /// when it worked one. `helper` keeps the worker of the current job
-    /// between calls; its totals are added to `report` when the job
-    /// changes (and by the caller at the end).
+    /// between calls, and the totals of the jobs before.
     async fn help<'m>(
         &'m self,
         tracking: &'m Tracking<'a>,
-        helper: &mut Option<Worker<'m, 'a>>,
-        report: &mut WorkReport,
+        helper: &mut Helper<'m, 'a>,
     ) -> Result<bool> {
         let (job, _) = tracking.current_job().await?;
         let Some(job) = job else {
             return Ok(false);
         };
-        if helper.as_ref().is_none_or(|w| w.job.id != job.id) {
-            if let Some(old) = helper.take() {
-                add(report, old.report);
+        if helper.skipped.as_deref() == Some(&*job.id) {
+            return Ok(false);
+        }
+        if helper.worker.as_ref().is_none_or(|w| w.job.id != job.id) {
+            if let Some(old) = helper.worker.take() {
+                add(&mut helper.report, old.report);
             }
-            let Some((m, work)) = self.joinable(&job) else {
-                return Ok(false);
+            let (m, work) = match self.joinable(&job) {
+                Ok(joinable) => joinable,
+                Err(reason) => {
+                    self.emit(Event::CannotJoin {
+                        migration: job.migration,
+                        step: job.step + 1,
+                        reason,
+                    });
+                    helper.skipped = Some(job.id);
+                    return Ok(false);
+                }
             };
             let table = self.db.physical_name(m.steps[job.step].table());
-            *helper = Some(Worker::new(self.context(tracking), job, m, work, table).await?);
+            helper.worker = Some(Worker::new(self.context(tracking), job, m, work, table).await?);
         }
-        let Some(worker) = helper.as_mut() else {
+        let Some(worker) = helper.worker.as_mut() else {
             return Ok(false);
         };
         if worker.all_seen_done() {
@@ -397,35 +417,33 @@ impl<'a> Migrator<'a> {
         worker.work_one(None).await
     }
 
-    /// The migration and data work of `job`, when this binary can do it.
-    fn joinable(&self, job: &Job) -> Option<(&'a Migration, Work<'a>)> {
+    /// The migration and data work of `job`, when this binary can do it;
+    /// else why not.
+    fn joinable(&self, job: &Job) -> std::result::Result<(&'a Migration, Work<'a>), String> {
         let Some(m) = self
             .migrations
             .iter()
             .find(|m| m.number == job.migration && *m.checksum == *job.checksum)
         else {
-            tracing::warn!(
-                job = %job.id,
-                "a data step of a migration this binary does not have (or has another version of) is running; left to other workers"
+            return Err(
+                "this binary does not have that migration file, or has another version of it"
+                    .to_owned(),
             );
-            return None;
         };
-        let step = m.steps.get(job.step)?;
-        let work = Work::of(step)?;
-        if let Step::Rewrite(Rewrite {
+        let Some(work) = m.steps.get(job.step).and_then(Work::of) else {
+            return Err("its step is not a data step in this binary's migration file".to_owned());
+        };
+        if let Work::Rewrite(Rewrite {
             edit: Edit::Transform { function, .. },
             ..
-        }) = step
+        }) = work
             && !self.transforms.iter().any(|(f, _)| f == function)
         {
-            tracing::warn!(
-                job = %job.id,
-                function = &**function,
-                "a transform step is running whose function this executor lacks; left to the app's workers"
-            );
-            return None;
+            return Err(format!(
+                "it transforms items with `{function}`, which only the app's executor has"
+            ));
         }
-        Some((m, work))
+        Ok((m, work))
     }
 
     async fn apply_pending(

@@ -29,8 +29,12 @@ const PAGE: i32 = 100;
 /// The longest a worker goes without saving its segment's position.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// How often a worker registers itself and learns how many workers share
-/// the step.
+/// the step, per [`PER_PRESENCE`] workers: the registrations are attributes
+/// of the lock item, whose writes cost more units as it grows, and one item
+/// takes at most 1,000 write units per second.
 const PRESENCE: Duration = Duration::from_secs(1);
+/// Workers per [`PRESENCE`] interval.
+const PER_PRESENCE: u32 = 20;
 
 /// What a worker knows of a segment it could not claim.
 #[derive(Debug, Clone, Copy)]
@@ -223,9 +227,11 @@ impl<'m, 'a> Worker<'m, 'a> {
     }
 
     /// Registers this worker and learns how many share the step, every
-    /// [`PRESENCE`].
+    /// [`PRESENCE`] per [`PER_PRESENCE`] workers (so about 20
+    /// registrations per second, however many workers there are).
     async fn refresh_presence(&mut self) -> Result<()> {
-        if self.presence_at.is_some_and(|at| at.elapsed() < PRESENCE) {
+        let every = PRESENCE * (self.presence.workers / PER_PRESENCE).max(1);
+        if self.presence_at.is_some_and(|at| at.elapsed() < every) {
             return Ok(());
         }
         self.presence_at = Some(Instant::now());
