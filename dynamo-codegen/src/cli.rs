@@ -112,6 +112,10 @@ struct RunOptions {
     /// one per 25,000 items or 25 MB of the table).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     segments: Option<u32>,
+    /// Segments this process works at once (each a worker with one request
+    /// in flight).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    concurrency: u32,
     /// Pace data steps to this percentage of the table's read and write
     /// capacity, for all workers together (provisioned capacity, or the
     /// on-demand maximum throughput, or `--max-capacity`).
@@ -196,6 +200,10 @@ enum MigrateCommand {
         /// run holds the lock; then exit.
         #[arg(long, default_value_t = 60)]
         idle_seconds: u64,
+        /// Segments this process works at once (each a worker with one
+        /// request in flight).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+        concurrency: u32,
     },
 }
 
@@ -688,6 +696,7 @@ fn migrator<'a>(
         .lock_timeout(Duration::from_secs(o.lock_timeout_seconds))
         .backfill_rate(Some(o.backfill_rate))
         .segments(o.segments)
+        .concurrency(o.concurrency)
         .capacity_share(o.capacity_percent)
         .capacity_ceiling(o.max_capacity)
         .wait_policy(WaitPolicy {
@@ -717,16 +726,15 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
         tracking_table,
         lease_seconds,
         idle_seconds,
+        concurrency,
     }) = &args.command
     {
-        return worker(
-            &db,
-            migrations,
-            tracking_table,
-            *lease_seconds,
-            *idle_seconds,
-        )
-        .await;
+        let migrator = Migrator::new(&db, migrations)
+            .tracking_table(tracking_table)
+            .lease(Duration::from_secs(*lease_seconds))
+            .idle_wait(Duration::from_secs(*idle_seconds))
+            .concurrency(*concurrency);
+        return worker(migrator).await;
     }
     if let Some(MigrateCommand::Status { tracking_table }) = &args.command {
         let statuses = Migrator::new(&db, migrations)
@@ -832,23 +840,14 @@ async fn migrate(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode, Error> {
 }
 
 /// `migrate worker`: joins data steps until none is left.
-async fn worker(
-    db: &Db,
-    migrations: &[dynamo_runtime::migrate::Migration],
-    tracking_table: &str,
-    lease_seconds: u64,
-    idle_seconds: u64,
-) -> Result<ExitCode, Error> {
+async fn worker(migrator: Migrator<'_>) -> Result<ExitCode, Error> {
     let progress = Arc::new(Mutex::new(Progress {
         terminal: std::io::stderr().is_terminal(),
         bar: None,
         last_wait_line: None,
     }));
     let observer = Arc::clone(&progress);
-    let report = Migrator::new(db, migrations)
-        .tracking_table(tracking_table)
-        .lease(Duration::from_secs(lease_seconds))
-        .idle_wait(Duration::from_secs(idle_seconds))
+    let report = migrator
         .on_event(move |event| {
             if let Ok(mut progress) = observer.lock() {
                 progress.event(event);

@@ -1,6 +1,7 @@
 //! A data step on 1, 2 and 4 workers, in one run: the same 20,000-order
 //! `rename_attribute` step (8 segments, no rate cap) applied by one
 //! `migrate` process, then with one and three `migrate worker`s beside it,
+//! then by one process working 4 segments at once,
 //! against the DynamoDB Local at `DYNAMODB_ENDPOINT`. Prints items per
 //! second, the ratio, and the CPU used by DynamoDB Local and by the whole
 //! machine while each ran.
@@ -126,8 +127,9 @@ struct Run {
     machine_cpu: f64,
 }
 
-/// Applies the step with `extra` `migrate worker`s beside the `migrate`.
-fn run(db: &Db, dir: &Path, extra: usize) -> Run {
+/// Applies the step with `extra` `migrate worker`s beside the `migrate`,
+/// which works `concurrency` segments at once.
+fn run(db: &Db, dir: &Path, extra: usize, concurrency: u32) -> Run {
     let workers: Vec<Child> = (0..extra)
         .map(|_| {
             cli(db, dir)
@@ -142,6 +144,7 @@ fn run(db: &Db, dir: &Path, extra: usize) -> Run {
     let started = Instant::now();
     let status = cli(db, dir)
         .args(["migrate", "--segments", "8", "--backfill-rate", "0"])
+        .args(["--concurrency", &concurrency.to_string()])
         .status()
         .unwrap();
     let seconds = started.elapsed().as_secs_f64();
@@ -173,14 +176,19 @@ fn main() {
     );
     println!("|---|---|---|---|---|");
     let mut rates = Vec::new();
-    for (name, extra) in [("one_worker", 0), ("two_workers", 1), ("four_workers", 3)] {
+    let runs = [
+        ("one_worker", 0, 1, "1"),
+        ("two_workers", 1, 1, "2 processes"),
+        ("four_workers", 3, 1, "4 processes"),
+        ("four_in_one", 0, 4, "4 in 1 process (`--concurrency 4`)"),
+    ];
+    for (name, extra, concurrency, label) in runs {
         let (db, dir) = runtime.block_on(seeded(name));
-        let r = run(&db, dir.path(), extra);
+        let r = run(&db, dir.path(), extra, concurrency);
         let rate = ORDERS as f64 / r.seconds;
         rates.push(rate);
         println!(
-            "| {} | {:.1} | {:.0} | {:.2} | {:.2} |",
-            extra + 1,
+            "| {label} | {:.1} | {:.0} | {:.2} | {:.2} |",
             r.seconds,
             rate,
             r.java_cpu / r.seconds,
@@ -188,4 +196,5 @@ fn main() {
         );
     }
     println!("\n4 workers / 1 worker: {:.2}x", rates[2] / rates[0]);
+    println!("4 in one process / 1 worker: {:.2}x", rates[3] / rates[0]);
 }

@@ -787,3 +787,28 @@ async fn a_command_line_worker_leaves_a_transform_to_the_app() {
     let report = app.await.unwrap().unwrap();
     assert_eq!(report.applied, ["0002_totals_as_text.toml"]);
 }
+
+/// One process working 4 segments at once (`--concurrency 4`): four
+/// claims before the first segment is done, and each order written once.
+#[tokio::test]
+async fn one_process_works_several_segments_at_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let orders = 4_000;
+    let (db, dir) = seeded("concurrency", orders).await;
+    let counter = Counter::start(db.physical_name("shop")).await;
+    let runner = through(&db, dir.path(), &counter.url())
+        .args(["migrate", "--segments", "8", "--concurrency", "4"])
+        .args(["--backfill-rate", "0"])
+        .spawn()
+        .unwrap();
+    let outputs = finished(vec![runner]).await;
+    let (stdout, stderr) = &outputs[0];
+    let first_done = stderr.find("/8 done").unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        stderr[..first_done].matches("claimed segment").count() >= 4,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("claimed segment").count(), 8, "{stderr}");
+    applied_once(&db, std::slice::from_ref(stdout)).await;
+    each_order_written_once(&db, &counter, orders).await;
+}

@@ -1,7 +1,9 @@
 //! The executor: the lock, the records, and each step against the live
 //! table.
 
-use std::{fmt, time::Duration};
+use std::{fmt, pin::pin, time::Duration};
+
+use futures_util::future::{Either, join_all, select};
 
 use super::{Edit, Rewrite, TransformFn};
 
@@ -49,6 +51,7 @@ pub struct Migrator<'a> {
     wait: WaitPolicy,
     backfill_rate: Option<u32>,
     segments: Option<u32>,
+    concurrency: u32,
     capacity_share: Option<f64>,
     capacity_ceiling: Option<Throughput>,
     idle_wait: Duration,
@@ -67,6 +70,7 @@ impl fmt::Debug for Migrator<'_> {
             .field("wait", &self.wait)
             .field("backfill_rate", &self.backfill_rate)
             .field("segments", &self.segments)
+            .field("concurrency", &self.concurrency)
             .field("capacity_share", &self.capacity_share)
             .field("capacity_ceiling", &self.capacity_ceiling)
             .field("owner", &self.owner)
@@ -111,8 +115,8 @@ fn key_text(key: &crate::Attributes) -> String {
 /// A run's part in other runs' data steps.
 #[derive(Default)]
 struct Helper<'m, 'a> {
-    /// The worker of the current job.
-    worker: Option<Worker<'m, 'a>>,
+    /// The workers of the current job.
+    workers: Vec<Worker<'m, 'a>>,
     /// A job this binary cannot work on (reported once).
     skipped: Option<String>,
     /// The totals of earlier jobs.
@@ -160,6 +164,7 @@ impl<'a> Migrator<'a> {
             wait: WaitPolicy::default(),
             backfill_rate: Some(100),
             segments: None,
+            concurrency: 1,
             capacity_share: None,
             capacity_ceiling: None,
             idle_wait: Duration::from_secs(60),
@@ -226,6 +231,15 @@ impl<'a> Migrator<'a> {
     /// the workers busy.
     pub fn segments(mut self, segments: Option<u32>) -> Self {
         self.segments = segments.map(|n| n.clamp(1, MAX_SEGMENTS));
+        self
+    }
+
+    /// Works this many segments of a data step at once in this process (each
+    /// a worker of its own, named `owner/k`, with one request in flight;
+    /// default 1). A worker's rate is one item per round trip, so on
+    /// DynamoDB a few per process multiply what one host does.
+    pub fn concurrency(mut self, workers: u32) -> Self {
+        self.concurrency = workers.max(1);
         self
     }
 
@@ -353,7 +367,7 @@ impl<'a> Migrator<'a> {
             }
             if last_active.elapsed() >= self.idle_wait {
                 let mut report = helper.report;
-                if let Some(worker) = helper.worker {
+                for worker in helper.workers {
                     add(&mut report, worker.report);
                 }
                 return Ok(report);
@@ -363,15 +377,38 @@ impl<'a> Migrator<'a> {
     }
 
     /// The worker's view of this run.
-    fn context<'m>(&'m self, tracking: &'m Tracking<'a>) -> Context<'m, 'a> {
+    fn context<'m>(&'m self, tracking: &'m Tracking<'a>, owner: String) -> Context<'m, 'a> {
         Context {
             db: self.db,
             transforms: &self.transforms,
             events: &self.events,
             tracking,
-            owner: &self.owner,
+            owner,
             lease: self.lease,
         }
+    }
+
+    /// The workers of this run on `job`: one per [`concurrency`](Self::concurrency),
+    /// named `owner/k` when there are several.
+    async fn workers<'m>(
+        &'m self,
+        tracking: &'m Tracking<'a>,
+        job: &Job,
+        m: &'a Migration,
+        work: Work<'a>,
+        table: &str,
+    ) -> Result<Vec<Worker<'m, 'a>>> {
+        let mut workers = Vec::new();
+        for k in 0..self.concurrency {
+            let owner = if self.concurrency == 1 {
+                self.owner.clone()
+            } else {
+                format!("{}/{k}", self.owner)
+            };
+            let cx = self.context(tracking, owner);
+            workers.push(Worker::new(cx, job.clone(), m, work, table.to_owned()).await?);
+        }
+        Ok(workers)
     }
 
     /// Works segments of the data step on the lock item, if any: `true`
@@ -389,8 +426,8 @@ impl<'a> Migrator<'a> {
         if helper.skipped.as_deref() == Some(&*job.id) {
             return Ok(false);
         }
-        if helper.worker.as_ref().is_none_or(|w| w.job.id != job.id) {
-            if let Some(old) = helper.worker.take() {
+        if helper.workers.first().is_none_or(|w| w.job.id != job.id) {
+            for old in helper.workers.drain(..) {
                 add(&mut helper.report, old.report);
             }
             let (m, work) = match self.joinable(&job) {
@@ -406,15 +443,14 @@ impl<'a> Migrator<'a> {
                 }
             };
             let table = self.db.physical_name(m.steps[job.step].table());
-            helper.worker = Some(Worker::new(self.context(tracking), job, m, work, table).await?);
+            helper.workers = self.workers(tracking, &job, m, work, &table).await?;
         }
-        let Some(worker) = helper.worker.as_mut() else {
-            return Ok(false);
-        };
-        if worker.all_seen_done() {
-            return Ok(false);
+        let results = join_all(helper.workers.iter_mut().map(Worker::work_all)).await;
+        let mut worked = false;
+        for result in results {
+            worked |= result?;
         }
-        worker.work_one(None).await
+        Ok(worked)
     }
 
     /// The migration and data work of `job`, when this binary can do it;
@@ -643,13 +679,28 @@ impl<'a> Migrator<'a> {
         };
         tracking.publish(Some(&job), &self.owner).await?;
         let segments = job.segments;
-        let mut worker = Worker::new(self.context(tracking), job, m, work, table).await?;
+        let mut workers = self.workers(tracking, &job, m, work, &table).await?;
         let mut pause = Duration::from_millis(200);
         loop {
-            if worker.work_one(Some(&mut *lease)).await? {
-                continue;
+            // The workers claim and work segments until none is left to
+            // claim, while the lock's lease is renewed beside them.
+            let all = join_all(workers.iter_mut().map(Worker::work_all));
+            let renew = async {
+                loop {
+                    tokio::time::sleep(self.lease / 6).await;
+                    if let Err(e) = lease.renew().await {
+                        return e;
+                    }
+                }
+            };
+            let results = match select(pin!(all), pin!(renew)).await {
+                Either::Left((results, _)) => results,
+                Either::Right((lost, _)) => return Err(lost),
+            };
+            for result in results {
+                result?;
             }
-            let remaining = worker.remaining().await?;
+            let remaining = workers[0].remaining().await?;
             if remaining.is_empty() {
                 break;
             }
@@ -675,8 +726,9 @@ impl<'a> Migrator<'a> {
             tokio::time::sleep(pause.min(until_end)).await;
             pause = (pause * 2).min(Duration::from_secs(2)).min(self.lease / 4);
         }
-        let job = worker.job.clone();
-        worker.leave().await?;
+        for worker in &mut workers {
+            worker.leave().await?;
+        }
         // Recorded once, by the run that holds the lock; then the job and
         // its segments go.
         tracking.step_done(m, i).await?;

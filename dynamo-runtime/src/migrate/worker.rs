@@ -20,7 +20,7 @@ use super::{
     live::LiveTable,
     pace::{self, Consumed, Pacer},
     segments::{Claim, Job, Presence, Segment},
-    tracking::{Lease, Tracking},
+    tracking::Tracking,
 };
 use crate::{Db, Error, Operation, Result, Timestamp, model::Migration};
 
@@ -50,7 +50,8 @@ pub(crate) struct Context<'m, 'a> {
     pub transforms: &'m [(&'static str, TransformFn)],
     pub events: &'m Events,
     pub tracking: &'m Tracking<'a>,
-    pub owner: &'m str,
+    /// This worker's name in claims, saves and registrations.
+    pub owner: String,
     /// How long a segment lease lasts without renewal.
     pub lease: Duration,
 }
@@ -117,15 +118,24 @@ impl<'m, 'a> Worker<'m, 'a> {
         })
     }
 
+    /// Works segments until none is left to claim; `true` when it worked
+    /// one.
+    pub(crate) async fn work_all(&mut self) -> Result<bool> {
+        let mut worked = false;
+        while !self.all_seen_done() && self.work_one().await? {
+            worked = true;
+        }
+        Ok(worked)
+    }
+
     /// Whether every segment is known done to this worker.
     pub(crate) fn all_seen_done(&self) -> bool {
         (0..self.job.segments).all(|i| matches!(self.seen.get(&i), Some(Seen::Done)))
     }
 
     /// Claims one segment and works it to its end; `false` when no segment
-    /// could be claimed (all done or leased by live workers). `global` is
-    /// the migration lock of the run that holds it, renewed as it works.
-    pub(crate) async fn work_one(&mut self, mut global: Option<&mut Lease<'a>>) -> Result<bool> {
+    /// could be claimed (all done or leased by live workers).
+    pub(crate) async fn work_one(&mut self) -> Result<bool> {
         let now = now_millis();
         let mut candidates: Vec<u32> = (0..self.job.segments)
             .filter(|i| match self.seen.get(i) {
@@ -139,7 +149,7 @@ impl<'m, 'a> Worker<'m, 'a> {
             let claim = self
                 .cx
                 .tracking
-                .claim(&self.job, index, self.cx.owner, self.cx.lease)
+                .claim(&self.job, index, &self.cx.owner, self.cx.lease)
                 .await?;
             let (segment, taken_from) = match claim {
                 Claim::Claimed(segment, taken_from) => (segment, taken_from),
@@ -160,7 +170,7 @@ impl<'m, 'a> Worker<'m, 'a> {
                 resumed_at: segment.scanned,
                 taken_from,
             });
-            match self.run(segment, global.as_deref_mut()).await {
+            match self.run(segment).await {
                 Ok(segment) => {
                     self.seen.insert(index, Seen::Done);
                     self.report.segments += 1;
@@ -194,7 +204,7 @@ impl<'m, 'a> Worker<'m, 'a> {
     /// to claim), so the others take its share of the pace at once.
     pub(crate) async fn leave(&mut self) -> Result<()> {
         if self.presence_at.take().is_some() {
-            self.cx.tracking.deregister(&self.job, self.cx.owner).await?;
+            self.cx.tracking.deregister(&self.job, &self.cx.owner).await?;
         }
         Ok(())
     }
@@ -238,7 +248,7 @@ impl<'m, 'a> Worker<'m, 'a> {
         let registered = self
             .cx
             .tracking
-            .register(&self.job, self.cx.owner, self.cx.lease, self.report.scanned)
+            .register(&self.job, &self.cx.owner, self.cx.lease, self.report.scanned)
             .await?;
         if let Some(presence) = registered {
             self.presence = presence;
@@ -259,7 +269,7 @@ impl<'m, 'a> Worker<'m, 'a> {
         segment.rate = (segment.scanned - scanned_before) as f64 / seconds;
         self.cx
             .tracking
-            .save(&self.job, segment, self.cx.owner, self.cx.lease)
+            .save(&self.job, segment, &self.cx.owner, self.cx.lease)
             .await?;
         self.cx.events.emit(Event::Backfill {
             op: self.work.op(),
@@ -276,11 +286,7 @@ impl<'m, 'a> Worker<'m, 'a> {
     }
 
     /// Works `segment` from its saved position to its end.
-    async fn run(
-        &mut self,
-        mut segment: Segment,
-        mut global: Option<&mut Lease<'a>>,
-    ) -> Result<Segment> {
+    async fn run(&mut self, mut segment: Segment) -> Result<Segment> {
         let (item_type, type_attribute) = self.work.item_type();
         let consumed = (self.job.pace.read_units.is_some() || self.job.pace.write_units.is_some())
             .then_some(ReturnConsumedCapacity::Total);
@@ -353,9 +359,6 @@ impl<'m, 'a> Worker<'m, 'a> {
                 segment.scanned += 1;
                 self.report.scanned += 1;
                 segment.key = Some(position);
-                if let Some(global) = global.as_deref_mut() {
-                    global.renew().await?;
-                }
                 if saved_at.elapsed() >= every {
                     self.save(&mut segment, claimed, scanned_before).await?;
                     saved_at = Instant::now();
