@@ -351,6 +351,28 @@ async fn each_order_written_once(db: &Db, counter: &Counter, orders: usize) {
     assert_eq!(seen, orders);
 }
 
+/// Waits until the process `pid` has saved progress on a segment it has
+/// not finished; returns the segment.
+async fn segment_in_progress(db: &Db, pid: u32) -> u64 {
+    let owner = format!(":{pid}-");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let working = tracking_items(db, "segment#").await.into_iter().find(|s| {
+            matches!(s.get("owner"), Some(AttributeValue::S(o)) if o.contains(&owner))
+                && number(s, "scanned") > 0
+                && s.get("done") != Some(&AttributeValue::Bool(true))
+        });
+        if let Some(segment) = working {
+            return number(&segment, "segment");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} saved no progress within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
     match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse().unwrap(),
@@ -449,22 +471,7 @@ async fn a_killed_workers_segment_resumes_elsewhere() {
         .spawn()
         .unwrap();
     let victim_owner = format!(":{}-", victim.id());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let at = loop {
-        let owned = tracking_items(&db, "segment#").await.into_iter().find(|s| {
-            matches!(s.get("owner"), Some(AttributeValue::S(o)) if o.contains(&victim_owner))
-                && number(s, "scanned") > 0
-                && s.get("done") != Some(&AttributeValue::Bool(true))
-        });
-        if let Some(segment) = owned {
-            break number(&segment, "segment");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the worker saved no progress within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let at = segment_in_progress(&db, victim.id()).await;
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     let mut outputs = finished(std::iter::once(runner).chain(others).collect()).await;
@@ -501,20 +508,7 @@ async fn a_worker_paused_past_its_lease_cannot_record_progress() {
         .args(["--lease-seconds", "2"])
         .spawn()
         .unwrap();
-    let owner = format!(":{}-", paused.id());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let owned_by_paused = |s: &HashMap<String, AttributeValue>| matches!(s.get("owner"), Some(AttributeValue::S(o)) if o.contains(&owner));
-    let index = loop {
-        let segment = tracking_items(&db, "segment#")
-            .await
-            .into_iter()
-            .find(|s| owned_by_paused(s) && number(s, "scanned") > 0);
-        if let Some(segment) = segment {
-            break number(&segment, "segment");
-        }
-        assert!(Instant::now() < deadline, "no progress within 60 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let index = segment_in_progress(&db, paused.id()).await;
     let signal = |name: &str| {
         let status = Command::new("kill")
             .args([name, &paused.id().to_string()])

@@ -131,33 +131,23 @@ impl<'a> Tracking<'a> {
         self
     }
 
-    /// Sends one record write, with the fence's condition on the lock item
-    /// in the same transaction; a lost lock is [`MigrateError::LeaseLost`].
-    pub(super) async fn write(&self, write: TransactWriteItem, operation: Operation) -> Result<()> {
+    /// Sends one update of a record, with the fence's condition on the
+    /// lock item in the same transaction; a lost lock is
+    /// [`MigrateError::LeaseLost`].
+    async fn write(&self, update: Update) -> Result<()> {
         let client = self.db.client();
         let Some(owner) = &self.fence else {
-            return match (write.put, write.update) {
-                (Some(put), _) => client
-                    .put_item()
-                    .table_name(put.table_name)
-                    .set_item(Some(put.item))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::service(operation, &self.table, e)),
-                (None, Some(update)) => client
-                    .update_item()
-                    .table_name(update.table_name)
-                    .set_key(Some(update.key))
-                    .update_expression(update.update_expression)
-                    .set_expression_attribute_names(update.expression_attribute_names)
-                    .set_expression_attribute_values(update.expression_attribute_values)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::service(operation, &self.table, e)),
-                (None, None) => Ok(()),
-            };
+            return client
+                .update_item()
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::service(Operation::UpdateItem, &self.table, e));
         };
         let fence = ConditionCheck::builder()
             .table_name(&self.table)
@@ -170,7 +160,7 @@ impl<'a> Tracking<'a> {
         let result = client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(fence).build())
-            .transact_items(write)
+            .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
         match result {
@@ -267,8 +257,13 @@ impl<'a> Tracking<'a> {
     }
 
     /// Updates `m`'s record; `#status` and `#error` name those attributes.
-    pub(super) async fn update(&self, m: &Migration, expression: &str, values: Attributes) -> Result<()> {
-        let names = [
+    pub(super) async fn update(
+        &self,
+        m: &Migration,
+        expression: &str,
+        values: Attributes,
+    ) -> Result<()> {
+        let names: std::collections::HashMap<String, String> = [
             ("#status", "status"),
             ("#error", "error"),
             ("#job", "job"),
@@ -277,25 +272,19 @@ impl<'a> Tracking<'a> {
             ("#name", "name"),
             ("#owner", "owner"),
         ]
-            .into_iter()
-            .filter(|(placeholder, _)| expression.contains(placeholder))
-            .map(|(p, a)| (p.to_owned(), a.to_owned()))
-            .collect();
+        .into_iter()
+        .filter(|(placeholder, _)| expression.contains(placeholder))
+        .map(|(p, a)| (p.to_owned(), a.to_owned()))
+        .collect();
         let update = Update::builder()
             .table_name(&self.table)
             .key("id", record_id(m.number))
             .update_expression(expression)
-            .set_expression_attribute_names(
-                Some(names).filter(|n: &std::collections::HashMap<_, _>| !n.is_empty()),
-            )
+            .set_expression_attribute_names(Some(names).filter(|n| !n.is_empty()))
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(|e| Error::config(e.to_string()))?;
-        self.write(
-            TransactWriteItem::builder().update(update).build(),
-            Operation::UpdateItem,
-        )
-        .await
+        self.write(update).await
     }
 
     /// Records `m` as failed with `error`. A failure to record is logged:

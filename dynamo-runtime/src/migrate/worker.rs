@@ -347,7 +347,8 @@ impl<'m, 'a> Worker<'m, 'a> {
                 Err(e) => return Err(e),
             };
             self.pacer.read(out.units());
-            for item in out.items.clone().unwrap_or_default() {
+            let next = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
+            for item in out.items.unwrap_or_default() {
                 let position: crate::Attributes = keys
                     .iter()
                     .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
@@ -364,7 +365,7 @@ impl<'m, 'a> Worker<'m, 'a> {
                     saved_at = Instant::now();
                 }
             }
-            segment.key = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
+            segment.key = next;
             segment.done = segment.key.is_none();
             self.save(&mut segment, claimed, scanned_before).await?;
             saved_at = Instant::now();
