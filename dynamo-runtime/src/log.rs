@@ -32,7 +32,7 @@ use aws_sdk_dynamodb::{
         transact_get_items::TransactGetItemsOutput, transact_write_items::TransactWriteItemsOutput,
         update_item::UpdateItemOutput,
     },
-    types::ConsumedCapacity,
+    types::{ConsumedCapacity, ReturnConsumedCapacity},
 };
 use tracing::{Span, field::Empty};
 
@@ -100,6 +100,13 @@ impl Meter {
         result
     }
 
+    /// What to ask DynamoDB for: the capacity a request consumed only when
+    /// a subscriber records this operation's span (`consumed_capacity`),
+    /// since DynamoDB then adds it to every response.
+    pub(crate) fn capacity(&self) -> Option<ReturnConsumedCapacity> {
+        (!self.span.is_disabled()).then_some(ReturnConsumedCapacity::Total)
+    }
+
     /// Records the totals on the span, with `items` read or written.
     pub(crate) fn finish(&self, items: usize) {
         let latency_ms = self.start.elapsed().as_secs_f64() * 1000.0;
@@ -116,7 +123,8 @@ impl Meter {
 }
 
 /// Capacity units a response reports (requested with
-/// `ReturnConsumedCapacity::Total`).
+/// `ReturnConsumedCapacity::Total` when [`Meter::capacity`] says so; 0
+/// when not requested).
 pub(crate) trait Consumed {
     fn consumed(&self) -> f64;
 }

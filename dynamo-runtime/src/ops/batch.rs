@@ -1,8 +1,10 @@
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, HashSet},
+    hash::{BuildHasher, Hash, Hasher, RandomState},
+};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    WriteRequest,
+    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
 };
 use futures_util::{StreamExt, stream};
 use tracing::Instrument;
@@ -76,12 +78,47 @@ pub(crate) fn key_text(key: &Attributes) -> String {
     parts.join("\u{0}")
 }
 
-/// The key attributes of a full item of `I`'s table.
-fn key_of<I: Item>(item: &Attributes) -> Attributes {
-    I::TABLE
-        .key()
-        .filter_map(|k| item.get(&*k.name).map(|v| (k.name.to_string(), v.clone())))
-        .collect()
+/// The table key of an item or key map of `I`'s table, borrowed: what a
+/// batch compares to find two requests for one item and to match what
+/// DynamoDB returns to what was asked, without copying or formatting it.
+#[derive(Debug, Clone, Copy)]
+struct KeyView<'a> {
+    partition: Option<&'a AttributeValue>,
+    sort: Option<&'a AttributeValue>,
+}
+
+impl<'a> KeyView<'a> {
+    fn of<I: Item>(item: &'a Attributes) -> Self {
+        let table = I::TABLE;
+        KeyView {
+            partition: item.get(&*table.partition_key.name),
+            sort: table.sort_key.as_ref().and_then(|k| item.get(&*k.name)),
+        }
+    }
+}
+
+impl PartialEq for KeyView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.partition == other.partition && self.sort == other.sort
+    }
+}
+
+impl Eq for KeyView<'_> {}
+
+impl Hash for KeyView<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for value in [self.partition, self.sort] {
+            // Key attributes are S, N or B; anything else hashes by kind
+            // alone and is still told apart by `eq`.
+            match value {
+                Some(AttributeValue::S(s)) => (1u8, s.as_bytes()).hash(state),
+                Some(AttributeValue::N(n)) => (2u8, n.as_bytes()).hash(state),
+                Some(AttributeValue::B(b)) => (3u8, b.as_ref()).hash(state),
+                Some(_) => 4u8.hash(state),
+                None => 0u8.hash(state),
+            }
+        }
+    }
 }
 
 /// Reads many items of one type by key: chunks of 100, a few chunks in
@@ -119,22 +156,37 @@ impl<I: Item> BatchGet<I> {
         let span = span(Operation::BatchGetItem, &table, I::TYPE_NAME);
         async {
             let meter = Meter::new(&span);
-            let mut position = HashMap::with_capacity(self.keys.len());
-            let mut encoded = Vec::with_capacity(self.keys.len());
-            for (i, key) in self.keys.iter().enumerate() {
-                let key = key.encode_key()?;
-                if position.insert(key_text(&key), i).is_some() {
+            let encoded = self
+                .keys
+                .iter()
+                .map(Key::encode_key)
+                .collect::<Result<Vec<_>>>()?;
+            // Each key's position by the hash of its attributes: results
+            // are matched by hash alone unless two keys share one.
+            let hasher = RandomState::new();
+            let mut position = HashMap::with_capacity(encoded.len());
+            let mut seen = HashMap::with_capacity(encoded.len());
+            let mut collided = false;
+            for (i, key) in encoded.iter().enumerate() {
+                let view = KeyView::of::<I>(key);
+                if seen.insert(view, i).is_some() {
                     return Err(Error::InvalidRequest {
                         operation: Operation::BatchGetItem,
                         reason: format!("key {} of `{}` is requested twice", i, I::TYPE_NAME),
                     });
                 }
-                encoded.push(key);
+                collided |= position.insert(hasher.hash_one(view), i).is_some();
             }
+            drop(seen);
             let found = std::sync::Mutex::new(Vec::new());
-            let chunks: Vec<Vec<Attributes>> =
-                encoded.chunks(GET_CHUNK).map(<[_]>::to_vec).collect();
-            run_chunks(db, Operation::BatchGetItem, &table, chunks, |chunk| {
+            let chunks = chunked(encoded, GET_CHUNK);
+            let rebuild = |first: usize, len: usize| {
+                self.keys[first..first + len]
+                    .iter()
+                    .filter_map(|k| k.encode_key().ok())
+                    .collect()
+            };
+            run_chunks(db, Operation::BatchGetItem, &table, chunks, |(first, chunk)| {
                 get_chunk(
                     db,
                     &meter,
@@ -143,6 +195,7 @@ impl<I: Item> BatchGet<I> {
                     self.consistent,
                     I::TYPE_NAME,
                     &found,
+                    move |len| rebuild(first, len),
                 )
             })
             .await?;
@@ -152,7 +205,16 @@ impl<I: Item> BatchGet<I> {
                 .collect();
             let mut items = 0;
             for raw in found {
-                let Some(&i) = position.get(&key_text(&key_of::<I>(&raw))) else {
+                let view = KeyView::of::<I>(&raw);
+                let i = if collided {
+                    self.keys.iter().position(|k| {
+                        k.encode_key()
+                            .is_ok_and(|key| KeyView::of::<I>(&key) == view)
+                    })
+                } else {
+                    position.get(&hasher.hash_one(view)).copied()
+                };
+                let Some(i) = i else {
                     continue;
                 };
                 // An item of another type under a requested key is not an `I`.
@@ -174,6 +236,27 @@ impl<I: Item> BatchGet<I> {
     }
 }
 
+/// `items` in chunks of `size`, moved, each with the position of its
+/// first element.
+fn chunked<T>(items: Vec<T>, size: usize) -> Vec<(usize, Vec<T>)> {
+    let mut chunks = Vec::with_capacity(items.len().div_ceil(size));
+    let mut items = items.into_iter();
+    let mut first = 0;
+    loop {
+        let chunk: Vec<T> = items.by_ref().take(size).collect();
+        if chunk.is_empty() {
+            return chunks;
+        }
+        let len = chunk.len();
+        chunks.push((first, chunk));
+        first += len;
+    }
+}
+
+/// Reads one chunk of keys, retrying unprocessed keys. The keys are moved
+/// into the first request; `rebuild(n)` makes them again (the first `n`
+/// of the chunk) should it fail, to name them in the error.
+#[allow(clippy::too_many_arguments)]
 async fn get_chunk(
     db: &Db,
     meter: &Meter,
@@ -182,34 +265,45 @@ async fn get_chunk(
     consistent: bool,
     item_type: &'static str,
     found: &std::sync::Mutex<Vec<Attributes>>,
+    rebuild: impl Fn(usize) -> Vec<Attributes>,
 ) -> Result<(), Leftover> {
     let policy = db.retry_policy();
+    let len = keys.len();
     let mut pending = keys;
     for attempt in 0..policy.max_attempts() {
-        if attempt > 0 {
+        // Retried keys (rare: throttling) are kept for the error; the first
+        // request's can be made again.
+        let kept = if attempt > 0 {
             tracing::debug!(
                 unprocessed = pending.len(),
                 attempt,
                 "retrying unprocessed keys"
             );
             policy.wait(attempt).await;
-        }
+            Some(pending.clone())
+        } else {
+            None
+        };
         let request = KeysAndAttributes::builder()
-            .set_keys(Some(pending.clone()))
+            .set_keys(Some(pending))
             .consistent_read(consistent)
             .build()
-            .map_err(|e| (pending.clone(), Some(Error::config(e.to_string()))))?;
+            .map_err(|e| {
+                let left = kept.clone().unwrap_or_else(|| rebuild(len));
+                (left, Some(Error::config(e.to_string())))
+            })?;
         let request = db
             .client()
             .batch_get_item()
             .request_items(table, request)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(meter.capacity())
             .send();
         let out = match meter.send(db, request).await {
             Ok(out) => out,
             Err(e) => {
+                let left = kept.unwrap_or_else(|| rebuild(len));
                 return Err((
-                    pending,
+                    left,
                     Some(sdk_error(Operation::BatchGetItem, table, item_type, e)),
                 ));
             }
@@ -294,20 +388,9 @@ impl<'a, I: Item> BatchWrite<'a, I> {
                 });
             }
             let now = Timestamp::now();
-            let mut seen = HashMap::new();
             let mut requests = Vec::with_capacity(self.puts.len() + self.deletes.len());
-            let mut check = |key: &Attributes, what: &str| {
-                if seen.insert(key_text(key), ()).is_some() {
-                    return Err(Error::InvalidRequest {
-                        operation: Operation::BatchWriteItem,
-                        reason: format!("two requests for one key of `{}` ({what})", I::TYPE_NAME),
-                    });
-                }
-                Ok(())
-            };
             for item in &self.puts {
                 item.validate()?;
-                check(&item.key().encode_key()?, "put")?;
                 let put = PutRequest::builder()
                     .set_item(Some(item.encode_for_write(now)?))
                     .build()
@@ -315,20 +398,47 @@ impl<'a, I: Item> BatchWrite<'a, I> {
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
             for key in &self.deletes {
-                let key = key.encode_key()?;
-                check(&key, "delete")?;
                 let delete = DeleteRequest::builder()
-                    .set_key(Some(key))
+                    .set_key(Some(key.encode_key()?))
                     .build()
                     .map_err(|e| Error::config(e.to_string()))?;
                 requests.push(WriteRequest::builder().delete_request(delete).build());
             }
+            // Each item's key is rendered once, by its encoding; duplicates
+            // are found by the attributes in place.
+            let mut seen = HashSet::with_capacity(requests.len());
+            for request in &requests {
+                let (attributes, what) = written(request);
+                if !seen.insert(KeyView::of::<I>(attributes)) {
+                    return Err(Error::InvalidRequest {
+                        operation: Operation::BatchWriteItem,
+                        reason: format!("two requests for one key of `{}` ({what})", I::TYPE_NAME),
+                    });
+                }
+            }
+            drop(seen);
             let count = requests.len();
-            let chunks: Vec<Vec<WriteRequest>> =
-                requests.chunks(WRITE_CHUNK).map(<[_]>::to_vec).collect();
-            run_chunks(db, Operation::BatchWriteItem, &table, chunks, |chunk| {
-                write_chunk(db, &meter, &table, chunk, I::TYPE_NAME)
-            })
+            // A chunk that fails on its first request names its requests
+            // again from the items and keys they came from.
+            let rebuild = |first: usize, len: usize| -> Vec<Attributes> {
+                (first..first + len)
+                    .filter_map(|i| match self.puts.get(i) {
+                        Some(item) => item.encode_for_write(now).ok(),
+                        None => self.deletes[i - self.puts.len()].encode_key().ok(),
+                    })
+                    .collect()
+            };
+            run_chunks(
+                db,
+                Operation::BatchWriteItem,
+                &table,
+                chunked(requests, WRITE_CHUNK),
+                |(first, chunk)| {
+                    write_chunk(db, &meter, &table, chunk, I::TYPE_NAME, move |len| {
+                        rebuild(first, len)
+                    })
+                },
+            )
             .await?;
             meter.finish(count);
             Ok(())
@@ -338,29 +448,50 @@ impl<'a, I: Item> BatchWrite<'a, I> {
     }
 }
 
+/// The attributes a write request sends (the item of a put, the key of a
+/// delete), and which it is.
+fn written(request: &WriteRequest) -> (&Attributes, &'static str) {
+    match (&request.put_request, &request.delete_request) {
+        (Some(put), _) => (&put.item, "put"),
+        (_, Some(delete)) => (&delete.key, "delete"),
+        // The builders above always set one of them.
+        (None, None) => unreachable!("a write request is a put or a delete"),
+    }
+}
+
+/// Writes one chunk, retrying unprocessed requests. The requests are moved
+/// into the first call; `rebuild(n)` makes their items and keys again
+/// should it fail, to name them in the error.
 async fn write_chunk(
     db: &Db,
     meter: &Meter,
     table: &str,
     requests: Vec<WriteRequest>,
     item_type: &'static str,
+    rebuild: impl Fn(usize) -> Vec<Attributes>,
 ) -> Result<(), Leftover> {
     let policy = db.retry_policy();
+    let len = requests.len();
     let mut pending = requests;
     for attempt in 0..policy.max_attempts() {
-        if attempt > 0 {
+        // Retried requests (rare: throttling) are kept for the error; the
+        // first call's can be made again.
+        let kept = if attempt > 0 {
             tracing::debug!(
                 unprocessed = pending.len(),
                 attempt,
                 "retrying unprocessed items"
             );
             policy.wait(attempt).await;
-        }
+            Some(pending.clone())
+        } else {
+            None
+        };
         let request = db
             .client()
             .batch_write_item()
-            .request_items(table, pending.clone())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .request_items(table, pending)
+            .set_return_consumed_capacity(meter.capacity())
             .send();
         match meter.send(db, request).await {
             Ok(out) => {
@@ -371,7 +502,8 @@ async fn write_chunk(
             }
             Err(e) => {
                 let error = sdk_error(Operation::BatchWriteItem, table, item_type, e);
-                return Err((requested(pending), Some(error)));
+                let left = kept.map_or_else(|| rebuild(len), requested);
+                return Err((left, Some(error)));
             }
         }
         if pending.is_empty() {

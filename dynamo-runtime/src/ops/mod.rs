@@ -24,6 +24,22 @@ use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 use crate::Operation;
 use crate::{Attributes, Error, Item, expr::Expr};
 
+/// What a write asks back when its condition fails: the stored item
+/// (`ALL_OLD`), by which the typed error tells a missing item, a stale
+/// version and another condition apart, and which it carries to the
+/// caller; nothing when the write has no condition, so cannot fail one.
+fn old_on_failure(
+    condition: Option<&String>,
+) -> Option<aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure> {
+    condition.map(|_| aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld)
+}
+
+/// What a write asks back when it succeeds: the old item only when the
+/// caller receives it (`return_old()`); `NONE` is DynamoDB's default.
+fn returned(returns: aws_sdk_dynamodb::types::ReturnValue) -> Option<aws_sdk_dynamodb::types::ReturnValue> {
+    (returns != aws_sdk_dynamodb::types::ReturnValue::None).then_some(returns)
+}
+
 /// Maps an SDK error to the runtime's typed error; a failed condition becomes
 /// [`Error::ConditionFailed`] naming the item type.
 fn sdk_error<E, R>(

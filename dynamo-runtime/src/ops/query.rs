@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 use tracing::Instrument;
@@ -490,6 +490,7 @@ impl<R> Query<R> {
         parts: &Parts,
         limit: Option<i32>,
         start: Option<Attributes>,
+        meter: &Meter,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         db.client()
             .query()
@@ -503,7 +504,7 @@ impl<R> Query<R> {
             .consistent_read(self.consistent)
             .set_limit(limit)
             .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(meter.capacity())
     }
 
     /// Counts the matching items without reading them back (`Select` is
@@ -520,7 +521,7 @@ impl<R> Query<R> {
             let mut start = None;
             let mut count = 0;
             loop {
-                let mut request = self.request(db, &table, &parts, self.page_size, start);
+                let mut request = self.request(db, &table, &parts, self.page_size, start, &meter);
                 // Items on an exclusive bound are told apart by their sort
                 // key, so those counts read the sort key back.
                 request = match &parts.projection {
@@ -571,7 +572,7 @@ impl<R> Query<R> {
                 // DynamoDB's Limit counts items before the filter, so asking
                 // for `remaining` can return fewer: the loop asks again.
                 let limit = request_limit(self.page_size, remaining);
-                let request = self.request(db, &table, &parts, limit, start.take());
+                let request = self.request(db, &table, &parts, limit, start.take(), &meter);
                 let out = meter
                     .send(db, request.send())
                     .await

@@ -2,7 +2,7 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::{
     operation::scan::builders::ScanFluentBuilder,
-    types::{ReturnConsumedCapacity, Select},
+    types::Select,
 };
 use futures_core::Stream;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -152,7 +152,13 @@ impl<I: Item> Scan<I> {
         self.cursor.as_ref().map(|c| c.to_key(&names)).transpose()
     }
 
-    fn request(&self, db: &Db, table: &str, segment: Option<(i32, i32)>) -> ScanFluentBuilder {
+    fn request(
+        &self,
+        db: &Db,
+        table: &str,
+        segment: Option<(i32, i32)>,
+        meter: &Meter,
+    ) -> ScanFluentBuilder {
         let mut expr = Expr::new();
         let filter = filter_text(
             &mut expr,
@@ -169,7 +175,7 @@ impl<I: Item> Scan<I> {
             .consistent_read(self.consistent)
             .set_segment(segment.map(|(s, _)| s))
             .set_total_segments(segment.map(|(_, n)| n))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(meter.capacity())
     }
 
     /// Collects up to `want` items (or one response when `None`) of
@@ -190,7 +196,7 @@ impl<I: Item> Scan<I> {
             loop {
                 let remaining = want.map(|w| w.saturating_sub(good));
                 let request = self
-                    .request(db, &table, segment)
+                    .request(db, &table, segment, &meter)
                     .set_limit(request_limit(self.page_size, remaining))
                     .set_exclusive_start_key(start.take());
                 let out = meter
@@ -223,7 +229,7 @@ impl<I: Item> Scan<I> {
             let mut count = 0;
             loop {
                 let request = self
-                    .request(db, &table, segment)
+                    .request(db, &table, segment, &meter)
                     .select(Select::Count)
                     .set_limit(self.page_size)
                     .set_exclusive_start_key(start);

@@ -1,7 +1,7 @@
 use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, ReturnValue,
 };
 use tracing::Instrument;
 
@@ -12,7 +12,7 @@ use crate::{
     log::{Meter, span},
 };
 
-use super::{Conditions, sdk_error, write_error};
+use super::{Conditions, old_on_failure, returned, sdk_error, write_error};
 
 /// Reads one item by its key. Built by the generated `get`.
 #[derive(Debug)]
@@ -98,7 +98,7 @@ impl<I: Item> GetItem<I> {
                 .consistent_read(self.consistent)
                 .set_projection_expression(projection)
                 .set_expression_attribute_names(expr.names())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_consumed_capacity(meter.capacity())
                 .send();
             let out = meter
                 .send(db, request)
@@ -280,19 +280,18 @@ impl<'a, I: Item> PutItem<'a, I> {
             if let Some(condition) = self.condition {
                 conditions.push(condition.into_node().render(&mut expr));
             }
+            let condition = conditions.finish();
             let request = db
                 .client()
                 .put_item()
                 .table_name(&table)
                 .set_item(Some(self.item.encode_for_write(Timestamp::now())?))
-                .set_condition_expression(conditions.finish())
+                .set_return_values_on_condition_check_failure(old_on_failure(condition.as_ref()))
+                .set_condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
-                .return_values(returns)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_values(returned(returns))
+                .set_return_consumed_capacity(meter.capacity())
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
                 write_error(Operation::PutItem, &table, I::TYPE_NAME, I::VERSION.map(|v| v.attribute).zip(version), e)
@@ -393,14 +392,12 @@ impl<I: Item> DeleteItem<I> {
                 .delete_item()
                 .table_name(&table)
                 .set_key(Some(self.key.encode_key()?))
+                .set_return_values_on_condition_check_failure(old_on_failure(condition.as_ref()))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
-                .return_values(returns)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_values(returned(returns))
+                .set_return_consumed_capacity(meter.capacity())
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
                 write_error(

@@ -2,7 +2,7 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
-    types::{AttributeValue, ReturnConsumedCapacity},
+    types::AttributeValue,
 };
 use tracing::Instrument;
 
@@ -108,7 +108,7 @@ impl<I: Item> Statement<I> {
                     .set_parameters((!self.parameters.is_empty()).then(|| self.parameters.clone()))
                     .consistent_read(self.consistent)
                     .set_next_token(next.take())
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .set_return_consumed_capacity(meter.capacity())
                     .send();
                 let out = meter.send(db, request).await.map_err(|e| {
                     use aws_sdk_dynamodb::Error as E;

@@ -2,8 +2,7 @@ use std::{collections::HashSet, marker::PhantomData};
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Get, Put, ReturnConsumedCapacity,
-    ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update as SdkUpdate,
+    AttributeValue, ConditionCheck, Delete, Get, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update as SdkUpdate,
 };
 use tracing::Instrument;
 
@@ -14,7 +13,7 @@ use crate::{
     log::{Consumed, Meter, span},
 };
 
-use super::{Conditions, Update, batch::key_text, stale};
+use super::{Conditions, Update, batch::key_text, old_on_failure, stale};
 
 /// TransactWriteItems and TransactGetItems take at most 100 actions.
 const MAX_ACTIONS: usize = 100;
@@ -123,15 +122,14 @@ impl<'db> TransactWrite<'db> {
             if let Some(version) = item.version() {
                 conditions.version::<I>(&mut expr, version);
             }
+            let condition = conditions.finish();
             let put = Put::builder()
                 .table_name(table)
                 .set_item(Some(item.encode_for_write(Timestamp::now())?))
-                .set_condition_expression(conditions.finish())
+                .set_return_values_on_condition_check_failure(old_on_failure(condition.as_ref()))
+                .set_condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
                 .build()
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactWriteItem::builder().put(put).build())
@@ -179,12 +177,10 @@ impl<'db> TransactWrite<'db> {
             let delete = Delete::builder()
                 .table_name(table)
                 .set_key(Some(key))
+                .set_return_values_on_condition_check_failure(old_on_failure(condition.as_ref()))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
                 .build()
                 .map_err(|e| Error::config(e.to_string()))?;
             Ok(TransactWriteItem::builder().delete(delete).build())
@@ -240,7 +236,7 @@ impl<'db> TransactWrite<'db> {
                     .client()
                     .transact_write_items()
                     .set_transact_items(Some(self.actions.clone()))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .set_return_consumed_capacity(meter.capacity())
                     .send()
             };
             let canceled = |reasons| canceled_error(reasons, &self.checks);
@@ -444,7 +440,7 @@ impl TransactGet<'_> {
                     .client()
                     .transact_get_items()
                     .set_transact_items(Some(self.gets.clone()))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .set_return_consumed_capacity(meter.capacity())
                     .send()
             };
             let canceled = |reasons| Error::TransactionCanceled { reasons };

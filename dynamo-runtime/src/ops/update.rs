@@ -1,5 +1,5 @@
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use tracing::Instrument;
 
@@ -16,7 +16,7 @@ use crate::{
     log::{Meter, span},
 };
 
-use super::{Conditions, ReturningOld, write_error};
+use super::{Conditions, ReturningOld, returned, write_error};
 
 /// A bound the stored value is compared with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -514,11 +514,11 @@ impl<I: Item> Update<I> {
                 .condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
-                .return_values(returns)
+                .set_return_values(returned(returns))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_consumed_capacity(meter.capacity())
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
                 let error = write_error(
