@@ -12,6 +12,8 @@ use dynamo_runtime::Db;
 
 dynamo_runtime::include_schema!();
 
+pub mod bench;
+
 /// Code generated from each folder of `tests/fixtures/valid`, compiled so
 /// that every snapshot of generated code is known to build warning-free.
 pub mod fixtures {
