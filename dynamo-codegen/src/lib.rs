@@ -123,16 +123,20 @@ pub fn check_loaded(loaded: &load::Loaded, mut diagnostics: Diagnostics) -> Resu
 /// Runs every stage over `schema_dir` and returns the formatted files,
 /// without writing them.
 pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
-    let Checked {
-        schema,
-        names,
-        warnings,
-    } = check(schema_dir)?;
-    let files = emit::emit(&schema, &names)
+    let checked = check(schema_dir)?;
+    let files = generate_checked(&checked)?;
+    Ok(Generated {
+        files,
+        warnings: checked.warnings,
+    })
+}
+
+/// Emits and formats the code of a checked schema.
+pub fn generate_checked(checked: &Checked) -> Result<Vec<GeneratedFile>, Error> {
+    emit::emit(&checked.schema, &checked.names)
         .into_iter()
         .map(write::format)
-        .collect::<Result<_, _>>()?;
-    Ok(Generated { files, warnings })
+        .collect()
 }
 
 /// The JSON Schemas of the two file formats, pretty-printed: table files
