@@ -15,17 +15,21 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-/// Formats one emitted file.
+/// Formats one emitted file, part by part: prettyplease prints items one
+/// after another, so the parts' texts joined are the whole file's.
 pub fn format(file: EmittedFile) -> Result<GeneratedFile, Error> {
-    let syntax: syn::File = syn::parse2(file.tokens).map_err(|e| {
-        Error::Internal(format!(
-            "generated code for {} does not parse: {e}",
-            file.name
-        ))
-    })?;
-    let code = prettyplease::unparse(&syntax);
+    let mut contents = format!("// {}\n\n", file.header);
+    for part in file.parts {
+        let syntax: syn::File = syn::parse2(part).map_err(|e| {
+            Error::Internal(format!(
+                "generated code for {} does not parse: {e}",
+                file.name
+            ))
+        })?;
+        contents.push_str(&prettyplease::unparse(&syntax));
+    }
     Ok(GeneratedFile {
-        contents: format!("// {}\n\n{code}", file.header),
+        contents,
         name: file.name,
     })
 }
@@ -100,16 +104,21 @@ mod tests {
         let file = EmittedFile {
             name: "a.rs".into(),
             header: "@generated".into(),
-            tokens: quote::quote!(
-                pub struct A {
-                    pub x: u32,
-                }
-            ),
+            parts: vec![
+                quote::quote!(
+                    pub struct A {
+                        pub x: u32,
+                    }
+                ),
+                quote::quote!(
+                    pub struct B;
+                ),
+            ],
         };
         let out = format(file).unwrap();
         assert_eq!(
             out.contents,
-            "// @generated\n\npub struct A {\n    pub x: u32,\n}\n"
+            "// @generated\n\npub struct A {\n    pub x: u32,\n}\npub struct B;\n"
         );
     }
 }

@@ -15,12 +15,12 @@ pub(super) fn emit_migrations(schema: &ir::Schema, names: &Names) -> TokenStream
         let module = &shapes.module;
         let tables = shapes.tables.iter().map(|(table, table_names)| {
             let inner = &table_names.module;
-            let tokens = super::emit_table(table, table_names);
+            let parts = super::emit_table(table, table_names);
             let docs = doc(&format!("Table `{}` before the migration.", table.def.name));
             quote! {
                 #docs
                 pub mod #inner {
-                    #tokens
+                    #(#parts)*
                 }
             }
         });
