@@ -134,7 +134,6 @@ pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
 /// Emits and formats the code of a checked schema.
 pub fn generate_checked(checked: &Checked) -> Result<Vec<GeneratedFile>, Error> {
     emit::emit(&checked.schema, &checked.names)
-        .into_iter()
         .map(write::format)
         .collect()
 }
