@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::fixtures::benchmark::accounts::{Account, Event};
+use crate::fixtures::benchmark::accounts::{Account, Event, Parcel, Shipment, ShipmentStatus};
 
 /// An item map.
 pub type Map = HashMap<String, AttributeValue>;
@@ -160,6 +160,117 @@ pub fn hand_decode_event(mut m: Map) -> Option<Event> {
         kind: take_s(&mut m, "kind")?,
         amount: take_n(&mut m, "amount")?,
         note: take_s(&mut m, "note")?,
+        unmodeled: Default::default(),
+    })
+}
+
+/// The benchmark shipment: uuid, datetime, enum, set and a list of three
+/// nested parcels.
+pub fn shipment() -> Shipment {
+    Shipment {
+        id: "67e55044-10b1-426f-9247-bb680e5fe0c8"
+            .parse()
+            .expect("a uuid"),
+        created: "2026-11-30T10:15:30.123456789Z"
+            .parse()
+            .expect("a timestamp"),
+        status: ShipmentStatus::Shipped,
+        labels: ["fragile", "express", "gift"].map(str::to_owned).into(),
+        parcels: (1..=3)
+            .map(|i| Parcel {
+                sku: format!("SKU-{i:04}"),
+                weight: 1.25 * f64::from(i),
+                count: i * 2,
+            })
+            .collect(),
+        note: Some("leave at the door".to_owned()),
+        unmodeled: Default::default(),
+    }
+}
+
+fn status_text(status: &ShipmentStatus) -> &'static str {
+    match status {
+        ShipmentStatus::Pending => "pending",
+        ShipmentStatus::Shipped => "shipped",
+        ShipmentStatus::Delivered => "delivered",
+    }
+}
+
+/// A `Shipment` as a hand-written item map.
+pub fn hand_encode_shipment(x: &Shipment) -> Map {
+    let id = x.id.hyphenated().to_string();
+    let mut m = HashMap::with_capacity(9);
+    m.insert("pk".to_owned(), AttributeValue::S(format!("SHIPMENT#{id}")));
+    m.insert("sk".to_owned(), s("SHIPMENT"));
+    m.insert("_type".to_owned(), s("Shipment"));
+    m.insert("id".to_owned(), AttributeValue::S(id));
+    m.insert(
+        "created".to_owned(),
+        AttributeValue::S(format!("{:.9}", x.created)),
+    );
+    m.insert("status".to_owned(), s(status_text(&x.status)));
+    if !x.labels.is_empty() {
+        m.insert(
+            "labels".to_owned(),
+            AttributeValue::Ss(x.labels.iter().cloned().collect()),
+        );
+    }
+    m.insert(
+        "parcels".to_owned(),
+        AttributeValue::L(
+            x.parcels
+                .iter()
+                .map(|p| {
+                    AttributeValue::M(HashMap::from([
+                        ("sku".to_owned(), s(&p.sku)),
+                        ("weight".to_owned(), n(p.weight)),
+                        ("count".to_owned(), n(p.count)),
+                    ]))
+                })
+                .collect(),
+        ),
+    );
+    if let Some(note) = &x.note {
+        m.insert("note".to_owned(), s(note));
+    }
+    m
+}
+
+/// A `Shipment` from a hand-written item map.
+pub fn hand_decode_shipment(mut m: Map) -> Option<Shipment> {
+    if take_s(&mut m, "_type")? != "Shipment" {
+        return None;
+    }
+    let parcels = match m.remove("parcels")? {
+        AttributeValue::L(items) => items
+            .into_iter()
+            .map(|v| match v {
+                AttributeValue::M(mut p) => Some(Parcel {
+                    sku: take_s(&mut p, "sku")?,
+                    weight: take_n(&mut p, "weight")?,
+                    count: take_n(&mut p, "count")?,
+                }),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?,
+        _ => return None,
+    };
+    Some(Shipment {
+        id: take_s(&mut m, "id")?.parse().ok()?,
+        created: take_s(&mut m, "created")?.parse().ok()?,
+        status: match take_s(&mut m, "status")?.as_str() {
+            "pending" => ShipmentStatus::Pending,
+            "shipped" => ShipmentStatus::Shipped,
+            "delivered" => ShipmentStatus::Delivered,
+            _ => return None,
+        },
+        labels: match m.remove("labels") {
+            Some(AttributeValue::Ss(labels)) => labels.into_iter().collect(),
+            None => Default::default(),
+            _ => return None,
+        },
+        parcels,
+        note: take_s(&mut m, "note"),
         unmodeled: Default::default(),
     })
 }
