@@ -161,6 +161,20 @@ pub async fn tracking_items(db: &Db, prefix: &str) -> Vec<dynamo_runtime::Attrib
         .collect()
 }
 
+/// A free-tier customer `id` with email `{id}@example.com`: the customer
+/// most tests start from.
+pub fn customer(id: &str) -> shop::Customer {
+    shop::Customer {
+        id: id.into(),
+        email: format!("{id}@example.com"),
+        name: None,
+        vip: false,
+        loyalty_points: 0,
+        tier: shop::CustomerTier::Free,
+        unmodeled: Default::default(),
+    }
+}
+
 /// The variable the test command sets to DynamoDB Local's endpoint.
 pub const ENDPOINT_ENV: &str = "DYNAMODB_ENDPOINT";
 

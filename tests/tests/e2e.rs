@@ -7,24 +7,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynamo_runtime::{DecodeErrorKind, Error, Item, KeyErrorKind};
 use dynamo_tests::{
+    customer,
     fixtures::keys::events_v1::{Event, EventKey},
     local_db,
-    shop::{Customer, CustomerKey, CustomerTier, Order, OrderKey, OrderStatus, TABLE},
+    shop::{Customer, CustomerKey, Order, OrderKey, OrderStatus, TABLE},
     shop_db,
 };
 use futures_util::TryStreamExt;
-
-fn customer(id: &str) -> Customer {
-    Customer {
-        id: id.into(),
-        email: format!("{id}@example.com"),
-        name: None,
-        vip: false,
-        loyalty_points: 0,
-        tier: CustomerTier::Free,
-        unmodeled: Default::default(),
-    }
-}
 
 fn order(customer_id: &str, placed_on: &str, order_id: &str) -> Order {
     Order {

@@ -13,19 +13,10 @@ use std::{
 };
 
 use dynamo_runtime::{Db, RetryPolicy};
-use dynamo_tests::shop::{Customer, CustomerKey, CustomerTier, Order, TABLE};
-
-fn customer(id: &str) -> Customer {
-    Customer {
-        id: id.into(),
-        email: format!("{id}@example.com"),
-        name: None,
-        vip: false,
-        loyalty_points: 0,
-        tier: CustomerTier::Free,
-        unmodeled: Default::default(),
-    }
-}
+use dynamo_tests::{
+    customer,
+    shop::{Customer, CustomerKey, Order, TABLE},
+};
 
 /// A `Write` into a shared buffer, for capturing log output.
 #[derive(Clone, Default)]

@@ -8,19 +8,10 @@
 use std::sync::{Arc, Mutex};
 
 use dynamo_runtime::Db;
-use dynamo_tests::shop::{Customer, CustomerTier, Order, TABLE};
-
-fn customer(id: &str) -> Customer {
-    Customer {
-        id: id.into(),
-        email: format!("{id}@example.com"),
-        name: None,
-        vip: false,
-        loyalty_points: 0,
-        tier: CustomerTier::Free,
-        unmodeled: Default::default(),
-    }
-}
+use dynamo_tests::{
+    customer,
+    shop::{Customer, Order, TABLE},
+};
 
 /// Records the body of every request the SDK sends.
 #[derive(Debug, Clone, Default)]

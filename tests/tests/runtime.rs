@@ -10,23 +10,11 @@ use std::collections::BTreeSet;
 
 use dynamo_runtime::{Cursor, Db, DecodeErrorKind, Error, Item};
 use dynamo_tests::{
-    local_db,
+    customer, local_db,
     shop::{Customer, CustomerKey, CustomerTier, NewProduct, Order, OrderStatus, Product, TABLE},
     shop_db,
 };
 use futures_util::TryStreamExt;
-
-fn customer(id: &str) -> Customer {
-    Customer {
-        id: id.into(),
-        email: format!("{id}@example.com"),
-        name: None,
-        vip: false,
-        loyalty_points: 0,
-        tier: CustomerTier::Free,
-        unmodeled: Default::default(),
-    }
-}
 
 /// Order `n` of `customer`, placed on day `n % 28 + 1` of January 2024,
 /// for `n` cents; every tenth order is tagged `gift`.
