@@ -524,7 +524,10 @@ mod pattern_tests {
         let pattern = "%Y-%m-%dT%H:%M:%S.%6f%z";
         let t: Timestamp = "2024-02-01T09:30:00.25Z".parse().unwrap();
         let stored = to_pattern(&t, pattern);
-        assert_eq!(stored, AttributeValue::S("2024-02-01T09:30:00.250000+0000".into()));
+        assert_eq!(
+            stored,
+            AttributeValue::S("2024-02-01T09:30:00.250000+0000".into())
+        );
         assert_eq!(from_pattern(stored, pattern).unwrap(), t);
         let other = AttributeValue::S("2024-02-01T10:30:00.000001+0100".into());
         assert_eq!(

@@ -100,7 +100,10 @@ impl Encoder {
     pub fn item_with<I: Item>(capacity: usize, unmodeled: &Unmodeled) -> Self {
         let mut encoder = Encoder::item::<I>(capacity + unmodeled.attributes().len());
         for (name, value) in unmodeled.attributes() {
-            encoder.item.entry(name.clone()).or_insert_with(|| value.clone());
+            encoder
+                .item
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
         }
         encoder
     }
@@ -261,7 +264,10 @@ impl Decoder {
         sole: bool,
         decode: impl FnOnce(&KeyFields, &mut Decoder) -> Result<P, RowError>,
     ) -> crate::Result<Option<P>> {
-        let ours = match raw.get(&*I::TABLE.type_attribute).filter(|_| I::TABLE.has_type_attribute()) {
+        let ours = match raw
+            .get(&*I::TABLE.type_attribute)
+            .filter(|_| I::TABLE.has_type_attribute())
+        {
             Some(AttributeValue::S(t)) if I::is_type_name(t) => true,
             Some(_) => return Ok(None),
             None => sole,

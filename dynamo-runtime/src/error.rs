@@ -390,7 +390,10 @@ impl fmt::Display for DecodeErrorKind {
                 "holds {stored:?}, but the item's fields render {rendered:?} (it is stored under another key than its fields say)"
             ),
             DecodeErrorKind::UnparsableKey { value, template } => {
-                write!(f, "holds {value:?}, which does not fit its template `{template}`")
+                write!(
+                    f,
+                    "holds {value:?}, which does not fit its template `{template}`"
+                )
             }
             DecodeErrorKind::Nested { path, kind } => write!(f, "at `{path}` {kind}"),
         }

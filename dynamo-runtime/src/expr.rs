@@ -359,7 +359,11 @@ impl<I, T> Path<I, T> {
     }
 
     /// Sort keys between `low` and `high`, both included.
-    pub fn sort_between(&self, low: &T, high: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
+    pub fn sort_between(
+        &self,
+        low: &T,
+        high: &T,
+    ) -> Result<crate::SortKeyCondition, crate::KeyError> {
         Ok(crate::SortKeyCondition::between(
             self.encode(low),
             self.encode(high),
@@ -457,7 +461,10 @@ impl<I> Path<I, String> {
     }
 
     /// Sort keys beginning with `prefix` (a plain text sort key).
-    pub fn sort_begins_with(&self, prefix: &str) -> Result<crate::SortKeyCondition, crate::KeyError> {
+    pub fn sort_begins_with(
+        &self,
+        prefix: &str,
+    ) -> Result<crate::SortKeyCondition, crate::KeyError> {
         Ok(crate::SortKeyCondition::BeginsWith(prefix.to_owned()))
     }
 

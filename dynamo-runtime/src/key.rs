@@ -680,9 +680,7 @@ impl<I: Item> KeyTemplate<I> {
                         next.push_str(l);
                         i += 1;
                     }
-                    let later_field = parts[i..]
-                        .iter()
-                        .any(|p| matches!(p, Piece::Field { .. }));
+                    let later_field = parts[i..].iter().any(|p| matches!(p, Piece::Field { .. }));
                     let end = if next.is_empty() {
                         rest.len()
                     } else if later_field {
@@ -922,7 +920,10 @@ mod tests {
             ("sk".to_owned(), s("ORDER#1#o{x}")),
         ]
         .into();
-        assert_eq!(KeyFields::read(&other, &[&PK]).unwrap_err(), ("pk", "PRODUCT#p1".to_owned()));
+        assert_eq!(
+            KeyFields::read(&other, &[&PK]).unwrap_err(),
+            ("pk", "PRODUCT#p1".to_owned())
+        );
         assert!(matches!(
             KeyFields::read(&other, &[&SK]).unwrap().get::<u32>("id"),
             Err(RowError::Skip("id"))
@@ -1054,7 +1055,8 @@ mod tests {
             }
         }
 
-        const SIGNED: KeyTemplate<Order> = KeyTemplate::new("sk", "S#{a:03}#{b:05}#{c:010}#{d:019}");
+        const SIGNED: KeyTemplate<Order> =
+            KeyTemplate::new("sk", "S#{a:03}#{b:05}#{c:010}#{d:019}");
 
         fn render_signed(values: &[&dyn KeyPart]) -> String {
             match SIGNED.render(values).into_parts().1.unwrap() {
@@ -1065,8 +1067,14 @@ mod tests {
 
         #[test]
         fn negative_values_render_as_complements() {
-            assert_eq!(render_signed(&[&-5i8, &-10i16, &0i32, &42i64]), "S#-995#-99990#0000000000#0000000000000000042");
-            assert_eq!(render_signed(&[&i8::MIN, &i16::MIN, &i32::MIN, &i64::MIN]), "S#-872#-67232#-7852516352#-0776627963145224192");
+            assert_eq!(
+                render_signed(&[&-5i8, &-10i16, &0i32, &42i64]),
+                "S#-995#-99990#0000000000#0000000000000000042"
+            );
+            assert_eq!(
+                render_signed(&[&i8::MIN, &i16::MIN, &i32::MIN, &i64::MIN]),
+                "S#-872#-67232#-7852516352#-0776627963145224192"
+            );
         }
     }
 }

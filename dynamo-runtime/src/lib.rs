@@ -27,29 +27,47 @@ pub use model::{
     Throughput,
 };
 
+// The modules that talk to DynamoDB, only with the `client` feature
+// (declared one by one, not inside `client!`, so that rustfmt formats them).
+#[cfg(feature = "client")]
+pub mod attr;
+#[cfg(feature = "client")]
+mod codec;
+#[cfg(feature = "client")]
+mod db;
+#[cfg(feature = "client")]
+mod error;
+#[cfg(feature = "client")]
+pub mod expr;
+#[cfg(feature = "client")]
+mod item;
+#[cfg(feature = "client")]
+mod key;
+#[cfg(feature = "client")]
+pub mod log;
+#[cfg(feature = "client")]
+mod macros;
+#[cfg(feature = "client")]
+pub mod migrate;
+#[cfg(feature = "client")]
+mod operation;
+#[cfg(feature = "client")]
+mod ops;
+#[cfg(feature = "client")]
+mod retry;
+#[cfg(feature = "client")]
+mod table;
+#[cfg(feature = "client")]
+pub mod validate;
+#[cfg(feature = "client")]
+mod values;
+
 /// Items only with the `client` feature (everything that talks to DynamoDB).
 macro_rules! client {
     ($($item:item)*) => { $( #[cfg(feature = "client")] $item )* };
 }
 
 client! {
-    pub mod attr;
-    mod codec;
-    mod db;
-    mod error;
-    pub mod expr;
-    mod item;
-    mod key;
-    pub mod log;
-    mod macros;
-    pub mod migrate;
-    mod operation;
-    mod ops;
-    mod retry;
-    mod table;
-    pub mod validate;
-    mod values;
-
     pub use attr::{Attribute, Enum};
     pub use aws_sdk_dynamodb::types::AttributeValue;
     pub use db::{DEFAULT_CONCURRENCY, Db, DbBuilder};

@@ -36,8 +36,8 @@ use aws_sdk_dynamodb::{
 };
 use tracing::{Span, field::Empty};
 
-use crate::Operation;
 use crate::Db;
+use crate::Operation;
 
 /// The target of payload events.
 pub const PAYLOAD_TARGET: &str = "dynamo_runtime::payload";

@@ -17,8 +17,7 @@ use super::{
 };
 use crate::{
     Attribute, Attributes, Db, DecodeErrorKind, Error, KeyErrorKind, KeyPart, Number, Operation,
-    Result, Timestamp,
-    attr,
+    Result, Timestamp, attr,
     key::{Refusal, write_value},
     model::{
         Backfill, FieldFormat, Rewrite,
@@ -116,8 +115,16 @@ impl Items<'_> {
                 return Ok(false);
             };
             pace::sleep(pacer.before_write()).await;
-            let sent =
-                rewrite::send(self.db, self.table, r, keys, &item, write, self.consumed.clone()).await?;
+            let sent = rewrite::send(
+                self.db,
+                self.table,
+                r,
+                keys,
+                &item,
+                write,
+                self.consumed.clone(),
+            )
+            .await?;
             match sent {
                 rewrite::Sent::Written(units) => {
                     pacer.wrote(units);
@@ -125,7 +132,10 @@ impl Items<'_> {
                 }
                 rewrite::Sent::Changed(units) => pacer.wrote(units),
             }
-            match self.reread(&item, &r.type_attribute, &r.item, pacer).await? {
+            match self
+                .reread(&item, &r.type_attribute, &r.item, pacer)
+                .await?
+            {
                 Some(fresh) => item = fresh,
                 None => return Ok(false),
             }
@@ -246,7 +256,10 @@ impl Items<'_> {
                 Err(e) => return Err(Error::service(Operation::UpdateItem, self.table, e)),
             }
             // Changed (or deleted) since the scan read it: read it again.
-            match self.reread(&item, &b.type_attribute, &b.item, pacer).await? {
+            match self
+                .reread(&item, &b.type_attribute, &b.item, pacer)
+                .await?
+            {
                 Some(fresh) => item = fresh,
                 None => return Ok(false),
             }
@@ -334,10 +347,9 @@ pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(String, Str
             write_value(&mut text, name, &*value, width, separator).map_err(|r| {
                 let problem = match r.why {
                     Refusal::Empty => "the value is empty".to_owned(),
-                    Refusal::Separator => format!(
-                        "the value contains the key separator {:?}",
-                        b.separator
-                    ),
+                    Refusal::Separator => {
+                        format!("the value contains the key separator {:?}", b.separator)
+                    }
                     Refusal::Unsortable => KeyErrorKind::Unsortable.to_string(),
                 };
                 refused(&t.attribute, name, problem)
@@ -393,7 +405,10 @@ mod tests {
             rendered,
             vec![
                 ("gsi2pk".to_owned(), "STATUS#paid".to_owned()),
-                ("gsi2sk".to_owned(), "000042#1970-01-01T00:00:00.000000000Z".to_owned())
+                (
+                    "gsi2sk".to_owned(),
+                    "000042#1970-01-01T00:00:00.000000000Z".to_owned()
+                )
             ]
         );
     }

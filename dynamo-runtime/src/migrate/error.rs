@@ -80,7 +80,9 @@ pub enum MigrateError {
     /// A backfill could not render an attribute from a stored item: a
     /// field of another type than the migration says, or a value a key
     /// cannot hold.
-    #[error("backfill of `{item}`: cannot render `{attribute}` from field `{field}` of a stored item: {problem}")]
+    #[error(
+        "backfill of `{item}`: cannot render `{attribute}` from field `{field}` of a stored item: {problem}"
+    )]
     Render {
         /// The item type.
         item: String,

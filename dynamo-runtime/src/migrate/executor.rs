@@ -38,7 +38,7 @@ const BYTES_PER_SEGMENT: u64 = 25 * 1024 * 1024;
 /// a capacity share gets enough segments to use it.
 const ITEMS_PER_SECOND_PER_SEGMENT: f64 = 500.0;
 
-/// Applies migrations: see the [module docs](self).
+/// Applies migrations: see the [module docs](crate::migrate).
 #[derive(Clone)]
 #[must_use]
 pub struct Migrator<'a> {
@@ -144,7 +144,9 @@ pub(crate) fn choose_segments(live: &LiveTable, pace: &Pace) -> u32 {
     };
     let by_rate = (rate / ITEMS_PER_SECOND_PER_SEGMENT).ceil() as u64;
     let segments = by_items.max(by_bytes).max(by_rate).max(1);
-    u32::try_from(segments).unwrap_or(MAX_SEGMENTS).min(MAX_SEGMENTS)
+    u32::try_from(segments)
+        .unwrap_or(MAX_SEGMENTS)
+        .min(MAX_SEGMENTS)
 }
 
 impl<'a> Migrator<'a> {
@@ -355,7 +357,10 @@ impl<'a> Migrator<'a> {
         let mut helper = Helper::default();
         let mut last_active = std::time::Instant::now();
         loop {
-            if LiveTable::describe(self.db, tracking.table()).await?.is_some() {
+            if LiveTable::describe(self.db, tracking.table())
+                .await?
+                .is_some()
+            {
                 if self.help(&tracking, &mut helper).await? {
                     last_active = std::time::Instant::now();
                     continue;
@@ -574,9 +579,7 @@ impl<'a> Migrator<'a> {
                 step: i + 1,
                 summary,
             });
-            let job = earlier
-                .and_then(|r| r.job.clone())
-                .filter(|j| j.step == i);
+            let job = earlier.and_then(|r| r.job.clone()).filter(|j| j.step == i);
             if let Err(e) = self.step(m, i, step, job, tracking, lease).await {
                 // A run that lost the lock must not write the record (the
                 // run that holds it now owns it), and says just that.
@@ -740,7 +743,9 @@ impl<'a> Migrator<'a> {
     /// pace.
     fn new_job(&self, m: &Migration, i: usize, live: &LiveTable, table: &str) -> Result<Job> {
         let pace = self.pace(live, table)?;
-        let segments = self.segments.unwrap_or_else(|| choose_segments(live, &pace));
+        let segments = self
+            .segments
+            .unwrap_or_else(|| choose_segments(live, &pace));
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         Ok(Job {
             id: format!("{:010}-{:03}-{}", m.number, i, &suffix[..8]),
@@ -899,7 +904,9 @@ impl<'a> Migrator<'a> {
                 }
                 if let (Some(_), Some(live)) = (Work::of(step), live.as_ref()) {
                     let pace = self.pace(live, &table)?;
-                    let segments = self.segments.unwrap_or_else(|| choose_segments(live, &pace));
+                    let segments = self
+                        .segments
+                        .unwrap_or_else(|| choose_segments(live, &pace));
                     calls.push(format!(
                         "(the scan as {segments} parallel-scan segment{}, Segment 0 to {} of \
                          TotalSegments {segments}, shared by every worker; {})",
@@ -919,7 +926,12 @@ impl<'a> Migrator<'a> {
     }
 
     /// Where `job`, a data step of `m`, stands: each segment as saved.
-    async fn progress(&self, tracking: &Tracking<'a>, m: &Migration, job: &Job) -> Result<StepProgress> {
+    async fn progress(
+        &self,
+        tracking: &Tracking<'a>,
+        m: &Migration,
+        job: &Job,
+    ) -> Result<StepProgress> {
         let all: Vec<u32> = (0..job.segments).collect();
         let now = Timestamp::now().as_millisecond();
         let segments: Vec<SegmentStatus> = tracking
@@ -1048,6 +1060,9 @@ mod tests {
             ..Pace::default()
         };
         assert_eq!(choose_segments(&live(10_000, 0), &units), 2);
-        assert_eq!(choose_segments(&live(u64::MAX, u64::MAX), &none), MAX_SEGMENTS);
+        assert_eq!(
+            choose_segments(&live(u64::MAX, u64::MAX), &none),
+            MAX_SEGMENTS
+        );
     }
 }

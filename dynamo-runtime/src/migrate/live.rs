@@ -207,9 +207,9 @@ impl LiveTable {
             ttl,
             item_count: t.item_count().and_then(|n| u64::try_from(n).ok()),
             size_bytes: t.table_size_bytes().and_then(|n| u64::try_from(n).ok()),
-            on_demand_max: t.on_demand_throughput().and_then(|o| {
-                throughput(o.max_read_request_units(), o.max_write_request_units())
-            }),
+            on_demand_max: t
+                .on_demand_throughput()
+                .and_then(|o| throughput(o.max_read_request_units(), o.max_write_request_units())),
         }
     }
 

@@ -250,7 +250,9 @@ impl Pacer {
         self.factor = (self.factor / 2.0).max(FLOOR);
         self.recovered = now;
         self.rates(now);
-        Duration::from_millis(250).mul_f64(1.0 / self.factor).min(Duration::from_secs(10))
+        Duration::from_millis(250)
+            .mul_f64(1.0 / self.factor)
+            .min(Duration::from_secs(10))
     }
 
     /// The share of the pace in use (1: all of it).
@@ -377,7 +379,10 @@ mod tests {
         pacer.recovered -= Duration::from_secs(2);
         pacer.recover(Instant::now());
         let rate = pacer.item_rate().unwrap();
-        assert!((rate - 100.0 * (FLOOR + 2.0 * RECOVERY)).abs() < 0.5, "{rate}");
+        assert!(
+            (rate - 100.0 * (FLOOR + 2.0 * RECOVERY)).abs() < 0.5,
+            "{rate}"
+        );
     }
 
     #[test]
@@ -387,9 +392,8 @@ mod tests {
         pacer.interval = Some(0.02);
         pacer.throttled();
         // The step's budget: 50/s for each of 2 workers, halved.
-        let near = |rate: Option<f64>, expected: f64| {
-            rate.is_some_and(|r| (r - expected).abs() < 0.01)
-        };
+        let near =
+            |rate: Option<f64>, expected: f64| rate.is_some_and(|r| (r - expected).abs() < 0.01);
         assert!(near(pacer.pace.items, 100.0), "{:?}", pacer.pace.items);
         assert!(near(pacer.item_rate(), 25.0), "{:?}", pacer.item_rate());
         // Whole again, and calm for long enough: no budget.

@@ -2,10 +2,7 @@
 
 use std::fmt;
 
-use crate::{
-    Billing, StreamView,
-    model::Step,
-};
+use crate::{Billing, StreamView, model::Step};
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,7 +117,7 @@ impl fmt::Display for SegmentStatus {
     }
 }
 
-/// The calls a run would make, from [`Migrator::plan`].
+/// The calls a run would make, from [`Migrator::plan`](crate::migrate::Migrator::plan).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// Calls before any migration (creating the tracking table).
@@ -203,4 +200,3 @@ pub fn summary(step: &Step) -> String {
         Step::Rewrite(r) => format!("{} {} in {table}", r.edit_name(), r.item),
     }
 }
-

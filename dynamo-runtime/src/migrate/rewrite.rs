@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem,
+};
 
 use super::{MigrateError, backfill::render, pace::Consumed, tracking::is_condition_failure};
 use crate::{
@@ -48,7 +50,13 @@ pub(crate) fn plan(
     item: &Attributes,
     transforms: &[(&'static str, super::TransformFn)],
 ) -> Result<Option<ItemWrite>> {
-    let update = |set, remove, expect| Some(ItemWrite::Update { set, remove, expect });
+    let update = |set, remove, expect| {
+        Some(ItemWrite::Update {
+            set,
+            remove,
+            expect,
+        })
+    };
     Ok(match &r.edit {
         Edit::RenameAttribute { from, to } => {
             let Some(value) = item.get(&**from) else {
@@ -107,7 +115,10 @@ pub(crate) fn plan(
             )
         }
         Edit::RenameItem { to } => update(
-            vec![(r.type_attribute.to_string(), AttributeValue::S(to.to_string()))],
+            vec![(
+                r.type_attribute.to_string(),
+                AttributeValue::S(to.to_string()),
+            )],
             vec![],
             vec![],
         ),
@@ -115,16 +126,15 @@ pub(crate) fn plan(
             let rendered = render(b, item)?;
             for t in b.set.iter() {
                 if !rendered.iter().any(|(a, _)| *a == *t.attribute) {
-                    let field = t.fields().into_iter().find(|f| {
-                        b.field(f)
-                            .is_none_or(|f| !item.contains_key(&*f.attribute))
-                    });
+                    let field = t
+                        .fields()
+                        .into_iter()
+                        .find(|f| b.field(f).is_none_or(|f| !item.contains_key(&*f.attribute)));
                     return Err(MigrateError::Render {
                         item: r.item.to_string(),
                         attribute: t.attribute.to_string(),
                         field: field.unwrap_or_default().to_owned(),
-                        problem: "the stored item lacks the field, so it has no new key"
-                            .to_owned(),
+                        problem: "the stored item lacks the field, so it has no new key".to_owned(),
                     }
                     .into());
                 }
@@ -213,7 +223,10 @@ impl Expr {
             let name = self.name(keys.first().map_or("", String::as_str));
             self.conditions.push(format!("attribute_exists({name})"));
         } else {
-            self.expect(&r.type_attribute, Some(AttributeValue::S(r.item.to_string())));
+            self.expect(
+                &r.type_attribute,
+                Some(AttributeValue::S(r.item.to_string())),
+            );
         }
     }
 
@@ -276,7 +289,11 @@ pub(crate) async fn send(
         .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
     match write {
-        ItemWrite::Update { set, remove, expect } => {
+        ItemWrite::Update {
+            set,
+            remove,
+            expect,
+        } => {
             let mut e = Expr::default();
             e.still_the_type(r, keys);
             for (attribute, value) in expect {
@@ -458,19 +475,33 @@ mod tests {
             attribute: text("status"),
             map: Cow::Owned(vec![(text("shipped"), text("sent"))]),
         });
-        assert!(plan(&map, &KEYS(), &item(&[("status", "shipped")]), NONE).unwrap().is_some());
-        assert_eq!(plan(&map, &KEYS(), &item(&[("status", "sent")]), NONE).unwrap(), None);
+        assert!(
+            plan(&map, &KEYS(), &item(&[("status", "shipped")]), NONE)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            plan(&map, &KEYS(), &item(&[("status", "sent")]), NONE).unwrap(),
+            None
+        );
         let default = rewrite(Edit::WriteDefault {
             attribute: text("tier"),
             value: Literal::Text(text("free")),
         });
         assert!(plan(&default, &KEYS(), &item(&[]), NONE).unwrap().is_some());
-        assert_eq!(plan(&default, &KEYS(), &item(&[("tier", "pro")]), NONE).unwrap(), None);
+        assert_eq!(
+            plan(&default, &KEYS(), &item(&[("tier", "pro")]), NONE).unwrap(),
+            None
+        );
         let remove = rewrite(Edit::RemoveAttribute {
             attribute: text("legacy"),
         });
         assert_eq!(plan(&remove, &KEYS(), &item(&[]), NONE).unwrap(), None);
-        assert!(plan(&remove, &KEYS(), &item(&[("legacy", "x")]), NONE).unwrap().is_some());
+        assert!(
+            plan(&remove, &KEYS(), &item(&[("legacy", "x")]), NONE)
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
@@ -489,7 +520,11 @@ mod tests {
         };
         assert_eq!(new.get("sk"), Some(&s("ORD#7")));
         assert_eq!(new.get("id"), Some(&s("7")));
-        assert_eq!(plan(&r, &KEYS(), &new, NONE).unwrap(), None, "moved already");
+        assert_eq!(
+            plan(&r, &KEYS(), &new, NONE).unwrap(),
+            None,
+            "moved already"
+        );
         let err = plan(&r, &KEYS(), &item(&[("pk", "c"), ("sk", "ORDER#7")]), NONE).unwrap_err();
         assert!(err.to_string().contains("lacks the field"), "{err}");
     }

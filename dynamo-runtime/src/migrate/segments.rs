@@ -74,7 +74,9 @@ pub(crate) enum Claim {
     /// ended.
     Claimed(Segment, Option<String>),
     /// Another worker owns it until `expires_at`.
-    Taken { expires_at: i64 },
+    Taken {
+        expires_at: i64,
+    },
     Done,
 }
 
@@ -251,7 +253,8 @@ impl Tracking<'_> {
     /// Records step `step` of `m` done: the next run starts after it.
     pub(crate) async fn step_done(&self, m: &Migration, step: usize) -> Result<()> {
         let values = Attributes::from([(":next".to_owned(), n(step + 1))]);
-        self.update(m, "SET #next = :next REMOVE #job", values).await
+        self.update(m, "SET #next = :next REMOVE #job", values)
+            .await
     }
 
     /// Shows `job` (or no job) on the lock item held by `owner`, where

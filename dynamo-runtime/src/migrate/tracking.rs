@@ -14,8 +14,7 @@ use aws_sdk_dynamodb::{
 use super::{MigrateError, Migration, call::Call, live::LiveTable, segments::Job};
 use crate::Operation;
 use crate::{
-    Attributes, Billing, Db, Error, KeyAttributeDef, KeyType, Result, TableDef, Timestamp,
-    model,
+    Attributes, Billing, Db, Error, KeyAttributeDef, KeyType, Result, TableDef, Timestamp, model,
 };
 
 pub(super) const LOCK_ID: &str = "lock";
@@ -179,7 +178,11 @@ impl<'a> Tracking<'a> {
                 if lost {
                     Err(MigrateError::LeaseLost.into())
                 } else {
-                    Err(Error::service(Operation::TransactWriteItems, &self.table, e))
+                    Err(Error::service(
+                        Operation::TransactWriteItems,
+                        &self.table,
+                        e,
+                    ))
                 }
             }
         }
@@ -320,7 +323,6 @@ impl<'a> Tracking<'a> {
         )
         .await
     }
-
 }
 
 impl Record {
@@ -438,7 +440,11 @@ impl<'a> Lease<'a> {
                 Ok(())
             }
             Err(e) if is_condition_failure(&e) => Err(MigrateError::LeaseLost.into()),
-            Err(e) => Err(Error::service(Operation::UpdateItem, &self.tracking.table, e)),
+            Err(e) => Err(Error::service(
+                Operation::UpdateItem,
+                &self.tracking.table,
+                e,
+            )),
         }
     }
 
@@ -459,7 +465,11 @@ impl<'a> Lease<'a> {
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(Error::service(Operation::DeleteItem, &self.tracking.table, e)),
+            Err(e) => Err(Error::service(
+                Operation::DeleteItem,
+                &self.tracking.table,
+                e,
+            )),
         }
     }
 }

@@ -47,7 +47,15 @@ mod tests {
 
     #[test]
     fn any_factor_gives_a_pause_within_bounds() {
-        for factor in [f64::INFINITY, f64::NAN, f64::NEG_INFINITY, 0.0, -3.0, 1e308, 2.0] {
+        for factor in [
+            f64::INFINITY,
+            f64::NAN,
+            f64::NEG_INFINITY,
+            0.0,
+            -3.0,
+            1e308,
+            2.0,
+        ] {
             let policy = WaitPolicy {
                 factor,
                 ..WaitPolicy::default()

@@ -204,7 +204,10 @@ impl<'m, 'a> Worker<'m, 'a> {
     /// to claim), so the others take its share of the pace at once.
     pub(crate) async fn leave(&mut self) -> Result<()> {
         if self.presence_at.take().is_some() {
-            self.cx.tracking.deregister(&self.job, &self.cx.owner).await?;
+            self.cx
+                .tracking
+                .deregister(&self.job, &self.cx.owner)
+                .await?;
         }
         Ok(())
     }
@@ -248,7 +251,12 @@ impl<'m, 'a> Worker<'m, 'a> {
         let registered = self
             .cx
             .tracking
-            .register(&self.job, &self.cx.owner, self.cx.lease, self.report.scanned)
+            .register(
+                &self.job,
+                &self.cx.owner,
+                self.cx.lease,
+                self.report.scanned,
+            )
             .await?;
         if let Some(presence) = registered {
             self.presence = presence;

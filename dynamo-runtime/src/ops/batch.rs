@@ -186,18 +186,24 @@ impl<I: Item> BatchGet<I> {
                     .filter_map(|k| k.encode_key().ok())
                     .collect()
             };
-            run_chunks(db, Operation::BatchGetItem, &table, chunks, |(first, chunk)| {
-                get_chunk(
-                    db,
-                    &meter,
-                    &table,
-                    chunk,
-                    self.consistent,
-                    I::TYPE_NAME,
-                    &found,
-                    move |len| rebuild(first, len),
-                )
-            })
+            run_chunks(
+                db,
+                Operation::BatchGetItem,
+                &table,
+                chunks,
+                |(first, chunk)| {
+                    get_chunk(
+                        db,
+                        &meter,
+                        &table,
+                        chunk,
+                        self.consistent,
+                        I::TYPE_NAME,
+                        &found,
+                        move |len| rebuild(first, len),
+                    )
+                },
+            )
             .await?;
             let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
             let mut out: Vec<Option<I>> = std::iter::repeat_with(|| None)

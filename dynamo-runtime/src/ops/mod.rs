@@ -36,7 +36,9 @@ fn old_on_failure(
 
 /// What a write asks back when it succeeds: the old item only when the
 /// caller receives it (`return_old()`); `NONE` is DynamoDB's default.
-fn returned(returns: aws_sdk_dynamodb::types::ReturnValue) -> Option<aws_sdk_dynamodb::types::ReturnValue> {
+fn returned(
+    returns: aws_sdk_dynamodb::types::ReturnValue,
+) -> Option<aws_sdk_dynamodb::types::ReturnValue> {
     (returns != aws_sdk_dynamodb::types::ReturnValue::None).then_some(returns)
 }
 

@@ -1,9 +1,6 @@
 use std::marker::PhantomData;
 
-use aws_sdk_dynamodb::{
-    operation::scan::builders::ScanFluentBuilder,
-    types::Select,
-};
+use aws_sdk_dynamodb::{operation::scan::builders::ScanFluentBuilder, types::Select};
 use futures_core::Stream;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tracing::Instrument;

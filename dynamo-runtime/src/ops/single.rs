@@ -1,8 +1,6 @@
 use std::marker::PhantomData;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::Instrument;
 
 use crate::Operation;
@@ -294,7 +292,13 @@ impl<'a, I: Item> PutItem<'a, I> {
                 .set_return_consumed_capacity(meter.capacity())
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
-                write_error(Operation::PutItem, &table, I::TYPE_NAME, I::VERSION.map(|v| v.attribute).zip(version), e)
+                write_error(
+                    Operation::PutItem,
+                    &table,
+                    I::TYPE_NAME,
+                    I::VERSION.map(|v| v.attribute).zip(version),
+                    e,
+                )
             })?;
             meter.finish(1);
             Ok(out.attributes)

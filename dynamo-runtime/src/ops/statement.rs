@@ -1,9 +1,6 @@
 use std::marker::PhantomData;
 
-use aws_sdk_dynamodb::{
-    error::ProvideErrorMetadata,
-    types::AttributeValue,
-};
+use aws_sdk_dynamodb::{error::ProvideErrorMetadata, types::AttributeValue};
 use tracing::Instrument;
 
 use crate::Operation;
@@ -113,15 +110,25 @@ impl<I: Item> Statement<I> {
                 let out = meter.send(db, request).await.map_err(|e| {
                     use aws_sdk_dynamodb::Error as E;
                     match E::from(e) {
-                        E::ConditionalCheckFailedException(e) => {
-                            condition_failed(Operation::ExecuteStatement, &table, I::TYPE_NAME, e.item, None)
-                        }
+                        E::ConditionalCheckFailedException(e) => condition_failed(
+                            Operation::ExecuteStatement,
+                            &table,
+                            I::TYPE_NAME,
+                            e.item,
+                            None,
+                        ),
                         // DynamoDB Local reports it as code `DuplicateItem`.
                         other
                             if matches!(other, E::DuplicateItemException(_))
                                 || other.code() == Some("DuplicateItem") =>
                         {
-                            condition_failed(Operation::ExecuteStatement, &table, I::TYPE_NAME, None, None)
+                            condition_failed(
+                                Operation::ExecuteStatement,
+                                &table,
+                                I::TYPE_NAME,
+                                None,
+                                None,
+                            )
                         }
                         other => Error::service(Operation::ExecuteStatement, &table, other),
                     }

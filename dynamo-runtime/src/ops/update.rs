@@ -1,6 +1,4 @@
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use tracing::Instrument;
 
 use std::collections::BTreeSet;
@@ -10,10 +8,10 @@ use crate::{
     Attribute, Condition, Db, Error, IntoValue, Item, Key, KeyTemplate, Path, Result,
     ValidationError, ValidationRule,
     attr::SetElement,
-    validate::{Bounded, Limits},
     expr::Expr,
     key::RenderedKey,
     log::{Meter, span},
+    validate::{Bounded, Limits},
 };
 
 use super::{Conditions, ReturningOld, returned, write_error};
@@ -92,7 +90,11 @@ impl Guard {
                 ..
             } => {
                 let name = expr.name(attribute);
-                let operand = if *size { format!("size({name})") } else { name.clone() };
+                let operand = if *size {
+                    format!("size({name})")
+                } else {
+                    name.clone()
+                };
                 let op = if *at_most { "<=" } else { ">=" };
                 let value = expr.value(bound.value());
                 let text = format!("{operand} {op} {value}");
@@ -184,15 +186,16 @@ fn number_guards(
 ) -> Vec<Guard> {
     let field = limits.map_or(attribute, |l| l.field);
     let (min, max) = (limits.and_then(|l| l.min), limits.and_then(|l| l.max));
-    let guard = |at_most: bool, bound: Bound, rule: ValidationRule, absent_fits: bool| Guard::Bound {
-        attribute,
-        field,
-        size: false,
-        at_most,
-        bound,
-        rule,
-        absent_ok: !adds || absent_fits,
-    };
+    let guard =
+        |at_most: bool, bound: Bound, rule: ValidationRule, absent_fits: bool| Guard::Bound {
+            attribute,
+            field,
+            size: false,
+            at_most,
+            bound,
+            rule,
+            absent_ok: !adds || absent_fits,
+        };
     let mut out = Vec::new();
     match (range, by.0) {
         (Some((type_min, type_max)), Some(by)) => {
@@ -202,19 +205,39 @@ fn number_guards(
             let high = max.map_or(type_max, |m| type_max.min(m.floor() as i128));
             let fits = (low..=high).contains(&delta);
             if delta > 0 {
-                out.push(guard(true, Bound::Int(high - delta), ValidationRule::Max(high as f64), fits));
+                out.push(guard(
+                    true,
+                    Bound::Int(high - delta),
+                    ValidationRule::Max(high as f64),
+                    fits,
+                ));
             } else if delta < 0 {
-                out.push(guard(false, Bound::Int(low - delta), ValidationRule::Min(low as f64), fits));
+                out.push(guard(
+                    false,
+                    Bound::Int(low - delta),
+                    ValidationRule::Min(low as f64),
+                    fits,
+                ));
             }
         }
         _ => {
             let delta = if negate { -by.1 } else { by.1 };
             let fits = min.is_none_or(|m| delta >= m) && max.is_none_or(|m| delta <= m);
             if let (Some(max), true) = (max, delta > 0.0) {
-                out.push(guard(true, Bound::Float(max - delta), ValidationRule::Max(max), fits));
+                out.push(guard(
+                    true,
+                    Bound::Float(max - delta),
+                    ValidationRule::Max(max),
+                    fits,
+                ));
             }
             if let (Some(min), true) = (min, delta < 0.0) {
-                out.push(guard(false, Bound::Float(min - delta), ValidationRule::Min(min), fits));
+                out.push(guard(
+                    false,
+                    Bound::Float(min - delta),
+                    ValidationRule::Min(min),
+                    fits,
+                ));
             }
         }
     }
@@ -224,7 +247,12 @@ fn number_guards(
 /// The guards of a list or set in `attribute` that grows by up to `grows`
 /// elements and shrinks by up to `shrinks`: its length stays within
 /// `min_len` and `max_len` (an absent one is empty).
-fn size_guards(attribute: &'static str, limits: &Limits, grows: usize, shrinks: usize) -> Vec<Guard> {
+fn size_guards(
+    attribute: &'static str,
+    limits: &Limits,
+    grows: usize,
+    shrinks: usize,
+) -> Vec<Guard> {
     let (grows, shrinks) = (grows as i128, shrinks as i128);
     let guard = |at_most: bool, bound: i128, rule: ValidationRule, absent_ok: bool| Guard::Bound {
         attribute,
@@ -238,13 +266,23 @@ fn size_guards(attribute: &'static str, limits: &Limits, grows: usize, shrinks: 
     let mut out = Vec::new();
     if let Some(max) = limits.max_len.filter(|_| grows > 0) {
         let max = i128::from(max);
-        out.push(guard(true, max - grows, ValidationRule::MaxLen(max as u64), grows <= max));
+        out.push(guard(
+            true,
+            max - grows,
+            ValidationRule::MaxLen(max as u64),
+            grows <= max,
+        ));
     }
     if let Some(min) = limits.min_len {
         let min = i128::from(min);
         let bound = min + shrinks - grows;
         if bound > 0 {
-            out.push(guard(false, bound, ValidationRule::MinLen(min as u64), false));
+            out.push(guard(
+                false,
+                bound,
+                ValidationRule::MinLen(min as u64),
+                false,
+            ));
         }
     }
     out
@@ -467,9 +505,22 @@ impl<I: Item> Update<I> {
 
     /// Guards adding `by` (negated with `negate`) to the number at `path`;
     /// see [`number_guards`].
-    fn guard_number<T: Bounded>(mut self, path: &Path<I, T>, by: &T, negate: bool, adds: bool) -> Self {
+    fn guard_number<T: Bounded>(
+        mut self,
+        path: &Path<I, T>,
+        by: &T,
+        negate: bool,
+        adds: bool,
+    ) -> Self {
         let by = (by.to_i128(), by.to_f64());
-        let guards = number_guards(path.attribute(), path.field_limits(), T::range(), by, negate, adds);
+        let guards = number_guards(
+            path.attribute(),
+            path.field_limits(),
+            T::range(),
+            by,
+            negate,
+            adds,
+        );
         self.guards.extend(guards);
         self
     }
@@ -493,7 +544,8 @@ impl<I: Item> Update<I> {
     /// Guards the length of the list or set at `path`; see [`size_guards`].
     fn guard_size<T>(mut self, path: &Path<I, T>, grows: usize, shrinks: usize) -> Self {
         if let Some(limits) = path.field_limits() {
-            self.guards.extend(size_guards(path.attribute(), limits, grows, shrinks));
+            self.guards
+                .extend(size_guards(path.attribute(), limits, grows, shrinks));
         }
         self
     }
@@ -558,8 +610,7 @@ pub trait UpdateActions<I: Item>: Sized {
     /// attribute (an empty set).
     fn set<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
     /// `SET field = if_not_exists(field, value)` (nothing for an empty set).
-    fn set_if_not_exists<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>)
-    -> Self;
+    fn set_if_not_exists<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
     /// `REMOVE field`.
     fn remove<T>(self, path: Path<I, T>) -> Self;
     /// `ADD field by`: adds to a number (an absent one counts as 0). The
@@ -665,7 +716,9 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         let Some((n, items)) = set_value(items) else {
             return self;
         };
-        let mut update = self.guard_rewritten(path.attribute()).guard_size(&path, n, 0);
+        let mut update = self
+            .guard_rewritten(path.attribute())
+            .guard_size(&path, n, 0);
         update.add.push((path.attribute(), items));
         update
     }
@@ -678,7 +731,9 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         let Some((n, items)) = set_value(items) else {
             return self;
         };
-        let mut update = self.guard_rewritten(path.attribute()).guard_size(&path, 0, n);
+        let mut update = self
+            .guard_rewritten(path.attribute())
+            .guard_size(&path, 0, n);
         update.delete.push((path.attribute(), items));
         update
     }
@@ -728,7 +783,6 @@ impl<I: Item> ReturningOld<Update<I>> {
         self.0.write(db, ReturnValue::AllOld).await
     }
 }
-
 
 /// Errors recorded while building are values; `send` consumes the builder,
 /// but rendering for a transaction only borrows it.
