@@ -4,7 +4,7 @@
 //! The pipeline has one module per stage: [`load`] (TOML into raw structs
 //! with spans) → [`validate`] (rules and diagnostics, raw into the typed
 //! [`ir`]) → [`names`] (every Rust identifier, decided once) → [`emit`]
-//! (IR and names into tokens) → [`write`] (prettyplease, header,
+//! (IR and names into tokens) → [`write`](mod@write) (prettyplease, header,
 //! write-if-changed). [`Builder`] runs it from `build.rs`; the
 //! `dynamo-codegen` binary runs it from the command line.
 

@@ -8,6 +8,7 @@ use quote::quote;
 use super::{
     ItemCx, doc,
     keys::{key_text, key_values, render_key},
+    link,
     types::{
         decode_call, default_expr, derives, encode_field, field_def, path, rust_type,
         upper_case_acronym, validate_body, validator,
@@ -90,12 +91,13 @@ fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
     let new_derives = derives(cx.cx, required.iter().map(|&id| &item.field(id).ty), false);
     let (key, new) = (&names.key, &names.new);
     let key_doc = doc(&format!(
-        "The key of a [`{}`]: the fields its table key uses.",
-        item.name
+        "The key of a {}: the fields its table key uses.",
+        link(&item.name, &ty.to_string())
     ));
     let new_doc = doc(&format!(
-        "The fields of a new [`{}`] that have no default; see [`{}::new`].",
-        item.name, item.name
+        "The fields of a new {} that have no default; see {}.",
+        link(&item.name, &ty.to_string()),
+        link(&format!("{}::new", item.name), &format!("{ty}::new"))
     ));
     let acronym = upper_case_acronym(&item.name);
     quote! {

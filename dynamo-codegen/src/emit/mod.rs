@@ -219,6 +219,18 @@ pub(crate) fn doc(text: &str) -> TokenStream {
     quote!(#(#lines)*)
 }
 
+/// An intra-doc link showing `text` in code style and going to the Rust
+/// path `target`: explicit only when they differ (an item type named
+/// `Self` is the struct `Self_`), since rustdoc calls a redundant target an
+/// error under `-D warnings`.
+pub(crate) fn link(text: &str, target: &str) -> String {
+    if text == target {
+        format!("[`{text}`]")
+    } else {
+        format!("[`{text}`]({target})")
+    }
+}
+
 /// `Some(value)` or `None`.
 pub(crate) fn option(value: Option<TokenStream>) -> TokenStream {
     match value {

@@ -9,6 +9,7 @@ use quote::{format_ident, quote};
 use super::{
     ItemCx, doc,
     keys::{key_text, many, params, partition},
+    link,
     types::{decode_call, derives, param_type, rust_type},
 };
 use crate::{
@@ -105,8 +106,12 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
         }
     ));
     let query_doc = doc(&format!(
-        "A query of `{}` items in {where_}; see [`{}::{function}`].",
-        item.name, item.name
+        "A query of `{}` items in {where_}; see {}.",
+        item.name,
+        link(
+            &format!("{}::{function}", item.name),
+            &format!("{ty}::{function}")
+        )
     ));
     let methods: Vec<TokenStream> = access.sort.map_or(Vec::new(), |sort| {
         access

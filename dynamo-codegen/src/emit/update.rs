@@ -8,6 +8,7 @@ use quote::quote;
 use super::{
     ItemCx, doc,
     keys::{params, render_key},
+    link,
     types::rust_type,
 };
 use crate::{
@@ -46,8 +47,9 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
         .collect();
     let versioned = item.version.map(|_| quote!(, versioned));
     let struct_doc = doc(&format!(
-        "A typed update of one `{}`; see [`{}::update`].",
-        item.name, item.name
+        "A typed update of one `{}`; see {}.",
+        item.name,
+        link(&format!("{}::update", item.name), &format!("{ty}::update"))
     ));
     let methods = (!methods.is_empty()).then(|| {
         quote! {

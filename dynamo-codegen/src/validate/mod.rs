@@ -4,11 +4,11 @@
 //! validation goes on after an error so that one run reports every problem
 //! it can.
 //!
-//! One submodule per concept: [`table`] (table options), [`index`],
-//! [`types`] (field types, options, defaults, nested types), [`item`] (item
-//! types and their options), [`keys`] (templates, plain keys, collisions),
-//! [`facts`] (what generated code is made of), [`collection`],
-//! [`migration`]. [`scope`] holds what they are checked against; this
+//! One submodule per concept: `table` (table options), `index`,
+//! `types` (field types, options, defaults, nested types), `item` (item
+//! types and their options), `keys` (templates, plain keys, collisions),
+//! `facts` (what generated code is made of), `collection`,
+//! `migration`. `scope` holds what they are checked against; this
 //! module runs them in order over each table file.
 
 mod collection;
