@@ -192,6 +192,37 @@ async fn unprocessed_keys_over_several_rounds_are_all_read_once() {
     assert!(rule.num_calls() >= 8, "{} calls", rule.num_calls());
 }
 
+/// A batch get whose requests keep failing names every key it could not
+/// read: those of the failed chunks, none of the chunks that succeeded.
+#[tokio::test]
+async fn a_failed_batch_get_names_every_key_it_did_not_read() {
+    // The first chunk (100 keys) is answered, every later request throttled.
+    let rule = mock!(Client::batch_get_item)
+        .sequence()
+        .output(|| BatchGetItemOutput::builder().build())
+        .http_status(400, Some(THROTTLED.to_owned()))
+        .repeatedly()
+        .build();
+    let db = mock_db(&[&rule], 2).with_concurrency(1);
+    let keys: Vec<OrderKey> = (0..250).map(|n| order(n).key()).collect();
+    let err = Order::batch_get(keys).send(&db).await.unwrap_err();
+    let Error::Unprocessed {
+        unprocessed, cause, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert!(
+        matches!(cause.as_deref(), Some(Error::Throttled { .. })),
+        "{err}"
+    );
+    let named: Vec<String> = unprocessed.iter().map(sk).collect();
+    let expected: Vec<String> = (100..250)
+        .map(|n| sk(&dynamo_runtime::Key::encode_key(&order(n).key()).unwrap()))
+        .collect();
+    assert_eq!(named, expected);
+}
+
 fn customer() -> Customer {
     Customer {
         id: "c1".into(),

@@ -1,6 +1,6 @@
 use std::{
     collections::{HashMap, HashSet},
-    hash::{BuildHasher, Hash, Hasher, RandomState},
+    hash::{Hash, Hasher},
 };
 
 use aws_sdk_dynamodb::types::{
@@ -161,49 +161,30 @@ impl<I: Item> BatchGet<I> {
                 .iter()
                 .map(Key::encode_key)
                 .collect::<Result<Vec<_>>>()?;
-            // Each key's position by the hash of its attributes: results
-            // are matched by hash alone unless two keys share one.
-            let hasher = RandomState::new();
+            // Each key's position, by its attributes in place: a key
+            // twice is refused, and results are matched to their keys.
             let mut position = HashMap::with_capacity(encoded.len());
-            let mut seen = HashMap::with_capacity(encoded.len());
-            let mut collided = false;
             for (i, key) in encoded.iter().enumerate() {
-                let view = KeyView::of::<I>(key);
-                if seen.insert(view, i).is_some() {
+                if position.insert(KeyView::of::<I>(key), i).is_some() {
                     return Err(Error::InvalidRequest {
                         operation: Operation::BatchGetItem,
                         reason: format!("key {} of `{}` is requested twice", i, I::TYPE_NAME),
                     });
                 }
-                collided |= position.insert(hasher.hash_one(view), i).is_some();
             }
-            drop(seen);
             let found = std::sync::Mutex::new(Vec::new());
-            let chunks = chunked(encoded, GET_CHUNK);
-            let rebuild = |first: usize, len: usize| {
-                self.keys[first..first + len]
-                    .iter()
-                    .filter_map(|k| k.encode_key().ok())
-                    .collect()
-            };
-            run_chunks(
-                db,
-                Operation::BatchGetItem,
-                &table,
-                chunks,
-                |(first, chunk)| {
-                    get_chunk(
-                        db,
-                        &meter,
-                        &table,
-                        chunk,
-                        self.consistent,
-                        I::TYPE_NAME,
-                        &found,
-                        move |len| rebuild(first, len),
-                    )
-                },
-            )
+            let chunks: Vec<&[Attributes]> = encoded.chunks(GET_CHUNK).collect();
+            run_chunks(db, Operation::BatchGetItem, &table, chunks, |chunk| {
+                get_chunk(
+                    db,
+                    &meter,
+                    &table,
+                    chunk,
+                    self.consistent,
+                    I::TYPE_NAME,
+                    &found,
+                )
+            })
             .await?;
             let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
             let mut out: Vec<Option<I>> = std::iter::repeat_with(|| None)
@@ -211,16 +192,7 @@ impl<I: Item> BatchGet<I> {
                 .collect();
             let mut items = 0;
             for raw in found {
-                let view = KeyView::of::<I>(&raw);
-                let i = if collided {
-                    self.keys.iter().position(|k| {
-                        k.encode_key()
-                            .is_ok_and(|key| KeyView::of::<I>(&key) == view)
-                    })
-                } else {
-                    position.get(&hasher.hash_one(view)).copied()
-                };
-                let Some(i) = i else {
+                let Some(&i) = position.get(&KeyView::of::<I>(&raw)) else {
                     continue;
                 };
                 // An item of another type under a requested key is not an `I`.
@@ -259,26 +231,23 @@ fn chunked<T>(items: Vec<T>, size: usize) -> Vec<(usize, Vec<T>)> {
     }
 }
 
-/// Reads one chunk of keys, retrying unprocessed keys. The keys are moved
-/// into the first request; `rebuild(n)` makes them again (the first `n`
-/// of the chunk) should it fail, to name them in the error.
-#[allow(clippy::too_many_arguments)]
+/// Reads one chunk of keys, retrying unprocessed keys. Requests take the
+/// keys by value: the chunk's are copied once (a key is a couple of short
+/// values), and kept to name them in the error should the request fail.
 async fn get_chunk(
     db: &Db,
     meter: &Meter,
     table: &str,
-    keys: Vec<Attributes>,
+    keys: &[Attributes],
     consistent: bool,
     item_type: &'static str,
     found: &std::sync::Mutex<Vec<Attributes>>,
-    rebuild: impl Fn(usize) -> Vec<Attributes>,
 ) -> Result<(), Leftover> {
     let policy = db.retry_policy();
-    let len = keys.len();
-    let mut pending = keys;
+    let mut pending = keys.to_vec();
     for attempt in 0..policy.max_attempts() {
         // Retried keys (rare: throttling) are kept for the error; the first
-        // request's can be made again.
+        // request's are the chunk's.
         let kept = if attempt > 0 {
             tracing::debug!(
                 unprocessed = pending.len(),
@@ -290,14 +259,12 @@ async fn get_chunk(
         } else {
             None
         };
+        let left = |kept: Option<Vec<Attributes>>| kept.unwrap_or_else(|| keys.to_vec());
         let request = KeysAndAttributes::builder()
             .set_keys(Some(pending))
             .consistent_read(consistent)
             .build()
-            .map_err(|e| {
-                let left = kept.clone().unwrap_or_else(|| rebuild(len));
-                (left, Some(Error::config(e.to_string())))
-            })?;
+            .map_err(|e| (left(kept.clone()), Some(Error::config(e.to_string()))))?;
         let request = db
             .client()
             .batch_get_item()
@@ -307,9 +274,8 @@ async fn get_chunk(
         let out = match meter.send(db, request).await {
             Ok(out) => out,
             Err(e) => {
-                let left = kept.unwrap_or_else(|| rebuild(len));
                 return Err((
-                    left,
+                    left(kept),
                     Some(sdk_error(Operation::BatchGetItem, table, item_type, e)),
                 ));
             }
