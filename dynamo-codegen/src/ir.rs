@@ -225,6 +225,15 @@ impl Item {
         out
     }
 
+    /// What the generic update actions may do with a field.
+    pub fn change(&self, id: FieldId) -> Change {
+        match self.updates.iter().find(|u| u.field == id) {
+            Some(u) if !u.keyed() && u.remove => Change::Optional,
+            Some(u) if !u.keyed() => Change::Settable,
+            _ => Change::Fixed,
+        }
+    }
+
     /// Whether writes keep the field (timestamps, version).
     pub fn is_managed(&self, id: FieldId) -> bool {
         self.timestamps
@@ -396,28 +405,33 @@ pub struct FieldUpdate {
     /// The field.
     pub field: FieldId,
     /// Index keys built from the field, rewritten when it is set (and
-    /// removed with it).
+    /// removed with it): the field has its own `set_<field>` (and
+    /// `remove_<field>`), not the generic update actions.
     pub rewrites: Vec<KeyId>,
     /// The other non-key fields those index keys use: `set` takes them too.
     pub partners: Vec<FieldId>,
-    /// `remove_<field>`: the field is optional.
+    /// The field is optional: updates can remove it.
     pub remove: bool,
-    /// `set_<field>_if_not_exists`: no index key is built from it.
-    pub if_not_exists: bool,
-    /// The actions on the stored value: no index key is built from the
-    /// field, and it is a number, a set or a list.
-    pub actions: Option<Actions>,
 }
 
-/// The update actions a field's type has beyond `set`.
+impl FieldUpdate {
+    /// Whether index keys are built from the field.
+    pub fn keyed(&self) -> bool {
+        !self.rewrites.is_empty()
+    }
+}
+
+/// What the generic update actions may do with a field: the marker of its
+/// typed path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actions {
-    /// `add_`, `increment_`, `decrement_`: a number.
-    Arithmetic,
-    /// `add_` and `delete_` of elements: a set.
-    SetItems,
-    /// `append_` and `prepend_`: a list.
-    ListItems,
+pub enum Change {
+    /// Nothing: a key field, a field writes keep, or one index keys are
+    /// built from (it has its own setter).
+    Fixed,
+    /// Set it, and apply its type's actions.
+    Settable,
+    /// Also remove it.
+    Optional,
 }
 
 /// A field of an item type or nested type.

@@ -17,7 +17,7 @@
 //!   identifier (`r#type`), except `self`, `super`, `crate` and `Self`,
 //!   which cannot be one and get a trailing `_` as prost does (`self_`);
 //! - methods built from a field (`set_<field>`, `<field>_eq`) join the
-//!   parts with single underscores, so `self_` gives `set_self_if_not_exists`;
+//!   parts with single underscores, so `self_` gives `set_self` and `self_eq`;
 //! - types: item and nested type names as written (`Self` → `Self_`);
 //!   derived ones append or prepend (`OrderKey`, `NewOrder`,
 //!   `Order<Index>Query`); enums are `<Owner><Field>` in UpperCamelCase,
@@ -281,8 +281,9 @@ pub struct ItemNames {
     pub validators: Vec<Option<Ident>>,
     /// Each access, as in [`ir::Item::accesses`].
     pub accesses: Vec<AccessNames>,
-    /// Each field update, as in [`ir::Item::updates`].
-    pub updates: Vec<UpdateNames>,
+    /// Each field update, as in [`ir::Item::updates`]: the methods of
+    /// those index keys are built from.
+    pub updates: Vec<Option<UpdateNames>>,
 }
 
 /// The names of one way to query an item type.
@@ -307,7 +308,7 @@ pub struct MethodNames {
     pub params: Vec<Ident>,
 }
 
-/// The update methods of one field.
+/// The update methods of one field index keys are built from.
 #[derive(Debug, Clone)]
 pub struct UpdateNames {
     /// `set_<field>`, taking the field's value then its partners'.
@@ -317,38 +318,6 @@ pub struct UpdateNames {
     pub key: Ident,
     /// `remove_<field>`.
     pub remove: Option<Ident>,
-    /// `set_<field>_if_not_exists`.
-    pub set_if_not_exists: Option<Ident>,
-    /// The methods of the field's [`ir::Actions`].
-    pub actions: Option<ActionNames>,
-}
-
-/// The methods of a field's update actions beyond `set`.
-#[derive(Debug, Clone)]
-pub enum ActionNames {
-    /// A number's.
-    Arithmetic {
-        /// `add_<field>`.
-        add: Ident,
-        /// `increment_<field>`.
-        increment: Ident,
-        /// `decrement_<field>`.
-        decrement: Ident,
-    },
-    /// A set's.
-    SetItems {
-        /// `add_<field>`.
-        add: Ident,
-        /// `delete_<field>`.
-        delete: Ident,
-    },
-    /// A list's.
-    ListItems {
-        /// `append_<field>`.
-        append: Ident,
-        /// `prepend_<field>`.
-        prepend: Ident,
-    },
 }
 
 /// The names of a nested type.
@@ -709,7 +678,22 @@ const ITEM_METHODS: [&str; 11] = [
 ];
 
 /// The methods every update builder has (from `update_options!`).
-const UPDATE_METHODS: [&str; 4] = ["when", "send", "return_old", "expect_version"];
+const UPDATE_METHODS: [&str; 14] = [
+    "when",
+    "send",
+    "return_old",
+    "expect_version",
+    "set",
+    "set_if_not_exists",
+    "remove",
+    "add",
+    "increment",
+    "decrement",
+    "add_items",
+    "delete_items",
+    "append",
+    "prepend",
+];
 
 /// The methods every query builder has (from `query_options!`).
 const QUERY_METHODS: [&str; 12] = [
@@ -810,6 +794,9 @@ fn item_names(
         .updates
         .iter()
         .map(|u| {
+            if !u.keyed() {
+                return None;
+            }
             let f = item.field(u.field);
             let id = field(u.field);
             let s = stem(id);
@@ -820,38 +807,17 @@ fn item_names(
             };
             let set = declare(join(&["set", &s]));
             let remove = u.remove.then(|| declare(join(&["remove", &s])));
-            let set_if_not_exists = u
-                .if_not_exists
-                .then(|| declare(join(&["set", &s, "if_not_exists"])));
-            let mut method = |verb: &str| declare(join(&[verb, &s]));
-            let actions = u.actions.map(|a| match a {
-                ir::Actions::Arithmetic => ActionNames::Arithmetic {
-                    add: method("add"),
-                    increment: method("increment"),
-                    decrement: method("decrement"),
-                },
-                ir::Actions::SetItems => ActionNames::SetItems {
-                    add: method("add"),
-                    delete: method("delete"),
-                },
-                ir::Actions::ListItems => ActionNames::ListItems {
-                    append: method("append"),
-                    prepend: method("prepend"),
-                },
-            });
             let mut params: Vec<Ident> = vec![id.clone()];
             params.extend(u.partners.iter().map(|p| field(*p).clone()));
             let key = fresh("key", &params);
-            UpdateNames {
+            Some(UpdateNames {
                 set: MethodNames {
                     method: set,
                     params,
                 },
                 key,
                 remove,
-                set_if_not_exists,
-                actions,
-            }
+            })
         })
         .collect();
 

@@ -5,7 +5,7 @@
 //! paths, so a value of the wrong type does not compile:
 //!
 //! ```text
-//! Customer::update(key).set_name("Ann").when(|f| f.tier.eq(Tier::Pro).and(f.age.ge(18u8)))
+//! Customer::update(key).set(|f| f.name, "Ann").when(|f| f.tier.eq(Tier::Pro).and(f.age.ge(18u8)))
 //! ```
 //!
 //! Every attribute name and value becomes a placeholder (`#n0`, `:v0`), so
@@ -261,26 +261,69 @@ impl Contains<String> for String {}
 impl<E> Contains<E> for std::collections::BTreeSet<E> {}
 impl<E> Contains<E> for Vec<E> {}
 
-/// A field of item type `I` holding a `T`, for conditions. Generated code
-/// builds one per field.
+/// What the generic update actions ([`Update::set`](crate::Update::set)
+/// and the others) may do with a field: the third parameter of a
+/// [`Path`]. A [`Fixed`] field they do not change at all.
+#[diagnostic::on_unimplemented(
+    message = "this field cannot be changed by the update's generic actions",
+    label = "the field's path is `{Self}`",
+    note = "key fields would move the item and writes keep timestamps and versions; \
+            a field an index key is built from has its own `set_<field>`, which rewrites the key"
+)]
+pub trait Updatable: sealed::Sealed {}
+
+/// A field the generic update actions do not change: a table key field (the
+/// item would move), a field writes keep (timestamps, version), or a field
+/// an index key is built from (its generated `set_<field>` rewrites that
+/// key too).
+#[derive(Debug, Clone, Copy)]
+pub struct Fixed;
+
+/// A required field updates can set, and change by its type's actions.
+#[derive(Debug, Clone, Copy)]
+pub struct Settable;
+
+/// An optional field: [`Settable`], and updates can also remove it.
+#[derive(Debug, Clone, Copy)]
+pub struct Optional;
+
+impl Updatable for Settable {}
+impl Updatable for Optional {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Settable {}
+    impl Sealed for super::Optional {}
+}
+
+/// A check of a new value against rules (a field's `validate` rules, a
+/// nested type's).
+pub type Check<T> = fn(&T) -> Result<(), crate::ValidationError>;
+
+/// A field of item type `I` holding a `T`, for conditions and updates;
+/// `A` ([`Fixed`], [`Settable`], [`Optional`]) says what updates may do
+/// with it. Generated code builds one per field.
 #[derive(Debug)]
-pub struct Path<I, T> {
+pub struct Path<I, T, A = Fixed> {
     attribute: &'static str,
     encode: fn(&T) -> AttributeValue,
     decode: fn(AttributeValue) -> Result<T, DecodeErrorKind>,
     limits: Option<&'static crate::validate::Limits>,
+    rules: Option<Check<T>>,
+    nested: Option<Check<T>>,
     item: PhantomData<fn() -> (I, T)>,
+    change: PhantomData<A>,
 }
 
-impl<I, T> Clone for Path<I, T> {
+impl<I, T, A> Clone for Path<I, T, A> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, T> Copy for Path<I, T> {}
+impl<I, T, A> Copy for Path<I, T, A> {}
 
-impl<I, T: crate::Attribute> Path<I, T> {
+impl<I, T: crate::Attribute, A> Path<I, T, A> {
     /// The path of the field stored as `attribute`, converted by its type's
     /// [`Attribute`](crate::Attribute) implementation.
     pub const fn new(attribute: &'static str) -> Self {
@@ -288,7 +331,7 @@ impl<I, T: crate::Attribute> Path<I, T> {
     }
 }
 
-impl<I, T> Path<I, T> {
+impl<I, T, A> Path<I, T, A> {
     /// The path of the field stored as `attribute`, encoded by `encode`
     /// and decoded by `decode` (e.g. a datetime as epoch seconds).
     pub const fn with_codec(
@@ -301,7 +344,10 @@ impl<I, T> Path<I, T> {
             encode,
             decode,
             limits: None,
+            rules: None,
+            nested: None,
             item: PhantomData,
+            change: PhantomData,
         }
     }
 
@@ -310,6 +356,34 @@ impl<I, T> Path<I, T> {
     pub const fn limits(mut self, limits: &'static crate::validate::Limits) -> Self {
         self.limits = Some(limits);
         self
+    }
+
+    /// The path with the field's `validate` rules, which updates check on
+    /// every new value before sending.
+    pub const fn rules(mut self, check: Check<T>) -> Self {
+        self.rules = Some(check);
+        self
+    }
+
+    /// The path with the rules of the nested type the field holds (in a
+    /// list or map too), which updates check on every new value and on
+    /// appended items.
+    pub const fn nested(mut self, check: Check<T>) -> Self {
+        self.nested = Some(check);
+        self
+    }
+
+    /// Checks a new value of the whole field: its rules, then its nested
+    /// type's.
+    pub(crate) fn check(&self, value: &T) -> Result<(), crate::ValidationError> {
+        self.rules.map_or(Ok(()), |check| check(value))?;
+        self.check_nested(value)
+    }
+
+    /// Checks values added to the field (items appended to a list) against
+    /// its nested type's rules.
+    pub(crate) fn check_nested(&self, value: &T) -> Result<(), crate::ValidationError> {
+        self.nested.map_or(Ok(()), |check| check(value))
     }
 
     /// The field's rules updates check on the stored value, if any.
@@ -423,7 +497,7 @@ impl<I, T> Path<I, T> {
     }
 }
 
-impl<I, T: Ordered> Path<I, T> {
+impl<I, T: Ordered, A> Path<I, T, A> {
     /// The field is less than `value`.
     pub fn lt(self, value: impl IntoValue<T>) -> Condition<I> {
         self.compare(Op::Lt, value.into_value())
@@ -454,7 +528,7 @@ impl<I, T: Ordered> Path<I, T> {
     }
 }
 
-impl<I> Path<I, String> {
+impl<I, A> Path<I, String, A> {
     /// The field as a plain key attribute with text `value`.
     pub fn key_text(&self, value: &str) -> crate::key::RenderedKey {
         crate::key::RenderedKey::plain(self.attribute, AttributeValue::S(value.to_owned()))
@@ -477,7 +551,7 @@ impl<I> Path<I, String> {
     }
 }
 
-impl<I, T> Path<I, T> {
+impl<I, T, A> Path<I, T, A> {
     /// Text contains a substring; a set or list contains an element.
     pub fn contains<E: crate::Attribute>(self, value: impl IntoValue<E>) -> Condition<I>
     where

@@ -75,7 +75,7 @@ client! {
         CancellationReason, DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result,
         ValidationError, ValidationRule,
     };
-    pub use expr::{Condition, IntoValue, Path};
+    pub use expr::{Condition, Fixed, IntoValue, Optional, Path, Settable};
     pub use futures_core::Stream;
     pub use item::{Item, Key, Unmodeled, Version};
     pub use jiff::{Timestamp, civil::Date};

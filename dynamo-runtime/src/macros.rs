@@ -94,7 +94,11 @@ macro_rules! item_operations {
 
 /// The update builder of an item type: `update` on the item type, and
 /// `when`, `send`, `return_old` (and `expect_version` for a versioned item
-/// type) on the builder, whose field methods are generated.
+/// type) and the generic field actions of [`Update`](crate::Update) on the
+/// builder; the `set_<field>` of fields index keys are built from are
+/// generated. The actions' type parameters end in `_` (`T_`), which no
+/// schema type name can (they are UpperCamelCase letters and digits), so an
+/// item type named `T` does not shadow them.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! update_options {
@@ -129,6 +133,105 @@ macro_rules! update_options {
             /// Returns the item as stored before the update instead.
             pub fn return_old(self) -> $crate::ReturningOld<$crate::Update<$item>> {
                 self.0.return_old()
+            }
+
+            /// Sets a field: `.set(|f| f.total, 5)`; see
+            /// [`Update::set`]($crate::Update::set).
+            pub fn set<T_: $crate::Attribute, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, T_, A_>,
+                value: impl $crate::IntoValue<T_>,
+            ) -> Self {
+                Self(self.0.set(field, value))
+            }
+
+            /// Sets a field unless the item has a value; see
+            /// [`Update::set_if_not_exists`]($crate::Update::set_if_not_exists).
+            pub fn set_if_not_exists<T_: $crate::Attribute, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, T_, A_>,
+                value: impl $crate::IntoValue<T_>,
+            ) -> Self {
+                Self(self.0.set_if_not_exists(field, value))
+            }
+
+            /// Removes an optional field: `.remove(|f| f.note)`; see
+            /// [`Update::remove`]($crate::Update::remove).
+            pub fn remove<T_>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, T_, $crate::Optional>,
+            ) -> Self {
+                Self(self.0.remove(field))
+            }
+
+            /// Adds `by` to a number (an absent value counts as 0); see
+            /// [`Update::add`]($crate::Update::add).
+            pub fn add<T_: $crate::Attribute + $crate::validate::Bounded, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, T_, A_>,
+                by: T_,
+            ) -> Self {
+                Self(self.0.add(field, by))
+            }
+
+            /// Adds `by` to a number the item has; see
+            /// [`Update::increment`]($crate::Update::increment).
+            pub fn increment<T_: $crate::Attribute + $crate::validate::Bounded, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, T_, A_>,
+                by: T_,
+            ) -> Self {
+                Self(self.0.increment(field, by))
+            }
+
+            /// Subtracts `by` from a number the item has; see
+            /// [`Update::decrement`]($crate::Update::decrement).
+            pub fn decrement<T_: $crate::Attribute + $crate::validate::Bounded, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, T_, A_>,
+                by: T_,
+            ) -> Self {
+                Self(self.0.decrement(field, by))
+            }
+
+            /// Adds `items` to a set; see
+            /// [`Update::add_items`]($crate::Update::add_items).
+            pub fn add_items<E_: $crate::attr::SetElement + ::std::clone::Clone, V_: $crate::IntoValue<E_>, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, ::std::collections::BTreeSet<E_>, A_>,
+                items: impl ::std::iter::IntoIterator<Item = V_>,
+            ) -> Self {
+                Self(self.0.add_items(field, items))
+            }
+
+            /// Removes `items` from a set; see
+            /// [`Update::delete_items`]($crate::Update::delete_items).
+            pub fn delete_items<E_: $crate::attr::SetElement + ::std::clone::Clone, V_: $crate::IntoValue<E_>, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, ::std::collections::BTreeSet<E_>, A_>,
+                items: impl ::std::iter::IntoIterator<Item = V_>,
+            ) -> Self {
+                Self(self.0.delete_items(field, items))
+            }
+
+            /// Appends `items` to a list; see
+            /// [`Update::append`]($crate::Update::append).
+            pub fn append<E_: $crate::Attribute, V_: $crate::IntoValue<E_>, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, ::std::vec::Vec<E_>, A_>,
+                items: impl ::std::iter::IntoIterator<Item = V_>,
+            ) -> Self {
+                Self(self.0.append(field, items))
+            }
+
+            /// Prepends `items` to a list; see
+            /// [`Update::prepend`]($crate::Update::prepend).
+            pub fn prepend<E_: $crate::Attribute, V_: $crate::IntoValue<E_>, A_: $crate::expr::Updatable>(
+                self,
+                field: impl ::std::ops::FnOnce(&<$item as $crate::Item>::Fields) -> $crate::Path<$item, ::std::vec::Vec<E_>, A_>,
+                items: impl ::std::iter::IntoIterator<Item = V_>,
+            ) -> Self {
+                Self(self.0.prepend(field, items))
             }
         }
 

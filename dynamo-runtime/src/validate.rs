@@ -19,6 +19,11 @@ fn fail(item_type: &'static str, field: &'static str, rule: ValidationRule) -> V
 }
 
 /// A value with an order for `min` / `max`: numbers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a number",
+    label = "`add`, `increment` and `decrement` are for number fields",
+    note = "`set` replaces a value of any type; sets have `add_items`, lists `append`"
+)]
 pub trait Bounded {
     /// The value as `f64`, for comparison with the schema's bounds.
     fn to_f64(&self) -> f64;

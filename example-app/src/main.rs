@@ -130,7 +130,7 @@ async fn main() -> Result<(), Error> {
     // status feeds the by_status index key, which the update rewrites.
     let shipped = Order::update(orders[1].key())
         .set_status(OrderStatus::Shipped)
-        .add_tags(["gift"])
+        .add_items(|f| f.tags, ["gift"])
         .when(|f| f.status.eq(OrderStatus::Placed))
         .send(&db)
         .await?;
@@ -165,11 +165,11 @@ async fn main() -> Result<(), Error> {
 
     // A transaction: upgrade Ann and deliver o-4, all or nothing.
     db.transact()
-        .update(Customer::update(ann.key()).set_tier(CustomerTier::Pro))
+        .update(Customer::update(ann.key()).set(|f| f.tier, CustomerTier::Pro))
         .update(
             Order::update(orders[3].key())
                 .set_status(OrderStatus::Delivered)
-                .set_rating(5),
+                .set(|f| f.rating, 5),
         )
         .send()
         .await?;

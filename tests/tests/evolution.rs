@@ -891,7 +891,7 @@ async fn updates_relative_to_a_renamed_attribute_wait_for_the_rewrite() {
         }
     };
     let err = Order::update(key(1))
-        .add_total(5)
+        .add(|f| f.total, 5)
         .send(&db)
         .await
         .unwrap_err();
@@ -907,12 +907,16 @@ async fn updates_relative_to_a_renamed_attribute_wait_for_the_rewrite() {
         "{err}"
     );
     let err = Order::update(key(2))
-        .set_total_if_not_exists(7)
+        .set_if_not_exists(|f| f.total, 7)
         .send(&db)
         .await
         .unwrap_err();
     assert!(matches!(&err, Error::NotRewritten { .. }), "{err}");
-    let set = Order::update(key(3)).set_total(99).send(&db).await.unwrap();
+    let set = Order::update(key(3))
+        .set(|f| f.total, 99)
+        .send(&db)
+        .await
+        .unwrap();
     assert_eq!(set.total, 99);
 
     migrations::run(&db).await.unwrap();
@@ -923,7 +927,11 @@ async fn updates_relative_to_a_renamed_attribute_wait_for_the_rewrite() {
     assert_eq!(total(1).await, 10, "the refused add wrote nothing");
     assert_eq!(total(2).await, 20);
     assert_eq!(total(3).await, 99, "the plain set wins over the old value");
-    let added = Order::update(key(1)).add_total(5).send(&db).await.unwrap();
+    let added = Order::update(key(1))
+        .add(|f| f.total, 5)
+        .send(&db)
+        .await
+        .unwrap();
     assert_eq!(added.total, 15);
     for item in scan(&db).await {
         assert!(!item.contains_key("total"), "{item:?}");

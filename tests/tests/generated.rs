@@ -148,7 +148,7 @@ async fn global_local_and_keys_only_indexes() {
         placed_at: at("2024-03-02T10:00:00Z"),
         order_id: "o2".into(),
     })
-    .set_status(shop::OrderStatus::Shipped)
+    .set(|f| f.status, shop::OrderStatus::Shipped)
     .send(&db)
     .await
     .unwrap();
@@ -247,7 +247,7 @@ async fn conditions_filters_and_updates_are_typed() {
     assert_eq!(ids(&top), ["o1"]);
     // Removing an optional field takes the item out of the sparse index.
     shop::Order::update(key.clone())
-        .set_status("open".parse::<shop::OrderStatus>().unwrap())
+        .set(|f| f.status, "open".parse::<shop::OrderStatus>().unwrap())
         .send(&db)
         .await
         .unwrap();
@@ -260,7 +260,7 @@ async fn conditions_filters_and_updates_are_typed() {
         1
     );
     shop::Order::update(key.clone())
-        .remove_status()
+        .remove(|f| f.status)
         .send(&db)
         .await
         .unwrap();
@@ -408,7 +408,7 @@ async fn timestamps_versions_and_ttl_are_kept_by_writes() {
     assert!(matches!(err, Error::Stale { expected: 1, .. }), "{err}");
     // Updates advance the version and can require one.
     let updated = sessions::Session::update(session.key())
-        .set_device("laptop")
+        .set(|f| f.device, "laptop")
         .expect_version(2)
         .send(&db)
         .await
@@ -416,7 +416,7 @@ async fn timestamps_versions_and_ttl_are_kept_by_writes() {
     assert_eq!(updated.version, 3);
     assert_eq!(updated.device.as_deref(), Some("laptop"));
     let err = sessions::Session::update(session.key())
-        .remove_device()
+        .remove(|f| f.device)
         .expect_version(2)
         .send(&db)
         .await
@@ -454,7 +454,7 @@ async fn a_permanent_item_stays_permanent_through_a_put() {
     });
     session.put().send(&db).await.unwrap();
     let permanent = sessions::Session::update(session.key())
-        .remove_expires_at()
+        .remove(|f| f.expires_at)
         .send(&db)
         .await
         .unwrap();
@@ -566,7 +566,7 @@ async fn validate_runs_before_every_write() {
     let p = product();
     p.put().send(&db).await.unwrap();
     let err = catalog::Product::update(p.key())
-        .set_weight(2000.0)
+        .set(|f| f.weight, 2000.0)
         .send(&db)
         .await
         .unwrap_err();

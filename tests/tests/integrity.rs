@@ -89,15 +89,18 @@ async fn empty_sets_are_stored_anywhere_and_read_back_empty() {
 
     // Setting a set field to the empty set removes the attribute.
     let updated = ledger::Account::update(a.key())
-        .add_tags(["t1", "t2"])
+        .add_items(|f| f.tags, ["t1", "t2"])
         .send(&db)
         .await
         .unwrap();
     assert_eq!(updated.tags, set(&["t1", "t2"]));
     let updated = ledger::Account::update(a.key())
-        .set_tags(BTreeSet::new())
-        .set_groups(vec![BTreeSet::new()])
-        .set_labels(BTreeMap::from([("e".to_owned(), BTreeSet::new())]))
+        .set(|f| f.tags, BTreeSet::new())
+        .set(|f| f.groups, vec![BTreeSet::new()])
+        .set(
+            |f| f.labels,
+            BTreeMap::from([("e".to_owned(), BTreeSet::new())]),
+        )
         .send(&db)
         .await
         .unwrap();
@@ -120,14 +123,14 @@ async fn bounded_number_updates_write_nothing_out_of_range() {
 
     // Below a u32's 0: refused by the stored value, nothing written.
     let err = ledger::Account::update(key())
-        .decrement_seats(10)
+        .decrement(|f| f.seats, 10)
         .send(&db)
         .await
         .unwrap_err();
     assert_eq!(rule(err), ("seats", ValidationRule::Min(0.0)));
     // Past u32::MAX.
     let err = ledger::Account::update(key())
-        .increment_seats(u32::MAX - 2)
+        .increment(|f| f.seats, u32::MAX - 2)
         .send(&db)
         .await
         .unwrap_err();
@@ -137,53 +140,56 @@ async fn bounded_number_updates_write_nothing_out_of_range() {
     );
     // Past `validate.max` of an i32, with ADD.
     let err = ledger::Account::update(key())
-        .add_credit(101)
+        .add(|f| f.credit, 101)
         .send(&db)
         .await
         .unwrap_err();
     assert_eq!(rule(err), ("credit", ValidationRule::Max(100.0)));
     let err = ledger::Account::update(key())
-        .decrement_credit(101)
+        .decrement(|f| f.credit, 101)
         .send(&db)
         .await
         .unwrap_err();
     assert_eq!(rule(err), ("credit", ValidationRule::Min(-100.0)));
     // A u8 past 255.
     let err = ledger::Account::update(key())
-        .increment_level(200)
-        .increment_level(56)
+        .increment(|f| f.level, 200)
+        .increment(|f| f.level, 56)
         .send(&db)
         .await;
     assert!(err.is_err(), "two actions on one attribute are refused");
     let err = ledger::Account::update(key())
-        .increment_level(255)
+        .increment(|f| f.level, 255)
         .send(&db)
         .await;
     assert!(err.is_ok(), "0 + 255 fits a u8");
     let err = ledger::Account::update(key())
-        .increment_level(1)
+        .increment(|f| f.level, 1)
         .send(&db)
         .await
         .unwrap_err();
     assert_eq!(rule(err), ("level", ValidationRule::Max(255.0)));
     // `max_len = 3` on a list grown by append and prepend.
     ledger::Account::update(key())
-        .append_notes(vec!["a".into(), "b".into()])
+        .append(|f| f.notes, ["a", "b"])
         .send(&db)
         .await
         .unwrap();
     let err = ledger::Account::update(key())
-        .prepend_notes(vec!["c".into(), "d".into()])
+        .prepend(|f| f.notes, ["c", "d"])
         .send(&db)
         .await
         .unwrap_err();
     assert_eq!(rule(err), ("notes", ValidationRule::MaxLen(3)));
     // A nested type's rules, set through an update.
     let err = ledger::Account::update(key())
-        .set_limits(ledger::Limits {
-            daily: 5000,
-            codes: BTreeSet::new(),
-        })
+        .set(
+            |f| f.limits,
+            ledger::Limits {
+                daily: 5000,
+                codes: BTreeSet::new(),
+            },
+        )
         .send(&db)
         .await
         .unwrap_err();
@@ -192,8 +198,8 @@ async fn bounded_number_updates_write_nothing_out_of_range() {
     // Within range, everything applies; nothing above was written, and
     // the item reads back.
     let after = ledger::Account::update(key())
-        .decrement_seats(5)
-        .add_credit(100)
+        .decrement(|f| f.seats, 5)
+        .add(|f| f.credit, 100)
         .send(&db)
         .await
         .unwrap();
@@ -388,7 +394,7 @@ async fn a_version_at_its_largest_value_is_never_wrapped() {
     raw.insert("version".into(), n(&u32::MAX.to_string()));
     raw_put(&db, raw).await;
     let err = ledger::Account::update(a.key())
-        .set_seats(2)
+        .set(|f| f.seats, 2)
         .send(&db)
         .await
         .unwrap_err();
@@ -454,7 +460,7 @@ async fn a_table_without_a_type_attribute_is_read_and_written() {
     // An update and a put write no type attribute; with `keep_unmodeled =
     // false`, a put drops what the schema does not model.
     let updated = legacy::User::update(key.clone())
-        .set_name("Ann")
+        .set(|f| f.name, "Ann")
         .send(&db)
         .await
         .unwrap();

@@ -62,13 +62,13 @@ async fn writes_return_old_items_and_gets_read_projections() {
 
     // Updates return the new item, or the old one when asked.
     let after = Customer::update(key.clone())
-        .add_loyalty_points(10)
+        .add(|f| f.loyalty_points, 10)
         .send(&db)
         .await
         .unwrap();
     assert_eq!(after.loyalty_points, 15);
     let before = Customer::update(key.clone())
-        .add_loyalty_points(1)
+        .add(|f| f.loyalty_points, 1)
         .return_old()
         .send(&db)
         .await
@@ -372,7 +372,7 @@ async fn read_transactions_and_versioned_write_transactions() {
     db.transact()
         .update(
             Product::update(lamp.key())
-                .set_stock(2u32)
+                .set(|f| f.stock, 2u32)
                 .expect_version(1),
         )
         .put(&bob)

@@ -1,14 +1,12 @@
-//! Only optional fields can be removed.
-use dynamo_tests::fixtures::indexes_collections::shop::{Order, OrderKey};
-
-fn key() -> OrderKey {
-    OrderKey {
-        customer_id: "c1".into(),
-        placed_at: dynamo_runtime::Timestamp::UNIX_EPOCH,
-        order_id: "o1".into(),
-    }
-}
+//! Only optional fields can be removed: a required field's path is
+//! `Settable`, and `remove` takes an `Optional` one.
+use dynamo_tests::fixtures::indexes_collections::shop::{OrderLine, OrderLineKey};
 
 fn main() {
-    let _ = Order::update(key()).remove_total_cents();
+    let key = OrderLineKey {
+        customer_id: "c1".into(),
+        order_id: "o1".into(),
+        line: 1,
+    };
+    let _ = OrderLine::update(key).remove(|f| f.sku);
 }

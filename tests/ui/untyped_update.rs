@@ -1,6 +1,6 @@
-//! The untyped layer under the typed update is not public API: an
-//! `Update` has no method that sets a field by path (or an attribute by
-//! name), so converting a typed update does not bypass its guarantees.
+//! Converting a typed update into the runtime's `Update` does not bypass
+//! its guarantees: `Update`'s actions take the same typed paths, so a key
+//! field is `Fixed` there too (and no method sets an attribute by name).
 use dynamo_tests::fixtures::indexes_collections::shop::{Order, OrderKey};
 
 fn key() -> OrderKey {
@@ -13,6 +13,5 @@ fn key() -> OrderKey {
 
 fn main() {
     let update: dynamo_runtime::Update<Order> = Order::update(key()).set_total_cents(1).into();
-    let fields = <Order as dynamo_runtime::Item>::FIELDS;
-    let _ = update.set(fields.order_id, "o2");
+    let _ = update.set(|f| f.order_id, "o2");
 }

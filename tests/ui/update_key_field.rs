@@ -1,4 +1,5 @@
-//! Key fields cannot be updated: the item would move to another key.
+//! Key fields cannot be updated: the item would move to another key. Their
+//! paths are `Fixed`, which no update action takes.
 use dynamo_tests::fixtures::indexes_collections::shop::{Order, OrderKey};
 
 fn key() -> OrderKey {
@@ -10,5 +11,5 @@ fn key() -> OrderKey {
 }
 
 fn main() {
-    let _ = Order::update(key()).set_order_id("o2");
+    let _ = Order::update(key()).set(|f| f.order_id, "o2");
 }

@@ -6,7 +6,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{
-    ItemCx, doc,
+    ItemCx, TableCx, doc,
     keys::{key_text, key_values, render_key},
     link,
     types::{
@@ -14,7 +14,7 @@ use super::{
         upper_case_acronym, validate_body, validator,
     },
 };
-use crate::ir::{FieldId, FieldType, IntType, KeyId, KeyValue};
+use crate::ir::{Change, FieldId, FieldType, IntType, KeyId, KeyValue};
 
 pub(super) fn emit_item(cx: ItemCx<'_>) -> TokenStream {
     let structs = emit_structs(cx);
@@ -345,10 +345,25 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             },
         )
     };
-    let paths = item.fields.iter().zip(&names.fields).map(|(f, i)| {
-        let p = path(f);
-        quote!(#i: #p,)
-    });
+    let paths = item
+        .fields
+        .iter()
+        .zip(&names.fields)
+        .zip(&names.validators)
+        .enumerate()
+        .map(|(id, ((f, i), validator))| {
+            let p = path(f);
+            // The checks of a new value, for the fields updates change.
+            if !item.updates.iter().any(|u| u.field.0 == id) {
+                return quote!(#i: #p,);
+            }
+            let rules = validator.as_ref().map(|v| match f.ty {
+                FieldType::String => quote!(.rules(|v: &String| Self::#v(v))),
+                _ => quote!(.rules(Self::#v)),
+            });
+            let nested = nested_check(cx.cx, &f.ty);
+            quote!(#i: #p #rules #nested,)
+        });
     let version = item.version.map(|v| {
         let f = item.field(v.field);
         let attribute = &f.attribute;
@@ -525,14 +540,44 @@ fn emit_key_impl(cx: ItemCx<'_>) -> TokenStream {
     }
 }
 
+/// The check of a nested type's `validate` rules on a new value of a
+/// field of type `ty` (a nested type, or a list or map of one), as
+/// `.nested(…)`.
+fn nested_check(cx: &TableCx<'_>, ty: &FieldType) -> Option<TokenStream> {
+    let (nested, each) = match ty {
+        FieldType::Nested(_) => (ty, None),
+        FieldType::List(t) if matches!(**t, FieldType::Nested(_)) => (&**t, Some(quote!(iter))),
+        FieldType::Map(t) if matches!(**t, FieldType::Nested(_)) => (&**t, Some(quote!(values))),
+        _ => return None,
+    };
+    let nested = rust_type(cx, nested);
+    Some(match each {
+        None => quote!(.nested(#nested::validate)),
+        Some(each) => {
+            let whole = rust_type(cx, ty);
+            quote!(.nested(|v: &#whole| v.#each().try_for_each(#nested::validate)))
+        }
+    })
+}
+
 fn emit_fields(cx: ItemCx<'_>) -> TokenStream {
     let (item, names) = (cx.item, cx.names);
     let (ty, fields_struct) = (&names.ty, &names.fields_struct);
-    let defs = item.fields.iter().zip(&names.fields).map(|(f, i)| {
-        let t = rust_type(cx.cx, &f.ty);
-        let docs = doc(&format!("`{}`, stored as `{}`.", f.name, f.attribute));
-        quote!(#docs pub #i: dynamo::Path<#ty, #t>,)
-    });
+    let defs = item
+        .fields
+        .iter()
+        .zip(&names.fields)
+        .enumerate()
+        .map(|(id, (f, i))| {
+            let t = rust_type(cx.cx, &f.ty);
+            let docs = doc(&format!("`{}`, stored as `{}`.", f.name, f.attribute));
+            let change = match item.change(FieldId(id)) {
+                Change::Fixed => quote!(dynamo::Fixed),
+                Change::Settable => quote!(dynamo::Settable),
+                Change::Optional => quote!(dynamo::Optional),
+            };
+            quote!(#docs pub #i: dynamo::Path<#ty, #t, #change>,)
+        });
     let docs = doc(&format!(
         "The fields of `{}` as typed paths, for conditions and filters: \
          `.when(|f| f.<field>.eq(value))`.",

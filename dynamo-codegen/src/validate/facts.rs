@@ -4,8 +4,8 @@
 //! field.
 
 use crate::ir::{
-    Access, Actions, Field, FieldId, FieldType, FieldUpdate, IndexDef, IndexId, IndexKind, Item,
-    KeyId, KeyValue, Projected, Projection, SortCondition, SortOp, TableDef, TemplatePart,
+    Access, Field, FieldId, FieldType, FieldUpdate, IndexDef, IndexId, IndexKind, Item, KeyId,
+    KeyValue, Projected, Projection, SortCondition, SortOp, TableDef, TemplatePart,
 };
 
 /// The key attributes an item fills, each once: the table's keys, then
@@ -216,18 +216,9 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
                 }
             }
         }
-        let free = rewrites.is_empty();
         out.push(FieldUpdate {
             field: id,
             remove: field.optional,
-            if_not_exists: free,
-            actions: match &field.ty {
-                _ if !free => None,
-                FieldType::Set(_) => Some(Actions::SetItems),
-                FieldType::List(_) => Some(Actions::ListItems),
-                ty if ty.is_numeric() => Some(Actions::Arithmetic),
-                _ => None,
-            },
             rewrites,
             partners,
         });

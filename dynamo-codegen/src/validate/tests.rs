@@ -159,7 +159,8 @@ fn options_add_fields_and_indexes_collect_members() {
         .collect();
     assert_eq!(updated, ["user", "expires_at"]);
     assert_eq!(item.updates[0].rewrites.len(), 1);
-    assert!(!item.updates[0].if_not_exists);
+    assert!(item.updates[0].keyed());
+    assert!(!item.updates[1].keyed());
 }
 
 #[test]

@@ -177,9 +177,9 @@ impl<I: Item> Projected<I> {
     /// The value of a projected field: `Ok(None)` when the item does not
     /// have it. A field that was not projected is a [`DecodeError`] (kind
     /// [`DecodeErrorKind::NotProjected`]), never a silent `None`.
-    pub fn get<T>(
+    pub fn get<T, A>(
         &self,
-        field: impl FnOnce(&I::Fields) -> Path<I, T>,
+        field: impl FnOnce(&I::Fields) -> Path<I, T, A>,
     ) -> Result<Option<T>, DecodeError> {
         let path = field(&I::FIELDS);
         let attribute = path.attribute();

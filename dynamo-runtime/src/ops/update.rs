@@ -8,7 +8,7 @@ use crate::{
     Attribute, Condition, Db, Error, IntoValue, Item, Key, KeyTemplate, Path, Result,
     ValidationError, ValidationRule,
     attr::SetElement,
-    expr::Expr,
+    expr::{Expr, Optional, Updatable},
     key::RenderedKey,
     log::{Meter, span},
     validate::{Bounded, Limits},
@@ -299,10 +299,12 @@ enum SetValue {
     Prepend(AttributeValue),
 }
 
-/// An update of one existing item. Generated update builders wrap it with
-/// one typed method per field action (see [`UpdateActions`]), so only the
-/// item type's own fields, with values of their types, can be changed, key
-/// fields never.
+/// An update of one existing item: typed actions on the fields updates may
+/// change (`.set(|f| f.total, 5)`, `.add(|f| f.count, 1)`,
+/// `.remove(|f| f.note)`), with values of their types; key fields never
+/// change. Generated update builders forward these and add a
+/// `set_<field>` for each field an index key is built from, which rewrites
+/// that key too.
 ///
 /// The update fails with [`Error::NotFound`] when no item of the type has
 /// the key (it never creates a partial item); it sets `updated_at`, advances
@@ -337,7 +339,7 @@ impl<I: Item> Update<I> {
             error: None,
         };
         let mut update = match I::UPDATED_AT {
-            Some(path) => update.set(path, crate::Timestamp::now()),
+            Some(path) => update.set_path(path, crate::Timestamp::now()),
             None => update,
         };
         if let Some(version) = I::VERSION.filter(|v| v.max < u64::MAX) {
@@ -505,9 +507,9 @@ impl<I: Item> Update<I> {
 
     /// Guards adding `by` (negated with `negate`) to the number at `path`;
     /// see [`number_guards`].
-    fn guard_number<T: Bounded>(
+    fn guard_number<T: Bounded, A>(
         mut self,
-        path: &Path<I, T>,
+        path: &Path<I, T, A>,
         by: &T,
         negate: bool,
         adds: bool,
@@ -542,7 +544,7 @@ impl<I: Item> Update<I> {
     }
 
     /// Guards the length of the list or set at `path`; see [`size_guards`].
-    fn guard_size<T>(mut self, path: &Path<I, T>, grows: usize, shrinks: usize) -> Self {
+    fn guard_size<T, A>(mut self, path: &Path<I, T, A>, grows: usize, shrinks: usize) -> Self {
         if let Some(limits) = path.field_limits() {
             self.guards
                 .extend(size_guards(path.attribute(), limits, grows, shrinks));
@@ -599,96 +601,57 @@ fn set_value<E: SetElement + Clone, V: IntoValue<E>>(
     (!items.is_empty()).then(|| (items.len(), items.to_attribute()))
 }
 
-/// The field actions generated update builders are made of. Each generated
-/// `<Item>Update` method calls one of these with the field's typed path, so
-/// only the item type's own non-key fields change, with values of their
-/// types; this trait is not for direct use (it would bypass that).
-pub trait UpdateActions<I: Item>: Sized {
-    /// Records a failed `validate` rule; `send` returns it without sending.
-    fn check(self, result: Result<(), ValidationError>) -> Self;
-    /// `SET field = value`; `REMOVE field` for a value stored as no
-    /// attribute (an empty set).
-    fn set<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
-    /// `SET field = if_not_exists(field, value)` (nothing for an empty set).
-    fn set_if_not_exists<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
-    /// `REMOVE field`.
-    fn remove<T>(self, path: Path<I, T>) -> Self;
-    /// `ADD field by`: adds to a number (an absent one counts as 0). The
-    /// result stays within the type's and `validate`'s bounds: a condition
-    /// on the stored value, or [`Error::Validation`] and nothing written.
-    fn add<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self;
-    /// `SET field = field + by` (the item must have a value), bounded as
-    /// [`add`](Self::add).
-    fn increment<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self;
-    /// `SET field = field - by` (the item must have a value), bounded as
-    /// [`add`](Self::add).
-    fn decrement<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self;
-    /// `ADD field items`: adds elements to a set. With `max_len`, the stored
-    /// set must have room for all of `items` (a condition; elements it
-    /// holds already count as new).
-    fn add_items<E: SetElement + Clone, V: IntoValue<E>>(
+impl<I: Item> Update<I> {
+    /// `SET field = value`: `.set(|f| f.total, 5)`. A value stored as no
+    /// attribute (an empty set) removes the field. The value is checked
+    /// against the field's `validate` rules (and a nested type's) first:
+    /// a failure is returned by `send`, nothing written. Only fields
+    /// updates may change are offered: key fields, fields writes keep and
+    /// fields index keys are built from are [`Fixed`](crate::expr::Fixed)
+    /// (the last have a generated `set_<field>` that rewrites the keys).
+    pub fn set<T: Attribute, A: Updatable>(
         self,
-        path: Path<I, BTreeSet<E>>,
-        items: impl IntoIterator<Item = V>,
-    ) -> Self;
-    /// `DELETE field items`: removes elements from a set. With `min_len`,
-    /// the stored set must keep it after losing all of `items`.
-    fn delete_items<E: SetElement + Clone, V: IntoValue<E>>(
-        self,
-        path: Path<I, BTreeSet<E>>,
-        items: impl IntoIterator<Item = V>,
-    ) -> Self;
-    /// Appends `items` to a list (an absent list counts as empty), within
-    /// the field's `min_len` and `max_len` (a condition on the stored list).
-    fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self;
-    /// Prepends `items` to a list.
-    fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self;
-    /// Requires the stored value of `path` to be `value`: an index key
-    /// rewritten from a changed field and the caller's values of its other
-    /// fields is right only if those are the stored ones (otherwise
-    /// [`Error::StaleKeyField`], nothing written).
-    fn unchanged<T>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self;
-    /// `SET` a key attribute rendered from the update's key and new values
-    /// (an index key whose fields change).
-    fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self;
-    /// `REMOVE` a key attribute (the item leaves a sparse index).
-    fn remove_key(self, template: &KeyTemplate<I>) -> Self;
-}
-
-impl<I: Item> UpdateActions<I> for Update<I> {
-    fn check(self, result: Result<(), ValidationError>) -> Self {
-        self.record(result)
+        field: impl FnOnce(&I::Fields) -> Path<I, T, A>,
+        value: impl IntoValue<T>,
+    ) -> Self {
+        self.set_path(field(&I::FIELDS), value)
     }
 
-    fn set<T: Attribute>(mut self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+    /// `SET field = if_not_exists(field, value)`: sets the field unless the
+    /// item has a value (nothing for an empty set); checked as
+    /// [`set`](Self::set).
+    pub fn set_if_not_exists<T: Attribute, A: Updatable>(
+        self,
+        field: impl FnOnce(&I::Fields) -> Path<I, T, A>,
+        value: impl IntoValue<T>,
+    ) -> Self {
+        let path = field(&I::FIELDS);
         let value = value.into_value();
-        if value.is_absent() {
-            // A value stored as no attribute (an empty set) removes it.
-            self.remove.push(path.attribute());
-            return self;
-        }
-        let value = path.encode(&value);
-        self.push_set(path.attribute(), SetValue::Value(value))
-    }
-
-    fn set_if_not_exists<T: Attribute>(self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
-        let value = value.into_value();
+        let update = self.record(path.check(&value));
         if value.is_absent() {
             // Absent stays absent: nothing to set.
-            return self;
+            return update;
         }
         let value = path.encode(&value);
-        self.guard_rewritten(path.attribute())
+        update
+            .guard_rewritten(path.attribute())
             .push_set(path.attribute(), SetValue::IfNotExists(value))
     }
 
-    fn remove<T>(self, path: Path<I, T>) -> Self {
-        let mut update = self.guard_rewritten(path.attribute());
-        update.remove.push(path.attribute());
-        update
+    /// `REMOVE field`, of an optional field: `.remove(|f| f.note)`.
+    pub fn remove<T>(self, field: impl FnOnce(&I::Fields) -> Path<I, T, Optional>) -> Self {
+        self.remove_path(field(&I::FIELDS))
     }
 
-    fn add<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
+    /// `ADD field by`: adds to a number (an absent one counts as 0). The
+    /// result stays within the type's and `validate`'s bounds: a condition
+    /// on the stored value, or [`Error::Validation`] and nothing written.
+    pub fn add<T: Attribute + Bounded, A: Updatable>(
+        self,
+        field: impl FnOnce(&I::Fields) -> Path<I, T, A>,
+        by: T,
+    ) -> Self {
+        let path = field(&I::FIELDS);
         let mut update = self
             .guard_rewritten(path.attribute())
             .guard_number(&path, &by, false, true);
@@ -696,23 +659,41 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         update
     }
 
-    fn increment<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
+    /// `SET field = field + by` (the item must have a value), bounded as
+    /// [`add`](Self::add).
+    pub fn increment<T: Attribute + Bounded, A: Updatable>(
+        self,
+        field: impl FnOnce(&I::Fields) -> Path<I, T, A>,
+        by: T,
+    ) -> Self {
+        let path = field(&I::FIELDS);
         self.guard_rewritten(path.attribute())
             .guard_number(&path, &by, false, false)
             .push_set(path.attribute(), SetValue::Plus(by.to_attribute()))
     }
 
-    fn decrement<T: Attribute + Bounded>(self, path: Path<I, T>, by: T) -> Self {
+    /// `SET field = field - by` (the item must have a value), bounded as
+    /// [`add`](Self::add).
+    pub fn decrement<T: Attribute + Bounded, A: Updatable>(
+        self,
+        field: impl FnOnce(&I::Fields) -> Path<I, T, A>,
+        by: T,
+    ) -> Self {
+        let path = field(&I::FIELDS);
         self.guard_rewritten(path.attribute())
             .guard_number(&path, &by, true, false)
             .push_set(path.attribute(), SetValue::Minus(by.to_attribute()))
     }
 
-    fn add_items<E: SetElement + Clone, V: IntoValue<E>>(
+    /// `ADD field items`: adds elements to a set. With `max_len`, the stored
+    /// set must have room for all of `items` (a condition; elements it
+    /// holds already count as new). No items: nothing to do.
+    pub fn add_items<E: SetElement + Clone, V: IntoValue<E>, A: Updatable>(
         self,
-        path: Path<I, BTreeSet<E>>,
+        field: impl FnOnce(&I::Fields) -> Path<I, BTreeSet<E>, A>,
         items: impl IntoIterator<Item = V>,
     ) -> Self {
+        let path = field(&I::FIELDS);
         let Some((n, items)) = set_value(items) else {
             return self;
         };
@@ -723,11 +704,14 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         update
     }
 
-    fn delete_items<E: SetElement + Clone, V: IntoValue<E>>(
+    /// `DELETE field items`: removes elements from a set. With `min_len`,
+    /// the stored set must keep it after losing all of `items`.
+    pub fn delete_items<E: SetElement + Clone, V: IntoValue<E>, A: Updatable>(
         self,
-        path: Path<I, BTreeSet<E>>,
+        field: impl FnOnce(&I::Fields) -> Path<I, BTreeSet<E>, A>,
         items: impl IntoIterator<Item = V>,
     ) -> Self {
+        let path = field(&I::FIELDS);
         let Some((n, items)) = set_value(items) else {
             return self;
         };
@@ -738,19 +722,91 @@ impl<I: Item> UpdateActions<I> for Update<I> {
         update
     }
 
-    fn append<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
-        self.guard_rewritten(path.attribute())
-            .guard_size(&path, items.len(), 0)
-            .push_set(path.attribute(), SetValue::Append(items.to_attribute()))
+    /// Appends `items` to a list (an absent list counts as empty), within
+    /// the field's `min_len` and `max_len` (a condition on the stored list);
+    /// items of a nested type are checked against its rules.
+    pub fn append<E: Attribute, V: IntoValue<E>, A: Updatable>(
+        self,
+        field: impl FnOnce(&I::Fields) -> Path<I, Vec<E>, A>,
+        items: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.extend(field(&I::FIELDS), items, SetValue::Append)
     }
 
-    fn prepend<E: Attribute>(self, path: Path<I, Vec<E>>, items: Vec<E>) -> Self {
-        self.guard_rewritten(path.attribute())
-            .guard_size(&path, items.len(), 0)
-            .push_set(path.attribute(), SetValue::Prepend(items.to_attribute()))
+    /// Prepends `items` to a list, as [`append`](Self::append).
+    pub fn prepend<E: Attribute, V: IntoValue<E>, A: Updatable>(
+        self,
+        field: impl FnOnce(&I::Fields) -> Path<I, Vec<E>, A>,
+        items: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.extend(field(&I::FIELDS), items, SetValue::Prepend)
     }
 
-    fn unchanged<T>(mut self, path: Path<I, T>, value: impl IntoValue<T>) -> Self {
+    fn extend<E: Attribute, V: IntoValue<E>, A>(
+        self,
+        path: Path<I, Vec<E>, A>,
+        items: impl IntoIterator<Item = V>,
+        action: fn(AttributeValue) -> SetValue,
+    ) -> Self {
+        let items: Vec<E> = items.into_iter().map(IntoValue::into_value).collect();
+        self.record(path.check_nested(&items))
+            .guard_rewritten(path.attribute())
+            .guard_size(&path, items.len(), 0)
+            .push_set(path.attribute(), action(items.to_attribute()))
+    }
+
+    /// `SET field = value` of any field, after its checks.
+    fn set_path<T: Attribute, A>(self, path: Path<I, T, A>, value: impl IntoValue<T>) -> Self {
+        let value = value.into_value();
+        let mut update = self.record(path.check(&value));
+        if value.is_absent() {
+            // A value stored as no attribute (an empty set) removes it.
+            update.remove.push(path.attribute());
+            return update;
+        }
+        let value = path.encode(&value);
+        update.push_set(path.attribute(), SetValue::Value(value))
+    }
+
+    fn remove_path<T, A>(self, path: Path<I, T, A>) -> Self {
+        let mut update = self.guard_rewritten(path.attribute());
+        update.remove.push(path.attribute());
+        update
+    }
+}
+
+/// What generated `set_<field>` and `remove_<field>` methods of fields
+/// that index keys are built from are made of: the field's action, with
+/// the rewritten keys and the guards that keep them right. Not for direct
+/// use (it would bypass those).
+pub trait UpdateActions<I: Item>: Sized {
+    /// `SET field = value` of a [`Fixed`](crate::expr::Fixed) field,
+    /// checked as [`Update::set`].
+    fn set_field<T: Attribute, A>(self, path: Path<I, T, A>, value: impl IntoValue<T>) -> Self;
+    /// `REMOVE field` of a [`Fixed`](crate::expr::Fixed) field.
+    fn remove_field<T, A>(self, path: Path<I, T, A>) -> Self;
+    /// Requires the stored value of `path` to be `value`: an index key
+    /// rewritten from a changed field and the caller's values of its other
+    /// fields is right only if those are the stored ones (otherwise
+    /// [`Error::StaleKeyField`], nothing written).
+    fn unchanged<T, A>(self, path: Path<I, T, A>, value: impl IntoValue<T>) -> Self;
+    /// `SET` a key attribute rendered from the update's key and new values
+    /// (an index key whose fields change).
+    fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self;
+    /// `REMOVE` a key attribute (the item leaves a sparse index).
+    fn remove_key(self, template: &KeyTemplate<I>) -> Self;
+}
+
+impl<I: Item> UpdateActions<I> for Update<I> {
+    fn set_field<T: Attribute, A>(self, path: Path<I, T, A>, value: impl IntoValue<T>) -> Self {
+        self.set_path(path, value)
+    }
+
+    fn remove_field<T, A>(self, path: Path<I, T, A>) -> Self {
+        self.remove_path(path)
+    }
+
+    fn unchanged<T, A>(mut self, path: Path<I, T, A>, value: impl IntoValue<T>) -> Self {
         let value = path.encode(&value.into_value());
         let attribute = path.attribute();
         if !self
