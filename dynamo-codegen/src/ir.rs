@@ -314,10 +314,10 @@ pub struct Access {
     /// The fields of the projection, for an index that does not store
     /// whole items: key fields, then included attributes, in field order.
     pub projected: Vec<Projected>,
-    /// The sort-key conditions the sort key allows, in order (none
-    /// without a sort key). A plain sort key's are comparisons of its own
-    /// value; a template's apply to a prefix of its fields.
-    pub conditions: Vec<SortCondition>,
+    /// The fields of the sort key that queries can compare, in order (none
+    /// without a sort key): a plain sort key's own field; each field of a
+    /// template, the earlier ones equal.
+    pub sort_fields: Vec<SortField>,
 }
 
 /// A field of a projection.
@@ -330,63 +330,19 @@ pub struct Projected {
     pub key: bool,
 }
 
-/// A sort-key condition of a query.
+/// The sort-key conditions on one field of a sort key: a query's
+/// `<field>()` method, returning the runtime's `SortOn`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortCondition {
-    /// What it checks.
-    pub op: SortOp,
-    /// The fields before `last`, in template order, which must equal the
-    /// given values (none for a plain sort key).
+pub struct SortField {
+    /// The fields before `field`, in template order, which the keys must
+    /// equal (none for a plain sort key).
     pub earlier: Vec<FieldId>,
-    /// The field `op` applies to ([`SortOp::Equal`]: equal too).
-    pub last: FieldId,
-}
-
-/// The operator of a [`SortCondition`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SortOp {
-    /// Every given field equal.
-    Equal,
-    /// The last field begins with a prefix (text fields).
-    BeginsWith,
-    /// The last field less than a value.
-    Lt,
-    /// At most.
-    Le,
-    /// Greater than.
-    Gt,
-    /// At least.
-    Ge,
-    /// Between two values, both included.
-    Between,
-}
-
-impl SortOp {
-    /// The suffix of the method name, e.g. `lt` in `placed_on_lt`.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            SortOp::Equal => "eq",
-            SortOp::BeginsWith => "begins_with",
-            SortOp::Lt => "lt",
-            SortOp::Le => "le",
-            SortOp::Gt => "gt",
-            SortOp::Ge => "ge",
-            SortOp::Between => "between",
-        }
-    }
-
-    /// How docs say the comparison: `less than`, `at most`, ...
-    pub fn words(self) -> &'static str {
-        match self {
-            SortOp::Equal => "equal to",
-            SortOp::BeginsWith => "beginning with",
-            SortOp::Lt => "less than",
-            SortOp::Le => "at most",
-            SortOp::Gt => "greater than",
-            SortOp::Ge => "at least",
-            SortOp::Between => "between",
-        }
-    }
+    /// The field compared: equality, and `begins_with` for text.
+    pub field: FieldId,
+    /// Whether ranges (`lt` ... `between`) are allowed: the key's text
+    /// order is the field's value order (it ends the key, renders at a
+    /// fixed width, or is the plain sort key).
+    pub ranged: bool,
 }
 
 /// The version field of an item type (`version = "field"`).

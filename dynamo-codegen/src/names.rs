@@ -32,7 +32,7 @@ use proc_macro2::{Ident, Span as IdentSpan};
 
 use crate::{
     diagnostics::{Diagnostic, Diagnostics, SourceFile},
-    ir::{self, FieldId, KeyValue, Owner, SortOp, Span},
+    ir::{self, FieldId, KeyValue, Owner, Span},
 };
 
 /// Names of generated code that are not the user's: Rust's prelude types
@@ -286,6 +286,17 @@ pub struct ItemNames {
     pub updates: Vec<Option<UpdateNames>>,
 }
 
+/// The names of a query's method on one sort-key field.
+#[derive(Debug, Clone)]
+pub struct SortFieldNames {
+    /// The method: the field's name. Its parameters are the earlier
+    /// fields, named as the fields.
+    pub method: Ident,
+    /// The parameter of the closure turning a comparison into the key's
+    /// condition (it must differ from the earlier fields' names).
+    pub compare: Ident,
+}
+
 /// The names of one way to query an item type.
 #[derive(Debug, Clone)]
 pub struct AccessNames {
@@ -295,8 +306,8 @@ pub struct AccessNames {
     pub query: Ident,
     /// The row struct of an index that does not store whole items.
     pub projection: Option<Ident>,
-    /// Each sort-key condition, as in [`ir::Access::conditions`].
-    pub conditions: Vec<MethodNames>,
+    /// The method of each sort field, as in [`ir::Access::sort_fields`].
+    pub sort_fields: Vec<SortFieldNames>,
 }
 
 /// A method and its parameters besides `self`, in order.
@@ -898,41 +909,29 @@ fn access_names(
     for m in QUERY_METHODS {
         scope.reserve(m, "a method every query has");
     }
-    let plain = access
-        .sort
-        .is_some_and(|k| matches!(item.key(k), KeyValue::Field { .. }));
-    let conditions = access
-        .conditions
+    let sort_fields = access
+        .sort_fields
         .iter()
         .map(|c| {
-            let (last, earlier) = (c.last, &c.earlier);
-            let f = item.field(last);
-            let method = join(&[&stem(&fields[last.0]), c.op.suffix()]);
+            let f = item.field(c.field);
+            let method = fields[c.field.0].clone();
             scope.declare(
                 pass,
                 &method,
                 Origin::at(file, &f.span, format!("field `{}`", f.name)),
             );
-            let mut params: Vec<Ident> = earlier.iter().map(|id| fields[id.0].clone()).collect();
-            match c.op {
-                SortOp::BeginsWith => params.push(fresh("prefix", &params)),
-                SortOp::Between => {
-                    let low = fresh("low", &params);
-                    params.push(low);
-                    let high = fresh("high", &params);
-                    params.push(high);
-                }
-                _ if plain => params.push(fresh("value", &params)),
-                _ => params.push(fields[last.0].clone()),
+            let earlier: Vec<Ident> = c.earlier.iter().map(|id| fields[id.0].clone()).collect();
+            SortFieldNames {
+                method,
+                compare: fresh("c", &earlier),
             }
-            MethodNames { method, params }
         })
         .collect();
     AccessNames {
         function,
         query,
         projection,
-        conditions,
+        sort_fields,
     }
 }
 

@@ -407,41 +407,23 @@ impl<I, T, A> Path<I, T, A> {
         crate::key::SortKey::plain(self.attribute)
     }
 
-    /// Sort keys equal to `value` (a plain sort key).
-    pub fn sort_eq(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::Equal(self.encode(value)))
-    }
-
-    /// Sort keys less than `value`.
-    pub fn sort_lt(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::lt(self.encode(value)))
-    }
-
-    /// Sort keys at most `value`.
-    pub fn sort_le(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::le(self.encode(value)))
-    }
-
-    /// Sort keys greater than `value`.
-    pub fn sort_gt(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::gt(self.encode(value)))
-    }
-
-    /// Sort keys at least `value`.
-    pub fn sort_ge(&self, value: &T) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::ge(self.encode(value)))
-    }
-
-    /// Sort keys between `low` and `high`, both included.
-    pub fn sort_between(
+    /// The condition `compare` on the field as a plain sort key, for a
+    /// query's [`SortOn`](crate::SortOn).
+    pub fn sort_compare(
         &self,
-        low: &T,
-        high: &T,
+        compare: crate::Compare<T>,
     ) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::between(
-            self.encode(low),
-            self.encode(high),
-        ))
+        use crate::{Compare, SortKeyCondition as C};
+        let e = |v: &T| self.encode(v);
+        Ok(match compare {
+            Compare::Equal(v) => C::Equal(e(&v)),
+            Compare::BeginsWith(prefix) => C::BeginsWith(prefix),
+            Compare::Lt(v) => C::lt(e(&v)),
+            Compare::Le(v) => C::le(e(&v)),
+            Compare::Gt(v) => C::gt(e(&v)),
+            Compare::Ge(v) => C::ge(e(&v)),
+            Compare::Between(low, high) => C::between(e(&low), e(&high)),
+        })
     }
 
     /// Decodes a stored value of the field.
@@ -532,14 +514,6 @@ impl<I, A> Path<I, String, A> {
     /// The field as a plain key attribute with text `value`.
     pub fn key_text(&self, value: &str) -> crate::key::RenderedKey {
         crate::key::RenderedKey::plain(self.attribute, AttributeValue::S(value.to_owned()))
-    }
-
-    /// Sort keys beginning with `prefix` (a plain text sort key).
-    pub fn sort_begins_with(
-        &self,
-        prefix: &str,
-    ) -> Result<crate::SortKeyCondition, crate::KeyError> {
-        Ok(crate::SortKeyCondition::BeginsWith(prefix.to_owned()))
     }
 
     /// The text starts with `prefix`.

@@ -653,6 +653,31 @@ impl<I: Item> KeyTemplate<I> {
         Ok(SortKeyCondition::text_between(low, high, last))
     }
 
+    /// The condition `compare` on the field after `earlier` (which the
+    /// keys must equal), for a query's [`SortOn`](crate::SortOn).
+    pub fn compare<T: KeyPart>(
+        &self,
+        earlier: &[&dyn KeyPart],
+        compare: crate::Compare<T>,
+    ) -> Result<SortKeyCondition, KeyError> {
+        use crate::Compare;
+        fn with<'a>(earlier: &[&'a dyn KeyPart], value: &'a dyn KeyPart) -> Vec<&'a dyn KeyPart> {
+            let mut values = earlier.to_vec();
+            values.push(value);
+            values
+        }
+        let with = |value| with(earlier, value);
+        match compare {
+            Compare::Equal(v) => self.equal(&with(&v)),
+            Compare::BeginsWith(prefix) => self.begins_with(earlier, &prefix),
+            Compare::Lt(v) => self.lt(&with(&v)),
+            Compare::Le(v) => self.le(&with(&v)),
+            Compare::Gt(v) => self.gt(&with(&v)),
+            Compare::Ge(v) => self.ge(&with(&v)),
+            Compare::Between(low, high) => self.between(earlier, &low, &high),
+        }
+    }
+
     /// Reads the text of each field out of a rendered key; `None` when the
     /// key does not have the template's literal text.
     fn parse<'k>(&self, key: &'k str, out: &mut Vec<KeyText<'k>>) -> Option<()> {

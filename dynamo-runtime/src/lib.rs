@@ -82,9 +82,9 @@ client! {
     pub use key::{KeyPart, KeyTemplate, RenderedKey, SortKey};
     pub use operation::Operation;
     pub use ops::{
-        BatchGet, BatchWrite, Cursor, DeleteItem, GetItem, GetProjected, Page, ParallelScan,
-        Projected, PutItem, Query, ReturningOld, Scan, Slot, SortKeyCondition, Statement,
-        TransactGet, TransactRows, TransactWrite, Update,
+        BatchGet, BatchWrite, Compare, Cursor, DeleteItem, Exact, GetItem, GetProjected, Page,
+        ParallelScan, Projected, PutItem, Query, Ranged, Ranges, ReturningOld, Scan, Slot,
+        SortKeyCondition, SortOn, Statement, TransactGet, TransactRows, TransactWrite, Update,
     };
     pub use retry::{Backoff, RetryPolicy};
     pub use serde_json::{Value as Json, json};
@@ -105,7 +105,7 @@ client! {
             Decoder, Encoder, Transformed, item_type, key_attributes, transform,
         };
         pub use crate::key::{KeyFields, RowError};
-        pub use crate::ops::{UpdateActions, query_items, query_rows};
+        pub use crate::ops::{SortKeyed, UpdateActions, query_items, query_rows};
 
         /// A JSON default value from the text the generator checked.
         pub fn json(text: &str) -> crate::Json {

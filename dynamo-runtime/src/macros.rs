@@ -300,6 +300,15 @@ macro_rules! query_options {
         $crate::query_options!(@common $query, $row $(, $consistent)?);
     };
     (@common $query:ident, $row:ident $(, $consistent:ident)?) => {
+        impl $crate::__private::SortKeyed for $query {
+            fn with_sort_key(
+                self,
+                condition: ::std::result::Result<$crate::SortKeyCondition, $crate::KeyError>,
+            ) -> Self {
+                Self(self.0.sort_key(condition))
+            }
+        }
+
         impl $query {
             /// Returns items in descending sort-key order.
             pub fn descending(self) -> Self {

@@ -92,7 +92,8 @@ async fn main() -> Result<(), Error> {
 
     println!("\norders placed in February 2024 (sort key begins_with):");
     for order in Order::query(&ann.id)
-        .placed_on_begins_with("2024-02")
+        .placed_on()
+        .begins_with("2024-02")
         .all(&db)
         .await?
     {

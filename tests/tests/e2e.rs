@@ -156,25 +156,29 @@ async fn query_by_partition_and_sort_key_prefixes() {
     assert_eq!(ids(&desc), ["o5", "o4", "o3", "o2", "o1"]);
 
     let feb = Order::query("c1")
-        .placed_on_begins_with("2024-02")
+        .placed_on()
+        .begins_with("2024-02")
         .all(&db)
         .await
         .unwrap();
     assert_eq!(ids(&feb), ["o2", "o3", "o4"]);
     let first_feb = Order::query("c1")
-        .placed_on_eq("2024-02-01")
+        .placed_on()
+        .eq("2024-02-01")
         .all(&db)
         .await
         .unwrap();
     assert_eq!(ids(&first_feb), ["o2", "o3"]);
     let exact = Order::query("c1")
-        .order_id_eq("2024-02-01", "o3")
+        .order_id("2024-02-01")
+        .eq("o3")
         .all(&db)
         .await
         .unwrap();
     assert_eq!(ids(&exact), ["o3"]);
     let by_prefix = Order::query("c1")
-        .order_id_begins_with("2024-02-01", "o")
+        .order_id("2024-02-01")
+        .begins_with("o")
         .all(&db)
         .await
         .unwrap();

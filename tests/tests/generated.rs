@@ -73,40 +73,41 @@ async fn sort_key_ranges_on_a_datetime_field() {
     let q = || shop::Order::query("c1");
     let day = |d: u32| at(&format!("2024-03-{d:02}T10:00:00Z"));
     assert_eq!(
-        ids(&q().placed_at_lt(day(3)).all(&db).await.unwrap()),
+        ids(&q().placed_at().lt(day(3)).all(&db).await.unwrap()),
         ["o1", "o2"]
     );
     assert_eq!(
-        ids(&q().placed_at_le(day(3)).all(&db).await.unwrap()),
+        ids(&q().placed_at().le(day(3)).all(&db).await.unwrap()),
         ["o1", "o2", "o3"]
     );
     assert_eq!(
-        ids(&q().placed_at_gt(day(4)).all(&db).await.unwrap()),
+        ids(&q().placed_at().gt(day(4)).all(&db).await.unwrap()),
         ["o5", "o6"]
     );
     assert_eq!(
-        ids(&q().placed_at_ge(day(4)).all(&db).await.unwrap()),
+        ids(&q().placed_at().ge(day(4)).all(&db).await.unwrap()),
         ["o4", "o5", "o6"]
     );
     assert_eq!(
         ids(&q()
-            .placed_at_between(day(2), day(4))
+            .placed_at()
+            .between(day(2), day(4))
             .all(&db)
             .await
             .unwrap()),
         ["o2", "o3", "o4"]
     );
     assert_eq!(
-        ids(&q().placed_at_eq(day(5)).all(&db).await.unwrap()),
+        ids(&q().placed_at().eq(day(5)).all(&db).await.unwrap()),
         ["o5"]
     );
     // The last field of the template: ranges on it, the earlier ones equal.
     assert_eq!(
-        ids(&q().order_id_ge(day(2), "o2").all(&db).await.unwrap()),
+        ids(&q().order_id(day(2)).ge("o2").all(&db).await.unwrap()),
         ["o2"]
     );
     assert_eq!(
-        ids(&q().order_id_gt(day(2), "o2").all(&db).await.unwrap()),
+        ids(&q().order_id(day(2)).gt("o2").all(&db).await.unwrap()),
         Vec::<&str>::new()
     );
     // Order lines share the partition but never come back as orders.
@@ -134,7 +135,8 @@ async fn global_local_and_keys_only_indexes() {
 
     // Local index on the zero-padded total: numeric order as text order.
     let big = shop::Order::query_by_total("c1")
-        .total_cents_ge(4000)
+        .total_cents()
+        .ge(4000)
         .consistent()
         .all(&db)
         .await
@@ -528,14 +530,16 @@ async fn every_field_type_round_trips() {
     // An empty set is stored as no attribute and read back empty.
     assert!(p.tags.is_empty());
     let found = catalog::Product::query("LAMP-1")
-        .version_tag_eq(catalog::ProductVersionTag::Draft)
+        .version_tag()
+        .eq(catalog::ProductVersionTag::Draft)
         .all(&db)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(
         catalog::Product::query("LAMP-1")
-            .released_between(catalog::ProductVersionTag::Draft, 40, 50)
+            .released(catalog::ProductVersionTag::Draft)
+            .between(40, 50)
             .all(&db)
             .await
             .unwrap()
@@ -641,7 +645,8 @@ async fn plain_number_and_binary_keys_with_a_sparse_index() {
         .unwrap();
     assert_eq!(anns.len(), 2);
     let above = devices::Device::query(7)
-        .fingerprint_gt(Bytes::from([7u8, 0]))
+        .fingerprint()
+        .gt(Bytes::from([7u8, 0]))
         .all(&db)
         .await
         .unwrap();

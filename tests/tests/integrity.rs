@@ -265,19 +265,19 @@ async fn signed_integers_sort_by_value_in_keys() {
     let got = |r: Vec<ledger::Reading>| r.into_iter().map(|r| r.delta).collect::<Vec<_>>();
     assert_eq!(got(q().all(&db).await.unwrap()), deltas);
     assert_eq!(
-        got(q().delta_lt(0).all(&db).await.unwrap()),
+        got(q().delta().lt(0).all(&db).await.unwrap()),
         [i32::MIN, -100_000, -10, -5, -1]
     );
     assert_eq!(
-        got(q().delta_between(-10, 3).all(&db).await.unwrap()),
+        got(q().delta().between(-10, 3).all(&db).await.unwrap()),
         [-10, -5, -1, 0, 3]
     );
     assert_eq!(
-        got(q().delta_ge(-1).limit(2).all(&db).await.unwrap()),
+        got(q().delta().ge(-1).limit(2).all(&db).await.unwrap()),
         [-1, 0]
     );
     assert_eq!(
-        got(q().descending().delta_gt(-6).all(&db).await.unwrap()),
+        got(q().descending().delta().gt(-6).all(&db).await.unwrap()),
         [i32::MAX, 10, 3, 0, -1, -5]
     );
 }

@@ -183,12 +183,14 @@ async fn scans_counts_and_parallel_segments() {
     // c0's orders 0, 3, …, 57: those after order 27 (placed on the 28th)
     // in sort-key order, the bound itself excluded.
     let after: Vec<Order> = Order::query("c0")
-        .order_id_gt("2024-01-28", "o027")
+        .order_id("2024-01-28")
+        .gt("o027")
         .all(&db)
         .await
         .unwrap();
     let counted = Order::query("c0")
-        .order_id_gt("2024-01-28", "o027")
+        .order_id("2024-01-28")
+        .gt("o027")
         .count(&db)
         .await
         .unwrap();

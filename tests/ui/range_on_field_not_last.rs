@@ -4,5 +4,5 @@
 use dynamo_tests::fixtures::indexes_collections::shop::OrderLine;
 
 fn main() {
-    let _ = OrderLine::query("c1").order_id_lt("o5");
+    let _ = OrderLine::query("c1").order_id().lt("o5");
 }

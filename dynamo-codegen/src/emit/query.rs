@@ -1,22 +1,21 @@
 //! Query builders of an item type: one per access (the table's key and
-//! each index it is in), the partition from the partition key, a one-line
-//! method per sort-key condition, and projection structs for indexes that
-//! do not store whole items.
+//! each index it is in), the partition from the partition key, a method
+//! per sort-key field returning the runtime's `SortOn` (whose methods are
+//! the conditions), and projection structs for indexes that do not store
+//! whole items.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::{
     ItemCx, doc,
     keys::{key_text, many, params, partition},
     link,
-    types::{decode_call, derives, param_type, rust_type},
+    types::{decode_call, derives, rust_type},
 };
 use crate::{
-    ir::{
-        Access, FieldId, IndexKind, KeyId, KeyValue, SortCondition, SortOp, Template, TemplatePart,
-    },
-    names::{AccessNames, MethodNames},
+    ir::{Access, FieldId, FieldType, IndexKind, KeyId, KeyValue, SortField},
+    names::{AccessNames, SortFieldNames},
 };
 
 pub(super) fn emit_queries(cx: ItemCx<'_>) -> TokenStream {
@@ -52,7 +51,7 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
         function,
         query,
         projection,
-        conditions,
+        sort_fields,
     } = names;
     let partition_fields = item.key(access.partition).fields();
     let partition_idents: Vec<Ident> = partition_fields
@@ -115,10 +114,10 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
     ));
     let methods: Vec<TokenStream> = access.sort.map_or(Vec::new(), |sort| {
         access
-            .conditions
+            .sort_fields
             .iter()
-            .zip(conditions)
-            .map(|(c, n)| condition(cx, sort, c, n))
+            .zip(sort_fields)
+            .map(|(c, m)| sort_field(cx, sort, c, m))
             .collect()
     });
     let methods = (!methods.is_empty()).then(|| {
@@ -153,168 +152,86 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
     }
 }
 
-/// The template text of the pieces rendered for the first `given` fields,
-/// for docs.
-fn prefix_text(cx: ItemCx<'_>, template: &Template, given: usize) -> (String, bool) {
-    let fields = template.fields();
-    let mut out = String::new();
-    for part in &template.parts {
-        match part {
-            TemplatePart::Literal(s) => out.push_str(&s.replace('{', "{{").replace('}', "}}")),
-            TemplatePart::Field { field, .. } => {
-                if fields
-                    .iter()
-                    .position(|f| f == field)
-                    .is_some_and(|p| p >= given)
-                {
-                    return (out, false);
-                }
-                out.push_str(&format!("{{{}}}", cx.item.field(*field).name));
-            }
-        }
-    }
-    (out, true)
-}
-
-/// One sort-key condition method on sort key `sort`.
-fn condition(cx: ItemCx<'_>, sort: KeyId, c: &SortCondition, n: &MethodNames) -> TokenStream {
+/// The method of one field of sort key `sort`: the earlier fields'
+/// values, returning the runtime's `SortOn` with the conditions the key
+/// allows on the field.
+fn sort_field(cx: ItemCx<'_>, sort: KeyId, c: &SortField, n: &SortFieldNames) -> TokenStream {
+    let SortFieldNames { method, compare } = n;
     let (item, names) = (cx.item, cx.names);
     let owner = &names.ty;
-    let MethodNames { method, params } = n;
     let attribute = item.key(sort).attribute();
-    let (last, earlier) = (c.last, &c.earlier[..]);
-    let last_field = item.field(last);
-    let last_ty = param_type(cx.cx, &last_field.ty);
-    let earlier_params: Vec<TokenStream> = earlier
-        .iter()
-        .zip(params)
-        .map(|(f, p)| {
-            let ty = param_type(cx.cx, &item.field(*f).ty);
-            quote!(#p: #ty)
-        })
-        .collect();
-    let refs = |ps: &[Ident]| {
-        let ps = ps.iter();
-        quote!(&[#(&#ps),*])
-    };
-    let (signature, call, text) = match item.key(sort) {
+    let field = item.field(c.field);
+    let ty = rust_type(cx.cx, &field.ty);
+    let earlier: Vec<&Ident> = c.earlier.iter().map(|f| &names.fields[f.0]).collect();
+    let earlier_params = params(
+        cx,
+        &c.earlier,
+        &earlier.iter().map(|i| (*i).clone()).collect::<Vec<_>>(),
+    );
+    // The closure outlives the call: it owns the earlier values.
+    let owned = c.earlier.iter().zip(&earlier).map(|(f, i)| {
+        let ty = &item.field(*f).ty;
+        if *ty == FieldType::String {
+            quote!(let #i = #i.to_owned();)
+        } else if ty.is_copy() {
+            quote!()
+        } else {
+            quote!(let #i = #i.clone();)
+        }
+    });
+    let mut ops = vec!["`eq`"];
+    if field.ty == FieldType::String {
+        ops.push("`begins_with`");
+    }
+    if c.ranged {
+        ops.extend(["`lt`", "`le`", "`gt`", "`ge`", "`between`"]);
+    }
+    let ops = ops.join(", ");
+    let (condition, text) = match item.key(sort) {
         KeyValue::Field { .. } => {
             cx.cx.fields_of();
-            let ident = &names.fields[last.0];
-            let path = quote!(#owner::FIELDS.#ident);
-            let ty = rust_type(cx.cx, &last_field.ty);
-            let name = &last_field.name;
-            match c.op {
-                SortOp::BeginsWith => {
-                    let p = &params[0];
-                    (
-                        quote!(#p: &str),
-                        quote!(#path.sort_begins_with(#p)),
-                        format!("Only items whose `{name}` begins with `{p}`."),
-                    )
-                }
-                SortOp::Between => {
-                    let (low, high) = (&params[0], &params[1]);
-                    (
-                        quote!(#low: #ty, #high: #ty),
-                        quote!(#path.sort_between(&#low, &#high)),
-                        format!(
-                            "Only items whose `{name}` is between `{low}` and `{high}`, both included."
-                        ),
-                    )
-                }
-                op => {
-                    let p = &params[0];
-                    let call = format_ident!("sort_{}", op.suffix());
-                    let words = op.words();
-                    (
-                        quote!(#p: #ty),
-                        quote!(#path.#call(&#p)),
-                        format!("Only items whose `{name}` is {words} `{p}`."),
-                    )
-                }
-            }
+            let ident = &names.fields[c.field.0];
+            (
+                quote!(|#compare| #owner::FIELDS.#ident.sort_compare(#compare)),
+                format!(
+                    "The sort-key conditions on `{}` (the sort key `{attribute}`): {ops}.",
+                    field.name
+                ),
+            )
         }
-        KeyValue::Template(template) => {
+        KeyValue::Template(_) => {
             let key = &names.keys[sort.0];
-            let template_call = quote!(#owner::#key);
-            let name = &last_field.name;
-            match c.op {
-                SortOp::Equal => {
-                    let values = refs(params);
-                    let (text, whole) = prefix_text(cx, template, earlier.len() + 1);
-                    let last_param = &params[earlier.len()];
-                    (
-                        quote!(#(#earlier_params,)* #last_param: #last_ty),
-                        quote!(#template_call.equal(#values)),
-                        if whole {
-                            format!("Only items whose `{attribute}` equals `{text}`.")
-                        } else {
-                            format!("Only items whose `{attribute}` begins with `{text}`.")
-                        },
-                    )
-                }
-                SortOp::BeginsWith => {
-                    let earlier_values = refs(&params[..earlier.len()]);
-                    let prefix = &params[earlier.len()];
-                    let (text, _) = prefix_text(cx, template, earlier.len());
-                    (
-                        quote!(#(#earlier_params,)* #prefix: &str),
-                        quote!(#template_call.begins_with(#earlier_values, #prefix)),
-                        if text.is_empty() {
-                            format!("Only items whose `{attribute}` begins with `{prefix}`.")
-                        } else {
-                            format!(
-                                "Only items whose `{attribute}` begins with `{text}` then `{prefix}`."
-                            )
-                        },
-                    )
-                }
-                SortOp::Between => {
-                    let earlier_values = refs(&params[..earlier.len()]);
-                    let (low, high) = (&params[earlier.len()], &params[earlier.len() + 1]);
-                    (
-                        quote!(#(#earlier_params,)* #low: #last_ty, #high: #last_ty),
-                        quote!(#template_call.between(#earlier_values, &#low, &#high)),
-                        format!(
-                            "Only items whose `{name}` is between `{low}` and `{high}`, both included{}.",
-                            if earlier.is_empty() {
-                                ""
-                            } else {
-                                ", the earlier fields equal"
-                            }
-                        ),
-                    )
-                }
-                op => {
-                    let values = refs(params);
-                    let call = format_ident!("{}", op.suffix());
-                    let word = op.words();
-                    let (text, _) = prefix_text(cx, template, earlier.len() + 1);
-                    let last_param = &params[params.len() - 1];
-                    (
-                        quote!(#(#earlier_params,)* #last_param: #last_ty),
-                        quote!(#template_call.#call(#values)),
-                        format!(
-                            "Only items whose `{name}` is {word} `{last_param}` (`{attribute}` = `{text}…`{}).",
-                            if earlier.is_empty() {
-                                ""
-                            } else {
-                                ", the earlier fields equal"
-                            }
-                        ),
-                    )
-                }
-            }
+            let move_ = (!earlier.is_empty()).then(|| quote!(move));
+            let equal = if earlier.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = c
+                    .earlier
+                    .iter()
+                    .map(|f| format!("`{}`", item.field(*f).name))
+                    .collect();
+                let values = if names.len() == 1 { "value" } else { "values" };
+                format!(", {} equal to the {values} given", names.join(", "))
+            };
+            (
+                quote!(#move_ |#compare| #owner::#key.compare(&[#(&#earlier),*], #compare)),
+                format!(
+                    "The sort-key conditions on `{}` ({}){equal}: {ops}.",
+                    field.name,
+                    key_text(cx, sort),
+                ),
+            )
         }
     };
+    let order = (!c.ranged).then(|| quote!(, dynamo::Exact));
     let docs = doc(&text);
-    let allow = many(params.len() + 1);
+    let allow = many(earlier.len());
     quote! {
         #docs
         #allow
-        pub fn #method(self, #signature) -> Self {
-            Self(self.0.sort_key(#call))
+        pub fn #method(self, #(#earlier_params),*) -> dynamo::SortOn<Self, #ty #order> {
+            #(#owned)*
+            dynamo::SortOn::new(self, #condition)
         }
     }
 }

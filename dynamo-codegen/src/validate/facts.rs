@@ -5,7 +5,7 @@
 
 use crate::ir::{
     Access, Field, FieldId, FieldType, FieldUpdate, IndexDef, IndexId, IndexKind, Item, KeyId,
-    KeyValue, Projected, Projection, SortCondition, SortOp, TableDef, TemplatePart,
+    KeyValue, Projected, Projection, SortField, TableDef, TemplatePart,
 };
 
 /// The key attributes an item fills, each once: the table's keys, then
@@ -44,7 +44,7 @@ pub(crate) fn accesses(def: &TableDef, fields: &[Field], keys: &[KeyValue]) -> O
         whole_items: true,
         consistent: true,
         projected: Vec::new(),
-        conditions: sort.map_or(Vec::new(), |k| conditions(fields, &keys[k.0])),
+        sort_fields: sort.map_or(Vec::new(), |k| sort_fields(fields, &keys[k.0])),
     }];
     for (i, index) in def.indexes.iter().enumerate() {
         let index_sort = index.sort_key.as_ref().map(|k| key_id(&k.name));
@@ -76,7 +76,7 @@ pub(crate) fn accesses(def: &TableDef, fields: &[Field], keys: &[KeyValue]) -> O
             whole_items,
             consistent: index.kind == IndexKind::Local,
             projected,
-            conditions: index_sort.map_or(Vec::new(), |k| conditions(fields, &keys[k.0])),
+            sort_fields: index_sort.map_or(Vec::new(), |k| sort_fields(fields, &keys[k.0])),
         });
     }
     Some(out)
@@ -112,34 +112,19 @@ fn projected(
         .collect()
 }
 
-/// The sort-key conditions of a sort key.
+/// The fields of a sort key queries can compare.
 ///
-/// For a template, for each field in order of first use (the earlier ones
-/// equal): equality, `begins_with` for text, and ranges where text order is
-/// value order (the field ends the key, or renders at a fixed width). For
-/// a plain field: comparisons of its own value.
-fn conditions(fields: &[Field], sort: &KeyValue) -> Vec<SortCondition> {
+/// For a template, each field in order of first use (the earlier ones
+/// equal), ranged where text order is value order (the field ends the
+/// key, or renders at a fixed width). For a plain field: its own value.
+fn sort_fields(fields: &[Field], sort: &KeyValue) -> Vec<SortField> {
     let template = match sort {
         KeyValue::Field { field, .. } => {
-            let mut ops = vec![
-                SortOp::Equal,
-                SortOp::Lt,
-                SortOp::Le,
-                SortOp::Gt,
-                SortOp::Ge,
-                SortOp::Between,
-            ];
-            if fields[field.0].ty == FieldType::String {
-                ops.push(SortOp::BeginsWith);
-            }
-            return ops
-                .into_iter()
-                .map(|op| SortCondition {
-                    op,
-                    earlier: Vec::new(),
-                    last: *field,
-                })
-                .collect();
+            return vec![SortField {
+                earlier: Vec::new(),
+                field: *field,
+                ranged: true,
+            }];
         }
         KeyValue::Template(t) => t,
     };
@@ -152,28 +137,12 @@ fn conditions(fields: &[Field], sort: &KeyValue) -> Vec<SortCondition> {
         if seen.contains(field) {
             continue;
         }
-        let condition = |op| SortCondition {
-            op,
-            earlier: seen.clone(),
-            last: *field,
-        };
-        out.push(condition(SortOp::Equal));
-        let ty = &fields[field.0].ty;
-        if *ty == FieldType::String {
-            out.push(condition(SortOp::BeginsWith));
-        }
         let ends_key = position + 1 == template.parts.len();
-        if ends_key || fixed_width(ty, *width) {
-            for op in [
-                SortOp::Lt,
-                SortOp::Le,
-                SortOp::Gt,
-                SortOp::Ge,
-                SortOp::Between,
-            ] {
-                out.push(condition(op));
-            }
-        }
+        out.push(SortField {
+            earlier: seen.clone(),
+            field: *field,
+            ranged: ends_key || fixed_width(&fields[field.0].ty, *width),
+        });
         seen.push(*field);
     }
     out
