@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::{
     Attribute, Attributes, Item, Unmodeled,
     error::{DecodeError, DecodeErrorKind, KeyError},
-    key::{KeyFields, KeyPart, KeyTemplate, RenderedKey, RowError},
+    key::{KeyFields, KeyPart, KeyTemplate, RenderedKey, RowError, Template},
+    model::TableDef,
 };
 
 /// What a `transform` step's function returns: the new item, or why the
@@ -204,17 +205,44 @@ impl Decoder {
     }
 
     /// Starts decoding an item of type `I`, checking its type attribute.
-    pub fn item<I: Item>(mut item: Attributes) -> Result<Self, DecodeError> {
-        if I::TYPE_NAMES.len() > 1
-            && let Some(AttributeValue::S(name)) = item.get_mut(&*I::TABLE.type_attribute)
-            && I::TYPE_NAMES[1..].contains(&name.as_str())
+    pub fn item<I: Item>(item: Attributes) -> Result<Self, DecodeError> {
+        Decoder::typed_item(
+            item,
+            I::TYPE_NAMES,
+            I::TYPE_NAME,
+            &I::TABLE.type_attribute,
+            I::TRANSFORM_MARK.is_some(),
+            I::PREVIOUS_ATTRIBUTES,
+            I::PREVIOUS_VALUES,
+        )
+    }
+
+    /// [`item`](Self::item) with the item type's facts: compiled once, not
+    /// once per item type.
+    fn typed_item(
+        mut item: Attributes,
+        type_names: &[&str],
+        type_name: &'static str,
+        type_attribute: &str,
+        marked: bool,
+        attributes: &[(&str, &str)],
+        values: &[(&str, &str, &str)],
+    ) -> Result<Self, DecodeError> {
+        if type_names.len() > 1
+            && let Some(AttributeValue::S(name)) = item.get_mut(type_attribute)
+            && type_names[1..].contains(&name.as_str())
         {
             // Stored before `rename_item` reached it.
-            I::TYPE_NAME.clone_into(name);
+            type_name.clone_into(name);
         }
-        item.remove(crate::model::Edit::TRANSFORM_MARK);
-        let mut decoder = Decoder::new(item, I::TYPE_NAME, &I::TABLE.type_attribute)?;
-        decoder.previous(I::PREVIOUS_ATTRIBUTES, I::PREVIOUS_VALUES);
+        if marked {
+            // A `transform` step marks the items it rewrote; the mark is
+            // its bookkeeping, not the item's. (Other item types never
+            // have one: no lookup for them.)
+            item.remove(crate::model::Edit::TRANSFORM_MARK);
+        }
+        let mut decoder = Decoder::new(item, type_name, type_attribute)?;
+        decoder.previous(attributes, values);
         Ok(decoder)
     }
 
@@ -334,10 +362,19 @@ impl Decoder {
     }
 
     fn check_keys<I: Item>(
-        mut self,
+        self,
         keys: &[(&KeyTemplate<I>, &[&dyn KeyPart])],
     ) -> crate::Result<Unmodeled> {
-        let table = I::TABLE;
+        self.check_typed_keys(I::TABLE, &mut keys.iter().map(|(t, v)| (t.typed(), *v)))
+    }
+
+    /// [`check_keys`](Self::check_keys) on untyped templates: compiled
+    /// once, not once per item type.
+    fn check_typed_keys<'v>(
+        mut self,
+        table: &TableDef,
+        keys: &mut dyn Iterator<Item = (Template, &'v [&'v dyn KeyPart])>,
+    ) -> crate::Result<Unmodeled> {
         for (template, values) in keys {
             let Some(stored) = self.item.remove(template.attribute()) else {
                 // Items read from DynamoDB always have their table key.
@@ -359,6 +396,9 @@ impl Decoder {
                     )
                     .into());
             }
+        }
+        if self.item.is_empty() {
+            return Ok(Unmodeled::default());
         }
         for index in table.indexes.iter() {
             self.item.remove(&*index.partition_key.name);

@@ -230,6 +230,50 @@ const fn field_count(text: &str) -> usize {
     n
 }
 
+/// Where the one field of a template of the form `LITERAL{field}` starts
+/// (the literal has no braces, the field no width and nothing follows
+/// it), at compile time: such a key renders and checks without walking the
+/// template.
+const fn trailing_field(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    if n < 3 || bytes[n - 1] != b'}' {
+        return None;
+    }
+    let mut i = 0;
+    while bytes[i] != b'{' {
+        if bytes[i] == b'}' {
+            return None;
+        }
+        i += 1;
+    }
+    let at = i;
+    i += 1;
+    if i == n - 1 {
+        return None;
+    }
+    while i < n - 1 {
+        if bytes[i] == b'{' || bytes[i] == b'}' || bytes[i] == b':' {
+            return None;
+        }
+        i += 1;
+    }
+    Some(at)
+}
+
+/// Whether a template is literal text (no field, no escaped brace).
+const fn is_literal(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'{' || bytes[i] == b'}' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Where rendering stopped: at the first occurrence of a field that had no
 /// value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,14 +451,33 @@ impl SortKey {
 
 /// A key template of item type `I`: the key attribute it fills and its
 /// text. Generated code holds one per key attribute of each item type.
+///
+/// Its methods are thin: each hands the untyped template the item
+/// type's key separator and name, so their code is compiled once, not once
+/// per item type.
 #[derive(Debug)]
 pub struct KeyTemplate<I> {
+    template: Template,
+    item: PhantomData<fn() -> I>,
+}
+
+/// A key template without its item type: what [`KeyTemplate`]'s methods
+/// run on, with the item type's key separator and name filled in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Template {
     attribute: &'static str,
     text: &'static str,
     /// The number of field placeholders: none is a literal key; more than
     /// one checks the values for the key separator.
     fields: usize,
-    item: PhantomData<fn() -> I>,
+    /// The text is literal: the key is the text.
+    literal: bool,
+    /// `LITERAL{field}`: where the field starts.
+    trailing: Option<usize>,
+    /// The table's key separator.
+    separator: &'static str,
+    /// The item type, for errors.
+    item_type: &'static str,
 }
 
 impl<I> Clone for KeyTemplate<I> {
@@ -431,39 +494,137 @@ impl<I> KeyTemplate<I> {
     #[doc(hidden)]
     pub const fn new(attribute: &'static str, text: &'static str) -> Self {
         KeyTemplate {
-            attribute,
-            text,
-            fields: field_count(text),
+            template: Template {
+                attribute,
+                text,
+                fields: field_count(text),
+                literal: is_literal(text),
+                trailing: trailing_field(text),
+                separator: "",
+                item_type: "",
+            },
             item: PhantomData,
         }
     }
 
     /// The key attribute it fills.
     pub const fn attribute(&self) -> &'static str {
-        self.attribute
+        self.template.attribute
     }
 
     /// The template text, e.g. `ORDER#{placed_on}#{order_id}`.
     pub const fn text(&self) -> &'static str {
-        self.text
+        self.template.text
     }
 }
 
 impl<I: Item> KeyTemplate<I> {
+    /// The untyped template, with the item type's separator and name.
+    pub(crate) fn typed(&self) -> Template {
+        Template {
+            separator: &I::TABLE.key_separator,
+            item_type: I::TYPE_NAME,
+            ..self.template
+        }
+    }
+
+    /// Renders the key attribute from the values of its fields, in the
+    /// order the template first names them.
+    pub fn render(&self, values: &[&dyn KeyPart]) -> RenderedKey {
+        self.typed().render(values)
+    }
+
+    /// Whether `stored` is the key this template renders from `values`
+    /// (decoding checks an item's table key with it), without allocating.
+    pub fn renders(&self, stored: &AttributeValue, values: &[&dyn KeyPart]) -> bool {
+        self.template.renders(stored, values)
+    }
+
+    /// The sort key, for queries: the item type's own condition (the
+    /// literal text before the first field).
+    pub fn sort_key(&self) -> SortKey {
+        self.template.sort_key()
+    }
+
+    /// Keys whose first `values.len()` fields equal `values`: the whole key
+    /// when those are all its fields, else every key beginning with them.
+    pub fn equal(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        self.typed().equal(values)
+    }
+
+    /// Keys whose first `values.len()` fields equal `values` and whose next
+    /// field begins with `prefix`.
+    pub fn begins_with(
+        &self,
+        values: &[&dyn KeyPart],
+        prefix: &str,
+    ) -> Result<SortKeyCondition, KeyError> {
+        self.typed().begins_with(values, prefix)
+    }
+
+    /// Keys whose last given field is less than its value, the earlier
+    /// ones equal.
+    pub fn lt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        self.typed().lt(values)
+    }
+
+    /// Keys whose last given field is at most its value.
+    pub fn le(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        self.typed().le(values)
+    }
+
+    /// Keys whose last given field is greater than its value.
+    pub fn gt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        self.typed().gt(values)
+    }
+
+    /// Keys whose last given field is at least its value.
+    pub fn ge(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+        self.typed().ge(values)
+    }
+
+    /// Keys whose field after `earlier` lies between `low` and `high`, both
+    /// included, the earlier ones equal.
+    pub fn between(
+        &self,
+        earlier: &[&dyn KeyPart],
+        low: &dyn KeyPart,
+        high: &dyn KeyPart,
+    ) -> Result<SortKeyCondition, KeyError> {
+        self.typed().between(earlier, low, high)
+    }
+
+    /// The condition `compare` on the field after `earlier` (which the
+    /// keys must equal), for a query's [`SortOn`](crate::SortOn).
+    pub fn compare<T: KeyPart>(
+        &self,
+        earlier: &[&dyn KeyPart],
+        compare: crate::Compare<T>,
+    ) -> Result<SortKeyCondition, KeyError> {
+        self.typed().compare(earlier, compare.as_dyn())
+    }
+}
+
+impl Template {
+    /// The key attribute it fills.
+    pub(crate) fn attribute(&self) -> &'static str {
+        self.attribute
+    }
+
     fn separator(&self) -> Option<&'static str> {
-        (self.fields > 1).then_some(&*I::TABLE.key_separator)
+        (self.fields > 1).then_some(self.separator)
     }
 
     fn error(&self, refused: Refused<'static>) -> KeyError {
         let kind = match refused.why {
             Refusal::Empty => KeyErrorKind::Empty,
             Refusal::Separator => KeyErrorKind::ContainsSeparator {
-                separator: &I::TABLE.key_separator,
+                separator: self.separator,
             },
             Refusal::Unsortable => KeyErrorKind::Unsortable,
         };
         KeyError {
-            item_type: I::TYPE_NAME,
+            item_type: self.item_type,
             attribute: self.attribute,
             field: refused.field,
             kind,
@@ -476,10 +637,21 @@ impl<I: Item> KeyTemplate<I> {
 
     /// Renders the key attribute from the values of its fields, in the
     /// order the template first names them.
-    pub fn render(&self, values: &[&dyn KeyPart]) -> RenderedKey {
-        if self.fields == 0 && !self.text.contains(['{', '}']) {
+    pub(crate) fn render(&self, values: &[&dyn KeyPart]) -> RenderedKey {
+        if self.literal {
             // A literal key such as `PROFILE`: nothing to render.
             return RenderedKey::plain(self.attribute, AttributeValue::S(self.text.to_owned()));
+        }
+        if let (Some(at), [value]) = (self.trailing, values)
+            && let Some(text) = value.as_text().filter(|t| !t.is_empty())
+        {
+            // `ORDER#{id}` with a text value: the literal, then the value
+            // (one field: no separator to refuse; an empty value is
+            // refused below).
+            let mut key = String::with_capacity(at + text.len());
+            key.push_str(&self.text[..at]);
+            key.push_str(text);
+            return RenderedKey::plain(self.attribute, AttributeValue::S(key));
         }
         RenderedKey {
             attribute: self.attribute,
@@ -493,13 +665,23 @@ impl<I: Item> KeyTemplate<I> {
     /// (decoding checks an item's table key with it). Matches piece by
     /// piece: text values are compared in place, others rendered into a
     /// buffer kept per thread, so the check allocates nothing.
-    pub fn renders(&self, stored: &AttributeValue, values: &[&dyn KeyPart]) -> bool {
+    pub(crate) fn renders(&self, stored: &AttributeValue, values: &[&dyn KeyPart]) -> bool {
         thread_local! {
             static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
         let AttributeValue::S(stored) = stored else {
             return false;
         };
+        if self.literal {
+            return stored == self.text;
+        }
+        if let (Some(at), [value]) = (self.trailing, values)
+            && let Some(text) = value.as_text()
+        {
+            return stored.len() == at + text.len()
+                && stored.starts_with(&self.text[..at])
+                && stored.ends_with(text);
+        }
         let mut rest = stored.as_str();
         let mut seen = Seen::default();
         for (_, piece) in pieces(self.text).flatten() {
@@ -528,7 +710,7 @@ impl<I: Item> KeyTemplate<I> {
     }
 
     /// The sort key, for queries.
-    pub fn sort_key(&self) -> SortKey {
+    pub(crate) fn sort_key(&self) -> SortKey {
         let mut literal = String::new();
         let mut fields = false;
         for (_, piece) in pieces(self.text).flatten() {
@@ -553,7 +735,7 @@ impl<I: Item> KeyTemplate<I> {
 
     /// Keys whose first `values.len()` fields equal `values`: the whole key
     /// when those are all its fields, else every key beginning with them.
-    pub fn equal(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+    pub(crate) fn equal(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
         let (text, stop) = self.render_text(values)?;
         Ok(match stop {
             None => SortKeyCondition::Equal(AttributeValue::S(text)),
@@ -563,7 +745,7 @@ impl<I: Item> KeyTemplate<I> {
 
     /// Keys whose first `values.len()` fields equal `values` and whose next
     /// field begins with `prefix`.
-    pub fn begins_with(
+    pub(crate) fn begins_with(
         &self,
         values: &[&dyn KeyPart],
         prefix: &str,
@@ -612,32 +794,32 @@ impl<I: Item> KeyTemplate<I> {
 
     /// Keys whose last given field is less than its value, the earlier
     /// ones equal.
-    pub fn lt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+    pub(crate) fn lt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
         let (prefix, at, _) = self.at(values)?;
         Ok(SortKeyCondition::text_lt(prefix, at))
     }
 
     /// Keys whose last given field is at most its value.
-    pub fn le(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+    pub(crate) fn le(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
         let (prefix, at, last) = self.at(values)?;
         Ok(SortKeyCondition::text_le(prefix, at, last))
     }
 
     /// Keys whose last given field is greater than its value.
-    pub fn gt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+    pub(crate) fn gt(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
         let (prefix, at, last) = self.at(values)?;
         Ok(SortKeyCondition::text_gt(prefix, at, last))
     }
 
     /// Keys whose last given field is at least its value.
-    pub fn ge(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
+    pub(crate) fn ge(&self, values: &[&dyn KeyPart]) -> Result<SortKeyCondition, KeyError> {
         let (prefix, at, _) = self.at(values)?;
         Ok(SortKeyCondition::text_ge(prefix, at))
     }
 
     /// Keys whose field after `earlier` lies between `low` and `high`, both
     /// included, the earlier ones equal.
-    pub fn between(
+    pub(crate) fn between(
         &self,
         earlier: &[&dyn KeyPart],
         low: &dyn KeyPart,
@@ -655,10 +837,10 @@ impl<I: Item> KeyTemplate<I> {
 
     /// The condition `compare` on the field after `earlier` (which the
     /// keys must equal), for a query's [`SortOn`](crate::SortOn).
-    pub fn compare<T: KeyPart>(
+    pub(crate) fn compare(
         &self,
         earlier: &[&dyn KeyPart],
-        compare: crate::Compare<T>,
+        compare: crate::Compare<&dyn KeyPart>,
     ) -> Result<SortKeyCondition, KeyError> {
         use crate::Compare;
         fn with<'a>(earlier: &[&'a dyn KeyPart], value: &'a dyn KeyPart) -> Vec<&'a dyn KeyPart> {
@@ -668,13 +850,13 @@ impl<I: Item> KeyTemplate<I> {
         }
         let with = |value| with(earlier, value);
         match compare {
-            Compare::Equal(v) => self.equal(&with(&v)),
+            Compare::Equal(v) => self.equal(&with(v)),
             Compare::BeginsWith(prefix) => self.begins_with(earlier, &prefix),
-            Compare::Lt(v) => self.lt(&with(&v)),
-            Compare::Le(v) => self.le(&with(&v)),
-            Compare::Gt(v) => self.gt(&with(&v)),
-            Compare::Ge(v) => self.ge(&with(&v)),
-            Compare::Between(low, high) => self.between(earlier, &low, &high),
+            Compare::Lt(v) => self.lt(&with(v)),
+            Compare::Le(v) => self.le(&with(v)),
+            Compare::Gt(v) => self.gt(&with(v)),
+            Compare::Ge(v) => self.ge(&with(v)),
+            Compare::Between(low, high) => self.between(earlier, low, high),
         }
     }
 
@@ -768,14 +950,14 @@ impl KeyFields {
         let mut found: Vec<KeyText<'_>> = Vec::new();
         let mut attributes = Vec::with_capacity(templates.len());
         for t in templates {
-            let key = raw.get(t.attribute).and_then(|v| v.as_s().ok());
+            let key = raw.get(t.attribute()).and_then(|v| v.as_s().ok());
             let before = found.len();
-            match key.map(|k| t.parse(k, &mut found)) {
+            match key.map(|k| t.template.parse(k, &mut found)) {
                 Some(Some(())) => {}
-                _ => return Err((t.attribute, key.cloned().unwrap_or_default())),
+                _ => return Err((t.attribute(), key.cloned().unwrap_or_default())),
             }
             for (name, ..) in &found[before..] {
-                attributes.push((*name, t.attribute, key.cloned().unwrap_or_default()));
+                attributes.push((*name, t.attribute(), key.cloned().unwrap_or_default()));
             }
         }
         Ok(KeyFields {
@@ -863,6 +1045,26 @@ mod tests {
 
     fn s(text: &str) -> AttributeValue {
         AttributeValue::S(text.to_owned())
+    }
+
+    #[test]
+    fn templates_that_render_without_a_walk_are_found_at_compile_time() {
+        const CASES: [(&str, Option<usize>, bool); 10] = [
+            ("ORDER#{id}", Some(6), false),
+            ("{id}", Some(0), false),
+            ("PROFILE", None, true),
+            ("", None, true),
+            ("A{n:05}", None, false),
+            ("A{{x}", None, false),
+            ("A{x}B", None, false),
+            ("A{x}{y}", None, false),
+            ("A}{x}", None, false),
+            ("{{}}", None, false),
+        ];
+        for (text, trailing, literal) in CASES {
+            assert_eq!(trailing_field(text), trailing, "{text}");
+            assert_eq!(is_literal(text), literal, "{text}");
+        }
     }
 
     #[test]
@@ -987,7 +1189,36 @@ mod tests {
             }
         }
 
+        /// `PREFIX{id}` through the general walk: the template with an
+        /// escaped brace in front, which is the same key text.
+        const TRAILING: KeyTemplate<Order> = KeyTemplate::new("pk", "P#{id}");
+        const WALKED: KeyTemplate<Order> = KeyTemplate::new("pk", "{{{id}");
+
         proptest! {
+            /// The short path of a `LITERAL{field}` template renders and
+            /// checks keys as the general walk does, for any text,
+            /// empty (refused) included.
+            #[test]
+            fn trailing_field_templates_agree_with_the_walk(id in ".{0,12}", other in ".{0,12}") {
+                prop_assert!(TRAILING.template.trailing.is_some() && WALKED.template.trailing.is_none());
+                let fast = TRAILING.render(&[&id]).into_parts().1;
+                let walked = WALKED.render(&[&id]).into_parts().1;
+                match (fast, walked) {
+                    (Ok(AttributeValue::S(f)), Ok(AttributeValue::S(w))) => {
+                        prop_assert_eq!(f.strip_prefix("P#"), w.strip_prefix('{'));
+                    }
+                    (f, w) => prop_assert_eq!(f.is_err(), w.is_err()),
+                }
+                for stored in [format!("P#{id}"), format!("P#{other}"), other.clone()] {
+                    let walked = stored.strip_prefix("P#").map(|rest| format!("{{{rest}"));
+                    prop_assert_eq!(
+                        TRAILING.renders(&AttributeValue::S(stored.clone()), &[&id]),
+                        walked.is_some_and(|w| WALKED.renders(&AttributeValue::S(w), &[&id])),
+                        "{}", stored
+                    );
+                }
+            }
+
             /// A rendered key reads back as the values it was rendered
             /// from, whatever they are.
             #[test]

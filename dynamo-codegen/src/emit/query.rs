@@ -69,13 +69,14 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
     };
     let sort = sort_key(cx, access.sort);
     let consistent = access.consistent.then(|| quote!(, consistent));
+    // The key parts bound first, so the constructor call fits a line.
     let (ctor, options) = match projection {
         None => (
-            quote!(dynamo::__private::query_items(#index, #partition, #sort)),
+            quote!(dynamo::__private::query_items(#index, partition, sort)),
             quote!(dynamo::query_options!(#query, items #ty #consistent);),
         ),
         Some(projection) => (
-            quote!(dynamo::__private::query_rows(&TABLE, #index, #partition, #sort, &[], #projection::from_row)),
+            quote!(dynamo::__private::query_rows(&TABLE, #index, partition, sort, &[], #projection::from_row)),
             quote!(dynamo::query_options!(#query, projection #projection of #ty #consistent);),
         ),
     };
@@ -120,6 +121,7 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
             .map(|(c, m)| sort_field(cx, sort, c, m))
             .collect()
     });
+    // A field named `to_x`, `is_x`, ... names a method taking `self`.
     let methods = (!methods.is_empty()).then(|| {
         quote! {
             #[allow(clippy::wrong_self_convention)]
@@ -135,6 +137,8 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
             #fn_doc
             #allow
             pub fn #function(#(#partition_params),*) -> #query {
+                let partition = #partition;
+                let sort = #sort;
                 #query(#ctor)
             }
         }

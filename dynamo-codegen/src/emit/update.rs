@@ -33,7 +33,6 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
     ));
     let methods = (!methods.is_empty()).then(|| {
         quote! {
-            #[allow(clippy::wrong_self_convention)]
             impl #update {
                 #(#methods)*
             }

@@ -269,13 +269,20 @@ pub type DecodeRow<R> = fn(Attributes) -> Result<Option<R>>;
 #[derive(Debug)]
 #[must_use = "call `.send(&db)`, `.all(&db)` or `.stream(&db)` to run the query"]
 pub struct Query<R> {
+    core: QueryCore,
+    decode: DecodeRow<R>,
+}
+
+/// Everything of a [`Query`] but its row decoder: what its requests are
+/// built from, in code compiled once rather than once per row type.
+#[derive(Debug)]
+struct QueryCore {
     table: &'static TableDef,
     keys: QueryKeys,
     partition: Result<AttributeValue, KeyError>,
     sort: Option<Result<SortKeyCondition, KeyError>>,
     types: Types,
     filter: Option<Node>,
-    decode: DecodeRow<R>,
     descending: bool,
     consistent: bool,
     page_size: Option<i32>,
@@ -293,36 +300,16 @@ impl<R> Query<R> {
         types: Types,
         decode: DecodeRow<R>,
     ) -> Self {
-        let (partition_key, partition) = partition.into_parts();
-        let (sort_key, base) = match sort {
-            Some(SortKey { attribute, base }) => (Some(attribute), base),
-            None => (None, None),
-        };
         Query {
-            table,
-            keys: QueryKeys {
-                index,
-                partition_key,
-                sort_key,
-            },
-            partition,
-            sort: base.map(Ok),
-            types,
-            filter: None,
+            core: QueryCore::new(table, index, partition, sort, types),
             decode,
-            descending: false,
-            consistent: false,
-            page_size: None,
-            max_items: None,
-            cursor: None,
-            lenient: false,
         }
     }
 
     /// Restricts the sort key (replacing the item type's own condition).
     #[doc(hidden)]
     pub fn sort_key(mut self, condition: Result<SortKeyCondition, KeyError>) -> Self {
-        self.sort = Some(condition);
+        self.core.sort = Some(condition);
         self
     }
 
@@ -330,7 +317,7 @@ impl<R> Query<R> {
     /// reads them; [`limit`](Self::limit) still counts matches only).
     #[doc(hidden)]
     pub fn filter(mut self, filter: Node) -> Self {
-        self.filter = Some(match self.filter.take() {
+        self.core.filter = Some(match self.core.filter.take() {
             Some(before) => Node::And(Box::new(before), Box::new(filter)),
             None => filter,
         });
@@ -339,34 +326,34 @@ impl<R> Query<R> {
 
     /// Returns items in descending sort-key order.
     pub fn descending(mut self) -> Self {
-        self.descending = true;
+        self.core.descending = true;
         self
     }
 
     /// Reads with strong consistency (the table and local indexes only;
     /// generated code offers it only there).
     pub fn consistent(mut self) -> Self {
-        self.consistent = true;
+        self.core.consistent = true;
         self
     }
 
     /// How many items DynamoDB evaluates per request (its `Limit`). This
     /// tunes request size only; use [`limit`](Self::limit) to bound results.
     pub fn page_size(mut self, items: u32) -> Self {
-        self.page_size = Some(i32::try_from(items.max(1)).unwrap_or(i32::MAX));
+        self.core.page_size = Some(i32::try_from(items.max(1)).unwrap_or(i32::MAX));
         self
     }
 
     /// Returns at most `items` items. [`send`](Self::send) then keeps
     /// requesting until it has that many or the query is exhausted.
     pub fn limit(mut self, items: usize) -> Self {
-        self.max_items = Some(items);
+        self.core.max_items = Some(items);
         self
     }
 
     /// Resumes after the position `cursor` from an earlier page.
     pub fn after(mut self, cursor: Cursor) -> Self {
-        self.cursor = Some(cursor);
+        self.core.cursor = Some(cursor);
         self
     }
 
@@ -378,7 +365,7 @@ impl<R> Query<R> {
     /// a bad row's error in its place and goes on; [`all`](Self::all)
     /// always fails on it.
     pub fn lenient(mut self) -> Self {
-        self.lenient = true;
+        self.core.lenient = true;
         self
     }
 
@@ -388,11 +375,13 @@ impl<R> Query<R> {
     /// `limit(0)` sends no request and returns no items, with the cursor
     /// the query started [`after`](Self::after).
     pub async fn send(&self, db: &Db) -> Result<Page<R>> {
-        if self.max_items == Some(0) {
-            return Ok(empty_page(self.cursor.as_ref()));
+        if self.core.max_items == Some(0) {
+            return Ok(empty_page(self.core.cursor.as_ref()));
         }
-        let rows = self.page(db, self.start_key()?, self.max_items).await?;
-        into_page(rows, self.lenient)
+        let rows = self
+            .page(db, self.core.start_key()?, self.core.max_items)
+            .await?;
+        into_page(rows, self.core.lenient)
     }
 
     /// Runs the query to its end (or to [`limit`](Self::limit) items) and
@@ -407,9 +396,106 @@ impl<R> Query<R> {
     /// as its typed error, in its place, and the stream goes on; a failed
     /// request ends it.
     pub fn stream<'a>(&'a self, db: &'a Db) -> impl Stream<Item = Result<R>> + 'a {
-        pages(self.start_key(), self.max_items, move |start, want| {
-            self.page(db, start, want)
-        })
+        pages(
+            self.core.start_key(),
+            self.core.max_items,
+            move |start, want| self.page(db, start, want),
+        )
+    }
+
+    /// Counts the matching items without reading them back (`Select` is
+    /// `COUNT`), over every page; [`limit`](Self::limit) and the cursor
+    /// are ignored. Items are not decoded, so a row that would fail to
+    /// decode is counted too (`stream` yields its error).
+    pub async fn count(&self, db: &Db) -> Result<usize> {
+        self.core.count(db).await
+    }
+
+    /// Collects up to `want` items (or one response when `None`) from
+    /// `start`, with the rows that did not decode in their places.
+    async fn page(
+        &self,
+        db: &Db,
+        mut start: Option<Attributes>,
+        want: Option<usize>,
+    ) -> Result<Rows<R>> {
+        let table = db.table_name(self.core.table);
+        let item_type = self.core.types.names().first().copied().unwrap_or("");
+        let span = span(Operation::Query, &table, item_type);
+        async {
+            let meter = Meter::new(&span);
+            let parts = self.core.parts()?;
+            let mut items = Vec::new();
+            let mut good = 0;
+            loop {
+                let remaining = want.map(|w| w.saturating_sub(good));
+                // DynamoDB's Limit counts items before the filter, so asking
+                // for `remaining` can return fewer: the loop asks again.
+                let limit = request_limit(self.core.page_size, remaining);
+                let request = self
+                    .core
+                    .request(db, &table, &parts, limit, start.take(), &meter);
+                let out = meter
+                    .send(db, request.send())
+                    .await
+                    .map_err(|e| sdk_error(Operation::Query, &table, item_type, e))?;
+                for raw in out.items.unwrap_or_default() {
+                    if self.core.at_bound(&parts, &raw) {
+                        continue;
+                    }
+                    match (self.decode)(raw) {
+                        Ok(None) => {}
+                        Ok(Some(item)) => {
+                            good += 1;
+                            items.push(Ok(item));
+                        }
+                        Err(e) => items.push(Err(e)),
+                    }
+                }
+                let cursor = out.last_evaluated_key;
+                if page_done(want, good, cursor.as_ref()) {
+                    meter.finish(good);
+                    return Ok((items, cursor));
+                }
+                start = cursor;
+            }
+        }
+        .instrument(span.clone())
+        .await
+    }
+}
+
+impl QueryCore {
+    fn new(
+        table: &'static TableDef,
+        index: Option<&'static str>,
+        partition: RenderedKey,
+        sort: Option<SortKey>,
+        types: Types,
+    ) -> Self {
+        let (partition_key, partition) = partition.into_parts();
+        let (sort_key, base) = match sort {
+            Some(SortKey { attribute, base }) => (Some(attribute), base),
+            None => (None, None),
+        };
+        QueryCore {
+            table,
+            keys: QueryKeys {
+                index,
+                partition_key,
+                sort_key,
+            },
+            partition,
+            sort: base.map(Ok),
+            types,
+            filter: None,
+            descending: false,
+            consistent: false,
+            page_size: None,
+            max_items: None,
+            cursor: None,
+            lenient: false,
+        }
     }
 
     fn start_key(&self) -> Result<Option<Attributes>> {
@@ -507,11 +593,8 @@ impl<R> Query<R> {
             .set_return_consumed_capacity(meter.capacity())
     }
 
-    /// Counts the matching items without reading them back (`Select` is
-    /// `COUNT`), over every page; [`limit`](Self::limit) and the cursor
-    /// are ignored. Items are not decoded, so a row that would fail to
-    /// decode is counted too (`stream` yields its error).
-    pub async fn count(&self, db: &Db) -> Result<usize> {
+    /// [`Query::count`].
+    async fn count(&self, db: &Db) -> Result<usize> {
         let table = db.table_name(self.table);
         let item_type = self.types.names().first().copied().unwrap_or("");
         let span = span(Operation::Query, &table, item_type);
@@ -545,57 +628,6 @@ impl<R> Query<R> {
                     meter.finish(count);
                     return Ok(count);
                 }
-            }
-        }
-        .instrument(span.clone())
-        .await
-    }
-
-    /// Collects up to `want` items (or one response when `None`) from
-    /// `start`, with the rows that did not decode in their places.
-    async fn page(
-        &self,
-        db: &Db,
-        mut start: Option<Attributes>,
-        want: Option<usize>,
-    ) -> Result<Rows<R>> {
-        let table = db.table_name(self.table);
-        let item_type = self.types.names().first().copied().unwrap_or("");
-        let span = span(Operation::Query, &table, item_type);
-        async {
-            let meter = Meter::new(&span);
-            let parts = self.parts()?;
-            let mut items = Vec::new();
-            let mut good = 0;
-            loop {
-                let remaining = want.map(|w| w.saturating_sub(good));
-                // DynamoDB's Limit counts items before the filter, so asking
-                // for `remaining` can return fewer: the loop asks again.
-                let limit = request_limit(self.page_size, remaining);
-                let request = self.request(db, &table, &parts, limit, start.take(), &meter);
-                let out = meter
-                    .send(db, request.send())
-                    .await
-                    .map_err(|e| sdk_error(Operation::Query, &table, item_type, e))?;
-                for raw in out.items.unwrap_or_default() {
-                    if self.at_bound(&parts, &raw) {
-                        continue;
-                    }
-                    match (self.decode)(raw) {
-                        Ok(None) => {}
-                        Ok(Some(item)) => {
-                            good += 1;
-                            items.push(Ok(item));
-                        }
-                        Err(e) => items.push(Err(e)),
-                    }
-                }
-                let cursor = out.last_evaluated_key;
-                if page_done(want, good, cursor.as_ref()) {
-                    meter.finish(good);
-                    return Ok((items, cursor));
-                }
-                start = cursor;
             }
         }
         .instrument(span.clone())

@@ -28,6 +28,22 @@ pub enum Compare<T> {
     Between(T, T),
 }
 
+impl<T: crate::KeyPart> Compare<T> {
+    /// The comparison with its values as key parts, for the untyped
+    /// template code (compiled once, not per value type).
+    pub(crate) fn as_dyn(&self) -> Compare<&dyn crate::KeyPart> {
+        match self {
+            Compare::Equal(v) => Compare::Equal(v),
+            Compare::BeginsWith(p) => Compare::BeginsWith(p.clone()),
+            Compare::Lt(v) => Compare::Lt(v),
+            Compare::Le(v) => Compare::Le(v),
+            Compare::Gt(v) => Compare::Gt(v),
+            Compare::Ge(v) => Compare::Ge(v),
+            Compare::Between(low, high) => Compare::Between(low, high),
+        }
+    }
+}
+
 /// A sort-key field whose text order is not its value order (text of
 /// varying width before the end of the key): [`SortOn`] offers equality
 /// only (and `begins_with` for text).
