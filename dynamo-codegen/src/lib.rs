@@ -133,9 +133,7 @@ pub fn generate(schema_dir: &Path) -> Result<Generated, Error> {
 
 /// Emits and formats the code of a checked schema.
 pub fn generate_checked(checked: &Checked) -> Result<Vec<GeneratedFile>, Error> {
-    emit::emit(&checked.schema, &checked.names)
-        .map(write::format)
-        .collect()
+    write::format_all(emit::emit(&checked.schema, &checked.names))
 }
 
 /// The JSON Schemas of the two file formats, pretty-printed: table files

@@ -18,20 +18,117 @@ pub struct GeneratedFile {
 /// Formats one emitted file, part by part: prettyplease prints items one
 /// after another, so the parts' texts joined are the whole file's.
 pub fn format(file: EmittedFile) -> Result<GeneratedFile, Error> {
+    format_text(Unformatted::from(file))
+}
+
+/// An emitted file as text, ready to format on any thread (tokens cannot
+/// cross threads; their text can).
+#[derive(Debug)]
+pub(crate) struct Unformatted {
+    pub name: String,
+    pub header: String,
+    pub parts: Vec<String>,
+}
+
+impl From<EmittedFile> for Unformatted {
+    fn from(file: EmittedFile) -> Self {
+        Unformatted {
+            name: file.name,
+            header: file.header,
+            parts: file.parts.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// [`format`] of a file's text.
+pub(crate) fn format_text(file: Unformatted) -> Result<GeneratedFile, Error> {
     let mut contents = format!("// {}\n\n", file.header);
-    for part in file.parts {
-        let syntax: syn::File = syn::parse2(part).map_err(|e| {
+    for part in &file.parts {
+        let formatted = format_part(part).map_err(|e| {
             Error::Internal(format!(
                 "generated code for {} does not parse: {e}",
                 file.name
             ))
         })?;
-        contents.push_str(&prettyplease::unparse(&syntax));
+        contents.push_str(&formatted);
     }
     Ok(GeneratedFile {
         contents,
         name: file.name,
     })
+}
+
+/// One part of a file, formatted; the parse error if it is not Rust.
+pub(crate) fn format_part(part: &str) -> Result<String, syn::Error> {
+    Ok(prettyplease::unparse(&syn::parse_file(part)?))
+}
+
+/// Formats every emitted file. Formatting (parsing and printing, most of
+/// the generator's time) runs on the machine's cores, part by part (an
+/// item type, a collection), while this thread emits the next tables; the
+/// files come back in order, each the same text [`format`] gives.
+pub(crate) fn format_all(
+    emitted: impl Iterator<Item = EmittedFile>,
+) -> Result<Vec<GeneratedFile>, Error> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if workers < 2 {
+        return emitted.map(format).collect();
+    }
+    // Jobs: (file, part, text); results: (file, part, formatted text).
+    // Bounded, so emission waits for formatting instead of piling up text.
+    let (jobs, queue) = std::sync::mpsc::sync_channel::<(usize, usize, String)>(256);
+    let queue = std::sync::Mutex::new(queue);
+    let (done, results) = std::sync::mpsc::channel();
+    let mut files: Vec<(String, String, Vec<Option<String>>)> = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (queue, done) = (&queue, done.clone());
+            scope.spawn(move || {
+                loop {
+                    // The lock is held only to take the next part.
+                    let next = queue.lock().map(|q| q.recv());
+                    let Ok(Ok((file, part, text))) = next else {
+                        break;
+                    };
+                    let formatted = format_part(&text);
+                    if done.send((file, part, formatted)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        for (i, file) in emitted.enumerate() {
+            let file = Unformatted::from(file);
+            for (j, part) in file.parts.into_iter().enumerate() {
+                if jobs.send((i, j, part)).is_err() {
+                    break;
+                }
+            }
+            files.push((file.name, file.header, Vec::new()));
+        }
+        drop(jobs);
+        for (i, j, formatted) in results.iter() {
+            let (name, _, parts) = &mut files[i];
+            let formatted = formatted.map_err(|e| {
+                Error::Internal(format!("generated code for {name} does not parse: {e}"))
+            })?;
+            if parts.len() <= j {
+                parts.resize(j + 1, None);
+            }
+            parts[j] = Some(formatted);
+        }
+        Ok(())
+    })?;
+    Ok(files
+        .into_iter()
+        .map(|(name, header, parts)| GeneratedFile {
+            contents: std::iter::once(format!("// {header}\n\n"))
+                .chain(parts.into_iter().flatten())
+                .collect(),
+            name,
+        })
+        .collect())
 }
 
 /// Writes `contents` to `path` unless the file already holds exactly that.
