@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::{Error, generate};
+use crate::Error;
 
 /// Generates typed client code from a schema folder, from `build.rs`.
 ///
@@ -21,6 +21,7 @@ pub struct Builder {
     schema_dir: PathBuf,
     out_dir: Option<PathBuf>,
     cargo_output: bool,
+    serde: bool,
 }
 
 impl Default for Builder {
@@ -29,6 +30,7 @@ impl Default for Builder {
             schema_dir: PathBuf::from("schemas"),
             out_dir: None,
             cargo_output: true,
+            serde: false,
         }
     }
 }
@@ -73,6 +75,22 @@ impl Builder {
         self
     }
 
+    /// Whether every table's generated items, keys, enums and nested types
+    /// derive serde's `Serialize` and `Deserialize` (default false; a
+    /// table can also say `serde = true`). The app's `dynamo-runtime`
+    /// dependency needs its `serde` feature; the app needs no serde
+    /// dependency of its own. JSON keys are the schema's field names,
+    /// enums their stored text, datetimes RFC 3339, exact numbers text,
+    /// binary data base64; `unmodeled` is left out.
+    ///
+    /// ```no_run
+    /// dynamo_codegen::Builder::new().serde(true).compile().unwrap_or_else(|e| panic!("{e:?}"));
+    /// ```
+    pub fn serde(mut self, enabled: bool) -> Self {
+        self.serde = enabled;
+        self
+    }
+
     /// Validates the schemas and writes the code. Schema errors come back as
     /// [`Error::Schema`], whose `Debug` output is the rendered diagnostics.
     pub fn compile(self) -> Result<(), Error> {
@@ -98,9 +116,15 @@ impl Builder {
                     )
                 })?,
         };
-        let generated = generate(&self.schema_dir)?;
+        let mut checked = crate::check(&self.schema_dir)?;
+        if self.serde {
+            for table in &mut checked.schema.tables {
+                table.serde = true;
+            }
+        }
+        let files = crate::generate_checked(&checked)?;
         if self.cargo_output {
-            for warning in generated.warnings.warnings() {
+            for warning in checked.warnings.warnings() {
                 for line in warning.render().lines() {
                     println!("cargo:warning={line}");
                 }
@@ -110,7 +134,7 @@ impl Builder {
             path: out_dir.clone(),
             source,
         })?;
-        for file in &generated.files {
+        for file in &files {
             crate::write::write_if_changed(&out_dir.join(&file.name), &file.contents)?;
         }
         Ok(())

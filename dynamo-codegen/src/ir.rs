@@ -103,6 +103,9 @@ pub struct Table {
     pub collections: Vec<Collection>,
     /// Whether items keep the attributes their type does not model.
     pub keep_unmodeled: bool,
+    /// Whether generated types derive serde's traits (`serde = true`, or
+    /// the `Builder`'s `serde`).
+    pub serde: bool,
 }
 
 impl Table {

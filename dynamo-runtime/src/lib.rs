@@ -106,6 +106,11 @@ client! {
         };
         pub use crate::key::{KeyFields, RowError};
         pub use crate::ops::{SortKeyed, UpdateActions, query_items, query_rows};
+        /// serde, for the derives of code generated with serde on
+        /// (`#[serde(crate = "...")]` points here, so the app needs no
+        /// serde dependency of its own to use them).
+        #[cfg(feature = "serde")]
+        pub use serde;
 
         /// A JSON default value from the text the generator checked.
         pub fn json(text: &str) -> crate::Json {

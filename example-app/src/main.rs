@@ -147,6 +147,9 @@ async fn main() -> Result<(), Error> {
             .err()
             .map_or_else(|| "ok".to_owned(), |e| e.to_string())
     );
+    // `serde = true` in the schema: items serialize, e.g. as an HTTP body.
+    let json = serde_json::to_string(&shipped).unwrap_or_else(|e| e.to_string());
+    println!("  as JSON: {json}");
 
     // The keys-only index returns projections; fetch_items reads the full
     // orders in one batch.

@@ -87,8 +87,9 @@ pub mod upgrades {
 pub mod money {
     use dynamo_runtime::{Attribute, AttributeValue, DecodeErrorKind};
 
-    /// An amount with its currency, stored as text such as `12.50 EUR`.
-    #[derive(Debug, Clone, PartialEq)]
+    /// An amount with its currency, stored as text such as `12.50 EUR`
+    /// (in JSON too: the fixture's table has serde on).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct Money(pub String);
 
     impl Attribute for Money {

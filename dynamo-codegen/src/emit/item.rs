@@ -10,7 +10,7 @@ use super::{
     keys::{key_text, key_values, render_key},
     link,
     types::{
-        decode_call, default_expr, derives, encode_field, field_def, path, rust_type,
+        decode_call, default_expr, derives, encode_field, field_def, path, rust_type, serde_rename,
         upper_case_acronym, validate_body, validator,
     },
 };
@@ -62,10 +62,12 @@ fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
     }
     let item_doc = doc(&text);
     let ty = &names.ty;
+    let skip = table.serde.then(|| quote!(#[serde(skip)]));
     let unmodeled = table.keep_unmodeled.then(|| {
         quote! {
             /// The attributes of the stored item this type does not model
             /// (another writer's), written back by a `put`.
+            #skip
             pub unmodeled: dynamo::Unmodeled,
         }
     });
@@ -80,7 +82,8 @@ fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
         let ident = &names.fields[id.0];
         let ty = rust_type(cx.cx, &f.ty);
         let docs = doc(&format!("The item's `{}`.", f.name));
-        quote!(#docs pub #ident: #ty,)
+        let rename = serde_rename(cx.cx, &f.name, ident);
+        quote!(#docs #rename pub #ident: #ty,)
     });
     let required = item.required_fields();
     let new_defs = required

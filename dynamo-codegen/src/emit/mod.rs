@@ -159,7 +159,7 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
         .enums
         .iter()
         .zip(&names.enums)
-        .map(|(e, n)| types::emit_enum(e, n));
+        .map(|(e, n)| types::emit_enum(&cx, e, n));
     let nested: Vec<TokenStream> = table
         .nested
         .iter()

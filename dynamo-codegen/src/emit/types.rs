@@ -381,11 +381,32 @@ pub(super) fn derives<'a>(
     hash: bool,
 ) -> TokenStream {
     let exact = types.into_iter().all(|t| cx.table.exact(t));
-    match (exact, hash) {
+    let serde = serde_derive(cx);
+    let std = match (exact, hash) {
         (true, true) => quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)]),
         (true, false) => quote!(#[derive(Debug, Clone, PartialEq, Eq)]),
         _ => quote!(#[derive(Debug, Clone, PartialEq)]),
-    }
+    };
+    quote!(#std #serde)
+}
+
+/// serde's derives, through the runtime's re-export, for a table with
+/// serde on.
+pub(super) fn serde_derive(cx: &TableCx<'_>) -> Option<TokenStream> {
+    cx.table.serde.then(|| {
+        quote! {
+            #[derive(dynamo::__private::serde::Serialize, dynamo::__private::serde::Deserialize)]
+            #[serde(crate = "dynamo::__private::serde")]
+        }
+    })
+}
+
+/// The JSON name of a field, with serde on: the schema's name, where the
+/// Rust name differs (`userId` for `user_id`, `type` for `r#type`).
+pub(super) fn serde_rename(cx: &TableCx<'_>, name: &str, ident: &Ident) -> Option<TokenStream> {
+    let rust = ident.to_string();
+    (cx.table.serde && rust.trim_start_matches("r#") != name)
+        .then(|| quote!(#[serde(rename = #name)]))
 }
 
 /// `/// docs \n pub name: Type,` of a struct field.
@@ -398,16 +419,20 @@ pub(super) fn field_def(cx: &TableCx<'_>, f: &ir::Field, ident: &Ident) -> Token
         if f.optional { " (optional)" } else { "" },
         f.attribute
     ));
-    quote!(#docs pub #ident: #ty,)
+    let rename = serde_rename(cx, &f.name, ident);
+    quote!(#docs #rename pub #ident: #ty,)
 }
 
 /// An enum field's generated enum.
-pub(super) fn emit_enum(def: &ir::EnumDef, names: &EnumNames) -> TokenStream {
+pub(super) fn emit_enum(cx: &TableCx<'_>, def: &ir::EnumDef, names: &EnumNames) -> TokenStream {
     let EnumNames { ty, variants } = names;
     let values: Vec<&str> = def.values.iter().map(|v| v.value.as_str()).collect();
+    let serde = serde_derive(cx);
     let docs = variants.iter().zip(&values).map(|(v, text)| {
         let d = doc(&format!("Stored as `{text}`."));
-        quote!(#d #v,)
+        // JSON holds the stored text too.
+        let rename = cx.table.serde.then(|| quote!(#[serde(rename = #text)]));
+        quote!(#d #rename #v,)
     });
     let listed = values
         .iter()
@@ -421,6 +446,7 @@ pub(super) fn emit_enum(def: &ir::EnumDef, names: &EnumNames) -> TokenStream {
     quote! {
         #enum_doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #serde
         #[allow(clippy::enum_variant_names)]
         pub enum #ty {
             #(#docs)*

@@ -88,6 +88,11 @@ pub struct RawTable {
     /// `put` writes them back (default `true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_unmodeled: Option<Sp<bool>>,
+    /// Whether the generated items, keys, enums and nested types derive
+    /// serde's `Serialize` and `Deserialize` (default `false`; needs the
+    /// runtime's `serde` feature).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serde: Option<Sp<bool>>,
 }
 
 /// `type_attribute`: an attribute name, or `false` for none.

@@ -271,6 +271,7 @@ pub fn table(def: &TableDef) -> Result<String, Error> {
             key_separator: (def.key_separator != TableDef::KEY_SEPARATOR)
                 .then(|| text(&def.key_separator)),
             keep_unmodeled: None,
+            serde: None,
         })),
         index: indexes(def),
         ..RawSchema::default()

@@ -282,6 +282,7 @@ fn table_file(
         enums,
         collections,
         keep_unmodeled: raw.keep_unmodeled.as_ref().is_none_or(|k| *k.get()),
+        serde: raw.serde.as_ref().is_some_and(|s| *s.get()),
     };
     Some((table, scopes))
 }
