@@ -176,6 +176,35 @@ pub fn customer(id: &str) -> shop::Customer {
     }
 }
 
+/// A product of the field_types fixture with every required field set
+/// (and the defaults for the rest): what the field-type tests start from.
+pub fn product() -> fixtures::field_types::catalog::Product {
+    use fixtures::field_types::catalog::{NewProduct, Product, Variant};
+    let at = |text: &str| text.parse::<dynamo_runtime::Timestamp>().ok();
+    Product::new(NewProduct {
+        sku: "LAMP-1".into(),
+        released: 42,
+        medium: 3,
+        large: -9_000_000_000,
+        short: 7,
+        weight: 1.5,
+        checksums: [vec![1u8, 2], vec![255u8]]
+            .into_iter()
+            .map(dynamo_runtime::Bytes::from)
+            .collect(),
+        history: at("2024-01-01T00:00:00.123Z").into_iter().collect(),
+        matrix: vec![vec![1, -2], vec![]],
+        stock: [("berlin".to_owned(), 3)].into(),
+        variants: vec![Variant {
+            name: "red".into(),
+            dimensions: None,
+            children: vec![],
+        }],
+        money: money::Money("12.50 EUR".into()),
+        rust_type: "lamp".into(),
+    })
+}
+
 /// The variable the test command sets to DynamoDB Local's endpoint.
 pub const ENDPOINT_ENV: &str = "DYNAMODB_ENDPOINT";
 

@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynamo_runtime::{
     Bytes, Date, DecodeErrorKind, Error, Item, Json, Number, Timestamp, Uuid, ValidationRule,
 };
-use dynamo_tests::{fixtures, local_db, money::Money};
+use dynamo_tests::{fixtures, local_db, product};
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
@@ -476,28 +476,6 @@ async fn a_permanent_item_stays_permanent_through_a_put() {
 
 mod catalog {
     pub use dynamo_tests::fixtures::field_types::catalog::*;
-}
-
-fn product() -> catalog::Product {
-    catalog::Product::new(catalog::NewProduct {
-        sku: "LAMP-1".into(),
-        released: 42,
-        medium: 3,
-        large: -9_000_000_000,
-        short: 7,
-        weight: 1.5,
-        checksums: BTreeSet::from([Bytes::from([1u8, 2]), Bytes::from([3u8])]),
-        history: vec![at("2024-01-01T00:00:00.123Z")],
-        matrix: vec![vec![1, -2], vec![]],
-        stock: BTreeMap::from([("berlin".to_owned(), 3)]),
-        variants: vec![catalog::Variant {
-            name: "red".into(),
-            dimensions: None,
-            children: vec![],
-        }],
-        money: Money("12.50 EUR".into()),
-        rust_type: "lamp".into(),
-    })
 }
 
 #[tokio::test]

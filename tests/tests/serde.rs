@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use dynamo_runtime::{Bytes, Date, Json, Number, Timestamp, Uuid};
-use dynamo_tests::{fixtures::field_types::catalog, money::Money};
+use dynamo_tests::fixtures::field_types::catalog;
 use proptest::prelude::*;
 
 fn at(text: &str) -> Timestamp {
@@ -17,25 +17,7 @@ fn at(text: &str) -> Timestamp {
 /// A product with every field set, none left to its default's randomness
 /// (`created` and `id` are fixed), so its JSON is a stable snapshot.
 fn product() -> catalog::Product {
-    let mut p = catalog::Product::new(catalog::NewProduct {
-        sku: "LAMP-1".into(),
-        released: 42,
-        medium: 3,
-        large: -9_000_000_000,
-        short: 7,
-        weight: 1.5,
-        checksums: BTreeSet::from([Bytes::from([1u8, 2]), Bytes::from([255u8])]),
-        history: vec![at("2024-01-01T00:00:00.123Z")],
-        matrix: vec![vec![1, -2], vec![]],
-        stock: BTreeMap::from([("berlin".to_owned(), 3)]),
-        variants: vec![catalog::Variant {
-            name: "red".into(),
-            dimensions: None,
-            children: vec![],
-        }],
-        money: Money("12.50 EUR".into()),
-        rust_type: "lamp".into(),
-    });
+    let mut p = dynamo_tests::product();
     p.version_tag = catalog::ProductVersionTag::InReview;
     p.created = at("2024-03-01T10:00:00Z");
     p.id = "0b5c3f2e-8a61-4f4b-9d7e-2f1c9a3e4b5d".parse().unwrap();
