@@ -380,15 +380,18 @@ impl Pass<'_> {
                 file,
                 span.clone(),
                 format!(
-                    "{} generates `{name}` in {scope}, where the generated code uses {}'s `{name}`",
+                    "{} generates `{name}` in {scope}, which already has `{name}` ({})",
                     second.what, first.what
                 ),
                 format!("generates `{name}`"),
             )
-            .help(format!(
-                "rename it in the schema: a type named `{name}` there would shadow {}'s",
-                first.what
-            ));
+            .help(if second.what.starts_with("field ") {
+                format!(
+                    "rename the field; it can keep its stored name with `attribute = \"{name}\"`"
+                )
+            } else {
+                format!("rename it in the schema: the generated code uses that `{name}`")
+            });
             self.diagnostics.push(d);
             return;
         };
@@ -498,8 +501,8 @@ fn table_names(pass: &mut Pass<'_>, table: &ir::Table, module: Ident) -> TableNa
     let mut types = Scope::new(format!("the types of {module_what}"));
     let mut values = Scope::new(format!("the values of {module_what}"));
     for name in PRELUDE {
-        types.reserve(name, "Rust");
-        values.reserve(name, "Rust");
+        types.reserve(name, "a name of Rust's prelude");
+        values.reserve(name, "a name of Rust's prelude");
     }
     values.reserve(TABLE_STATIC, "the table description");
 
