@@ -59,6 +59,13 @@ pub const MIGRATIONS_MODULE: &str = "migrations";
 /// The static of each table module describing the table.
 pub const TABLE_STATIC: &str = "TABLE";
 
+/// The enum of every item type of a table with a stream, which stream
+/// records decode into.
+pub const ANY_ITEM: &str = "AnyItem";
+
+/// The enum of the keys of [`ANY_ITEM`]'s variants.
+pub const ANY_KEY: &str = "AnyKey";
+
 /// Whether `name` is an UpperCamelCase type name of ASCII letters and
 /// digits (a schema rule for item and nested type names).
 pub fn is_upper_camel(name: &str) -> bool {
@@ -505,6 +512,13 @@ fn table_names(pass: &mut Pass<'_>, table: &ir::Table, module: Ident) -> TableNa
         values.reserve(name, "a name of Rust's prelude");
     }
     values.reserve(TABLE_STATIC, "the table description");
+    if table.def.stream.is_some() {
+        types.reserve(
+            ANY_ITEM,
+            "the enum of the table's item types, for its stream",
+        );
+        types.reserve(ANY_KEY, "the enum of the table's item keys, for its stream");
+    }
 
     // Types first, in schema order, so that clashes point at the later one.
     let nested: Vec<TypeNames> = table

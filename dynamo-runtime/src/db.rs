@@ -32,6 +32,9 @@ pub struct Db {
     retry: RetryPolicy,
     concurrency: usize,
     in_flight: Option<Arc<Semaphore>>,
+    /// The AWS configuration a [`DbBuilder`] loaded (for clients of other
+    /// services, such as DynamoDB Streams).
+    sdk_config: Option<Arc<aws_config::SdkConfig>>,
 }
 
 impl Db {
@@ -62,6 +65,7 @@ impl Db {
             retry: RetryPolicy::default(),
             concurrency: DEFAULT_CONCURRENCY,
             in_flight: None,
+            sdk_config: None,
         }
     }
 
@@ -116,6 +120,13 @@ impl Db {
         validate_namespace(&namespace)?;
         self.namespace = Some(namespace);
         Ok(self)
+    }
+
+    /// The AWS configuration (credentials, region, endpoint) this handle
+    /// was built with, to make clients of other services with (DynamoDB
+    /// Streams); `None` for a handle made [`from_client`](Db::from_client).
+    pub fn sdk_config(&self) -> Option<&aws_config::SdkConfig> {
+        self.sdk_config.as_deref()
     }
 
     /// The SDK client, for operations the runtime does not wrap.
@@ -285,6 +296,7 @@ impl DbBuilder {
             ));
         }
         let mut db = Db::from_client(Client::new(&config));
+        db.sdk_config = Some(Arc::new(config));
         if let Some(policy) = self.retry {
             db = db.with_retry(policy);
         }

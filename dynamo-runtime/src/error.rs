@@ -207,6 +207,32 @@ pub enum Error {
         /// One entry per action, in order: `None` when that action was fine.
         reasons: Vec<Option<CancellationReason>>,
     },
+    /// A stream record that is not what DynamoDB Streams sends: an
+    /// unknown event name, or an attribute value of a type this SDK does
+    /// not know.
+    #[error("invalid stream record {sequence_number}: {reason}")]
+    InvalidStreamRecord {
+        /// The record's sequence number (empty when it has none).
+        sequence_number: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// DynamoDB Streams returned an error (or no shard iterator) while a
+    /// [`StreamReader`](crate::stream::StreamReader) read a stream.
+    #[error("{operation} on stream `{stream}` failed: {message}")]
+    Stream {
+        /// The DynamoDB Streams operation, e.g. `GetRecords`.
+        operation: Operation,
+        /// The stream's ARN.
+        stream: String,
+        /// What went wrong (the SDK error's text, with its causes).
+        message: String,
+        /// The SDK's error (an `aws_sdk_dynamodbstreams::Error`), when there
+        /// is one; `TrimmedDataAccessException` means records between the
+        /// checkpoint and the stream's oldest record are gone.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The runtime was configured with invalid settings.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -356,6 +382,31 @@ pub enum DecodeErrorKind {
         /// The template it should fit.
         template: &'static str,
     },
+    /// The type attribute of an image names none of the table's item
+    /// types (or is missing), decoding a stream record as the table's
+    /// `AnyItem`.
+    UnknownItemType {
+        /// The stored type name, `None` when the attribute is missing.
+        found: Option<String>,
+        /// The item types of the table.
+        expected: Vec<&'static str>,
+    },
+    /// A stream record without images whose key attributes are no key of
+    /// the item type (or of any item type of the table): the key
+    /// templates do not fit them.
+    UnknownKey {
+        /// The partition key's text.
+        value: String,
+    },
+    /// A stream record without images whose key attributes fit the key
+    /// templates of several item types, which only the type attribute of
+    /// an image could tell apart.
+    AmbiguousKey {
+        /// The partition key's text.
+        value: String,
+        /// The item types whose keys it fits.
+        item_types: Vec<&'static str>,
+    },
     /// A part of a list, map or nested type did not fit.
     Nested {
         /// Where inside the attribute, e.g. `[2]`, `.width`.
@@ -395,6 +446,28 @@ impl fmt::Display for DecodeErrorKind {
                     "holds {value:?}, which does not fit its template `{template}`"
                 )
             }
+            DecodeErrorKind::UnknownItemType {
+                found: Some(found),
+                expected,
+            } => write!(
+                f,
+                "names item type {found:?}, which is not one of {expected:?}"
+            ),
+            DecodeErrorKind::UnknownItemType {
+                found: None,
+                expected,
+            } => write!(
+                f,
+                "is missing, so the item is of none of the item types {expected:?}"
+            ),
+            DecodeErrorKind::UnknownKey { value } => write!(
+                f,
+                "holds {value:?}, which fits no key template of the type (a record of another item type?)"
+            ),
+            DecodeErrorKind::AmbiguousKey { value, item_types } => write!(
+                f,
+                "holds {value:?}, which fits the keys of item types {item_types:?}; the record has no image to tell them apart"
+            ),
             DecodeErrorKind::Nested { path, kind } => write!(f, "at `{path}` {kind}"),
         }
     }

@@ -56,6 +56,8 @@ mod ops;
 #[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]
+pub mod stream;
+#[cfg(feature = "client")]
 mod table;
 #[cfg(feature = "client")]
 pub mod validate;
@@ -87,6 +89,7 @@ client! {
         SortKeyCondition, SortOn, Statement, TransactGet, TransactRows, TransactWrite, Update,
     };
     pub use retry::{Backoff, RetryPolicy};
+    pub use stream::{Change, ChangeKind, StreamItem, StreamKey, StreamRecord};
     pub use serde_json::{Value as Json, json};
     pub use uuid::Uuid;
     pub use values::{Bytes, InvalidNumber, Number};
@@ -106,6 +109,7 @@ client! {
         };
         pub use crate::key::{KeyFields, RowError};
         pub use crate::ops::{SortKeyed, UpdateActions, query_items, query_rows};
+        pub use crate::stream::{one_key, unknown_item_type};
         /// serde, for the derives of code generated with serde on
         /// (`#[serde(crate = "...")]` points here, so the app needs no
         /// serde dependency of its own to use them).

@@ -42,6 +42,12 @@ pub enum Operation {
     DescribeTimeToLive,
     /// `ListTables`
     ListTables,
+    /// `DescribeStream` (DynamoDB Streams)
+    DescribeStream,
+    /// `GetShardIterator` (DynamoDB Streams)
+    GetShardIterator,
+    /// `GetRecords` (DynamoDB Streams)
+    GetRecords,
 }
 
 impl Operation {
@@ -66,6 +72,9 @@ impl Operation {
             Operation::UpdateTimeToLive => "UpdateTimeToLive",
             Operation::DescribeTimeToLive => "DescribeTimeToLive",
             Operation::ListTables => "ListTables",
+            Operation::DescribeStream => "DescribeStream",
+            Operation::GetShardIterator => "GetShardIterator",
+            Operation::GetRecords => "GetRecords",
         }
     }
 }

@@ -5,17 +5,22 @@
 //! index, a keys-only index with its projection, the `customer_orders`
 //! collection, conditional updates, write and read transactions, optimistic
 //! locking with a retry on a stale read, paging with cursors and scans.
+//! Last, it reads the table's stream: every change this run made, decoded
+//! into the item types with the item before and after it.
 //!
 //! Configuration comes from the standard AWS chain (`AWS_ENDPOINT_URL`,
 //! `AWS_REGION`, credentials) and `DYNAMO_NAMESPACE`; `scripts/run-example`
 //! points it at DynamoDB Local.
 
-use dynamo_runtime::{Db, Error};
+use dynamo_runtime::{
+    ChangeKind, Db, Error,
+    stream::{StartAt, StreamReader},
+};
 use example_app::{
     migrations,
     shop::{
-        Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer, NewOrder, NewProduct,
-        Order, OrderKey, OrderStatus, Product, ProductKey, TABLE,
+        AnyItem, AnyKey, Customer, CustomerKey, CustomerOrders, CustomerTier, NewCustomer,
+        NewOrder, NewProduct, Order, OrderKey, OrderStatus, Product, ProductKey, TABLE,
     },
 };
 
@@ -31,6 +36,11 @@ async fn main() -> Result<(), Error> {
         report.applied.len(),
         report.already_applied.len()
     );
+    // The table's stream, from here on: what this run changes.
+    let mut changes = StreamReader::for_table(&db, &TABLE)
+        .await?
+        .start_at(StartAt::Latest);
+    changes.read_available().await?;
 
     let mut ann = Customer::new(NewCustomer {
         id: "c-100".into(),
@@ -253,6 +263,23 @@ async fn main() -> Result<(), Error> {
         "\ndeleted o-1; get now returns {:?}",
         Order::get(gone).send(&db).await?
     );
+
+    println!("\nthe stream, decoded (what this run changed, in order):");
+    for record in changes.read_available().await? {
+        let change = record.decode::<AnyItem>()?;
+        let what = match (&change.kind, &change.new) {
+            (ChangeKind::Modify, Some(AnyItem::Order(o))) => format!("now {}", o.status),
+            (ChangeKind::Modify, Some(AnyItem::Product(p))) => format!("stock {}", p.stock),
+            (ChangeKind::Remove, _) => "deleted".to_owned(),
+            _ => String::new(),
+        };
+        let key = match &change.key {
+            AnyKey::Customer(k) => format!("customer {}", k.id),
+            AnyKey::Order(k) => format!("order {}", k.order_id),
+            AnyKey::Product(k) => format!("product {}", k.sku),
+        };
+        println!("  {:<6} {key} {what}", change.kind);
+    }
     Ok(())
 }
 

@@ -85,7 +85,11 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
     let first = succeeded(&run());
     assert_eq!(
         applied(&first),
-        ["0001_create_shop.toml", "0002_record_item_types.toml"]
+        [
+            "0001_create_shop.toml",
+            "0002_record_item_types.toml",
+            "0003_shop_stream.toml"
+        ]
     );
     let table = db
         .client()
@@ -106,7 +110,7 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
 
     let second = succeeded(&run());
     assert_eq!(
-        second, "0 migrations applied now, 2 already applied\n",
+        second, "0 migrations applied now, 3 already applied\n",
         "a second run changes nothing"
     );
     // The app's start-up path: the same executor, the same records.
@@ -114,7 +118,11 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
     assert!(report.applied.is_empty());
     assert_eq!(
         report.already_applied,
-        ["0001_create_shop.toml", "0002_record_item_types.toml"]
+        [
+            "0001_create_shop.toml",
+            "0002_record_item_types.toml",
+            "0003_shop_stream.toml"
+        ]
     );
 
     let status = cli(&db, &endpoint(), &schemas())

@@ -85,9 +85,11 @@ pub(super) fn emit_collection(
     let query_doc = doc(&format!(
         "A query of collection `{name}`; see [`{ty}::query`]."
     ));
+    let serde = super::types::serde_derive(cx);
     quote! {
         #enum_doc
         #[derive(Debug, Clone, PartialEq)]
+        #serde
         #[allow(clippy::large_enum_variant)]
         pub enum #ty {
             #(#variant_docs #variants(#variants),)*

@@ -11,6 +11,7 @@ mod keys;
 mod migrations;
 mod model;
 mod query;
+mod stream;
 mod types;
 mod update;
 
@@ -176,6 +177,9 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
         let mut part = item::emit_item(cx);
         part.extend(update::emit_update(cx));
         part.extend(query::emit_queries(cx));
+        if table.def.stream.is_some() {
+            part.extend(stream::emit_stream_key(cx));
+        }
         parts.push(part);
     }
     parts.extend(
@@ -185,6 +189,9 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
             .zip(&names.collections)
             .map(|(c, n)| collection::emit_collection(&cx, c, n)),
     );
+    if table.def.stream.is_some() {
+        parts.push(stream::emit_any(&cx));
+    }
     let mut imports = Vec::new();
     if cx.uses_item.get() {
         imports.push(quote!(Item as _));

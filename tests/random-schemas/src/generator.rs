@@ -166,6 +166,8 @@ const TYPE_NAMES: &[&str] = &[
     "Token",
     "OrderKey",
     "NewOrder",
+    "Any",
+    "AnyItem",
 ];
 
 /// Index names (valid DynamoDB names, some meeting others once made Rust).
