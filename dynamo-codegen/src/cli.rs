@@ -66,6 +66,25 @@ enum Command {
     /// Table tasks: create, list, describe, delete.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Set up the cargo project in the current folder: an example schema
+    /// and its first migration, `build.rs`, the `include_schema!` line, a
+    /// `main` using the client (when `main.rs` is cargo's hello world),
+    /// and the dependencies (with `cargo add`).
+    Init {
+        /// The example table's name (default: the package's name).
+        #[arg(long)]
+        table: Option<String>,
+        /// A checkout of the dynamo-codegen repository to depend on
+        /// (default: the one this binary was built from).
+        #[arg(long, conflicts_with = "git")]
+        path: Option<PathBuf>,
+        /// The dynamo-codegen repository's git URL to depend on.
+        #[arg(long)]
+        git: Option<String>,
+        /// With `--git`: a commit, tag or branch.
+        #[arg(long, requires = "git")]
+        rev: Option<String>,
+    },
     /// Write a schema file for an existing table, from DescribeTable: a
     /// starting point with its keys, indexes, billing, ttl and stream.
     Pull {
@@ -308,7 +327,58 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Migrate(args) => block_on(migrate(cli, args)),
         Command::Table(command) => block_on(table(cli, command)),
         Command::Pull { table, out } => block_on(pull(cli, table, out.as_deref())),
+        Command::Init {
+            table,
+            path,
+            git,
+            rev,
+        } => init(cli, table.as_deref(), path, git, rev),
     }
+}
+
+fn init(
+    cli: &Cli,
+    table: Option<&str>,
+    path: &Option<PathBuf>,
+    git: &Option<String>,
+    rev: &Option<String>,
+) -> Result<ExitCode, Error> {
+    use crate::init::Source;
+    let source = match (path, git) {
+        (Some(path), _) => Source::Path(path.clone()),
+        (None, Some(url)) => Source::Git {
+            url: url.clone(),
+            rev: rev.clone(),
+        },
+        (None, None) => Source::built_from().ok_or_else(|| {
+            Error::Config(
+                "the checkout this binary was built from is gone: pass `--path` (a checkout \
+                 of dynamo-codegen) or `--git URL`"
+                    .into(),
+            )
+        })?,
+    };
+    let dir = std::env::current_dir().map_err(|source| Error::Io {
+        path: ".".into(),
+        source,
+    })?;
+    let report = crate::init::init(&dir, &cli.schemas, table, &source)?;
+    for path in &report.written {
+        eprintln!("wrote {}", path.display());
+    }
+    eprintln!("added dynamo-runtime, tokio and (for build.rs) dynamo-codegen to Cargo.toml");
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    eprintln!(
+        "\nnext: `cargo build`, then with DynamoDB Local (or AWS) configured, e.g.\n  \
+         AWS_ENDPOINT_URL=http://localhost:8000 AWS_REGION=us-east-1 \
+         AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local cargo run\n\
+         edit {}/{}.toml, then `dynamo-codegen migration new \"what changed\"`",
+        cli.schemas.display(),
+        report.table
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn block_on<F: std::future::Future<Output = Result<ExitCode, Error>>>(

@@ -109,6 +109,12 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether the generated code decodes the table's stream records into
+    /// its item types (`AnyItem`): it has a stream and item types.
+    pub fn decodes_stream(&self) -> bool {
+        self.def.stream.is_some() && !self.items.is_empty()
+    }
+
     /// The index `id`.
     pub fn index_def(&self, id: IndexId) -> &IndexDef {
         &self.def.indexes[id.0]

@@ -13,6 +13,8 @@ mod builder;
 pub mod cli;
 pub mod diagnostics;
 pub mod emit;
+#[cfg(feature = "cli")]
+pub mod init;
 pub mod ir;
 pub mod load;
 pub mod migrate;

@@ -487,7 +487,7 @@ pub fn names(schema: &ir::Schema, diagnostics: &mut Diagnostics) -> Names {
 }
 
 /// The module of a table: `shop-prod` becomes `shop_prod`.
-fn module_name(table: &str) -> Option<Ident> {
+pub fn module_name(table: &str) -> Option<Ident> {
     let mut name = table.to_snake_case();
     if name.is_empty() {
         return None;

@@ -177,7 +177,7 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
         let mut part = item::emit_item(cx);
         part.extend(update::emit_update(cx));
         part.extend(query::emit_queries(cx));
-        if table.def.stream.is_some() {
+        if table.decodes_stream() {
             part.extend(stream::emit_stream_key(cx));
         }
         parts.push(part);
@@ -189,7 +189,7 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
             .zip(&names.collections)
             .map(|(c, n)| collection::emit_collection(&cx, c, n)),
     );
-    if table.def.stream.is_some() {
+    if table.decodes_stream() {
         parts.push(stream::emit_any(&cx));
     }
     let mut imports = Vec::new();

@@ -1,0 +1,156 @@
+//! Adoption from outside this repository: a fresh `cargo new` crate in a
+//! temporary folder (outside the workspace), `dynamo-codegen init` in it,
+//! `cargo build` (warning-free), and the built program run against
+//! DynamoDB Local, where it applies its first migration and writes and
+//! reads an item.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+#[track_caller]
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_new_crate_outside_the_workspace_builds_and_runs_after_init() {
+    let endpoint = std::env::var(dynamo_tests::ENDPOINT_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{} is not set: run `scripts/test`",
+            dynamo_tests::ENDPOINT_ENV
+        )
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(
+        !tmp.path().starts_with(repo()),
+        "the new crate must be outside the workspace"
+    );
+    ok(
+        &cargo()
+            .current_dir(tmp.path())
+            .args(["new", "--vcs", "none", "--quiet", "todo-app"])
+            .output()
+            .unwrap(),
+        "cargo new",
+    );
+    let dir = tmp.path().join("todo-app");
+    // The workspace's lock pins the versions its own build uses, so the
+    // new crate resolves the same ones (`cargo build` trims the rest).
+    std::fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+
+    // `init` with no source given: the checkout the CLI was built from,
+    // as after `cargo install --path dynamo-codegen`.
+    let init = || {
+        Command::new(env!("CARGO_BIN_EXE_cli"))
+            .current_dir(&dir)
+            .arg("init")
+            .output()
+            .unwrap()
+    };
+    let out = init();
+    ok(&out, "dynamo-codegen init");
+    let said = String::from_utf8_lossy(&out.stderr);
+    for file in [
+        "schemas/todo-app.toml",
+        "schemas/migrations/0001_create_todo_app.toml",
+        "build.rs",
+        "src/lib.rs",
+        "src/main.rs",
+    ] {
+        assert!(
+            dir.join(file).is_file(),
+            "{file} written; init said:\n{said}"
+        );
+        assert!(said.contains(&format!("wrote {file}")), "{said}");
+    }
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    let build_dep = &manifest["build-dependencies"]["dynamo-codegen"];
+    assert_eq!(
+        build_dep["default-features"].as_bool(),
+        Some(false),
+        "{manifest}"
+    );
+    assert!(
+        manifest["dependencies"].get("dynamo-runtime").is_some(),
+        "{manifest}"
+    );
+    assert!(
+        manifest["dependencies"].get("tokio").is_some(),
+        "{manifest}"
+    );
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("dynamo_runtime::include_schema!();"), "{lib}");
+
+    // A second `init` refuses to overwrite the project's schemas.
+    let again = init();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // Build it on its own (its own target folder, under this workspace's
+    // so that CI's clean-up covers it; no debug info, to keep it small).
+    let target = repo().join("target").join("init-test");
+    let build = cargo()
+        .current_dir(&dir)
+        .args(["build", "--quiet"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    ok(&build, "cargo build of the new crate");
+    let warnings = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        !warnings.contains("warning"),
+        "the new crate builds warning-free:\n{warnings}"
+    );
+
+    // Run it against DynamoDB Local, in a namespace of its own.
+    let namespace = format!("t{}_init", std::process::id());
+    let run = Command::new(target.join("debug").join("todo-app"))
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("DYNAMO_NAMESPACE", &namespace)
+        .output()
+        .unwrap();
+    let stdout = ok(&run, "the new crate's program");
+    assert_eq!(
+        stdout,
+        "1 migration(s) applied\nstored: Some(\"Water the plants\")\n1 open task(s) on list home\n"
+    );
+    // The table it made is the schema's, in the namespace.
+    let db = dynamo_tests::local_db("init_check").await;
+    let tables = db.client().list_tables().send().await.unwrap();
+    assert!(
+        tables
+            .table_names()
+            .contains(&format!("{namespace}_todo-app")),
+        "{:?}",
+        tables.table_names()
+    );
+}
