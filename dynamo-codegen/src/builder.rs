@@ -22,6 +22,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     cargo_output: bool,
     serde: bool,
+    json_schema: bool,
 }
 
 impl Default for Builder {
@@ -31,6 +32,7 @@ impl Default for Builder {
             out_dir: None,
             cargo_output: true,
             serde: false,
+            json_schema: false,
         }
     }
 }
@@ -91,6 +93,21 @@ impl Builder {
         self
     }
 
+    /// Whether every table's generated types also derive schemars'
+    /// `JsonSchema` (default false; a table can also say `json_schema =
+    /// true`): the JSON Schema of the serde JSON (so it implies
+    /// [`serde`](Self::serde)), for API docs. The app's `dynamo-runtime`
+    /// dependency needs its `json-schema` feature; custom field types
+    /// must implement `JsonSchema` themselves.
+    ///
+    /// ```no_run
+    /// dynamo_codegen::Builder::new().json_schema(true).compile().unwrap_or_else(|e| panic!("{e:?}"));
+    /// ```
+    pub fn json_schema(mut self, enabled: bool) -> Self {
+        self.json_schema = enabled;
+        self
+    }
+
     /// Validates the schemas and writes the code. Schema errors come back as
     /// [`Error::Schema`], whose `Debug` output is the rendered diagnostics.
     pub fn compile(self) -> Result<(), Error> {
@@ -117,10 +134,9 @@ impl Builder {
                 })?,
         };
         let mut checked = crate::check(&self.schema_dir)?;
-        if self.serde {
-            for table in &mut checked.schema.tables {
-                table.serde = true;
-            }
+        for table in &mut checked.schema.tables {
+            table.serde |= self.serde || self.json_schema;
+            table.json_schema |= self.json_schema;
         }
         let files = crate::generate_checked(&checked)?;
         if self.cargo_output {

@@ -106,6 +106,10 @@ pub struct Table {
     /// Whether generated types derive serde's traits (`serde = true`, or
     /// the `Builder`'s `serde`).
     pub serde: bool,
+    /// Whether generated types derive schemars' `JsonSchema` too
+    /// (`json_schema = true`, or the `Builder`'s `json_schema`); implies
+    /// `serde`.
+    pub json_schema: bool,
 }
 
 impl Table {

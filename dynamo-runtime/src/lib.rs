@@ -115,6 +115,10 @@ client! {
         /// serde dependency of its own to use them).
         #[cfg(feature = "serde")]
         pub use serde;
+        /// schemars, for the `JsonSchema` derives of code generated with
+        /// `json_schema` on.
+        #[cfg(feature = "json-schema")]
+        pub use schemars;
 
         /// A JSON default value from the text the generator checked.
         pub fn json(text: &str) -> crate::Json {

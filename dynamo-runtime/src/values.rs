@@ -223,6 +223,47 @@ impl<'de> serde::Deserialize<'de> for Bytes {
     }
 }
 
+/// The JSON Schema of a [`Number`] as serde writes it: decimal text
+/// (`"19.99"`), exactly what DynamoDB stores.
+#[cfg(feature = "json-schema")]
+impl schemars::JsonSchema for Number {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Number".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "dynamo_runtime::Number".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)$",
+            "description": "An exact decimal number, as text (up to 38 significant digits)."
+        })
+    }
+}
+
+/// The JSON Schema of [`Bytes`] as serde writes them: base64 text.
+#[cfg(feature = "json-schema")]
+impl schemars::JsonSchema for Bytes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Bytes".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "dynamo_runtime::Bytes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "contentEncoding": "base64",
+            "description": "Binary data, base64 (standard alphabet, padded)."
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

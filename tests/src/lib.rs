@@ -88,8 +88,10 @@ pub mod money {
     use dynamo_runtime::{Attribute, AttributeValue, DecodeErrorKind};
 
     /// An amount with its currency, stored as text such as `12.50 EUR`
-    /// (in JSON too: the fixture's table has serde on).
-    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    /// (in JSON too: the fixture's table has serde and JSON Schemas on).
+    #[derive(
+        Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    )]
     pub struct Money(pub String);
 
     impl Attribute for Money {

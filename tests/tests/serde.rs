@@ -93,6 +93,59 @@ fn keys_enums_and_nested_types_round_trip() {
     assert!(serde_json::from_str::<Bytes>("\"not base64!\"").is_err());
 }
 
+/// With `json_schema = true` (the field_types fixture), an item type's
+/// JSON Schema describes exactly the JSON serde writes for it.
+#[test]
+fn an_item_type_exports_the_json_schema_of_its_json() {
+    let schema = serde_json::to_value(schemars::schema_for!(catalog::Product)).unwrap();
+    let json = serde_json::to_value(product()).unwrap();
+    let properties = schema["properties"].as_object().unwrap();
+    let written: BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let described: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+    assert_eq!(
+        written, described,
+        "the schema names every JSON key, and only those"
+    );
+    for required in schema["required"].as_array().unwrap() {
+        assert!(written.contains(required.as_str().unwrap()), "{required}");
+    }
+    // Optional fields are not required; the shapes are the serde JSON's.
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(!required.contains(&"displayName") && required.contains(&"sku"));
+    assert_eq!(properties["created"]["format"], "date-time");
+    assert_eq!(properties["on_sale_from"]["format"], "date");
+    assert_eq!(properties["id"]["format"], "uuid");
+    let def = |name: &str| {
+        let reference = properties[name]["$ref"].as_str().unwrap_or_default();
+        schema["$defs"][reference.trim_start_matches("#/$defs/")].clone()
+    };
+    assert_eq!(def("thumbnail")["contentEncoding"], "base64");
+    assert_eq!(def("price")["type"], "string");
+    // An enum: one documented constant per stored text.
+    let tag = def("version_tag");
+    let values: Vec<&str> = tag["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["const"].as_str())
+        .collect();
+    assert_eq!(values, ["draft", "live", "in-review"]);
+    insta::assert_snapshot!(
+        "product_json_schema",
+        serde_json::to_string_pretty(&schema).unwrap()
+    );
+}
+
 fn timestamp() -> impl Strategy<Value = Timestamp> {
     (-62_167_219_200_000_000_000i128..253_402_300_800_000_000_000)
         .prop_map(|ns| Timestamp::from_nanosecond(ns).unwrap())

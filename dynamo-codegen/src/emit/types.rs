@@ -393,10 +393,17 @@ pub(super) fn derives<'a>(
 /// serde's derives, through the runtime's re-export, for a table with
 /// serde on.
 pub(super) fn serde_derive(cx: &TableCx<'_>) -> Option<TokenStream> {
+    let schema = cx.table.json_schema.then(|| {
+        quote! {
+            #[derive(dynamo::__private::schemars::JsonSchema)]
+            #[schemars(crate = "dynamo::__private::schemars")]
+        }
+    });
     cx.table.serde.then(|| {
         quote! {
             #[derive(dynamo::__private::serde::Serialize, dynamo::__private::serde::Deserialize)]
             #[serde(crate = "dynamo::__private::serde")]
+            #schema
         }
     })
 }

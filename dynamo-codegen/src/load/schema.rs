@@ -93,6 +93,12 @@ pub struct RawTable {
     /// runtime's `serde` feature).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serde: Option<Sp<bool>>,
+    /// Whether the generated types also derive schemars' `JsonSchema`, the
+    /// JSON Schema of their serde JSON, e.g. for API docs (default
+    /// `false`; implies `serde`; needs the runtime's `json-schema`
+    /// feature).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_schema: Option<Sp<bool>>,
 }
 
 /// `type_attribute`: an attribute name, or `false` for none.

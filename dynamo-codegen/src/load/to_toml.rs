@@ -272,6 +272,7 @@ pub fn table(def: &TableDef) -> Result<String, Error> {
                 .then(|| text(&def.key_separator)),
             keep_unmodeled: None,
             serde: None,
+            json_schema: None,
         })),
         index: indexes(def),
         ..RawSchema::default()

@@ -271,6 +271,7 @@ fn table_file(
     if cx.errors() != errors_before || !file.broken.is_empty() {
         return None;
     }
+    let json_schema = raw.json_schema.as_ref().is_some_and(|s| *s.get());
     let table = ir::Table {
         def,
         file: file.relative_name.clone(),
@@ -282,7 +283,8 @@ fn table_file(
         enums,
         collections,
         keep_unmodeled: raw.keep_unmodeled.as_ref().is_none_or(|k| *k.get()),
-        serde: raw.serde.as_ref().is_some_and(|s| *s.get()),
+        serde: raw.serde.as_ref().is_some_and(|s| *s.get()) || json_schema,
+        json_schema,
     };
     Some((table, scopes))
 }
