@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use dynamo_codegen::TypeKind;
+
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     dynamo_codegen::Builder::new()
@@ -19,7 +21,20 @@ fn main() {
     fixtures.sort();
     for dir in fixtures {
         let name = dir.file_name().expect("a folder name").to_owned();
-        dynamo_codegen::Builder::new()
+        // The `Builder`'s attributes, on one fixture (its test sorts keys).
+        let attributes: &[(TypeKind, &str)] = if name == "keys" {
+            &[
+                (TypeKind::Keys, "#[derive(PartialOrd, Ord)]"),
+                (TypeKind::All, "#[doc(alias = \"event\")]"),
+            ]
+        } else {
+            &[]
+        };
+        attributes
+            .iter()
+            .fold(dynamo_codegen::Builder::new(), |b, (kind, attribute)| {
+                b.type_attribute(*kind, *attribute)
+            })
             .schema_dir(&dir)
             .out_dir(out.join("fixtures").join(name))
             .compile()

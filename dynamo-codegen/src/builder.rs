@@ -23,6 +23,7 @@ pub struct Builder {
     cargo_output: bool,
     serde: bool,
     json_schema: bool,
+    attributes: Vec<(crate::ir::TypeKind, String)>,
 }
 
 impl Default for Builder {
@@ -33,6 +34,7 @@ impl Default for Builder {
             cargo_output: true,
             serde: false,
             json_schema: false,
+            attributes: Vec::new(),
         }
     }
 }
@@ -108,6 +110,29 @@ impl Builder {
         self
     }
 
+    /// Adds Rust attributes to every table's generated types of `kind`
+    /// (prost-build's `type_attribute`, typed by the kind of type), after
+    /// the schema's own `[table.attributes]`. `attribute` must parse as
+    /// one or more outer attributes, and a derive may not repeat one the
+    /// generated code has (`Debug`, `Clone`, `PartialEq`, ...): `compile`
+    /// fails with [`Error::Config`] otherwise.
+    ///
+    /// ```no_run
+    /// use dynamo_codegen::{Builder, TypeKind};
+    /// Builder::new()
+    ///     .type_attribute(TypeKind::Keys, "#[derive(PartialOrd, Ord)]")
+    ///     .compile()
+    ///     .unwrap_or_else(|e| panic!("{e:?}"));
+    /// ```
+    pub fn type_attribute(
+        mut self,
+        kind: crate::ir::TypeKind,
+        attribute: impl Into<String>,
+    ) -> Self {
+        self.attributes.push((kind, attribute.into()));
+        self
+    }
+
     /// Validates the schemas and writes the code. Schema errors come back as
     /// [`Error::Schema`], whose `Debug` output is the rendered diagnostics.
     pub fn compile(self) -> Result<(), Error> {
@@ -134,9 +159,19 @@ impl Builder {
                 })?,
         };
         let mut checked = crate::check(&self.schema_dir)?;
+        for (kind, attribute) in &self.attributes {
+            crate::validate::attributes::check(*kind, attribute).map_err(|why| {
+                Error::Config(format!(
+                    "Builder::type_attribute({kind:?}, {attribute:?}): {why}"
+                ))
+            })?;
+        }
         for table in &mut checked.schema.tables {
             table.serde |= self.serde || self.json_schema;
             table.json_schema |= self.json_schema;
+            for (kind, attribute) in &self.attributes {
+                table.attributes.add(*kind, attribute);
+            }
         }
         let files = crate::generate_checked(&checked)?;
         if self.cargo_output {
@@ -154,5 +189,41 @@ impl Builder {
             crate::write::write_if_changed(&out_dir.join(&file.name), &file.contents)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TypeKind;
+
+    #[test]
+    fn a_type_attribute_that_does_not_parse_or_repeats_a_derive_is_an_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("t.toml"),
+            "[table]\nname = \"things\"\npartition_key = \"pk\"\n\n[item.Thing.keys]\npk = \"T#{id}\"\n\n[item.Thing.fields]\nid = \"string\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let build = |kind, attribute: &str| {
+            Builder::new()
+                .schema_dir(dir.path())
+                .out_dir(dir.path().join("out"))
+                .cargo_output(false)
+                .type_attribute(kind, attribute)
+                .compile()
+        };
+        let Err(Error::Config(why)) = build(TypeKind::Enums, "#[derive(Clone)]") else {
+            panic!("a config error")
+        };
+        assert!(why.contains("`Clone` is derived"), "{why}");
+        assert!(matches!(
+            build(TypeKind::Items, "derive(Hash"),
+            Err(Error::Config(_))
+        ));
+        build(TypeKind::Keys, "#[derive(PartialOrd, Ord)]").unwrap_or_else(|e| panic!("{e:?}"));
+        let code = std::fs::read_to_string(dir.path().join("out").join("things.rs"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(code.contains("#[derive(PartialOrd, Ord)]"), "{code}");
     }
 }

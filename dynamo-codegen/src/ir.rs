@@ -110,6 +110,90 @@ pub struct Table {
     /// (`json_schema = true`, or the `Builder`'s `json_schema`); implies
     /// `serde`.
     pub json_schema: bool,
+    /// Rust attributes the schema (or the `Builder`) adds to generated
+    /// types, by kind.
+    pub attributes: TypeAttributes,
+}
+
+/// A kind of generated type, which `[table.attributes]` and
+/// `Builder::type_attribute` add attributes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TypeKind {
+    /// Every kind below.
+    All,
+    /// Item structs (`Order`).
+    Items,
+    /// Key structs (`OrderKey`).
+    Keys,
+    /// The fields of new items (`NewOrder`).
+    New,
+    /// Nested types.
+    Nested,
+    /// Enums of enum fields (`OrderStatus`).
+    Enums,
+    /// Index projections (`OrderByStatusProjection`).
+    Projections,
+    /// Enums with a variant per item type: collections, `AnyItem`, `AnyKey`.
+    Unions,
+}
+
+impl TypeKind {
+    /// Every kind, `All` first.
+    pub const EACH: [TypeKind; 8] = [
+        TypeKind::All,
+        TypeKind::Items,
+        TypeKind::Keys,
+        TypeKind::New,
+        TypeKind::Nested,
+        TypeKind::Enums,
+        TypeKind::Projections,
+        TypeKind::Unions,
+    ];
+}
+
+/// Rust attributes (checked to parse) added to generated types, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeAttributes {
+    /// On item structs.
+    pub items: Vec<String>,
+    /// On key structs.
+    pub keys: Vec<String>,
+    /// On `New` structs.
+    pub new: Vec<String>,
+    /// On nested types.
+    pub nested: Vec<String>,
+    /// On enums of enum fields.
+    pub enums: Vec<String>,
+    /// On projections.
+    pub projections: Vec<String>,
+    /// On collections, `AnyItem` and `AnyKey`.
+    pub unions: Vec<String>,
+}
+
+impl TypeAttributes {
+    /// The attributes of `kind`; `All` adds to every kind.
+    pub fn of_mut(&mut self, kind: TypeKind) -> &mut Vec<String> {
+        match kind {
+            TypeKind::Items | TypeKind::All => &mut self.items,
+            TypeKind::Keys => &mut self.keys,
+            TypeKind::New => &mut self.new,
+            TypeKind::Nested => &mut self.nested,
+            TypeKind::Enums => &mut self.enums,
+            TypeKind::Projections => &mut self.projections,
+            TypeKind::Unions => &mut self.unions,
+        }
+    }
+
+    /// Adds `attribute` to `kind` (to every kind for `All`).
+    pub fn add(&mut self, kind: TypeKind, attribute: &str) {
+        if kind == TypeKind::All {
+            for kind in &TypeKind::EACH[1..] {
+                self.of_mut(*kind).push(attribute.to_owned());
+            }
+        } else {
+            self.of_mut(kind).push(attribute.to_owned());
+        }
+    }
 }
 
 impl Table {
@@ -181,6 +265,8 @@ pub struct Item {
     /// What the migrations changed in stored items, so that items not yet
     /// rewritten still read.
     pub previous: Previous,
+    /// Rust attributes the schema adds to this item's struct.
+    pub attributes: Vec<String>,
 }
 
 /// Names and values stored items may still have from before a data step

@@ -28,6 +28,7 @@ use std::{fmt, path::Path};
 
 pub use builder::Builder;
 use diagnostics::Diagnostics;
+pub use ir::TypeKind;
 pub use write::GeneratedFile;
 
 /// The result of a successful run: the files and any warnings.

@@ -218,7 +218,7 @@ pub enum Error {
         reason: String,
     },
     /// DynamoDB Streams returned an error (or no shard iterator) while a
-    /// [`StreamReader`](crate::stream::StreamReader) read a stream.
+    /// `stream::StreamReader` (feature `streams`) read a stream.
     #[error("{operation} on stream `{stream}` failed: {message}")]
     Stream {
         /// The DynamoDB Streams operation, e.g. `GetRecords`.

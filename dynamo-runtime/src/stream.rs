@@ -5,8 +5,8 @@
 //! it came from: a Lambda event (`TryFrom` an
 //! `aws_lambda_events::event::dynamodb::EventRecord`, feature `lambda`),
 //! `GetRecords` (`TryFrom` an `aws_sdk_dynamodbstreams::types::Record`,
-//! feature `streams`, or the [`StreamReader`] of that feature, which reads a
-//! whole stream and resumes from a [`Checkpoint`]), or built by hand.
+//! feature `streams`, or the `StreamReader` of that feature, which reads a
+//! whole stream and resumes from a `Checkpoint`), or built by hand.
 //! [`StreamRecord::decode`] turns it into a [`Change`] of one item type or
 //! of a table's `AnyItem` (generated for each table with a `stream`), with
 //! the same typed [`DecodeError`]s as reads.
@@ -92,7 +92,7 @@ pub struct StreamRecord {
     /// Whether DynamoDB itself deleted the item because its TTL passed.
     pub by_ttl: bool,
     /// The stream shard the record was read from, when known (records of a
-    /// [`StreamReader`](crate::stream::StreamReader); a Lambda event does
+    /// `StreamReader`; a Lambda event does
     /// not say).
     pub shard_id: Option<String>,
 }

@@ -631,3 +631,26 @@ async fn plain_number_and_binary_keys_with_a_sparse_index() {
     assert_eq!(above.len(), 1);
     let _ = fixtures::keys::events_v1::TABLE;
 }
+
+/// Attributes the schema (`[table.attributes]` of the table_options
+/// fixture) and the `Builder` (`type_attribute` in tests/build.rs, on the
+/// keys fixture) add to generated types: here `Ord` on keys, which sorts
+/// them.
+#[test]
+fn added_attributes_give_keys_an_order() {
+    use fixtures::{keys::events_v1::EventKey, table_options::ledger_prod_v2::EntryKey};
+    let entry = |account: &str, seq| EntryKey {
+        account_id: account.into(),
+        posted_on: Date::new(2024, 3, 1).unwrap(),
+        seq,
+    };
+    let mut entries = vec![entry("b", 1), entry("a", 2), entry("a", 1)];
+    entries.sort();
+    assert_eq!(entries, [entry("a", 1), entry("a", 2), entry("b", 1)]);
+    let event = |source: &str, seq| EventKey {
+        source: source.into(),
+        seq,
+    };
+    assert!(event("a", 9) < event("b", 1));
+    assert_eq!(event("a", 2).max(event("a", 1)), event("a", 2));
+}

@@ -86,10 +86,12 @@ pub(super) fn emit_collection(
         "A query of collection `{name}`; see [`{ty}::query`]."
     ));
     let serde = super::types::serde_derive(cx);
+    let user = super::types::attributes(&[&table.attributes.unions]);
     quote! {
         #enum_doc
         #[derive(Debug, Clone, PartialEq)]
         #serde
+        #user
         #[allow(clippy::large_enum_variant)]
         pub enum #ty {
             #(#variant_docs #variants(#variants),)*

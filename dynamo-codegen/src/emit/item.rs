@@ -89,9 +89,25 @@ fn emit_structs(cx: ItemCx<'_>) -> TokenStream {
     let new_defs = required
         .iter()
         .map(|&id| field_def(cx.cx, item.field(id), &names.fields[id.0]));
-    let item_derives = derives(cx.cx, item.fields.iter().map(|f| &f.ty), false);
-    let key_derives = derives(cx.cx, key_fields.iter().map(|&id| &item.field(id).ty), true);
-    let new_derives = derives(cx.cx, required.iter().map(|&id| &item.field(id).ty), false);
+    let attributes = &cx.table().attributes;
+    let item_derives = derives(
+        cx.cx,
+        item.fields.iter().map(|f| &f.ty),
+        false,
+        &[&attributes.items, &item.attributes],
+    );
+    let key_derives = derives(
+        cx.cx,
+        key_fields.iter().map(|&id| &item.field(id).ty),
+        true,
+        &[&attributes.keys],
+    );
+    let new_derives = derives(
+        cx.cx,
+        required.iter().map(|&id| &item.field(id).ty),
+        false,
+        &[&attributes.new],
+    );
     let (key, new) = (&names.key, &names.new);
     let key_doc = doc(&format!(
         "The key of a {}: the fields its table key uses.",

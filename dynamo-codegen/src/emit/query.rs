@@ -257,6 +257,7 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
         cx.cx,
         access.projected.iter().map(|p| &item.field(p.field).ty),
         false,
+        &[&table.attributes.projections],
     );
     let table_access = item.table_access();
     let key_init = item.key_fields().into_iter().map(|id| {

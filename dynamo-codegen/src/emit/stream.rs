@@ -116,10 +116,12 @@ pub(super) fn emit_any(cx: &TableCx<'_>) -> TokenStream {
         table.def.name
     ));
     let serde = super::types::serde_derive(cx);
+    let user = super::types::attributes(&[&table.attributes.unions]);
     quote! {
         #item_doc
         #[derive(Debug, Clone, PartialEq)]
         #serde
+        #user
         #[allow(clippy::large_enum_variant)]
         pub enum #any_item {
             #(#item_docs #variants(#variants),)*
@@ -128,6 +130,7 @@ pub(super) fn emit_any(cx: &TableCx<'_>) -> TokenStream {
         #key_doc
         #[derive(Debug, Clone, PartialEq)]
         #serde
+        #user
         pub enum #any_key {
             #(#key_docs #variants(#keys),)*
         }

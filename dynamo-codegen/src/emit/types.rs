@@ -379,6 +379,7 @@ pub(super) fn derives<'a>(
     cx: &TableCx<'_>,
     types: impl IntoIterator<Item = &'a FieldType>,
     hash: bool,
+    extra: &[&[String]],
 ) -> TokenStream {
     let exact = types.into_iter().all(|t| cx.table.exact(t));
     let serde = serde_derive(cx);
@@ -387,7 +388,18 @@ pub(super) fn derives<'a>(
         (true, false) => quote!(#[derive(Debug, Clone, PartialEq, Eq)]),
         _ => quote!(#[derive(Debug, Clone, PartialEq)]),
     };
-    quote!(#std #serde)
+    let extra = attributes(extra);
+    quote!(#std #serde #extra)
+}
+
+/// The attributes the schema adds (`[table.attributes]`), which the
+/// validation parsed already.
+pub(super) fn attributes(lists: &[&[String]]) -> TokenStream {
+    lists
+        .iter()
+        .flat_map(|list| list.iter())
+        .filter_map(|text| text.parse::<TokenStream>().ok())
+        .collect()
 }
 
 /// serde's derives, through the runtime's re-export, for a table with
@@ -450,10 +462,12 @@ pub(super) fn emit_enum(cx: &TableCx<'_>, def: &ir::EnumDef, names: &EnumNames) 
         "The values of field `{}`: {listed}, stored as text.",
         def.field
     ));
+    let user = attributes(&[&cx.table.attributes.enums]);
     quote! {
         #enum_doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #serde
+        #user
         #[allow(clippy::enum_variant_names)]
         pub enum #ty {
             #(#docs)*
@@ -481,7 +495,12 @@ pub(super) fn emit_nested(
         validators,
     } = names;
     let defs = fields.iter().zip(idents).map(|(f, i)| field_def(cx, f, i));
-    let derives = derives(cx, fields.iter().map(|f| &f.ty), false);
+    let derives = derives(
+        cx,
+        fields.iter().map(|f| &f.ty),
+        false,
+        &[&cx.table.attributes.nested],
+    );
     let encode = fields.iter().zip(idents).map(|(f, i)| {
         let statement = encode_field(f, i);
         quote!(#statement)

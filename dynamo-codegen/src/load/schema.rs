@@ -99,6 +99,42 @@ pub struct RawTable {
     /// feature).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_schema: Option<Sp<bool>>,
+    /// Rust attributes added to the generated types, by kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Sp<RawAttributes>>,
+}
+
+/// `[table.attributes]`: Rust attributes (`"#[derive(PartialOrd, Ord)]"`)
+/// added to generated types, by kind; `all` goes to every kind. Each must
+/// parse, and a derive may not repeat one the generated code has.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawAttributes {
+    /// Every kind below.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all: Vec<Sp<String>>,
+    /// Item structs (`Order`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Sp<String>>,
+    /// Key structs (`OrderKey`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<Sp<String>>,
+    /// The fields of new items (`NewOrder`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new: Vec<Sp<String>>,
+    /// Nested types (`[type.X]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<Sp<String>>,
+    /// Enums of enum fields (`OrderStatus`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enums: Vec<Sp<String>>,
+    /// Index projections (`OrderByStatusProjection`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projections: Vec<Sp<String>>,
+    /// Enums with a variant per item type: collections, `AnyItem`, `AnyKey`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unions: Vec<Sp<String>>,
 }
 
 /// `type_attribute`: an attribute name, or `false` for none.
@@ -292,6 +328,9 @@ pub struct RawItem {
     /// The fields: name to type, e.g. `id = "string"`.
     #[serde(default)]
     pub fields: Named<RawField>,
+    /// Rust attributes added to the item's struct only (see
+    /// `[table.attributes]` for every item type, keys and more).
+    pub attributes: Option<Sp<Vec<Sp<String>>>>,
 }
 
 /// A field: `"string"` or `{ type = "string", optional = true, ... }`.

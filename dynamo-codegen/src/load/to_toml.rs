@@ -273,6 +273,7 @@ pub fn table(def: &TableDef) -> Result<String, Error> {
             keep_unmodeled: None,
             serde: None,
             json_schema: None,
+            attributes: None,
         })),
         index: indexes(def),
         ..RawSchema::default()

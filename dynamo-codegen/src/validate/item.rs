@@ -251,6 +251,9 @@ fn item(
         ttl: ttl.map(FieldId),
         expires_after,
         previous: ir::Previous::default(),
+        attributes: raw.attributes.as_ref().map_or_else(Vec::new, |list| {
+            super::attributes::list(cx, ir::TypeKind::Items, list.get())
+        }),
     };
     item.updates = facts::updates(&item);
     (Some(item), scope)

@@ -11,6 +11,7 @@
 //! `migration`. `scope` holds what they are checked against; this
 //! module runs them in order over each table file.
 
+pub(crate) mod attributes;
 mod collection;
 mod facts;
 mod index;
@@ -272,6 +273,7 @@ fn table_file(
         return None;
     }
     let json_schema = raw.json_schema.as_ref().is_some_and(|s| *s.get());
+    let attributes = attributes::table_attributes(cx, raw.attributes.as_ref());
     let table = ir::Table {
         def,
         file: file.relative_name.clone(),
@@ -285,6 +287,7 @@ fn table_file(
         keep_unmodeled: raw.keep_unmodeled.as_ref().is_none_or(|k| *k.get()),
         serde: raw.serde.as_ref().is_some_and(|s| *s.get()) || json_schema,
         json_schema,
+        attributes,
     };
     Some((table, scopes))
 }
