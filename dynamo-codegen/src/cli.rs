@@ -86,13 +86,19 @@ enum Command {
         rev: Option<String>,
     },
     /// Write a schema file for an existing table, from DescribeTable: a
-    /// starting point with its keys, indexes, billing, ttl and stream.
+    /// starting point with its keys, indexes, billing, ttl and stream;
+    /// with `--sample N`, also item types, fields and key templates
+    /// inferred from N stored items.
     Pull {
         /// The table's logical name (the namespace is added).
         table: String,
         /// Where to write it (default: `<schemas>/<table>.toml`; `-` for stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Read this many items (a scan) and propose `[item.X]` sections
+        /// from them.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        sample: Option<u32>,
     },
 }
 
@@ -326,7 +332,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
         ),
         Command::Migrate(args) => block_on(migrate(cli, args)),
         Command::Table(command) => block_on(table(cli, command)),
-        Command::Pull { table, out } => block_on(pull(cli, table, out.as_deref())),
+        Command::Pull { table, out, sample } => block_on(pull(cli, table, out.as_deref(), *sample)),
         Command::Init {
             table,
             path,
@@ -1095,10 +1101,23 @@ fn describe_text(physical: &str, live: &LiveTable) -> String {
     out
 }
 
-async fn pull(cli: &Cli, table: &str, out: Option<&Path>) -> Result<ExitCode, Error> {
+async fn pull(
+    cli: &Cli,
+    table: &str,
+    out: Option<&Path>,
+    sample: Option<u32>,
+) -> Result<ExitCode, Error> {
     let db = db(cli).await?;
     let live = describe(&db, table).await?;
-    let text = pull_toml(table, &live)?;
+    let text = match sample {
+        None => pull_toml(table, &live)?,
+        Some(n) => {
+            let items = sample_items(&db, table, n).await?;
+            let text = crate::infer::infer(&pull_def(table, &live), &items)?;
+            report_check(table, &text);
+            text
+        }
+    };
     match out {
         Some(path) if path == Path::new("-") => print!("{text}"),
         _ => {
@@ -1126,9 +1145,76 @@ async fn pull(cli: &Cli, table: &str, out: Option<&Path>) -> Result<ExitCode, Er
     Ok(ExitCode::SUCCESS)
 }
 
+/// Up to `n` items of `table`, scanned.
+async fn sample_items(
+    db: &Db,
+    table: &str,
+    n: u32,
+) -> Result<Vec<dynamo_runtime::Attributes>, Error> {
+    let name = db.physical_name(table);
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let left = i32::try_from(n as usize - items.len()).unwrap_or(i32::MAX);
+        let page = db
+            .client()
+            .scan()
+            .table_name(&name)
+            .limit(left)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot scan `{name}`: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                ))
+            })?;
+        items.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() || items.len() >= n as usize {
+            items.truncate(n as usize);
+            return Ok(items);
+        }
+    }
+}
+
+/// Checks an inferred schema as `check` would, and prints what it says:
+/// the inference aims at a schema that checks, and says so when it misses.
+fn report_check(table: &str, text: &str) {
+    let Ok(dir) = std::env::temp_dir()
+        .join(format!("dynamo-pull-{}", std::process::id()))
+        .canonicalize()
+        .or_else(|_| {
+            let dir = std::env::temp_dir().join(format!("dynamo-pull-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map(|()| dir)
+        })
+    else {
+        return;
+    };
+    let file = dir.join(format!("{table}.toml"));
+    if std::fs::write(&file, text).is_ok() {
+        match crate::check(&dir) {
+            Ok(checked) => eprint!("{}", checked.warnings.render()),
+            Err(e) => eprintln!("warning: the inferred schema does not check yet:\n{e:?}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A schema file for `live`, named `table`: its `[table]` and
 /// `[index.X]` sections, written through the loader's own structs.
 fn pull_toml(table: &str, live: &LiveTable) -> Result<String, Error> {
+    Ok(format!(
+        "# Pulled from DynamoDB table `{table}` by `dynamo-codegen pull`: add item types\n\
+         # ([item.Name] with keys and fields), then write its migration.\n\n{}",
+        crate::load::to_toml::table(&pull_def(table, live))?
+    ))
+}
+
+/// The table as DescribeTable shows it, with the default type attribute
+/// and key separator.
+fn pull_def(table: &str, live: &LiveTable) -> ir::TableDef {
     let key = |name: &str| ir::KeyAttributeDef {
         name: name.to_owned().into(),
         ty: live
@@ -1166,7 +1252,7 @@ fn pull_toml(table: &str, live: &LiveTable) -> Result<String, Error> {
             throughput: i.throughput,
         })
         .collect();
-    let def = ir::TableDef {
+    ir::TableDef {
         name: table.to_owned().into(),
         partition_key: key(live.keys.first().map_or("", String::as_str)),
         sort_key: live.keys.get(1).map(|k| key(k)),
@@ -1176,10 +1262,5 @@ fn pull_toml(table: &str, live: &LiveTable) -> Result<String, Error> {
         ttl: live.ttl.clone().map(Into::into),
         stream: live.stream,
         indexes: indexes.into(),
-    };
-    Ok(format!(
-        "# Pulled from DynamoDB table `{table}` by `dynamo-codegen pull`: add item types\n\
-         # ([item.Name] with keys and fields), then write its migration.\n\n{}",
-        crate::load::to_toml::table(&def)?
-    ))
+    }
 }

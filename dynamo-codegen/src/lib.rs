@@ -14,6 +14,8 @@ pub mod cli;
 pub mod diagnostics;
 pub mod emit;
 #[cfg(feature = "cli")]
+pub mod infer;
+#[cfg(feature = "cli")]
 pub mod init;
 pub mod ir;
 pub mod load;

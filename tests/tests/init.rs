@@ -112,7 +112,7 @@ async fn a_new_crate_outside_the_workspace_builds_and_runs_after_init() {
 
     // Build it on its own (its own target folder, under this workspace's
     // so that CI's clean-up covers it; no debug info, to keep it small).
-    let target = repo().join("target").join("init-test");
+    let target = repo().join("target").join("outside");
     let build = cargo()
         .current_dir(&dir)
         .args(["build", "--quiet"])
