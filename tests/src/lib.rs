@@ -258,3 +258,71 @@ pub async fn shop_db(test: &str) -> Db {
     );
     db
 }
+
+/// The repository's root (the workspace folder).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_owned()
+}
+
+/// The stdout of a finished process; panics with both of its streams when
+/// it failed.
+#[track_caller]
+pub fn stdout_of(out: &std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds the cargo package in `dir` (a crate outside the workspace, as a
+/// user's would be) with the workspace's lock, into `target/outside`,
+/// which every such test shares (without debug info, to keep it small);
+/// asserts it builds warning-free and returns its binary `bin`.
+#[track_caller]
+pub fn build_outside(dir: &std::path::Path, bin: &str) -> std::path::PathBuf {
+    // The workspace's lock pins the versions its own build uses, so the
+    // crate resolves the same ones (`cargo build` trims the rest).
+    if !dir.join("Cargo.lock").exists() {
+        std::fs::copy(repo_root().join("Cargo.lock"), dir.join("Cargo.lock"))
+            .expect("copy Cargo.lock");
+    }
+    let target = repo_root().join("target").join("outside");
+    let build =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .current_dir(dir)
+            .args(["build", "--quiet"])
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_PROFILE_DEV_DEBUG", "false")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("cargo runs");
+    stdout_of(&build, &format!("cargo build in {}", dir.display()));
+    let warnings = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        !warnings.contains("warning"),
+        "{} builds warning-free:\n{warnings}",
+        dir.display()
+    );
+    target.join("debug").join(bin)
+}
+
+/// `program` with the environment that points the standard AWS chain at
+/// DynamoDB Local (`DYNAMODB_ENDPOINT`) in `namespace`.
+pub fn against_local(program: &std::path::Path, namespace: &str) -> std::process::Command {
+    let endpoint = std::env::var(ENDPOINT_ENV)
+        .unwrap_or_else(|_| panic!("{ENDPOINT_ENV} is not set: run `scripts/test`"));
+    let mut command = std::process::Command::new(program);
+    command
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("DYNAMO_NAMESPACE", namespace);
+    command
+}

@@ -6,39 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
+use dynamo_tests::{against_local, build_outside, repo_root as repo, stdout_of as ok};
 
 fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-#[track_caller]
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[tokio::test]
 async fn a_new_crate_outside_the_workspace_builds_and_runs_after_init() {
-    let endpoint = std::env::var(dynamo_tests::ENDPOINT_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{} is not set: run `scripts/test`",
-            dynamo_tests::ENDPOINT_ENV
-        )
-    });
     let tmp = tempfile::tempdir().unwrap();
     assert!(
         !tmp.path().starts_with(repo()),
@@ -110,47 +87,31 @@ async fn a_new_crate_outside_the_workspace_builds_and_runs_after_init() {
         String::from_utf8_lossy(&again.stderr)
     );
 
-    // Build it on its own (its own target folder, under this workspace's
-    // so that CI's clean-up covers it; no debug info, to keep it small).
-    let target = repo().join("target").join("outside");
-    let build = cargo()
-        .current_dir(&dir)
-        .args(["build", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target)
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    ok(&build, "cargo build of the new crate");
-    let warnings = String::from_utf8_lossy(&build.stderr);
-    assert!(
-        !warnings.contains("warning"),
-        "the new crate builds warning-free:\n{warnings}"
-    );
-
-    // Run it against DynamoDB Local, in a namespace of its own.
+    // Build it on its own, and run it against DynamoDB Local in a
+    // namespace of its own.
+    let program = build_outside(&dir, "todo-app");
     let namespace = format!("t{}_init", std::process::id());
-    let run = Command::new(target.join("debug").join("todo-app"))
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("DYNAMO_NAMESPACE", &namespace)
-        .output()
-        .unwrap();
+    let run = against_local(&program, &namespace).output().unwrap();
     let stdout = ok(&run, "the new crate's program");
     assert_eq!(
         stdout,
         "1 migration(s) applied\nstored: Some(\"Water the plants\")\n1 open task(s) on list home\n"
     );
-    // The table it made is the schema's, in the namespace.
+    // The table it made is the schema's (with its index), in the namespace.
     let db = dynamo_tests::local_db("init_check").await;
-    let tables = db.client().list_tables().send().await.unwrap();
-    assert!(
-        tables
-            .table_names()
-            .contains(&format!("{namespace}_todo-app")),
-        "{:?}",
-        tables.table_names()
-    );
+    let table = db
+        .client()
+        .describe_table()
+        .table_name(format!("{namespace}_todo-app"))
+        .send()
+        .await
+        .unwrap();
+    let indexes: Vec<_> = table
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(indexes, ["by_due"]);
 }

@@ -8,8 +8,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -17,27 +16,10 @@ use aws_sdk_dynamodb::types::{
 };
 use dynamo_runtime::{Db, Item};
 use dynamo_tests::{
-    customer, fixtures, local_db,
+    against_local, build_outside, customer, fixtures, local_db, repo_root as repo,
     shop::{NewOrder, NewProduct, Order, OrderStatus, Product},
+    stdout_of as ok,
 };
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-#[track_caller]
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn endpoint() -> String {
     std::env::var(dynamo_tests::ENDPOINT_ENV).unwrap()
@@ -213,7 +195,6 @@ dynamo-codegen = {{ path = {codegen:?}, default-features = false }}
         codegen = repo().join("dynamo-codegen"),
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    std::fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     std::fs::write(
         dir.join("build.rs"),
         "fn main() {\n    dynamo_codegen::Builder::new().schema_dir(\"schemas\").compile().unwrap_or_else(|e| panic!(\"{e:?}\"));\n}\n",
@@ -246,24 +227,8 @@ async fn main() -> Result<(), dynamo_runtime::Error> {
 "#,
     )
     .unwrap();
-    let target = repo().join("target").join("outside");
-    let build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(dir)
-        .args(["build", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target)
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    ok(&build, "cargo build of the pulled schemas");
-    let warnings = String::from_utf8_lossy(&build.stderr);
-    assert!(!warnings.contains("warning"), "{warnings}");
-    let run = Command::new(target.join("debug").join("pulled"))
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("DYNAMO_NAMESPACE", db.namespace().unwrap())
+    let program = build_outside(dir, "pulled");
+    let run = against_local(&program, db.namespace().unwrap())
         .output()
         .unwrap();
     let stdout = ok(&run, "reading the items back");

@@ -99,3 +99,65 @@ pub(super) fn params(cx: ItemCx<'_>, fields: &[FieldId], idents: &[Ident]) -> Ve
         })
         .collect()
 }
+
+/// The `Decoder::row` call that builds `Self` from a row `raw` of
+/// `cx`'s item type: each of `fields` (with whether it is optional) read
+/// out of the key attributes of `keys` (the templates among them) when a
+/// template holds it and it is required, else from its own attribute.
+/// `sole`: the row can only be this item type's (`Decoder::row`).
+pub(super) fn row_decoder(
+    cx: ItemCx<'_>,
+    raw: &TokenStream,
+    keys: &[KeyId],
+    fields: impl IntoIterator<Item = (FieldId, bool)>,
+    sole: bool,
+) -> TokenStream {
+    let (item, names) = (cx.item, cx.names);
+    let ty = &names.ty;
+    let mut templates: Vec<KeyId> = Vec::new();
+    for k in keys {
+        if matches!(item.key(*k), KeyValue::Template(_)) && !templates.contains(k) {
+            templates.push(*k);
+        }
+    }
+    let template_fields: Vec<FieldId> = templates
+        .iter()
+        .flat_map(|k| item.key(*k).fields())
+        .collect();
+    let template_names = templates.iter().map(|k| {
+        let n = &names.keys[k.0];
+        quote!(&#ty::#n)
+    });
+    let (mut uses_keys, mut uses_item) = (false, false);
+    let assign: Vec<TokenStream> = fields
+        .into_iter()
+        .map(|(id, optional)| {
+            let f = item.field(id);
+            let ident = &names.fields[id.0];
+            if !optional && template_fields.contains(&id) {
+                uses_keys = true;
+                let name = &f.name;
+                quote!(#ident: keys.get(#name)?,)
+            } else {
+                uses_item = true;
+                let call = super::types::decode_call(cx.cx, f, optional);
+                quote!(#ident: #call?,)
+            }
+        })
+        .collect();
+    let keys = if uses_keys {
+        quote!(keys)
+    } else {
+        quote!(_keys)
+    };
+    let item_param = if uses_item {
+        quote!(item)
+    } else {
+        quote!(_item)
+    };
+    quote! {
+        dynamo::__private::Decoder::row::<#ty, _>(#raw, &[#(#template_names),*], #sole, |#keys, #item_param| {
+            Ok(Self { #(#assign)* })
+        })
+    }
+}

@@ -9,12 +9,12 @@ use quote::quote;
 
 use super::{
     ItemCx, doc,
-    keys::{key_text, many, params, partition},
+    keys::{key_text, many, params, partition, row_decoder},
     link,
-    types::{decode_call, derives, rust_type},
+    types::{derives, rust_type},
 };
 use crate::{
-    ir::{Access, FieldId, FieldType, IndexKind, KeyId, KeyValue, SortField},
+    ir::{Access, FieldType, IndexKind, KeyId, KeyValue, SortField},
     names::{AccessNames, SortFieldNames},
 };
 
@@ -244,7 +244,7 @@ fn sort_field(cx: ItemCx<'_>, sort: KeyId, c: &SortField, n: &SortFieldNames) ->
 /// read back out of the key attributes, included attributes as options.
 fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> TokenStream {
     let (item, names, table) = (cx.item, cx.names, cx.table());
-    let (ty, key) = (&names.ty, &names.key);
+    let key = &names.key;
     let defs = access.projected.iter().map(|p| {
         let f = item.field(p.field);
         let ident = &names.fields[p.field.0];
@@ -268,58 +268,6 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
             quote!(#ident: self.#ident.clone(),)
         }
     });
-    // The templates whose fields the row's key attributes hold.
-    let mut templates: Vec<KeyId> = Vec::new();
-    for k in [
-        Some(table_access.partition),
-        table_access.sort,
-        Some(access.partition),
-        access.sort,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if matches!(item.key(k), KeyValue::Template(_)) && !templates.contains(&k) {
-            templates.push(k);
-        }
-    }
-    let template_fields: Vec<FieldId> = templates
-        .iter()
-        .flat_map(|k| item.key(*k).fields())
-        .collect();
-    let template_names = templates.iter().map(|k| {
-        let n = &names.keys[k.0];
-        quote!(&#ty::#n)
-    });
-    let mut uses_keys = false;
-    let mut uses_item = false;
-    let assign: Vec<TokenStream> = access
-        .projected
-        .iter()
-        .map(|p| {
-            let f = item.field(p.field);
-            let ident = &names.fields[p.field.0];
-            if p.key && template_fields.contains(&p.field) {
-                uses_keys = true;
-                let name = &f.name;
-                quote!(#ident: keys.get(#name)?,)
-            } else {
-                uses_item = true;
-                let call = decode_call(cx.cx, f, !p.key);
-                quote!(#ident: #call?,)
-            }
-        })
-        .collect();
-    let keys = if uses_keys {
-        quote!(keys)
-    } else {
-        quote!(_keys)
-    };
-    let item_param = if uses_item {
-        quote!(item)
-    } else {
-        quote!(_item)
-    };
     let index = access
         .index
         .map_or(String::new(), |id| table.index_def(id).name.to_string());
@@ -331,6 +279,18 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
         .filter(|i| i.accesses.iter().any(|a| a.index == access.index))
         .count()
         == 1;
+    let decode = row_decoder(
+        cx,
+        &quote!(raw),
+        &[
+            table_access.partition,
+            table_access.sort.unwrap_or(table_access.partition),
+            access.partition,
+            access.sort.unwrap_or(access.partition),
+        ],
+        access.projected.iter().map(|p| (p.field, !p.key)),
+        sole,
+    );
     let docs = doc(&format!(
         "A `{}` as index `{index}` stores it: its key fields{}.",
         item.name,
@@ -355,9 +315,7 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
 
             /// Decodes one row of the index; `None` for another item type's.
             fn from_row(raw: dynamo::Attributes) -> dynamo::Result<Option<Self>> {
-                dynamo::__private::Decoder::row::<#ty, _>(raw, &[#(#template_names),*], #sole, |#keys, #item_param| {
-                    Ok(Self { #(#assign)* })
-                })
+                #decode
             }
         }
     }

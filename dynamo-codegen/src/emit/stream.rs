@@ -5,67 +5,28 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{ItemCx, TableCx, doc, types::decode_call};
-use crate::{
-    ir::{KeyId, KeyValue},
-    names::{ANY_ITEM, ANY_KEY},
-};
+use super::{ItemCx, TableCx, doc, keys::row_decoder};
+use crate::names::{ANY_ITEM, ANY_KEY};
 
 /// `impl StreamKey for <Item>Key`: the key fields out of the table key
 /// attributes, by the templates (plain key attributes are the fields).
 pub(super) fn emit_stream_key(cx: ItemCx<'_>) -> TokenStream {
-    let (item, names) = (cx.item, cx.names);
-    let (ty, key) = (&names.ty, &names.key);
+    let (item, key) = (cx.item, &cx.names.key);
     let access = item.table_access();
-    let templates: Vec<KeyId> = std::iter::once(access.partition)
-        .chain(access.sort)
-        .filter(|k| matches!(item.key(*k), KeyValue::Template(_)))
-        .collect();
-    let template_fields: Vec<_> = templates
-        .iter()
-        .flat_map(|k| item.key(*k).fields())
-        .collect();
-    let template_names = templates.iter().map(|k| {
-        let n = &names.keys[k.0];
-        quote!(&#ty::#n)
-    });
-    let (mut uses_keys, mut uses_item) = (false, false);
-    let assign: Vec<TokenStream> = item
-        .key_fields()
-        .into_iter()
-        .map(|id| {
-            let f = item.field(id);
-            let ident = &names.fields[id.0];
-            if template_fields.contains(&id) {
-                uses_keys = true;
-                let name = &f.name;
-                quote!(#ident: keys.get(#name)?,)
-            } else {
-                uses_item = true;
-                let call = decode_call(cx.cx, f, false);
-                quote!(#ident: #call?,)
-            }
-        })
-        .collect();
-    let keys = if uses_keys {
-        quote!(keys)
-    } else {
-        quote!(_keys)
-    };
-    let item_param = if uses_item {
-        quote!(item)
-    } else {
-        quote!(_item)
-    };
     // With one item type, keys that do not fit are an error; with
     // several, they may be another type's.
     let sole = cx.table().items.len() == 1;
+    let decode = row_decoder(
+        cx,
+        &quote!(raw.clone()),
+        &[access.partition, access.sort.unwrap_or(access.partition)],
+        item.key_fields().into_iter().map(|id| (id, false)),
+        sole,
+    );
     quote! {
         impl dynamo::StreamKey for #key {
             fn decode_keys(raw: &dynamo::Attributes) -> dynamo::Result<Option<Self>> {
-                dynamo::__private::Decoder::row::<#ty, _>(raw.clone(), &[#(#template_names),*], #sole, |#keys, #item_param| {
-                    Ok(Self { #(#assign)* })
-                })
+                #decode
             }
         }
     }
