@@ -442,3 +442,57 @@ macro_rules! string_enum {
         }
     };
 }
+
+/// Generated code of a table with `serde = true` starts with this, so that
+/// a missing `serde` feature of the runtime is one clear error instead of
+/// an unresolved path in every derive.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "serde")]
+macro_rules! require_serde {
+    ($table:literal) => {};
+}
+
+/// Generated code of a table with `serde = true` starts with this, so that
+/// a missing `serde` feature of the runtime is one clear error instead of
+/// an unresolved path in every derive.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "serde"))]
+macro_rules! require_serde {
+    ($table:literal) => {
+        ::std::compile_error!(::std::concat!(
+            "table `",
+            $table,
+            "` has `serde = true` (or `json_schema = true`, or the Builder's): ",
+            "turn on dynamo-runtime's `serde` feature: ",
+            "dynamo-runtime = { ..., features = [\"serde\"] }"
+        ));
+    };
+}
+
+/// Generated code of a table with `json_schema = true` starts with this:
+/// a missing `json-schema` feature is one clear error.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "json-schema")]
+macro_rules! require_json_schema {
+    ($table:literal) => {};
+}
+
+/// Generated code of a table with `json_schema = true` starts with this:
+/// a missing `json-schema` feature is one clear error.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "json-schema"))]
+macro_rules! require_json_schema {
+    ($table:literal) => {
+        ::std::compile_error!(::std::concat!(
+            "table `",
+            $table,
+            "` has `json_schema = true` (or the Builder's): ",
+            "turn on dynamo-runtime's `json-schema` feature: ",
+            "dynamo-runtime = { ..., features = [\"json-schema\"] }"
+        ));
+    };
+}

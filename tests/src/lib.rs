@@ -286,22 +286,7 @@ pub fn stdout_of(out: &std::process::Output, what: &str) -> String {
 /// asserts it builds warning-free and returns its binary `bin`.
 #[track_caller]
 pub fn build_outside(dir: &std::path::Path, bin: &str) -> std::path::PathBuf {
-    // The workspace's lock pins the versions its own build uses, so the
-    // crate resolves the same ones (`cargo build` trims the rest).
-    if !dir.join("Cargo.lock").exists() {
-        std::fs::copy(repo_root().join("Cargo.lock"), dir.join("Cargo.lock"))
-            .expect("copy Cargo.lock");
-    }
-    let target = repo_root().join("target").join("outside");
-    let build =
-        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .current_dir(dir)
-            .args(["build", "--quiet"])
-            .env("CARGO_TARGET_DIR", &target)
-            .env("CARGO_PROFILE_DEV_DEBUG", "false")
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo runs");
+    let build = try_build_outside(dir);
     stdout_of(&build, &format!("cargo build in {}", dir.display()));
     let warnings = String::from_utf8_lossy(&build.stderr);
     assert!(
@@ -309,7 +294,33 @@ pub fn build_outside(dir: &std::path::Path, bin: &str) -> std::path::PathBuf {
         "{} builds warning-free:\n{warnings}",
         dir.display()
     );
-    target.join("debug").join(bin)
+    repo_root()
+        .join("target")
+        .join("outside")
+        .join("debug")
+        .join(bin)
+}
+
+/// `cargo build` of the package in `dir` as [`build_outside`] runs it,
+/// whatever its outcome.
+pub fn try_build_outside(dir: &std::path::Path) -> std::process::Output {
+    // The workspace's lock pins the versions its own build uses, so the
+    // crate resolves the same ones (`cargo build` trims the rest).
+    if !dir.join("Cargo.lock").exists() {
+        std::fs::copy(repo_root().join("Cargo.lock"), dir.join("Cargo.lock"))
+            .expect("copy Cargo.lock");
+    }
+    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(dir)
+        .args(["build", "--quiet"])
+        .env(
+            "CARGO_TARGET_DIR",
+            repo_root().join("target").join("outside"),
+        )
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs")
 }
 
 /// `program` with the environment that points the standard AWS chain at

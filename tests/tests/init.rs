@@ -115,3 +115,54 @@ async fn a_new_crate_outside_the_workspace_builds_and_runs_after_init() {
         .collect();
     assert_eq!(indexes, ["by_due"]);
 }
+
+/// A schema with `serde = true` in a crate whose runtime lacks the `serde`
+/// feature: the first error says which feature to turn on, instead of only
+/// an unresolved path in every derive.
+#[test]
+fn a_missing_runtime_feature_is_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("schemas")).unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"featureless\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\ndynamo-runtime = {{ path = {:?} }}\n\n\
+             [build-dependencies]\ndynamo-codegen = {{ path = {:?}, default-features = false }}\n",
+            repo().join("dynamo-runtime"),
+            repo().join("dynamo-codegen")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("build.rs"),
+        "fn main() { dynamo_codegen::Builder::new().compile().unwrap_or_else(|e| panic!(\"{e:?}\")); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "//! A crate.\ndynamo_runtime::include_schema!();\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("schemas/notes.toml"),
+        "[table]\nname = \"notes\"\npartition_key = \"pk\"\nserde = true\n\n\
+         [item.Note.keys]\npk = \"NOTE#{id}\"\n\n[item.Note.fields]\nid = \"string\"\n",
+    )
+    .unwrap();
+    let build = dynamo_tests::try_build_outside(dir);
+    assert!(!build.status.success());
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    let first = stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or_default();
+    assert_eq!(
+        first,
+        "error: table `notes` has `serde = true` (or `json_schema = true`, or the Builder's): \
+         turn on dynamo-runtime's `serde` feature: dynamo-runtime = { ..., features = [\"serde\"] }",
+        "{stderr}"
+    );
+}

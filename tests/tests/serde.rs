@@ -125,6 +125,22 @@ fn an_item_type_exports_the_json_schema_of_its_json() {
     assert_eq!(properties["created"]["format"], "date-time");
     assert_eq!(properties["on_sale_from"]["format"], "date");
     assert_eq!(properties["id"]["format"], "uuid");
+    // `validate` rules are in the schema too.
+    assert_eq!(
+        (
+            &properties["sku"]["minLength"],
+            &properties["sku"]["maxLength"],
+            &properties["sku"]["pattern"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(32),
+            &serde_json::json!("^[A-Z0-9-]+$")
+        )
+    );
+    assert_eq!(properties["medium"]["minimum"], -10);
+    assert_eq!(properties["medium"]["maximum"], 10);
+    assert_eq!(properties["tags"]["maxItems"], 10);
     let def = |name: &str| {
         let reference = properties[name]["$ref"].as_str().unwrap_or_default();
         schema["$defs"][reference.trim_start_matches("#/$defs/")].clone()

@@ -200,9 +200,21 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
         imports.push(quote!(__private::UpdateActions as _));
     }
     let imports = (!imports.is_empty()).then(|| quote!(use dynamo::{#(#imports),*};));
+    // A feature the table's options need, checked once with a clear error.
+    let table_name: &str = &table.def.name;
+    let features = [
+        table
+            .serde
+            .then(|| quote!(dynamo::require_serde!(#table_name);)),
+        table
+            .json_schema
+            .then(|| quote!(dynamo::require_json_schema!(#table_name);)),
+    ];
+    let features = features.into_iter().flatten();
     parts[0] = quote! {
         use ::dynamo_runtime as dynamo;
         #imports
+        #(#features)*
 
         #docs
         pub static #static_name: dynamo::TableDef = #def;

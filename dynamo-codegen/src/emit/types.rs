@@ -2,7 +2,7 @@
 //! validation functions; and the enums and nested types a table declares.
 
 use proc_macro2::{Ident, Literal, TokenStream};
-use quote::quote;
+use quote::{ToTokens, quote};
 
 use super::{TableCx, doc};
 use crate::{
@@ -439,7 +439,73 @@ pub(super) fn field_def(cx: &TableCx<'_>, f: &ir::Field, ident: &Ident) -> Token
         f.attribute
     ));
     let rename = serde_rename(cx, &f.name, ident);
-    quote!(#docs #rename pub #ident: #ty,)
+    let rules = schema_rules(cx, f);
+    quote!(#docs #rename #rules pub #ident: #ty,)
+}
+
+/// A field's `validate` rules in its JSON Schema, with JSON Schemas on:
+/// `minimum`/`maximum` for numbers written as JSON numbers,
+/// `minLength`/`maxLength` or `minItems`/`maxItems`, and `pattern`. (A
+/// `bytes` length counts bytes, not the base64 text's characters, and an
+/// exact number is text: those rules stay out of the schema.)
+fn schema_rules(cx: &TableCx<'_>, f: &ir::Field) -> Option<TokenStream> {
+    if !cx.table.json_schema || f.validate.is_empty() {
+        return None;
+    }
+    let v = &f.validate;
+    let number = |x: f64| {
+        if x.fract() == 0.0 && x.abs() < 9.0e15 {
+            Literal::i64_unsuffixed(x as i64)
+        } else {
+            Literal::f64_unsuffixed(x)
+        }
+    };
+    let bound = |name: &str, value: Option<TokenStream>| {
+        value.map(|v| {
+            let name = Ident::new(name, proc_macro2::Span::call_site());
+            quote!(#name = #v)
+        })
+    };
+    let mut out = TokenStream::new();
+    if matches!(f.ty, FieldType::Int(_) | FieldType::Float(_)) {
+        let range: Vec<_> = [
+            bound("min", v.min.map(|m| number(m).into_token_stream())),
+            bound("max", v.max.map(|m| number(m).into_token_stream())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !range.is_empty() {
+            out.extend(quote!(#[schemars(range(#(#range),*))]));
+        }
+    }
+    if !matches!(
+        f.ty,
+        FieldType::Bytes | FieldType::Number | FieldType::Custom(_)
+    ) {
+        let length: Vec<_> = [
+            bound(
+                "min",
+                v.min_len
+                    .map(|m| Literal::u64_unsuffixed(m).into_token_stream()),
+            ),
+            bound(
+                "max",
+                v.max_len
+                    .map(|m| Literal::u64_unsuffixed(m).into_token_stream()),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !length.is_empty() {
+            out.extend(quote!(#[schemars(length(#(#length),*))]));
+        }
+    }
+    if let Some(pattern) = &v.pattern {
+        out.extend(quote!(#[schemars(pattern(#pattern))]));
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// An enum field's generated enum.
