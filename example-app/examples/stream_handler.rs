@@ -61,3 +61,37 @@ fn on_change(change: &Change<AnyItem>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The shop's stream event as AWS sends it (the tests crate's fixture).
+    fn event() -> Event {
+        serde_json::from_str(include_str!("../../tests/fixtures/streams/shop_event.json")).unwrap()
+    }
+
+    #[test]
+    fn every_record_of_the_event_is_handled() {
+        assert!(handle(event()).batch_item_failures.is_empty());
+    }
+
+    #[test]
+    fn the_first_record_that_does_not_decode_is_the_batch_failure() {
+        let mut event = event();
+        // Another writer stored a status the schema does not know.
+        let record = &mut event.records[2];
+        record.change.new_image.insert(
+            "status".into(),
+            serde_dynamo::AttributeValue::S("lost".into()),
+        );
+        let failures = handle(event).batch_item_failures;
+        assert_eq!(failures.len(), 1);
+        assert_eq!(
+            failures[0].item_identifier.as_deref(),
+            Some("100000000000000000003")
+        );
+    }
+}
