@@ -230,7 +230,12 @@ fn item_type(
     }
     let mut fields: BTreeMap<String, Field> = BTreeMap::new();
     for attribute in &names {
-        if key_attributes.contains_key(*attribute) || Some(*attribute) == type_attribute {
+        if key_attributes.contains_key(*attribute)
+            || Some(*attribute) == type_attribute
+            || attribute.is_empty()
+        {
+            // An empty name (which only another writer can store) is no
+            // field: such an attribute stays in `unmodeled`.
             continue;
         }
         let values: Vec<&AttributeValue> = items.iter().filter_map(|i| i.get(*attribute)).collect();
@@ -874,5 +879,137 @@ mod tests {
             text_type(&["a", "b", "a", "b"]).1.as_deref(),
             Some("values seen: \"a\", \"b\" (an enum?)")
         );
+    }
+}
+
+/// Whatever the stored items, the inferred schema checks: a property test
+/// over random items (random attribute names, including ones no field can
+/// be named, of every DynamoDB type, nested, NULL, missing in some items)
+/// with composite, plain and numeric keys, whose item types have keys of
+/// their own (items of two types that can share a key have no schema).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ir::{Billing, IndexDef, IndexKind, KeyAttributeDef, Projection};
+
+    const NAMES: &[&str] = &[
+        "id",
+        "name",
+        "first-login",
+        "1st",
+        "type",
+        "unmodeled",
+        "count",
+        "tags",
+        "a_b",
+        "Self",
+        "r#x",
+        "",
+        "set",
+    ];
+
+    fn value(depth: u32) -> BoxedStrategy<AttributeValue> {
+        let leaf = prop_oneof![
+            "[a-z#|]{0,6}".prop_map(AttributeValue::S),
+            (-1000i64..1000).prop_map(|n| AttributeValue::N(n.to_string())),
+            (-1000.0f64..1000.0).prop_map(|n| AttributeValue::N(n.to_string())),
+            any::<bool>().prop_map(AttributeValue::Bool),
+            Just(AttributeValue::Null(true)),
+            proptest::collection::vec(any::<u8>(), 0..4).prop_map(|b| AttributeValue::B(b.into())),
+            proptest::collection::btree_set("[a-z]{1,3}", 1..3)
+                .prop_map(|s| AttributeValue::Ss(s.into_iter().collect())),
+            proptest::collection::btree_set(-50i64..50, 1..3)
+                .prop_map(|s| AttributeValue::Ns(s.into_iter().map(|n| n.to_string()).collect())),
+            Just(AttributeValue::S("2024-03-01".into())),
+            Just(AttributeValue::S("2024-03-01T10:00:00Z".into())),
+        ];
+        if depth == 0 {
+            return leaf.boxed();
+        }
+        prop_oneof![
+            4 => leaf,
+            1 => proptest::collection::vec(value(depth - 1), 0..3).prop_map(AttributeValue::L),
+            1 => proptest::collection::btree_map(proptest::sample::select(NAMES), value(depth - 1), 0..3)
+                .prop_map(|m| AttributeValue::M(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+        ]
+        .boxed()
+    }
+
+    fn item() -> impl Strategy<Value = Attributes> {
+        (
+            proptest::sample::select(&["Order", "Customer", "lower", ""][..]),
+            "[a-z]{1,4}",
+            0u32..20,
+            any::<bool>(),
+            proptest::collection::btree_map(proptest::sample::select(NAMES), value(2), 0..5),
+        )
+            .prop_map(|(ty, id, seq, padded, rest)| {
+                let mut item: Attributes =
+                    rest.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                if !ty.is_empty() {
+                    item.insert("_type".into(), AttributeValue::S(ty.into()));
+                }
+                item.insert("id".into(), AttributeValue::S(id.clone()));
+                item.insert("seq".into(), AttributeValue::N(seq.to_string()));
+                // Each item type has keys of its own (what a single-table
+                // design does, and what the schema requires: two types that
+                // could have one key are `dynamo::key_collision`).
+                let prefix = if ty.is_empty() {
+                    "ITEM".to_owned()
+                } else {
+                    ty.to_uppercase()
+                };
+                item.insert("pk".into(), AttributeValue::S(format!("{prefix}#{id}")));
+                let seq = if padded {
+                    format!("{seq:05}")
+                } else {
+                    seq.to_string()
+                };
+                item.insert("sk".into(), AttributeValue::S(format!("SEQ#{seq}")));
+                item.insert("gsi1pk".into(), AttributeValue::N(seq.len().to_string()));
+                item
+            })
+    }
+
+    fn table() -> TableDef {
+        let key = |name: &str, ty| KeyAttributeDef {
+            name: name.to_owned().into(),
+            ty,
+        };
+        TableDef {
+            name: "things".to_owned().into(),
+            partition_key: key("pk", KeyType::S),
+            sort_key: Some(key("sk", KeyType::S)),
+            type_attribute: TableDef::TYPE_ATTRIBUTE.into(),
+            key_separator: TableDef::KEY_SEPARATOR.into(),
+            billing: Billing::OnDemand,
+            ttl: None,
+            stream: None,
+            indexes: vec![IndexDef {
+                name: "by_len".to_owned().into(),
+                kind: IndexKind::Global,
+                partition_key: key("gsi1pk", KeyType::N),
+                sort_key: None,
+                projection: Projection::All,
+                throughput: None,
+            }]
+            .into(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn an_inferred_schema_checks(items in proptest::collection::vec(item(), 1..6)) {
+            let text = infer(&table(), &items).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            std::fs::write(dir.path().join("things.toml"), &text)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            if let Err(e) = crate::check(dir.path()) {
+                return Err(TestCaseError::fail(format!("{e:?}\n{text}")));
+            }
+        }
     }
 }
