@@ -66,6 +66,19 @@ enum Command {
     /// Table tasks: create, list, describe, delete.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Write the tables of the schemas as infrastructure code, as
+    /// `migrate` creates them, with the namespace as a parameter.
+    Export {
+        /// `cloudformation` or `terraform`.
+        #[arg(value_enum)]
+        format: ExportFormat,
+        /// CloudFormation as YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+        /// Where to write it (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Set up the cargo project in the current folder: an example schema
     /// and its first migration, `build.rs`, the `include_schema!` line, a
     /// `main` using the client (when `main.rs` is cargo's hello world),
@@ -100,6 +113,15 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         sample: Option<u32>,
     },
+}
+
+/// The formats of `export`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    /// An AWS CloudFormation template (`AWS::DynamoDB::Table` resources).
+    Cloudformation,
+    /// Terraform `aws_dynamodb_table` resources (HCL).
+    Terraform,
 }
 
 #[derive(Debug, Args)]
@@ -339,6 +361,23 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
             git,
             rev,
         } => init(cli, table.as_deref(), path, git, rev),
+        Command::Export { format, yaml, out } => {
+            use crate::export::Format;
+            let format = match (format, yaml) {
+                (ExportFormat::Cloudformation, false) => Format::CloudFormationJson,
+                (ExportFormat::Cloudformation, true) => Format::CloudFormationYaml,
+                (ExportFormat::Terraform, _) => Format::Terraform,
+            };
+            let text = crate::export::export_schemas(&cli.schemas, format)?;
+            match out {
+                None => print!("{text}"),
+                Some(path) => std::fs::write(path, &text).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod builder;
 pub mod cli;
 pub mod diagnostics;
 pub mod emit;
+pub mod export;
 #[cfg(feature = "cli")]
 pub mod infer;
 #[cfg(feature = "cli")]
