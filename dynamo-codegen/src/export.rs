@@ -73,6 +73,15 @@ fn projection<'a>(index: &'a IndexDef, table: &'a TableDef) -> (&'static str, Ve
     }
 }
 
+/// A global index's capacity on a provisioned table: its own, else the
+/// table's (as `migrate` creates it); none on demand or for a local index.
+fn gsi_throughput(index: &IndexDef, table: &TableDef) -> Option<crate::ir::Throughput> {
+    match (index.kind, table.billing) {
+        (IndexKind::Global, Billing::Provisioned(t)) => Some(index.throughput.unwrap_or(t)),
+        _ => None,
+    }
+}
+
 /// The resource name of a table: letters and digits, e.g. `ShopTable`.
 fn logical_id(table: &TableDef) -> String {
     let name: String = table
@@ -141,14 +150,8 @@ fn cloudformation(tables: &[&TableDef]) -> Value {
                 ),
             );
             out.insert("Projection".into(), Value::Object(projection));
-            if index.kind == IndexKind::Global {
-                let t = index.throughput.or(match table.billing {
-                    Billing::Provisioned(t) => Some(t),
-                    Billing::OnDemand => None,
-                });
-                if let Some(t) = t {
-                    out.insert("ProvisionedThroughput".into(), throughput(t.read, t.write));
-                }
+            if let Some(t) = gsi_throughput(index, table) {
+                out.insert("ProvisionedThroughput".into(), throughput(t.read, t.write));
             }
             Value::Object(out)
         };
@@ -368,15 +371,9 @@ fn terraform(tables: &[&TableDef]) -> String {
                 let names: Vec<String> = names.iter().map(|n| hcl(n)).collect();
                 let _ = writeln!(out, "    non_key_attributes = [{}]", names.join(", "));
             }
-            if index.kind == IndexKind::Global {
-                let t = index.throughput.or(match table.billing {
-                    Billing::Provisioned(t) => Some(t),
-                    Billing::OnDemand => None,
-                });
-                if let Some(t) = t {
-                    let _ = writeln!(out, "    read_capacity   = {}", t.read);
-                    let _ = writeln!(out, "    write_capacity  = {}", t.write);
-                }
+            if let Some(t) = gsi_throughput(index, table) {
+                let _ = writeln!(out, "    read_capacity   = {}", t.read);
+                let _ = writeln!(out, "    write_capacity  = {}", t.write);
             }
             let _ = writeln!(out, "  }}");
         }
