@@ -135,6 +135,12 @@ struct MigrateArgs {
     /// Print the API calls the run would make, and make none.
     #[arg(long)]
     dry_run: bool,
+    /// Run the data steps only: the tables belong to infrastructure code
+    /// (`dynamo-codegen export`). Table steps are checked against the live
+    /// tables, never made; any difference stops the run before it applies
+    /// anything.
+    #[arg(long)]
+    data_only: bool,
     #[command(flatten)]
     options: RunOptions,
 }
@@ -667,6 +673,7 @@ impl Progress {
                 self.line(&format!("  step {step}: {summary}"));
             }
             Event::Call { text } => self.line(&format!("    {text}")),
+            Event::Skipped { text } => self.line(&format!("    warning: skipped {text}")),
             Event::Waiting {
                 what,
                 status,
@@ -810,6 +817,7 @@ fn migrator<'a>(
         .lease(Duration::from_secs(o.lease_seconds))
         .lock_timeout(Duration::from_secs(o.lock_timeout_seconds))
         .backfill_rate(Some(o.backfill_rate))
+        .data_only(args.data_only)
         .segments(o.segments)
         .concurrency(o.concurrency)
         .capacity_share(o.capacity_percent)
@@ -1301,5 +1309,7 @@ fn pull_def(table: &str, live: &LiveTable) -> ir::TableDef {
         ttl: live.ttl.clone().map(Into::into),
         stream: live.stream,
         indexes: indexes.into(),
+        point_in_time_recovery: live.point_in_time_recovery == Some(true),
+        deletion_protection: live.deletion_protection,
     }
 }

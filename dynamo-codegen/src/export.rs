@@ -1,6 +1,7 @@
 //! `export cloudformation|terraform`: the tables of a schema folder as
 //! infrastructure code, exactly as `migrate` creates them (key schema,
-//! attribute definitions, billing, indexes and projections, TTL, stream),
+//! attribute definitions, billing, indexes and projections, TTL, stream,
+//! point-in-time recovery, deletion protection),
 //! with the namespace as a parameter (CloudFormation) or a variable
 //! (Terraform). Output is deterministic: tables and indexes in schema
 //! order, object keys sorted.
@@ -184,6 +185,15 @@ fn cloudformation(tables: &[&TableDef]) -> Value {
                 "StreamSpecification".into(),
                 json!({"StreamViewType": stream_view(view)}),
             );
+        }
+        if table.point_in_time_recovery {
+            properties.insert(
+                "PointInTimeRecoverySpecification".into(),
+                json!({"PointInTimeRecoveryEnabled": true}),
+            );
+        }
+        if table.deletion_protection {
+            properties.insert("DeletionProtectionEnabled".into(), Value::Bool(true));
         }
         let id = logical_id(table);
         resources.insert(
@@ -390,6 +400,15 @@ fn terraform(tables: &[&TableDef]) -> String {
                 "\n  stream_enabled   = true\n  stream_view_type = \"{}\"",
                 stream_view(view)
             );
+        }
+        if table.point_in_time_recovery {
+            let _ = writeln!(
+                out,
+                "\n  point_in_time_recovery {{\n    enabled = true\n  }}"
+            );
+        }
+        if table.deletion_protection {
+            let _ = writeln!(out, "\n  deletion_protection_enabled = true");
         }
         let _ = writeln!(out, "}}");
     }

@@ -810,6 +810,8 @@ mod tests {
             ttl: None,
             stream: None,
             indexes: Vec::new().into(),
+            point_in_time_recovery: false,
+            deletion_protection: false,
         }
     }
 
@@ -996,6 +998,8 @@ mod properties {
                 throughput: None,
             }]
             .into(),
+            point_in_time_recovery: false,
+            deletion_protection: false,
         }
     }
 

@@ -40,6 +40,10 @@ pub enum Operation {
     UpdateTimeToLive,
     /// `DescribeTimeToLive`
     DescribeTimeToLive,
+    /// `UpdateContinuousBackups` (point-in-time recovery)
+    UpdateContinuousBackups,
+    /// `DescribeContinuousBackups` (point-in-time recovery)
+    DescribeContinuousBackups,
     /// `ListTables`
     ListTables,
     /// `DescribeStream` (DynamoDB Streams)
@@ -71,6 +75,8 @@ impl Operation {
             Operation::DescribeTable => "DescribeTable",
             Operation::UpdateTimeToLive => "UpdateTimeToLive",
             Operation::DescribeTimeToLive => "DescribeTimeToLive",
+            Operation::UpdateContinuousBackups => "UpdateContinuousBackups",
+            Operation::DescribeContinuousBackups => "DescribeContinuousBackups",
             Operation::ListTables => "ListTables",
             Operation::DescribeStream => "DescribeStream",
             Operation::GetShardIterator => "GetShardIterator",

@@ -451,6 +451,8 @@ mod tests {
         ttl: None,
         stream: None,
         indexes: std::borrow::Cow::Borrowed(&[]),
+        point_in_time_recovery: false,
+        deletion_protection: false,
     };
 
     fn keys() -> Attributes {

@@ -128,8 +128,10 @@ pub(crate) fn key_element(name: &str, key_type: SdkKeyType) -> Result<KeySchemaE
 }
 
 impl TableDef {
-    /// Creates this table with its indexes, billing, stream and TTL, and
-    /// waits until it is active.
+    /// Creates this table with its indexes, billing, stream, TTL, deletion
+    /// protection and point-in-time recovery, and waits until it is active.
+    /// An endpoint without continuous backups (DynamoDB Local) gets the
+    /// table without point-in-time recovery, and a logged warning.
     ///
     /// Returns `Ok(false)` without changing anything when the table already
     /// exists. Migrations replace this helper for real deployments.
@@ -153,6 +155,36 @@ impl TableDef {
                 .send_with(db.client())
                 .await
                 .map_err(|e| Error::service(Operation::UpdateTimeToLive, &table, e))?;
+        }
+        if self.point_in_time_recovery {
+            use aws_sdk_dynamodb::{
+                error::ProvideErrorMetadata, types::PointInTimeRecoverySpecification,
+            };
+            let spec = PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .map_err(|e| Error::config(e.to_string()))?;
+            let sent = db
+                .client()
+                .update_continuous_backups()
+                .table_name(&table)
+                .point_in_time_recovery_specification(spec)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => {}
+                Err(e) if e.code() == Some("UnknownOperationException") => tracing::warn!(
+                    table = %table,
+                    "the endpoint has no continuous backups: point-in-time recovery is off"
+                ),
+                Err(e) => {
+                    return Err(Error::service(
+                        Operation::UpdateContinuousBackups,
+                        &table,
+                        e,
+                    ));
+                }
+            }
         }
         Ok(true)
     }
@@ -219,6 +251,9 @@ impl TableDef {
         }
         if let Some(view) = self.stream {
             req = req.stream_specification(stream_specification(Some(view))?);
+        }
+        if self.deletion_protection {
+            req = req.deletion_protection_enabled(true);
         }
         Ok(req)
     }

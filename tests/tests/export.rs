@@ -224,6 +224,19 @@ fn terraform_parses_into_the_schema_tables() {
                 t.stream.map(|v| v.name().to_uppercase()),
                 "{what}"
             );
+            assert_eq!(
+                blocks("point_in_time_recovery")
+                    .first()
+                    .and_then(|b| b["enabled"].as_bool()),
+                t.point_in_time_recovery.then_some(true),
+                "{what}"
+            );
+            assert_eq!(
+                r.get("deletion_protection_enabled")
+                    .and_then(|v| v.as_bool()),
+                t.deletion_protection.then_some(true),
+                "{what}"
+            );
         }
     }
 }

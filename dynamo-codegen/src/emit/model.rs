@@ -33,6 +33,8 @@ pub(super) fn table_def(def: &TableDef) -> TokenStream {
         ttl,
         stream,
         indexes,
+        point_in_time_recovery,
+        deletion_protection,
     } = def;
     let name = text(name);
     let partition_key = key_attribute(partition_key);
@@ -54,6 +56,8 @@ pub(super) fn table_def(def: &TableDef) -> TokenStream {
             ttl: #ttl,
             stream: #stream,
             indexes: #indexes,
+            point_in_time_recovery: #point_in_time_recovery,
+            deletion_protection: #deletion_protection,
         }
     }
 }
@@ -174,6 +178,20 @@ pub(super) fn step(step: &Step) -> TokenStream {
             let table = text(table);
             let billing = self::billing(billing);
             quote!(#path::UpdateBilling { table: #table, billing: #billing })
+        }
+        Step::UpdateProtection {
+            table,
+            point_in_time_recovery,
+            deletion_protection,
+        } => {
+            let table = text(table);
+            let pitr = option(point_in_time_recovery.map(|b| quote!(#b)));
+            let protection = option(deletion_protection.map(|b| quote!(#b)));
+            quote!(#path::UpdateProtection {
+                table: #table,
+                point_in_time_recovery: #pitr,
+                deletion_protection: #protection,
+            })
         }
         Step::Backfill(b) => {
             let b = backfill(b);

@@ -50,6 +50,8 @@ pub enum RawStep {
     UpdateStream(RawUpdateStream),
     /// Switch between on-demand and provisioned billing.
     UpdateBilling(RawUpdateBilling),
+    /// Turn point-in-time recovery and deletion protection on or off.
+    UpdateProtection(RawUpdateProtection),
     /// Write attributes, rendered from templates, onto existing items of one type.
     Backfill(RawBackfill),
     /// Record an item type as its items are stored from here on (no data changes).
@@ -285,6 +287,12 @@ pub struct RawCreateTable {
     #[cfg_attr(feature = "json-schema", schemars(extend("enum" = ["keys_only", "new_image", "old_image", "new_and_old_images"])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<Sp<String>>,
+    /// Point-in-time recovery on (default off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point_in_time_recovery: Option<Sp<bool>>,
+    /// Deletion protection on (default off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<Sp<bool>>,
     /// Indexes created with the table (local indexes can only be created here).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub index: Named<RawIndex>,
@@ -351,6 +359,22 @@ pub struct RawUpdateTtl {
     /// `true` (the default) turns TTL on, `false` off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<Sp<bool>>,
+}
+
+/// `op = "update_protection"`: each option given is turned on or off;
+/// one left out stays as it is.
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawUpdateProtection {
+    /// The logical table name.
+    pub table: Sp<String>,
+    /// Point-in-time recovery on (`true`) or off (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point_in_time_recovery: Option<Sp<bool>>,
+    /// Deletion protection on (`true`) or off (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<Sp<bool>>,
 }
 
 /// `op = "update_stream"`

@@ -417,6 +417,9 @@ fn parse_step(
         "remove_index" => RawStep::RemoveIndex(section(s, rest, diagnostics)?.0.into_inner()),
         "update_ttl" => RawStep::UpdateTtl(section(s, rest, diagnostics)?.0.into_inner()),
         "update_stream" => RawStep::UpdateStream(section(s, rest, diagnostics)?.0.into_inner()),
+        "update_protection" => {
+            RawStep::UpdateProtection(section(s, rest, diagnostics)?.0.into_inner())
+        }
         "update_billing" => RawStep::UpdateBilling(section(s, rest, diagnostics)?.0.into_inner()),
         "backfill" => RawStep::Backfill(section(s, rest, diagnostics)?.0.into_inner()),
         "define_item" => RawStep::DefineItem(section(s, rest, diagnostics)?.0.into_inner()),

@@ -76,6 +76,14 @@ pub struct RawTable {
     #[cfg_attr(feature = "json-schema", schemars(extend("enum" = ["keys_only", "new_image", "old_image", "new_and_old_images"])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<Sp<String>>,
+    /// Point-in-time recovery (continuous backups, restore to any second
+    /// of the last 35 days); default `false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point_in_time_recovery: Option<Sp<bool>>,
+    /// Deletion protection: DynamoDB refuses to delete the table until it
+    /// is turned off; default `false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<Sp<bool>>,
     /// The attribute holding each item's type name (default `_type`), or
     /// `false` for a table of one item type whose items carry none (a
     /// plain or legacy table another program writes).

@@ -9,8 +9,8 @@ use super::{
     RawAddIndex, RawAttributeRef, RawBackfill, RawBilling, RawCreateTable, RawDefineItem, RawIndex,
     RawIndexRef, RawItemRef, RawKeyAttribute, RawMapValues, RawMigration, RawProjection,
     RawRenameAttribute, RawRenameItem, RawSchema, RawStateField, RawStep, RawTable, RawTableRef,
-    RawThroughput, RawTransform, RawTypeAttribute, RawUpdateBilling, RawUpdateStream, RawUpdateTtl,
-    RawWriteDefault, Sp, StateField,
+    RawThroughput, RawTransform, RawTypeAttribute, RawUpdateBilling, RawUpdateProtection,
+    RawUpdateStream, RawUpdateTtl, RawWriteDefault, Sp, StateField,
 };
 use crate::ir::{Backfill, Edit, ItemDef, Literal};
 use crate::{
@@ -94,6 +94,8 @@ fn step(step: &Step) -> RawStep {
             billing: billing(&def.billing),
             ttl: def.ttl.as_deref().map(text),
             stream: def.stream.map(|s| text(s.name())),
+            point_in_time_recovery: def.point_in_time_recovery.then(|| sp(true)),
+            deletion_protection: def.deletion_protection.then(|| sp(true)),
             index: indexes(def),
         }),
         Step::DeleteTable { table } => RawStep::DeleteTable(RawTableRef { table: text(table) }),
@@ -134,6 +136,15 @@ fn step(step: &Step) -> RawStep {
         Step::UpdateBilling { table, billing: b } => RawStep::UpdateBilling(RawUpdateBilling {
             table: text(table),
             billing: billing(b).unwrap_or_else(|| sp(RawBilling::Mode(text("on_demand")))),
+        }),
+        Step::UpdateProtection {
+            table,
+            point_in_time_recovery,
+            deletion_protection,
+        } => RawStep::UpdateProtection(RawUpdateProtection {
+            table: text(table),
+            point_in_time_recovery: point_in_time_recovery.map(sp),
+            deletion_protection: deletion_protection.map(sp),
         }),
         Step::Backfill(b) => RawStep::Backfill(backfill(b)),
         Step::DefineItem(item) => RawStep::DefineItem(define_item(item)),
@@ -263,6 +274,8 @@ pub fn table(def: &TableDef) -> Result<String, Error> {
             billing: billing(&def.billing),
             ttl: def.ttl.as_deref().map(text),
             stream: def.stream.map(|s| text(s.name())),
+            point_in_time_recovery: def.point_in_time_recovery.then(|| sp(true)),
+            deletion_protection: def.deletion_protection.then(|| sp(true)),
             type_attribute: match &*def.type_attribute {
                 "" => Some(sp(RawTypeAttribute::Enabled(false))),
                 TableDef::TYPE_ATTRIBUTE => None,

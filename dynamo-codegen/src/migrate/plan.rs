@@ -45,6 +45,18 @@ pub fn state(migrations: &[ir::Migration]) -> BTreeMap<String, TableDef> {
                         }
                     }
                     Step::UpdateStream { stream, .. } => t.stream = *stream,
+                    Step::UpdateProtection {
+                        point_in_time_recovery,
+                        deletion_protection,
+                        ..
+                    } => {
+                        if let Some(on) = point_in_time_recovery {
+                            t.point_in_time_recovery = *on;
+                        }
+                        if let Some(on) = deletion_protection {
+                            t.deletion_protection = *on;
+                        }
+                    }
                     Step::UpdateBilling { billing, .. } => {
                         // As the executor does: a provisioned table gives
                         // each global index the table's capacity.
@@ -133,17 +145,28 @@ pub fn diff_with(schema: &ir::Schema, options: &Options) -> Vec<Difference> {
     let items = super::items::state(&schema.migrations);
     let none = BTreeMap::new();
     let mut out = Vec::new();
-    for name in state.keys() {
+    for (name, have) in &state {
         if !schema.tables.iter().any(|t| t.def.name == **name) {
+            // A protected table is deleted only by turning the protection
+            // off first, in the same reviewed migration.
+            let mut steps = Vec::new();
+            if have.deletion_protection {
+                steps.push(Step::UpdateProtection {
+                    table: name.clone().into(),
+                    point_in_time_recovery: None,
+                    deletion_protection: Some(false),
+                });
+            }
+            steps.push(Step::DeleteTable {
+                table: name.clone().into(),
+            });
             out.push(Difference {
                 at: None,
                 table: name.clone(),
                 what: format!(
                     "table `{name}` is created by the migrations but no schema file describes it"
                 ),
-                change: Change::Steps(vec![Step::DeleteTable {
-                    table: name.clone().into(),
-                }]),
+                change: Change::Steps(steps),
             });
         }
     }
@@ -232,6 +255,38 @@ pub fn diff_with(schema: &ir::Schema, options: &Options) -> Vec<Difference> {
                 change: Change::Steps(vec![Step::UpdateStream {
                     table: name.clone().into(),
                     stream: want.stream,
+                }]),
+            });
+        }
+        let pitr = (have.point_in_time_recovery != want.point_in_time_recovery)
+            .then_some(want.point_in_time_recovery);
+        let protection = (have.deletion_protection != want.deletion_protection)
+            .then_some(want.deletion_protection);
+        if pitr.is_some() || protection.is_some() {
+            let on = |on: bool| if on { "on" } else { "off" };
+            let mut what = Vec::new();
+            if let Some(want) = pitr {
+                what.push(format!(
+                    "point-in-time recovery of `{name}` is {} in the schema but {} in the migrations",
+                    on(want),
+                    on(!want)
+                ));
+            }
+            if let Some(want) = protection {
+                what.push(format!(
+                    "deletion protection of `{name}` is {} in the schema but {} in the migrations",
+                    on(want),
+                    on(!want)
+                ));
+            }
+            out.push(Difference {
+                at: None,
+                table: name.clone(),
+                what: what.join("; "),
+                change: Change::Steps(vec![Step::UpdateProtection {
+                    table: name.clone().into(),
+                    point_in_time_recovery: pitr,
+                    deletion_protection: protection,
                 }]),
             });
         }
@@ -451,7 +506,8 @@ pub fn steps(differences: &[Difference]) -> Result<Vec<Step>, Vec<&Difference>> 
         return Err(refused);
     }
     let rank = |s: &Step| match s {
-        Step::DeleteTable { .. } => 0,
+        // Before a deletion: deletion protection is turned off first.
+        Step::DeleteTable { .. } | Step::UpdateProtection { .. } => 0,
         Step::CreateTable(_) => 1,
         Step::RemoveIndex { .. } => 2,
         Step::UpdateBilling { .. } => 3,

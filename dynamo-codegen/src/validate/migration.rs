@@ -231,6 +231,11 @@ fn step(
                 ttl: raw.ttl.as_ref().map(|t| t.get().clone().into()),
                 stream,
                 indexes: indexes.into(),
+                point_in_time_recovery: raw
+                    .point_in_time_recovery
+                    .as_ref()
+                    .is_some_and(|b| *b.get()),
+                deletion_protection: raw.deletion_protection.as_ref().is_some_and(|b| *b.get()),
             };
             (cx.errors() == errors_before).then_some(())?;
             state.insert(
@@ -370,6 +375,36 @@ fn step(
             Some(Step::UpdateStream {
                 table: raw.table.get().clone().into(),
                 stream,
+            })
+        }
+        RawStep::UpdateProtection(raw) => {
+            existing(cx, state, trusted, &raw.table)?;
+            let pitr = raw.point_in_time_recovery.as_ref().map(|b| *b.get());
+            let protection = raw.deletion_protection.as_ref().map(|b| *b.get());
+            if pitr.is_none() && protection.is_none() {
+                let d = cx
+                    .error(
+                        "dynamo::empty_step",
+                        raw.table.span(),
+                        "`update_protection` changes nothing",
+                        "no option given",
+                    )
+                    .help("give `point_in_time_recovery = true|false`, `deletion_protection = true|false`, or both");
+                cx.push(d);
+                return None;
+            }
+            if let Some(s) = state.get_mut(raw.table.get()) {
+                if let Some(on) = pitr {
+                    s.def.point_in_time_recovery = on;
+                }
+                if let Some(on) = protection {
+                    s.def.deletion_protection = on;
+                }
+            }
+            Some(Step::UpdateProtection {
+                table: raw.table.get().clone().into(),
+                point_in_time_recovery: pitr,
+                deletion_protection: protection,
             })
         }
         RawStep::UpdateBilling(raw) => {

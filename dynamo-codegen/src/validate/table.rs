@@ -73,6 +73,11 @@ pub(crate) fn table(cx: &mut Cx<'_>, raw: &RawTable) -> Option<TableDef> {
         ttl: ttl.map(Into::into),
         stream,
         indexes: Vec::new().into(),
+        point_in_time_recovery: raw
+            .point_in_time_recovery
+            .as_ref()
+            .is_some_and(|b| *b.get()),
+        deletion_protection: raw.deletion_protection.as_ref().is_some_and(|b| *b.get()),
     })
 }
 

@@ -8,13 +8,15 @@ use aws_sdk_dynamodb::{
     operation::{
         create_table::builders::CreateTableInputBuilder,
         delete_table::{DeleteTableInput, builders::DeleteTableInputBuilder},
+        update_continuous_backups::builders::UpdateContinuousBackupsInputBuilder,
         update_table::{UpdateTableInput, builders::UpdateTableInputBuilder},
         update_time_to_live::builders::UpdateTimeToLiveInputBuilder,
     },
     types::{
         AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
-        DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, KeySchemaElement, Projection,
-        ProvisionedThroughput, StreamSpecification, UpdateGlobalSecondaryIndexAction,
+        DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, KeySchemaElement,
+        PointInTimeRecoverySpecification, Projection, ProvisionedThroughput, StreamSpecification,
+        UpdateGlobalSecondaryIndexAction,
     },
 };
 use serde_json::{Map, Value, json};
@@ -62,6 +64,21 @@ pub(crate) enum Call {
         /// The global indexes, which need capacity on a provisioned table.
         indexes: Vec<String>,
     },
+    /// Deletion protection on or off (UpdateTable).
+    DeletionProtection {
+        table: String,
+        enabled: bool,
+    },
+    /// Point-in-time recovery on or off (UpdateContinuousBackups).
+    PointInTimeRecovery {
+        table: String,
+        enabled: bool,
+    },
+    /// No call: a change this endpoint cannot make (reported, not sent).
+    Unsupported {
+        table: String,
+        what: &'static str,
+    },
     /// Not one call: a scan and an update per item (run by `backfill`).
     Backfill {
         table: String,
@@ -79,6 +96,7 @@ enum Request {
     Delete(DeleteTableInputBuilder),
     Update(UpdateTableInputBuilder),
     Ttl(UpdateTimeToLiveInputBuilder),
+    Backups(UpdateContinuousBackupsInputBuilder),
 }
 
 fn config(e: impl fmt::Display) -> Error {
@@ -103,6 +121,9 @@ impl Call {
             | Call::UpdateTtl { table, .. }
             | Call::UpdateStream { table, .. }
             | Call::UpdateBilling { table, .. }
+            | Call::DeletionProtection { table, .. }
+            | Call::PointInTimeRecovery { table, .. }
+            | Call::Unsupported { table, .. }
             | Call::Backfill { table, .. }
             | Call::Rewrite { table, .. } => table,
         }
@@ -192,16 +213,58 @@ impl Call {
                     }
                 })
             }
-            Call::Backfill { .. } | Call::Rewrite { .. } => return Ok(None),
+            Call::DeletionProtection { table, enabled } => Request::Update(
+                UpdateTableInput::builder()
+                    .table_name(table)
+                    .deletion_protection_enabled(*enabled),
+            ),
+            Call::PointInTimeRecovery { table, enabled } => Request::Backups(
+                aws_sdk_dynamodb::operation::update_continuous_backups::UpdateContinuousBackupsInput::builder()
+                    .table_name(table)
+                    .point_in_time_recovery_specification(
+                        PointInTimeRecoverySpecification::builder()
+                            .point_in_time_recovery_enabled(*enabled)
+                            .build()
+                            .map_err(config)?,
+                    ),
+            ),
+            Call::Backfill { .. } | Call::Rewrite { .. } | Call::Unsupported { .. } => {
+                return Ok(None);
+            }
         }))
     }
 
-    /// Sends the call (a backfill is run by its own module).
-    pub(crate) async fn send(&self, db: &Db) -> Result<()> {
+    /// Whether the call changes nothing because the endpoint cannot make
+    /// the change; it is reported instead.
+    pub(crate) fn is_unsupported(&self) -> bool {
+        matches!(self, Call::Unsupported { .. })
+    }
+
+    /// Sends the call (a backfill is run by its own module). `Ok(false)`:
+    /// the endpoint does not know the operation (DynamoDB Local has no
+    /// continuous backups), so nothing changed.
+    pub(crate) async fn send(&self, db: &Db) -> Result<bool> {
         let table = self.table();
         match self.request()? {
-            None => Ok(()),
-            Some(Request::Create(req)) => match req.send_with(db.client()).await {
+            None => Ok(!self.is_unsupported()),
+            Some(Request::Backups(req)) => match req.send_with(db.client()).await {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+                    if e.code() == Some("UnknownOperationException") {
+                        return Ok(false);
+                    }
+                    Err(Error::service(Operation::UpdateContinuousBackups, table, e))
+                }
+            },
+            Some(request) => self.send_request(db, request).await.map(|()| true),
+        }
+    }
+
+    async fn send_request(&self, db: &Db, request: Request) -> Result<()> {
+        let table = self.table();
+        match request {
+            Request::Create(req) => match req.send_with(db.client()).await {
                 Ok(_) => Ok(()),
                 Err(e) => match aws_sdk_dynamodb::Error::from(e) {
                     // Another run (or a crashed one) created it: the
@@ -210,23 +273,28 @@ impl Call {
                     e => Err(Error::service(Operation::CreateTable, table, e)),
                 },
             },
-            Some(Request::Delete(req)) => match req.send_with(db.client()).await {
+            Request::Delete(req) => match req.send_with(db.client()).await {
                 Ok(_) => Ok(()),
                 Err(e) => match aws_sdk_dynamodb::Error::from(e) {
                     aws_sdk_dynamodb::Error::ResourceNotFoundException(_) => Ok(()),
                     e => Err(Error::service(Operation::DeleteTable, table, e)),
                 },
             },
-            Some(Request::Update(req)) => req
+            Request::Update(req) => req
                 .send_with(db.client())
                 .await
                 .map(|_| ())
                 .map_err(|e| Error::service(Operation::UpdateTable, table, e)),
-            Some(Request::Ttl(req)) => req
+            Request::Ttl(req) => req
                 .send_with(db.client())
                 .await
                 .map(|_| ())
                 .map_err(|e| Error::service(Operation::UpdateTimeToLive, table, e)),
+            Request::Backups(req) => req
+                .send_with(db.client())
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::service(Operation::UpdateContinuousBackups, table, e)),
         }
     }
 }
@@ -240,6 +308,9 @@ impl fmt::Display for Call {
         if let Call::Rewrite { table, rewrite } = self {
             return write!(f, "{}", rewrite_text(table, rewrite));
         }
+        if let Call::Unsupported { table, what } = self {
+            return write!(f, "(not sent: {what} on {table})");
+        }
         let request = match self.request() {
             Ok(Some(request)) => request,
             Ok(None) => return Ok(()),
@@ -249,6 +320,18 @@ impl fmt::Display for Call {
             Request::Create(req) => ("CreateTable", create_json(&req)),
             Request::Delete(req) => ("DeleteTable", json!({ "TableName": req.get_table_name() })),
             Request::Update(req) => ("UpdateTable", update_json(&req)),
+            Request::Backups(req) => (
+                "UpdateContinuousBackups",
+                json!({
+                    "TableName": req.get_table_name(),
+                    "PointInTimeRecoverySpecification": {
+                        "PointInTimeRecoveryEnabled": req
+                            .get_point_in_time_recovery_specification()
+                            .as_ref()
+                            .map(|s| s.point_in_time_recovery_enabled()),
+                    },
+                }),
+            ),
             Request::Ttl(req) => {
                 let spec = req.get_time_to_live_specification().as_ref();
                 (
@@ -419,6 +502,7 @@ struct TableMembers<'a> {
     billing: &'a Option<BillingMode>,
     throughput: &'a Option<ProvisionedThroughput>,
     stream: &'a Option<StreamSpecification>,
+    deletion_protection: &'a Option<bool>,
 }
 
 fn table_members(out: &mut Map<String, Value>, m: TableMembers<'_>) {
@@ -438,6 +522,11 @@ fn table_members(out: &mut Map<String, Value>, m: TableMembers<'_>) {
         out,
         "StreamSpecification",
         m.stream.as_ref().map(stream_json),
+    );
+    put(
+        out,
+        "DeletionProtectionEnabled",
+        m.deletion_protection.map(Value::from),
     );
 }
 
@@ -493,6 +582,7 @@ fn create_json(req: &CreateTableInputBuilder) -> Value {
             billing: req.get_billing_mode(),
             throughput: req.get_provisioned_throughput(),
             stream: req.get_stream_specification(),
+            deletion_protection: req.get_deletion_protection_enabled(),
         },
     );
     Value::Object(out)
@@ -540,6 +630,7 @@ fn update_json(req: &UpdateTableInputBuilder) -> Value {
             billing: req.get_billing_mode(),
             throughput: req.get_provisioned_throughput(),
             stream: req.get_stream_specification(),
+            deletion_protection: req.get_deletion_protection_enabled(),
         },
     );
     Value::Object(out)

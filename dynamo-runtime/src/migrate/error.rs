@@ -51,6 +51,21 @@ pub enum MigrateError {
         #[source]
         source: Box<Error>,
     },
+    /// A `data_only` run found live tables that differ from what the
+    /// migrations' table steps make; nothing was applied.
+    #[error(
+        "the live tables differ from the migrations' table steps in {} way{}, so no migration \
+         was applied (with data steps only, the infrastructure code owns the tables: apply it \
+         first, or change the schema to match):{}",
+        differences.len(),
+        if differences.len() == 1 { "" } else { "s" },
+        differences.iter().map(|d| format!("\n  - {d}")).collect::<String>()
+    )]
+    Drift {
+        /// Each difference: the migration, the step, and the calls a full
+        /// run would make.
+        differences: Vec<String>,
+    },
     /// The live table contradicts a step (e.g. it exists with another key).
     #[error("table `{table}` {problem}")]
     Conflict {

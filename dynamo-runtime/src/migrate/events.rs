@@ -33,6 +33,12 @@ pub enum Event {
         /// The call, as a dry run prints it.
         text: String,
     },
+    /// A change the endpoint cannot make (point-in-time recovery on
+    /// DynamoDB Local), left out rather than failing the step.
+    Skipped {
+        /// What was left out, and why.
+        text: String,
+    },
     /// Polling a table or index that is not ready yet.
     Waiting {
         /// What is awaited, e.g. `index by_status of shop to become ACTIVE`.

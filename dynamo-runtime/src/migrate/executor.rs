@@ -58,6 +58,7 @@ pub struct Migrator<'a> {
     owner: String,
     events: Events,
     transforms: Vec<(&'static str, TransformFn)>,
+    data_only: bool,
 }
 
 impl fmt::Debug for Migrator<'_> {
@@ -74,6 +75,7 @@ impl fmt::Debug for Migrator<'_> {
             .field("capacity_share", &self.capacity_share)
             .field("capacity_ceiling", &self.capacity_ceiling)
             .field("owner", &self.owner)
+            .field("data_only", &self.data_only)
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +175,7 @@ impl<'a> Migrator<'a> {
             owner: default_owner(),
             events: Events::default(),
             transforms: Vec::new(),
+            data_only: false,
         }
     }
 
@@ -189,6 +192,18 @@ impl<'a> Migrator<'a> {
     /// added).
     pub fn tracking_table(mut self, name: impl Into<String>) -> Self {
         self.tracking_table = name.into();
+        self
+    }
+
+    /// Runs the data steps only, for tables another tool owns
+    /// (CloudFormation, Terraform: see `dynamo-codegen export`). Before
+    /// applying anything, every table step of the pending migrations is
+    /// checked against the live tables instead of being made; if any would
+    /// change a table, the run stops with [`MigrateError::Drift`] naming
+    /// each difference, and applies nothing. Otherwise the data steps run
+    /// as usual and each migration is recorded as applied.
+    pub fn data_only(mut self, data_only: bool) -> Self {
+        self.data_only = data_only;
         self
     }
 
@@ -494,6 +509,12 @@ impl<'a> Migrator<'a> {
     ) -> Result<Report> {
         let records = tracking.records().await?;
         let newer = self.check_records(&records)?;
+        if self.data_only {
+            let differences = self.drift(&records).await?;
+            if !differences.is_empty() {
+                return Err(MigrateError::Drift { differences }.into());
+            }
+        }
         let mut report = Report {
             newer,
             ..Report::default()
@@ -639,12 +660,34 @@ impl<'a> Migrator<'a> {
                 .await;
         }
         let live = LiveTable::describe(self.db, &table).await?;
-        let calls = live::plan(step, live.as_ref(), &table)?;
+        let mut calls = live::plan(step, live.as_ref(), &table)?;
+        if self.data_only {
+            // Checked before the run; a table that changed since is
+            // reported, never changed.
+            calls.retain(|c| !c.is_unsupported());
+            if let Some(call) = calls.first() {
+                return Err(MigrateError::Drift {
+                    differences: vec![format!("{}: a full run would send {call}", summary(step))],
+                }
+                .into());
+            }
+        }
         for call in &calls {
+            if call.is_unsupported() {
+                self.emit(Event::Skipped {
+                    text: call.to_string(),
+                });
+                continue;
+            }
             self.emit(Event::Call {
                 text: call.to_string(),
             });
-            call.send(self.db).await?;
+            if !call.send(self.db).await? {
+                self.emit(Event::Skipped {
+                    text: format!("{call}: the endpoint does not know this operation"),
+                });
+                continue;
+            }
             self.wait_after(call, lease).await?;
         }
         if calls.is_empty() && !matches!(step, Step::DeleteTable { .. }) {
@@ -898,7 +941,26 @@ impl<'a> Migrator<'a> {
                     tables.insert(table.clone(), live);
                 }
                 let live = tables.entry(table.clone()).or_default();
-                for call in live::plan(step, live.as_ref(), &table)? {
+                let planned = live::plan(step, live.as_ref(), &table)?;
+                if self.data_only && Work::of(step).is_none() {
+                    let lacking: Vec<_> = planned.iter().filter(|c| !c.is_unsupported()).collect();
+                    if lacking.is_empty() {
+                        calls.push(format!(
+                            "(data only: {} matches the live table)",
+                            super::report::summary(step)
+                        ));
+                    }
+                    for call in lacking {
+                        calls.push(format!(
+                            "(data only, not sent: the live table lacks {call}; the run stops)"
+                        ));
+                    }
+                    for call in &planned {
+                        live::simulate(live, call);
+                    }
+                    continue;
+                }
+                for call in planned {
                     live::simulate(live, &call);
                     calls.push(call.to_string());
                 }
@@ -923,6 +985,61 @@ impl<'a> Migrator<'a> {
             });
         }
         Ok(plan)
+    }
+
+    /// For a `data_only` run: each table step of the pending migrations
+    /// whose change the live tables lack, with the calls a full run would
+    /// make (simulated in order, so a later step sees an earlier one's
+    /// effect).
+    async fn drift(&self, records: &[Record]) -> Result<Vec<String>> {
+        let mut tables: std::collections::BTreeMap<String, Option<LiveTable>> = Default::default();
+        let mut differences = Vec::new();
+        for m in self.sorted() {
+            if self.to.is_some_and(|to| m.number > to) {
+                break;
+            }
+            if records
+                .iter()
+                .any(|r| r.number == m.number && r.status == Status::Applied)
+            {
+                continue;
+            }
+            for (i, step) in m.steps.iter().enumerate() {
+                if step.is_state_only() || Work::of(step).is_some() {
+                    continue;
+                }
+                let table = self.db.physical_name(step.table());
+                if !tables.contains_key(&table) {
+                    let live = LiveTable::describe(self.db, &table).await?;
+                    tables.insert(table.clone(), live);
+                }
+                let live = tables.entry(table.clone()).or_default();
+                let calls = match live::plan(step, live.as_ref(), &table) {
+                    Ok(calls) => calls,
+                    Err(e) => {
+                        differences.push(format!(
+                            "{} step {} ({}): {e}",
+                            m.name,
+                            i + 1,
+                            summary(step)
+                        ));
+                        continue;
+                    }
+                };
+                for call in calls.iter().filter(|c| !c.is_unsupported()) {
+                    differences.push(format!(
+                        "{} step {} ({}): a full run would send {call}",
+                        m.name,
+                        i + 1,
+                        summary(step)
+                    ));
+                }
+                for call in &calls {
+                    live::simulate(live, call);
+                }
+            }
+        }
+        Ok(differences)
     }
 
     /// Where `job`, a data step of `m`, stands: each segment as saved.
@@ -1035,6 +1152,8 @@ mod tests {
             item_count: Some(items),
             size_bytes: Some(bytes),
             on_demand_max: None,
+            deletion_protection: false,
+            point_in_time_recovery: None,
         }
     }
 

@@ -3,8 +3,8 @@
 //! where it stopped.
 
 use aws_sdk_dynamodb::types::{
-    BillingMode, IndexStatus, KeyType as SdkKeyType, ProjectionType, ScalarAttributeType,
-    TableDescription, TimeToLiveStatus,
+    BillingMode, IndexStatus, KeyType as SdkKeyType, PointInTimeRecoveryStatus, ProjectionType,
+    ScalarAttributeType, TableDescription, TimeToLiveStatus,
 };
 
 use super::{MigrateError, Step, call::Call};
@@ -41,6 +41,11 @@ pub struct LiveTable {
     /// The most read and write request units per second an on-demand
     /// table may use, when its owner set them (`OnDemandThroughput`).
     pub on_demand_max: Option<Throughput>,
+    /// Whether DynamoDB refuses to delete the table.
+    pub deletion_protection: bool,
+    /// Whether point-in-time recovery is on; `None` when the endpoint has
+    /// no continuous backups (DynamoDB Local).
+    pub point_in_time_recovery: Option<bool>,
 }
 
 /// A secondary index as DynamoDB describes it.
@@ -138,7 +143,40 @@ impl LiveTable {
                 e => return Err(Error::service(Operation::DescribeTimeToLive, table, e)),
             },
         };
-        Ok(Some(LiveTable::from_description(t, ttl)))
+        let point_in_time_recovery = match db
+            .client()
+            .describe_continuous_backups()
+            .table_name(table)
+            .send()
+            .await
+        {
+            Ok(out) => Some(
+                out.continuous_backups_description()
+                    .and_then(|d| d.point_in_time_recovery_description())
+                    .and_then(|d| d.point_in_time_recovery_status())
+                    .is_some_and(|s| *s == PointInTimeRecoveryStatus::Enabled),
+            ),
+            Err(e) => {
+                use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+                if e.code() == Some("UnknownOperationException") {
+                    None
+                } else {
+                    match aws_sdk_dynamodb::Error::from(e) {
+                        aws_sdk_dynamodb::Error::TableNotFoundException(_) => return Ok(None),
+                        e => {
+                            return Err(Error::service(
+                                Operation::DescribeContinuousBackups,
+                                table,
+                                e,
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+        let mut live = LiveTable::from_description(t, ttl);
+        live.point_in_time_recovery = point_in_time_recovery;
+        Ok(Some(live))
     }
 
     fn from_description(t: &TableDescription, ttl: Option<String>) -> LiveTable {
@@ -210,6 +248,8 @@ impl LiveTable {
             on_demand_max: t
                 .on_demand_throughput()
                 .and_then(|o| throughput(o.max_read_request_units(), o.max_write_request_units())),
+            deletion_protection: t.deletion_protection_enabled() == Some(true),
+            point_in_time_recovery: None,
         }
     }
 
@@ -226,6 +266,8 @@ impl LiveTable {
             item_count: Some(0),
             size_bytes: Some(0),
             on_demand_max: None,
+            deletion_protection: def.deletion_protection,
+            point_in_time_recovery: Some(false),
         }
     }
 
@@ -324,9 +366,24 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 && live.and_then(|t| t.ttl.as_deref()) != Some(&**attribute)
             {
                 calls.push(Call::UpdateTtl {
-                    table: table_owned,
+                    table: table_owned.clone(),
                     attribute: attribute.to_string(),
                     enabled: true,
+                });
+            }
+            if def.deletion_protection && live.is_some_and(|t| !t.deletion_protection) {
+                calls.push(Call::DeletionProtection {
+                    table: table_owned.clone(),
+                    enabled: true,
+                });
+            }
+            if def.point_in_time_recovery {
+                calls.extend(match live {
+                    Some(t) => pitr_call(t, &table_owned, true),
+                    None => Some(Call::PointInTimeRecovery {
+                        table: table_owned.clone(),
+                        enabled: true,
+                    }),
                 });
             }
         }
@@ -438,6 +495,24 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
                 }
             }
         }
+        Step::UpdateProtection {
+            point_in_time_recovery,
+            deletion_protection,
+            ..
+        } => {
+            let t = live.ok_or_else(|| missing(table, step))?;
+            if let Some(enabled) = *deletion_protection
+                && t.deletion_protection != enabled
+            {
+                calls.push(Call::DeletionProtection {
+                    table: table_owned.clone(),
+                    enabled,
+                });
+            }
+            if let Some(enabled) = *point_in_time_recovery {
+                calls.extend(pitr_call(t, &table_owned, enabled));
+            }
+        }
         Step::UpdateBilling { billing, .. } => {
             let t = live.ok_or_else(|| missing(table, step))?;
             if t.billing != *billing {
@@ -476,12 +551,30 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
     Ok(calls)
 }
 
+/// The call turning point-in-time recovery on or off, unless it already
+/// is; on an endpoint without continuous backups (DynamoDB Local), a call
+/// that says so rather than one that would fail.
+fn pitr_call(t: &LiveTable, table: &str, enabled: bool) -> Option<Call> {
+    match t.point_in_time_recovery {
+        Some(now) if now == enabled => None,
+        Some(_) => Some(Call::PointInTimeRecovery {
+            table: table.to_owned(),
+            enabled,
+        }),
+        None => enabled.then(|| Call::Unsupported {
+            table: table.to_owned(),
+            what: "point-in-time recovery (the endpoint has no continuous backups, as \
+                   DynamoDB Local has none; DynamoDB itself turns it on)",
+        }),
+    }
+}
+
 /// Applies `call`'s effect to a simulated table, for dry runs.
 pub(crate) fn simulate(live: &mut Option<LiveTable>, call: &Call) {
     match call {
         Call::CreateTable { def, .. } => *live = Some(LiveTable::from_def(def)),
         Call::DeleteTable { .. } => *live = None,
-        Call::Backfill { .. } | Call::Rewrite { .. } => {}
+        Call::Backfill { .. } | Call::Rewrite { .. } | Call::Unsupported { .. } => {}
         other => {
             let Some(t) = live else { return };
             match other {
@@ -492,7 +585,12 @@ pub(crate) fn simulate(live: &mut Option<LiveTable>, call: &Call) {
                 } => t.ttl = enabled.then(|| attribute.clone()),
                 Call::UpdateStream { stream, .. } => t.stream = *stream,
                 Call::UpdateBilling { billing, .. } => t.billing = *billing,
+                Call::DeletionProtection { enabled, .. } => t.deletion_protection = *enabled,
+                Call::PointInTimeRecovery { enabled, .. } => {
+                    t.point_in_time_recovery = Some(*enabled)
+                }
                 Call::CreateTable { .. }
+                | Call::Unsupported { .. }
                 | Call::DeleteTable { .. }
                 | Call::Backfill { .. }
                 | Call::Rewrite { .. } => {}

@@ -186,6 +186,21 @@ pub fn summary(step: &Step) -> String {
                 Billing::Provisioned(t) => format!("{} read / {} write units", t.read, t.write),
             }
         ),
+        Step::UpdateProtection {
+            point_in_time_recovery,
+            deletion_protection,
+            ..
+        } => {
+            let on = |on: bool| if on { "on" } else { "off" };
+            let mut parts = Vec::new();
+            if let Some(pitr) = point_in_time_recovery {
+                parts.push(format!("point-in-time recovery {}", on(*pitr)));
+            }
+            if let Some(protection) = deletion_protection {
+                parts.push(format!("deletion protection {}", on(*protection)));
+            }
+            format!("update_protection {table}: {}", parts.join(", "))
+        }
         Step::Backfill(b) => format!(
             "backfill {} in {table}: {}",
             b.item,

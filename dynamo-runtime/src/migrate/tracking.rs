@@ -30,6 +30,8 @@ const DEF: TableDef = TableDef {
     ttl: None,
     stream: None,
     indexes: std::borrow::Cow::Borrowed(&[]),
+    point_in_time_recovery: false,
+    deletion_protection: false,
 };
 
 /// A migration's recorded state.

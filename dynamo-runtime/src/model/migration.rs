@@ -67,6 +67,15 @@ pub enum Step {
         /// The new billing.
         billing: Billing,
     },
+    /// Turn point-in-time recovery and deletion protection on or off.
+    UpdateProtection {
+        /// The logical table name.
+        table: Text,
+        /// Point-in-time recovery on or off; `None` leaves it as it is.
+        point_in_time_recovery: Option<bool>,
+        /// Deletion protection on or off; `None` leaves it as it is.
+        deletion_protection: Option<bool>,
+    },
     /// Write rendered attributes onto the existing items of one type.
     Backfill(Backfill),
     /// Record an item type as its stored items are written from here on
@@ -86,7 +95,7 @@ pub enum Step {
 
 impl Step {
     /// Every step's `op`, as migration files write it.
-    pub const OPS: [&'static str; 17] = [
+    pub const OPS: [&'static str; 18] = [
         "create_table",
         "delete_table",
         "add_index",
@@ -94,6 +103,7 @@ impl Step {
         "update_ttl",
         "update_stream",
         "update_billing",
+        "update_protection",
         "backfill",
         "define_item",
         "drop_item",
@@ -116,6 +126,7 @@ impl Step {
             | Step::UpdateTtl { table, .. }
             | Step::UpdateStream { table, .. }
             | Step::UpdateBilling { table, .. }
+            | Step::UpdateProtection { table, .. }
             | Step::Backfill(Backfill { table, .. })
             | Step::DropItem { table, .. }
             | Step::DefineItem(ItemDef { table, .. })
@@ -133,9 +144,10 @@ impl Step {
             Step::UpdateTtl { .. } => Step::OPS[4],
             Step::UpdateStream { .. } => Step::OPS[5],
             Step::UpdateBilling { .. } => Step::OPS[6],
-            Step::Backfill(_) => Step::OPS[7],
-            Step::DefineItem(_) => Step::OPS[8],
-            Step::DropItem { .. } => Step::OPS[9],
+            Step::UpdateProtection { .. } => Step::OPS[7],
+            Step::Backfill(_) => Step::OPS[8],
+            Step::DefineItem(_) => Step::OPS[9],
+            Step::DropItem { .. } => Step::OPS[10],
             Step::Rewrite(r) => r.edit_name(),
         }
     }

@@ -69,6 +69,12 @@ pub struct TableDef {
     pub stream: Option<StreamView>,
     /// The secondary indexes, in schema order.
     pub indexes: List<IndexDef>,
+    /// Point-in-time recovery (continuous backups): the table can be
+    /// restored to any second of the last 35 days.
+    pub point_in_time_recovery: bool,
+    /// Deletion protection: DynamoDB refuses `DeleteTable` until it is
+    /// turned off.
+    pub deletion_protection: bool,
 }
 
 impl TableDef {
