@@ -1280,8 +1280,14 @@ fn pull_def(table: &str, live: &LiveTable) -> ir::TableDef {
             } else {
                 ir::IndexKind::Local
             },
-            partition_key: key(i.keys.first().map_or("", String::as_str)),
-            sort_key: i.keys.get(1).map(|k| key(k)),
+            partition_key: i.keys[..i.partition_attributes.min(i.keys.len())]
+                .iter()
+                .map(|k| key(k))
+                .collect(),
+            sort_key: i.keys[i.partition_attributes.min(i.keys.len())..]
+                .iter()
+                .map(|k| key(k))
+                .collect(),
             projection: match &i.projection {
                 LiveProjection::All => ir::Projection::All,
                 LiveProjection::KeysOnly => ir::Projection::KeysOnly,

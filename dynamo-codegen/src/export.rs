@@ -97,12 +97,14 @@ fn cloudformation(tables: &[&TableDef]) -> Value {
     let mut resources = serde_json::Map::new();
     let mut outputs = serde_json::Map::new();
     for table in tables {
-        let key_schema = |partition: &str, sort: Option<&str>| {
-            let mut keys = vec![json!({"AttributeName": partition, "KeyType": "HASH"})];
-            if let Some(sort) = sort {
-                keys.push(json!({"AttributeName": sort, "KeyType": "RANGE"}));
-            }
-            Value::Array(keys)
+        let key_schema = |partition: &[&str], sort: &[&str]| {
+            let hash = partition
+                .iter()
+                .map(|k| json!({"AttributeName": k, "KeyType": "HASH"}));
+            let range = sort
+                .iter()
+                .map(|k| json!({"AttributeName": k, "KeyType": "RANGE"}));
+            Value::Array(hash.chain(range).collect())
         };
         let throughput =
             |read: u64, write: u64| json!({"ReadCapacityUnits": read, "WriteCapacityUnits": write});
@@ -121,8 +123,8 @@ fn cloudformation(tables: &[&TableDef]) -> Value {
         properties.insert(
             "KeySchema".into(),
             key_schema(
-                &table.partition_key.name,
-                table.sort_key.as_ref().map(|k| &*k.name),
+                &[&table.partition_key.name],
+                &table.sort_key.iter().map(|k| &*k.name).collect::<Vec<_>>(),
             ),
         );
         match table.billing {
@@ -146,8 +148,12 @@ fn cloudformation(tables: &[&TableDef]) -> Value {
             out.insert(
                 "KeySchema".into(),
                 key_schema(
-                    &index.partition_key.name,
-                    index.sort_key.as_ref().map(|k| &*k.name),
+                    &index
+                        .partition_key
+                        .iter()
+                        .map(|k| &*k.name)
+                        .collect::<Vec<_>>(),
+                    &index.sort_key.iter().map(|k| &*k.name).collect::<Vec<_>>(),
                 ),
             );
             out.insert("Projection".into(), Value::Object(projection));
@@ -366,15 +372,27 @@ fn terraform(tables: &[&TableDef]) -> String {
             };
             let _ = writeln!(out, "\n  {block} {{");
             let _ = writeln!(out, "    name            = {}", hcl(&index.name));
-            if index.kind == IndexKind::Global {
-                let _ = writeln!(
-                    out,
-                    "    hash_key        = {}",
-                    hcl(&index.partition_key.name)
-                );
-            }
-            if let Some(sort) = &index.sort_key {
-                let _ = writeln!(out, "    range_key       = {}", hcl(&sort.name));
+            if index.is_multi_attribute() {
+                // Multi-attribute keys: `key_schema` blocks, in order (AWS
+                // provider 6.x; `hash_key`/`range_key` take one attribute).
+                let hash = index.partition_key.iter().map(|k| (k, "HASH"));
+                let range = index.sort_key.iter().map(|k| (k, "RANGE"));
+                for (key, kind) in hash.chain(range) {
+                    let _ = writeln!(
+                        out,
+                        "    key_schema {{\n      attribute_name = {}\n      key_type       = \"{kind}\"\n    }}",
+                        hcl(&key.name)
+                    );
+                }
+            } else {
+                if index.kind == IndexKind::Global
+                    && let Some(partition) = index.partition_key.first()
+                {
+                    let _ = writeln!(out, "    hash_key        = {}", hcl(&partition.name));
+                }
+                if let Some(sort) = index.sort_key.first() {
+                    let _ = writeln!(out, "    range_key       = {}", hcl(&sort.name));
+                }
             }
             let _ = writeln!(out, "    projection_type = \"{kind}\"");
             if !names.is_empty() {

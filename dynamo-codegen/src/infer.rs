@@ -136,8 +136,10 @@ fn key_attributes(def: &TableDef) -> BTreeMap<String, (KeyType, bool)> {
         add(k, true);
     }
     for index in def.indexes.iter() {
-        add(&index.partition_key, false);
-        if let Some(k) = &index.sort_key {
+        for k in index.partition_key.iter() {
+            add(k, false);
+        }
+        for k in index.sort_key.iter() {
             add(k, true);
         }
     }
@@ -184,6 +186,7 @@ fn separator<'a>(items: &[Attributes], keys: &BTreeMap<String, (KeyType, bool)>)
 
 /// A field as inferred: its type text, whether it is optional, and a
 /// comment.
+#[derive(Clone)]
 struct Field {
     ty: String,
     optional: bool,
@@ -223,17 +226,15 @@ fn item_type(
     name: &str,
     items: &[&Attributes],
 ) {
-    // The fields: every attribute but the keys and the type attribute.
+    // The fields: every attribute but the type attribute (a key attribute
+    // a template renders is taken out below).
     let mut names: BTreeSet<&str> = BTreeSet::new();
     for item in items {
         names.extend(item.keys().map(String::as_str));
     }
     let mut fields: BTreeMap<String, Field> = BTreeMap::new();
     for attribute in &names {
-        if key_attributes.contains_key(*attribute)
-            || Some(*attribute) == type_attribute
-            || attribute.is_empty()
-        {
+        if Some(*attribute) == type_attribute || attribute.is_empty() {
             // An empty name (which only another writer can store) is no
             // field: such an attribute stays in `unmodeled`.
             continue;
@@ -252,15 +253,12 @@ fn item_type(
     // The keys: a template per text key attribute the items fill, else a
     // plain field.
     let mut keys: Vec<(String, String)> = Vec::new();
-    let mut key_notes: Vec<String> = Vec::new();
     let table_keys: Vec<&str> = std::iter::once(&*def.partition_key.name)
         .chain(def.sort_key.as_ref().map(|k| &*k.name))
         .collect();
     let mut indexes_in: Vec<Vec<&str>> = Vec::new();
     for index in def.indexes.iter() {
-        let attrs: Vec<&str> = std::iter::once(&*index.partition_key.name)
-            .chain(index.sort_key.as_ref().map(|k| &*k.name))
-            .collect();
+        let attrs: Vec<&str> = index.key().map(|k| &*k.name).collect();
         let filled = attrs
             .iter()
             .filter(|a| table_keys.contains(a) || items.iter().any(|i| i.contains_key(**a)))
@@ -268,12 +266,55 @@ fn item_type(
         if filled == attrs.len() {
             indexes_in.push(attrs);
         } else if filled > 0 {
-            key_notes.push(format!(
-                "index `{}`: the items fill only some of its keys; left out",
-                index.name
-            ));
+            // The attributes the items have are fields under the key
+            // attributes' names, so each is that key: the others become
+            // optional fields, and the index is sparse (an item is in it
+            // once it has them all).
+            for attribute in &attrs {
+                if table_keys.contains(attribute)
+                    || items.iter().any(|i| i.contains_key(*attribute))
+                {
+                    continue;
+                }
+                let (ty, _) = key_attributes[*attribute];
+                fields.insert(
+                    (*attribute).to_owned(),
+                    Field {
+                        ty: match ty {
+                            KeyType::S => "string",
+                            KeyType::N => "i64",
+                            KeyType::B => "bytes",
+                        }
+                        .to_owned(),
+                        optional: true,
+                        note: Some(format!(
+                            "no sampled item has it: a key attribute of index `{}`, so the index \
+                             holds the items that have all of its attributes",
+                            index.name
+                        )),
+                    },
+                );
+            }
+            indexes_in.push(attrs);
         }
     }
+    // The attributes of multi-attribute keys are fields, never templates.
+    let multi: Vec<&str> = def
+        .indexes
+        .iter()
+        .filter(|i| i.is_multi_attribute())
+        .flat_map(|i| i.key().map(|k| &*k.name))
+        .collect();
+    // Template parts are fields that are no key attribute a template may
+    // render (the attributes of multi-attribute keys are fields, so they
+    // can be parts: `pk = "TASK#{id}"` with `id` in an index's key).
+    let parts: BTreeMap<String, Field> = fields
+        .iter()
+        .filter(|(name, _)| {
+            !key_attributes.contains_key(name.as_str()) || multi.contains(&name.as_str())
+        })
+        .map(|(name, field)| (name.clone(), field.clone()))
+        .collect();
     let mut done: BTreeSet<&str> = BTreeSet::new();
     for attribute in table_keys
         .iter()
@@ -287,13 +328,27 @@ fn item_type(
         let values: Vec<&AttributeValue> = items.iter().filter_map(|i| i.get(attribute)).collect();
         let table_key = table_keys.contains(&attribute);
         let complete = values.len() == items.len();
-        let template = (ty == KeyType::S && complete)
-            .then(|| template(&values, items, &fields, &def.key_separator, sort))
+        let template = (ty == KeyType::S && complete && !multi.contains(&attribute))
+            .then(|| template(&values, items, &parts, &def.key_separator, sort))
             .flatten();
         match template {
-            Some(text) => keys.push((attribute.to_owned(), text)),
+            Some(text) => {
+                fields.remove(attribute);
+                keys.push((attribute.to_owned(), text));
+            }
+            None if values.is_empty() => {}
             None => {
-                // A plain key: the attribute is a field of its own.
+                // A plain key: the attribute is a field of its own, typed
+                // by its values when that type is stored as the key's.
+                let keeps = |t: &str| match ty {
+                    KeyType::S => matches!(t, "string" | "date" | "datetime" | "uuid"),
+                    KeyType::N => matches!(t, "i64" | "u64" | "number"),
+                    KeyType::B => t == "bytes",
+                };
+                let known = fields
+                    .get(attribute)
+                    .filter(|f| keeps(&f.ty))
+                    .map(|f| f.ty.clone());
                 let ty_name = match ty {
                     KeyType::S => "string",
                     KeyType::N => {
@@ -322,7 +377,7 @@ fn item_type(
                 fields.insert(
                     attribute.to_owned(),
                     Field {
-                        ty: ty_name.to_owned(),
+                        ty: known.unwrap_or_else(|| ty_name.to_owned()),
                         optional: !table_key && !complete,
                         note,
                     },
@@ -337,9 +392,6 @@ fn item_type(
         "doc = \"Inferred from {} sampled item(s).\"",
         items.len()
     );
-    for note in &key_notes {
-        let _ = writeln!(out, "# {note}");
-    }
     if !keys.is_empty() {
         let _ = writeln!(out, "\n[item.{name}.keys]");
         for (attribute, template) in &keys {
@@ -946,8 +998,9 @@ mod properties {
             0u32..20,
             any::<bool>(),
             proptest::collection::btree_map(proptest::sample::select(NAMES), value(2), 0..5),
+            proptest::option::of(proptest::sample::select(&["red", "blue"][..])),
         )
-            .prop_map(|(ty, id, seq, padded, rest)| {
+            .prop_map(|(ty, id, seq, padded, rest, tag)| {
                 let mut item: Attributes =
                     rest.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
                 if !ty.is_empty() {
@@ -971,6 +1024,10 @@ mod properties {
                 };
                 item.insert("sk".into(), AttributeValue::S(format!("SEQ#{seq}")));
                 item.insert("gsi1pk".into(), AttributeValue::N(seq.len().to_string()));
+                // The multi-attribute index `by_tag`: items with a tag.
+                if let Some(tag) = tag {
+                    item.insert("tag".into(), AttributeValue::S(tag.into()));
+                }
                 item
             })
     }
@@ -989,14 +1046,24 @@ mod properties {
             billing: Billing::OnDemand,
             ttl: None,
             stream: None,
-            indexes: vec![IndexDef {
-                name: "by_len".to_owned().into(),
-                kind: IndexKind::Global,
-                partition_key: key("gsi1pk", KeyType::N),
-                sort_key: None,
-                projection: Projection::All,
-                throughput: None,
-            }]
+            indexes: vec![
+                IndexDef {
+                    name: "by_len".to_owned().into(),
+                    kind: IndexKind::Global,
+                    partition_key: vec![key("gsi1pk", KeyType::N)].into(),
+                    sort_key: Vec::new().into(),
+                    projection: Projection::All,
+                    throughput: None,
+                },
+                IndexDef {
+                    name: "by_tag".to_owned().into(),
+                    kind: IndexKind::Global,
+                    partition_key: vec![key("tag", KeyType::S), key("id", KeyType::S)].into(),
+                    sort_key: vec![key("seq", KeyType::N)].into(),
+                    projection: Projection::KeysOnly,
+                    throughput: None,
+                },
+            ]
             .into(),
             point_in_time_recovery: false,
             deletion_protection: false,

@@ -400,10 +400,17 @@ impl KeyValue {
 pub struct Access {
     /// `None` for the table.
     pub index: Option<IndexId>,
-    /// The partition key.
+    /// The partition key (a multi-attribute key's first attribute).
     pub partition: KeyId,
-    /// The sort key, when the table or index has one.
+    /// The other attributes of a multi-attribute partition key, in order.
+    pub more_partition: Vec<KeyId>,
+    /// The sort key, when the table or index has one (a multi-attribute
+    /// key's first attribute).
     pub sort: Option<KeyId>,
+    /// Whether the index's key has several attributes: each is a plain
+    /// field, queried left to right (`sort_fields` are the attributes in
+    /// order, each after the earlier ones equal).
+    pub multi_attribute: bool,
     /// Whether rows are whole items (the table, or an index projecting
     /// all attributes); otherwise they are projections.
     pub whole_items: bool,

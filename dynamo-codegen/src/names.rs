@@ -311,6 +311,10 @@ pub struct AccessNames {
     pub function: Ident,
     /// The query builder.
     pub query: Ident,
+    /// The query builder once its sort-key condition is chosen, for a
+    /// multi-attribute sort key (one condition, read left to right): it
+    /// has no sort-key methods.
+    pub sorted: Option<Ident>,
     /// The row struct of an index that does not store whole items.
     pub projection: Option<Ident>,
     /// The method of each sort field, as in [`ir::Access::sort_fields`].
@@ -909,6 +913,15 @@ fn access_names(
     methods.declare(pass, &function, origin.clone());
     types.declare(pass, &query, origin.clone());
     values.declare(pass, &query, origin.clone());
+    let sorted = (access.multi_attribute && !access.sort_fields.is_empty()).then(|| {
+        let sorted = ident(&format!(
+            "{}SortedQuery",
+            query.to_string().trim_end_matches("Query")
+        ));
+        types.declare(pass, &sorted, origin.clone());
+        values.declare(pass, &sorted, origin.clone());
+        sorted
+    });
     let projection = (!access.whole_items).then(|| {
         let index = access
             .index
@@ -947,6 +960,7 @@ fn access_names(
     AccessNames {
         function,
         query,
+        sorted,
         projection,
         sort_fields,
     }

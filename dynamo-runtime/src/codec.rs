@@ -53,9 +53,10 @@ where
     let mut out = new.encode()?;
     let table = New::TABLE;
     for (name, value) in raw {
-        let index_key = table.indexes.iter().any(|i| {
-            *i.partition_key.name == name || i.sort_key.as_ref().is_some_and(|k| *k.name == name)
-        });
+        let index_key = table
+            .indexes
+            .iter()
+            .any(|i| i.key().any(|k| *k.name == name));
         if !modeled.contains_key(&name) && !index_key && !out.contains_key(&name) {
             out.insert(name, value);
         }
@@ -400,11 +401,8 @@ impl Decoder {
         if self.item.is_empty() {
             return Ok(Unmodeled::default());
         }
-        for index in table.indexes.iter() {
-            self.item.remove(&*index.partition_key.name);
-            if let Some(sk) = &index.sort_key {
-                self.item.remove(&*sk.name);
-            }
+        for key in table.indexes.iter().flat_map(|i| i.key()) {
+            self.item.remove(&*key.name);
         }
         Ok(Unmodeled::from(self.item))
     }

@@ -426,6 +426,26 @@ impl<I, T, A> Path<I, T, A> {
         })
     }
 
+    /// The condition `compare` on the field as the next attribute of a
+    /// multi-attribute sort key, the leading attributes equal to `equal`
+    /// (the earlier fields' keys), for a query's [`SortOn`](crate::SortOn).
+    pub fn sort_compare_after<const N: usize>(
+        &self,
+        equal: [crate::key::RenderedKey; N],
+        compare: crate::Compare<T>,
+    ) -> Result<crate::SortKeyCondition, crate::KeyError> {
+        let mut values = Vec::with_capacity(N);
+        for key in equal {
+            let (attribute, value) = key.into_parts();
+            values.push((attribute, value?));
+        }
+        Ok(crate::SortKeyCondition::Then {
+            equal: values,
+            attribute: self.attribute,
+            condition: Box::new(self.sort_compare(compare)?),
+        })
+    }
+
     /// Decodes a stored value of the field.
     pub fn decode(&self, value: AttributeValue) -> Result<T, DecodeErrorKind> {
         (self.decode)(value)

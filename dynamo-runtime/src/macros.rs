@@ -262,8 +262,9 @@ macro_rules! update_options {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! query_options {
-    ($query:ident, items $item:ident $(, $consistent:ident)?) => {
+    ($query:ident $(=> $sorted:ident)?, items $item:ident $(, $consistent:ident)?) => {
         $crate::query_options!(@common $query, $item $(, $consistent)?);
+        $crate::query_options!(@sorted $query, [$($sorted)?]);
 
         impl $query {
             /// Keeps only items that meet `condition` (DynamoDB applies it
@@ -280,8 +281,9 @@ macro_rules! query_options {
             }
         }
     };
-    ($query:ident, projection $row:ident of $item:ident $(, $consistent:ident)?) => {
+    ($query:ident $(=> $sorted:ident)?, projection $row:ident of $item:ident $(, $consistent:ident)?) => {
         $crate::query_options!(@common $query, $row $(, $consistent)?);
+        $crate::query_options!(@sorted $query, [$($sorted)?]);
 
         impl $query {
             /// Runs the query, then reads the full items of every result in
@@ -298,9 +300,14 @@ macro_rules! query_options {
     };
     ($query:ident, rows $row:ident $(, $consistent:ident)?) => {
         $crate::query_options!(@common $query, $row $(, $consistent)?);
+        $crate::query_options!(@sorted $query, []);
     };
-    (@common $query:ident, $row:ident $(, $consistent:ident)?) => {
+    // A sort-key condition keeps the query's type, or (a multi-attribute
+    // key) makes the sorted query's, which has no more sort conditions.
+    (@sorted $query:ident, []) => {
         impl $crate::__private::SortKeyed for $query {
+            type Sorted = Self;
+
             fn with_sort_key(
                 self,
                 condition: ::std::result::Result<$crate::SortKeyCondition, $crate::KeyError>,
@@ -308,6 +315,20 @@ macro_rules! query_options {
                 Self(self.0.sort_key(condition))
             }
         }
+    };
+    (@sorted $query:ident, [$sorted:ident]) => {
+        impl $crate::__private::SortKeyed for $query {
+            type Sorted = $sorted;
+
+            fn with_sort_key(
+                self,
+                condition: ::std::result::Result<$crate::SortKeyCondition, $crate::KeyError>,
+            ) -> $sorted {
+                $sorted(self.0.sort_key(condition))
+            }
+        }
+    };
+    (@common $query:ident, $row:ident $(, $consistent:ident)?) => {
 
         impl $query {
             /// Returns items in descending sort-key order.

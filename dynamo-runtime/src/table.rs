@@ -89,8 +89,9 @@ pub(crate) fn ttl_input(
 
 impl IndexDef {
     pub(crate) fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
-        std::iter::once((&self.partition_key, SdkKeyType::Hash))
-            .chain(self.sort_key.as_ref().map(|k| (k, SdkKeyType::Range)))
+        let hash = self.partition_key.iter().map(|k| (k, SdkKeyType::Hash));
+        let range = self.sort_key.iter().map(|k| (k, SdkKeyType::Range));
+        hash.chain(range)
             .map(|(k, t)| key_element(&k.name, t))
             .collect()
     }

@@ -42,6 +42,7 @@ pub mod fixtures {
         indexes_collections,
         integrity,
         legacy,
+        multi_attribute_keys,
         evolve_items_after,
         evolve_items_before,
         evolve_keys_after,

@@ -176,12 +176,39 @@ fn terraform_parses_into_the_schema_tables() {
                 )
             {
                 assert_eq!(unquote(&block["name"]), *index.name, "{what}");
+                let attributes = |keys: &[dynamo_runtime::KeyAttributeDef]| -> Vec<String> {
+                    keys.iter().map(|k| k.name.to_string()).collect()
+                };
+                // `key_schema` blocks in order (multi-attribute keys), or
+                // `hash_key` and `range_key`.
+                let (hash, range): (Vec<String>, Vec<String>) = match block.get("key_schema") {
+                    Some(schema) => {
+                        let elements: Vec<(String, String)> = schema
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|e| (unquote(&e["attribute_name"]), unquote(&e["key_type"])))
+                            .collect();
+                        let of = |kind: &str| {
+                            elements
+                                .iter()
+                                .filter(|(_, k)| k == kind)
+                                .map(|(a, _)| a.clone())
+                                .collect()
+                        };
+                        (of("HASH"), of("RANGE"))
+                    }
+                    None => (
+                        block.get("hash_key").map(unquote).into_iter().collect(),
+                        block.get("range_key").map(unquote).into_iter().collect(),
+                    ),
+                };
                 if index.kind == IndexKind::Global {
-                    assert_eq!(unquote(&block["hash_key"]), *index.partition_key.name);
+                    assert_eq!(hash, attributes(&index.partition_key), "{what}");
                 }
                 assert_eq!(
-                    block.get("range_key").map(unquote),
-                    index.sort_key.as_ref().map(|k| k.name.to_string()),
+                    range,
+                    attributes(&index.sort_key),
                     "{what} index {}",
                     index.name
                 );

@@ -112,8 +112,8 @@ fn index_def(index: &IndexDef) -> TokenStream {
         IndexKind::Global => quote!(dynamo::IndexKind::Global),
         IndexKind::Local => quote!(dynamo::IndexKind::Local),
     };
-    let partition_key = key_attribute(partition_key);
-    let sort_key = option(sort_key.as_ref().map(key_attribute));
+    let partition_key = list(partition_key.iter().map(key_attribute));
+    let sort_key = list(sort_key.iter().map(key_attribute));
     let projection = match projection {
         Projection::All => quote!(dynamo::Projection::All),
         Projection::KeysOnly => quote!(dynamo::Projection::KeysOnly),

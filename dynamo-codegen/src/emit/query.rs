@@ -50,16 +50,33 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
     let AccessNames {
         function,
         query,
+        sorted,
         projection,
         sort_fields,
     } = names;
+    let field_idents = |fields: &[crate::ir::FieldId]| -> Vec<Ident> {
+        fields
+            .iter()
+            .map(|f| cx.names.fields[f.0].clone())
+            .collect()
+    };
     let partition_fields = item.key(access.partition).fields();
-    let partition_idents: Vec<Ident> = partition_fields
-        .iter()
-        .map(|f| cx.names.fields[f.0].clone())
-        .collect();
-    let partition_params = params(cx, &partition_fields, &partition_idents);
+    let partition_idents = field_idents(&partition_fields);
+    let mut partition_params = params(cx, &partition_fields, &partition_idents);
     let partition = partition(cx, &quote!(Self), access.partition, &partition_idents);
+    // The other attributes of a multi-attribute partition key: each a
+    // field, equal to its parameter.
+    let more_partition: Vec<TokenStream> = access
+        .more_partition
+        .iter()
+        .map(|k| {
+            let fields = item.key(*k).fields();
+            let idents = field_idents(&fields);
+            partition_params.extend(params(cx, &fields, &idents));
+            let key = self::partition(cx, &quote!(Self), *k, &idents);
+            quote!(.partition_also(#key))
+        })
+        .collect();
     let index = match access.index {
         None => quote!(None),
         Some(id) => {
@@ -70,14 +87,17 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
     let sort = sort_key(cx, access.sort);
     let consistent = access.consistent.then(|| quote!(, consistent));
     // The key parts bound first, so the constructor call fits a line.
-    let (ctor, options) = match projection {
+    let sorted_to = sorted.as_ref().map(|s| quote!(=> #s));
+    let (ctor, options, sorted_options) = match projection {
         None => (
             quote!(dynamo::__private::query_items(#index, partition, sort)),
-            quote!(dynamo::query_options!(#query, items #ty #consistent);),
+            quote!(dynamo::query_options!(#query #sorted_to, items #ty #consistent);),
+            quote!(dynamo::query_options!(#sorted, items #ty #consistent);),
         ),
         Some(projection) => (
             quote!(dynamo::__private::query_rows(&TABLE, #index, partition, sort, &[], #projection::from_row)),
-            quote!(dynamo::query_options!(#query, projection #projection of #ty #consistent);),
+            quote!(dynamo::query_options!(#query #sorted_to, projection #projection of #ty #consistent);),
+            quote!(dynamo::query_options!(#sorted, projection #projection of #ty #consistent);),
         ),
     };
     let row = projection.as_ref().unwrap_or(ty);
@@ -96,10 +116,15 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
             )
         }
     };
+    let partition_text = std::iter::once(access.partition)
+        .chain(access.more_partition.iter().copied())
+        .map(|k| key_text(cx, k))
+        .collect::<Vec<_>>()
+        .join(", ");
     let fn_doc = doc(&format!(
         "Queries the `{}` items of one partition of {where_} ({}), in sort-key order.{}",
         item.name,
-        key_text(cx, access.partition),
+        partition_text,
         match projection {
             None => String::new(),
             Some(p) => format!(" The index does not store whole items: results are [`{p}`]s."),
@@ -118,8 +143,28 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
             .sort_fields
             .iter()
             .zip(sort_fields)
-            .map(|(c, m)| sort_field(cx, sort, c, m))
+            .map(|(c, m)| {
+                if access.multi_attribute {
+                    attribute_field(cx, access, c, m)
+                } else {
+                    sort_field(cx, sort, c, m)
+                }
+            })
             .collect()
+    });
+    let sorted = sorted.as_ref().map(|s| {
+        let docs = doc(&format!(
+            "{} with its sort-key condition: one per query, as DynamoDB reads a multi-attribute sort key left to right.",
+            link(&query.to_string(), &query.to_string())
+        ));
+        quote! {
+            #docs
+            #[derive(Debug)]
+            #[must_use = "call `.send(&db)`, `.all(&db)` or `.stream(&db)` to run the query"]
+            pub struct #s(dynamo::Query<#row>);
+
+            #sorted_options
+        }
     });
     // A field named `to_x`, `is_x`, ... names a method taking `self`.
     let methods = (!methods.is_empty()).then(|| {
@@ -139,7 +184,7 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
             pub fn #function(#(#partition_params),*) -> #query {
                 let partition = #partition;
                 let sort = #sort;
-                #query(#ctor)
+                #query(#ctor #(#more_partition)*)
             }
         }
 
@@ -149,6 +194,8 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
         pub struct #query(dynamo::Query<#row>);
 
         #options
+
+        #sorted
 
         #methods
 
@@ -240,6 +287,92 @@ fn sort_field(cx: ItemCx<'_>, sort: KeyId, c: &SortField, n: &SortFieldNames) ->
     }
 }
 
+/// The method of one attribute of a multi-attribute sort key: the
+/// earlier attributes' values (equal), returning the runtime's `SortOn`
+/// with the conditions on this attribute.
+fn attribute_field(
+    cx: ItemCx<'_>,
+    access: &Access,
+    c: &SortField,
+    n: &SortFieldNames,
+) -> TokenStream {
+    let SortFieldNames { method, compare } = n;
+    let (item, names) = (cx.item, cx.names);
+    let owner = &names.ty;
+    cx.cx.fields_of();
+    let field = item.field(c.field);
+    let ty = rust_type(cx.cx, &field.ty);
+    let ident = &names.fields[c.field.0];
+    let earlier: Vec<Ident> = c
+        .earlier
+        .iter()
+        .map(|f| names.fields[f.0].clone())
+        .collect();
+    let earlier_params = params(cx, &c.earlier, &earlier);
+    let mut ops = vec!["`eq`"];
+    if field.ty == FieldType::String {
+        ops.push("`begins_with`");
+    }
+    ops.extend(["`lt`", "`le`", "`gt`", "`ge`", "`between`"]);
+    let index = access.index.map_or(String::new(), |id| {
+        cx.table().index_def(id).name.to_string()
+    });
+    let condition = if earlier.is_empty() {
+        quote!(|#compare| #owner::FIELDS.#ident.sort_compare(#compare))
+    } else {
+        // The closure outlives the call: it owns the earlier values.
+        let keys = c.earlier.iter().zip(&earlier).map(|(f, i)| {
+            if item.field(*f).ty == FieldType::String {
+                quote!(#owner::FIELDS.#i.key_text(&#i))
+            } else {
+                quote!(#owner::FIELDS.#i.key(&#i))
+            }
+        });
+        let owned = c.earlier.iter().zip(&earlier).map(|(f, i)| {
+            let ty = &item.field(*f).ty;
+            if *ty == FieldType::String {
+                quote!(let #i = #i.to_owned();)
+            } else if ty.is_copy() {
+                quote!()
+            } else {
+                quote!(let #i = #i.clone();)
+            }
+        });
+        let closure = quote!(move |#compare| #owner::FIELDS.#ident.sort_compare_after([#(#keys),*], #compare));
+        let owned: Vec<TokenStream> = owned.filter(|o| !o.is_empty()).collect();
+        if owned.is_empty() {
+            closure
+        } else {
+            quote!({ #(#owned)* #closure })
+        }
+    };
+    let equal = if earlier.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = c
+            .earlier
+            .iter()
+            .map(|f| format!("`{}`", item.field(*f).name))
+            .collect();
+        let values = if names.len() == 1 { "value" } else { "values" };
+        format!(", after {} equal to the {values} given", names.join(", "))
+    };
+    let docs = doc(&format!(
+        "The sort-key conditions on `{}` (attribute {} of index `{index}`'s sort key){equal}: {ops}.",
+        field.name,
+        c.earlier.len() + 1,
+        ops = ops.join(", ")
+    ));
+    let allow = many(earlier.len());
+    quote! {
+        #docs
+        #allow
+        pub fn #method(self, #(#earlier_params),*) -> dynamo::SortOn<Self, #ty> {
+            dynamo::SortOn::new(self, #condition)
+        }
+    }
+}
+
 /// The row struct of an index that does not store whole items: key fields
 /// read back out of the key attributes, included attributes as options.
 fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> TokenStream {
@@ -287,7 +420,10 @@ fn emit_projection(cx: ItemCx<'_>, access: &Access, projection: &Ident) -> Token
             table_access.sort.unwrap_or(table_access.partition),
             access.partition,
             access.sort.unwrap_or(access.partition),
-        ],
+        ]
+        .into_iter()
+        .chain(access.more_partition.iter().copied())
+        .collect::<Vec<_>>(),
         access.projected.iter().map(|p| (p.field, !p.key)),
         sole,
     );

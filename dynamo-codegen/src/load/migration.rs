@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    schema::{RawBilling, RawIndex, RawKeyAttribute, RawProjection},
+    schema::{RawBilling, RawIndex, RawIndexKey, RawKeyAttribute, RawProjection},
     span::{Named, Sp},
 };
 
@@ -319,12 +319,12 @@ pub struct RawAddIndex {
     /// Not allowed: local indexes are created with their table.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local: Option<Sp<bool>>,
-    /// The index's partition key attribute.
+    /// The index's partition key: an attribute, or a list of up to four.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partition_key: Option<Sp<RawKeyAttribute>>,
-    /// The index's sort key attribute.
+    pub partition_key: Option<Sp<RawIndexKey>>,
+    /// The index's sort key: an attribute, or a list of up to four.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort_key: Option<Sp<RawKeyAttribute>>,
+    pub sort_key: Option<Sp<RawIndexKey>>,
     /// `"all"` (the default), `"keys_only"`, or attributes to include.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projection: Option<Sp<RawProjection>>,

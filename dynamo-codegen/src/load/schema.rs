@@ -195,6 +195,65 @@ impl<'de> Deserialize<'de> for RawKeyAttribute {
     }
 }
 
+/// An index's partition or sort key: one attribute (`"gsi1pk"` or
+/// `{ name = "gsi1pk", type = "S" }`), or a list of up to four (a
+/// multi-attribute key of a global index).
+#[derive(Debug, Clone)]
+pub enum RawIndexKey {
+    /// One attribute.
+    One(RawKeyAttribute),
+    /// The attributes of a multi-attribute key, in order.
+    Many(Vec<Sp<RawKeyAttribute>>),
+}
+
+impl<'de> Deserialize<'de> for RawIndexKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = RawIndexKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    r#"an attribute name, a table like { name = "pk", type = "S" }, or a list of up to four of them"#,
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(RawIndexKey::One(RawKeyAttribute {
+                    name: Sp::new(0..0, name.to_owned()),
+                    ty: None,
+                }))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let t = KeyAttributeTable::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(RawIndexKey::One(RawKeyAttribute {
+                    name: t.name,
+                    ty: t.ty,
+                }))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = seq.next_element()? {
+                    keys.push(key);
+                }
+                Ok(RawIndexKey::Many(keys))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for RawIndexKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawIndexKey::One(key) => key.serialize(serializer),
+            RawIndexKey::Many(keys) => keys.serialize(serializer),
+        }
+    }
+}
+
 /// Billing: `"on_demand"` or `{ read = 5, write = 5 }`.
 #[derive(Debug)]
 pub enum RawBilling {
@@ -266,12 +325,14 @@ pub struct RawIndex {
     /// `true` for a local secondary index (it shares the table's partition key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local: Option<Sp<bool>>,
-    /// The index's partition key attribute (global indexes).
+    /// The index's partition key (global indexes): an attribute, or a
+    /// list of up to four (a multi-attribute key).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partition_key: Option<Sp<RawKeyAttribute>>,
-    /// The index's sort key attribute (required for local indexes).
+    pub partition_key: Option<Sp<RawIndexKey>>,
+    /// The index's sort key (required for local indexes): an attribute,
+    /// or a list of up to four (a multi-attribute key of a global index).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort_key: Option<Sp<RawKeyAttribute>>,
+    pub sort_key: Option<Sp<RawIndexKey>>,
     /// `"all"` (the default), `"keys_only"`, or a list of attributes to include.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projection: Option<Sp<RawProjection>>,
@@ -619,6 +680,20 @@ mod json_schema {
             json_schema!({
                 "description": "A key attribute: its name (type S), or `{ name, type }`.",
                 "anyOf": [{ "type": "string", "minLength": 1, "maxLength": 255 }, table]
+            })
+        }
+    }
+
+    impl JsonSchema for super::RawIndexKey {
+        fn schema_name() -> Cow<'static, str> {
+            "IndexKey".into()
+        }
+
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            let one = generator.subschema_for::<super::RawKeyAttribute>();
+            json_schema!({
+                "description": "An index key: one attribute, or a list of up to four (a multi-attribute key of a global index; each a field of the item types, queried left to right).",
+                "anyOf": [one, { "type": "array", "items": one, "minItems": 1, "maxItems": 4 }]
             })
         }
     }

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use super::{
     RawAddIndex, RawAttributeRef, RawBackfill, RawBilling, RawCreateTable, RawDefineItem, RawIndex,
-    RawIndexRef, RawItemRef, RawKeyAttribute, RawMapValues, RawMigration, RawProjection,
-    RawRenameAttribute, RawRenameItem, RawSchema, RawStateField, RawStep, RawTable, RawTableRef,
-    RawThroughput, RawTransform, RawTypeAttribute, RawUpdateBilling, RawUpdateProtection,
-    RawUpdateStream, RawUpdateTtl, RawWriteDefault, Sp, StateField,
+    RawIndexKey, RawIndexRef, RawItemRef, RawKeyAttribute, RawMapValues, RawMigration,
+    RawProjection, RawRenameAttribute, RawRenameItem, RawSchema, RawStateField, RawStep, RawTable,
+    RawTableRef, RawThroughput, RawTransform, RawTypeAttribute, RawUpdateBilling,
+    RawUpdateProtection, RawUpdateStream, RawUpdateTtl, RawWriteDefault, Sp, StateField,
 };
 use crate::ir::{Backfill, Edit, ItemDef, Literal};
 use crate::{
@@ -34,6 +34,16 @@ fn key(key: &KeyAttributeDef) -> Sp<RawKeyAttribute> {
         name: text(&key.name),
         ty: (key.ty != KeyType::S).then(|| text(key.ty.name())),
     })
+}
+
+/// An index key as files write it: one attribute, or the list of a
+/// multi-attribute key; `None` for no attribute.
+fn index_key(keys: &[KeyAttributeDef]) -> Option<Sp<RawIndexKey>> {
+    match keys {
+        [] => None,
+        [one] => Some(sp(RawIndexKey::One(key(one).get().clone()))),
+        many => Some(sp(RawIndexKey::Many(many.iter().map(key).collect()))),
+    }
 }
 
 /// Billing as files write it; on demand (the default) is left out.
@@ -70,8 +80,8 @@ fn index(index: &IndexDef) -> RawIndex {
     };
     RawIndex {
         local: local.then(|| sp(true)),
-        partition_key: (!local).then(|| key(&index.partition_key)),
-        sort_key: index.sort_key.as_ref().map(key),
+        partition_key: (!local).then(|| index_key(&index.partition_key)).flatten(),
+        sort_key: index_key(&index.sort_key),
         projection: projection(&index.projection),
         read,
         write,

@@ -693,11 +693,9 @@ fn key_differences(
         old.key(attribute).map(|t| &t.text) != want.key(attribute).map(|t| &t.text)
     };
     let in_fresh_index = |attribute: &str| {
-        def.indexes.iter().any(|i| {
-            fresh.contains(&&*i.name)
-                && (i.partition_key.name == attribute
-                    || i.sort_key.as_ref().is_some_and(|k| k.name == attribute))
-        })
+        def.indexes
+            .iter()
+            .any(|i| fresh.contains(&&*i.name) && i.key().any(|k| k.name == attribute))
     };
     let templates = |attributes: &[&str]| -> Vec<&ir::Template> {
         item.keys
@@ -744,10 +742,7 @@ fn key_differences(
     }
     let mut index_keys: Vec<&str> = Vec::new();
     for i in def.indexes.iter() {
-        index_keys.push(&i.partition_key.name);
-        if let Some(k) = &i.sort_key {
-            index_keys.push(&k.name);
-        }
+        index_keys.extend(i.key().map(|k| &*k.name));
     }
     index_keys.retain(|a| !table_keys.contains(a));
     let mut fill: Vec<&str> = Vec::new();
@@ -778,9 +773,10 @@ fn key_differences(
     }
     // Plain-field index keys hold the field itself: nothing to fill.
     for attribute in remove {
-        let local = def.indexes.iter().any(|i| {
-            i.kind == IndexKind::Local && i.sort_key.as_ref().is_some_and(|k| k.name == attribute)
-        });
+        let local = def
+            .indexes
+            .iter()
+            .any(|i| i.kind == IndexKind::Local && i.sort_key.iter().any(|k| k.name == attribute));
         diff(
             item.span.clone(),
             format!("`{it}` no longer fills index key `{attribute}`"),

@@ -105,6 +105,24 @@ pub(crate) fn collections(
             cx.push(d);
             continue;
         }
+        if let (Some(def), Some(at)) = (index_def, raw.index.as_ref())
+            && def.is_multi_attribute()
+        {
+            let d = cx
+                .error(
+                    "dynamo::collection_index",
+                    at.span(),
+                    format!(
+                        "collection `{}` is on index `{}`, whose key has several attributes",
+                        name.get(),
+                        def.name
+                    ),
+                    "a multi-attribute key",
+                )
+                .help("collections read one partition of a single-attribute key: query each item type through its own query of the index");
+            cx.push(d);
+            continue;
+        }
         let on = index_def.map_or("the table".to_owned(), |i| format!("index `{}`", i.name));
         match raw.items.len() {
             0 => {

@@ -40,43 +40,79 @@ pub(crate) fn accesses(def: &TableDef, fields: &[Field], keys: &[KeyValue]) -> O
     let mut out = vec![Access {
         index: None,
         partition,
+        more_partition: Vec::new(),
         sort,
+        multi_attribute: false,
         whole_items: true,
         consistent: true,
         projected: Vec::new(),
         sort_fields: sort.map_or(Vec::new(), |k| sort_fields(fields, &keys[k.0])),
     }];
     for (i, index) in def.indexes.iter().enumerate() {
-        let index_sort = index.sort_key.as_ref().map(|k| key_id(&k.name));
-        let index_partition = match index.kind {
-            IndexKind::Local => Some(partition),
-            IndexKind::Global => key_id(&index.partition_key.name),
-        };
-        let (Some(index_partition), Some(index_sort)) = (
-            index_partition,
-            index_sort.map_or(Some(None), |s| s.map(Some)),
-        ) else {
+        // The item is in the index when it fills every key attribute.
+        let Some(sort_keys) = index
+            .sort_key
+            .iter()
+            .map(|k| key_id(&k.name))
+            .collect::<Option<Vec<KeyId>>>()
+        else {
             continue;
         };
+        let partition_keys = match index.kind {
+            IndexKind::Local => Some(vec![partition]),
+            IndexKind::Global => index
+                .partition_key
+                .iter()
+                .map(|k| key_id(&k.name))
+                .collect::<Option<Vec<KeyId>>>(),
+        };
+        let Some(partition_keys) = partition_keys else {
+            continue;
+        };
+        let index_partition = partition_keys[0];
+        let index_sort = sort_keys.first().copied();
         let whole_items = index.projection == Projection::All;
         let projected = if whole_items {
             Vec::new()
         } else {
-            projected(
-                index,
-                fields,
-                keys,
-                [Some(partition), sort, Some(index_partition), index_sort],
-            )
+            let key_attributes: Vec<KeyId> = [partition]
+                .into_iter()
+                .chain(sort)
+                .chain(partition_keys.iter().copied())
+                .chain(sort_keys.iter().copied())
+                .collect();
+            projected(index, fields, keys, &key_attributes)
+        };
+        let multi_attribute = index.is_multi_attribute();
+        let sort_fields = if multi_attribute {
+            // Left to right: each attribute after the earlier ones equal.
+            let mut earlier = Vec::new();
+            let mut out = Vec::new();
+            for k in &sort_keys {
+                let KeyValue::Field { field, .. } = &keys[k.0] else {
+                    break;
+                };
+                out.push(SortField {
+                    earlier: earlier.clone(),
+                    field: *field,
+                    ranged: true,
+                });
+                earlier.push(*field);
+            }
+            out
+        } else {
+            index_sort.map_or(Vec::new(), |k| sort_fields(fields, &keys[k.0]))
         };
         out.push(Access {
             index: Some(IndexId(i)),
             partition: index_partition,
+            more_partition: partition_keys[1..].to_vec(),
             sort: index_sort,
+            multi_attribute,
             whole_items,
             consistent: index.kind == IndexKind::Local,
             projected,
-            sort_fields: index_sort.map_or(Vec::new(), |k| sort_fields(fields, &keys[k.0])),
+            sort_fields,
         });
     }
     Some(out)
@@ -89,10 +125,10 @@ fn projected(
     index: &IndexDef,
     fields: &[Field],
     keys: &[KeyValue],
-    key_attributes: [Option<KeyId>; 4],
+    key_attributes: &[KeyId],
 ) -> Vec<Projected> {
     let mut key_fields: Vec<FieldId> = Vec::new();
-    for key in key_attributes.into_iter().flatten() {
+    for key in key_attributes.iter().copied() {
         for field in keys[key.0].fields() {
             if !key_fields.contains(&field) {
                 key_fields.push(field);

@@ -7,8 +7,61 @@ use super::{
 };
 use crate::{
     ir::{Billing, IndexDef, IndexKind, KeyAttributeDef, Projection},
-    load::{RawIndex, RawProjection, Sp, span_or},
+    load::{RawIndex, RawIndexKey, RawProjection, Sp, span_or},
 };
+
+/// The attributes of an index's partition or sort key: one, or a list of
+/// one to four distinct attributes (a multi-attribute key). `None` when an
+/// error was reported.
+pub(crate) fn index_key(
+    cx: &mut Cx<'_>,
+    raw: &Sp<RawIndexKey>,
+    index: &str,
+    which: &str,
+) -> Option<Vec<KeyAttributeDef>> {
+    let keys: Vec<Sp<crate::load::RawKeyAttribute>> = match raw.get() {
+        RawIndexKey::One(key) => vec![Sp::new(raw.span(), key.clone())],
+        RawIndexKey::Many(keys) => keys.clone(),
+    };
+    if keys.is_empty() || keys.len() > 4 {
+        let d = cx
+            .error(
+                "dynamo::key_attribute",
+                raw.span(),
+                format!(
+                    "the {which} key of index `{index}` lists {} attributes",
+                    keys.len()
+                ),
+                "1 to 4 attributes",
+            )
+            .help(
+                "a multi-attribute key has one to four attributes, each a field of the item types",
+            );
+        cx.push(d);
+        return None;
+    }
+    let mut out: Vec<KeyAttributeDef> = Vec::new();
+    for key in &keys {
+        let def = key_attribute(cx, key)?;
+        if out.iter().any(|k| k.name == def.name) {
+            let d = cx
+                .error(
+                    "dynamo::key_attribute",
+                    span_or(&key.name, key.span()),
+                    format!(
+                        "the {which} key of index `{index}` lists `{}` twice",
+                        def.name
+                    ),
+                    "listed already",
+                )
+                .help("each attribute of a multi-attribute key is listed once");
+            cx.push(d);
+            return None;
+        }
+        out.push(def);
+    }
+    Some(out)
+}
 
 /// The indexes of a table (or of a `create_table` step), with the rules
 /// that concern them together: local indexes need a table sort key and
@@ -88,20 +141,40 @@ pub(crate) fn index(
     let partition_key = raw
         .partition_key
         .as_ref()
-        .and_then(|k| key_attribute(cx, k));
-    let sort_key = raw.sort_key.as_ref().and_then(|k| key_attribute(cx, k));
+        .and_then(|k| index_key(cx, k, name.get(), "partition"));
+    let sort_key = match raw.sort_key.as_ref() {
+        Some(k) => index_key(cx, k, name.get(), "sort"),
+        None => Some(Vec::new()),
+    };
+    if local
+        && let Some(raw_key) = [&raw.partition_key, &raw.sort_key]
+            .into_iter()
+            .flatten()
+            .find(|k| matches!(k.get(), RawIndexKey::Many(keys) if keys.len() > 1))
+    {
+        let d = cx
+            .error(
+                "dynamo::local_index",
+                raw_key.span(),
+                format!("local index `{}` has a multi-attribute key", name.get()),
+                "several attributes",
+            )
+            .help("DynamoDB allows multi-attribute keys on global indexes only: make the index global, or give it one sort key attribute");
+        cx.push(d);
+    }
+    let sort_key = sort_key?;
     let partition_key = if local {
         if let (Some(pk), Some(raw_pk)) = (&partition_key, &raw.partition_key)
-            && pk != table_pk
+            && pk.first() != Some(table_pk)
         {
             let d = cx
                 .error(
                     "dynamo::local_index",
-                    span_or(&raw_pk.name, raw_pk.span()),
+                    raw_pk.span(),
                     format!(
                         "local index `{}` has partition key `{}`, but the table's is `{}`",
                         name.get(),
-                        pk.name,
+                        pk.iter().map(|k| &*k.name).collect::<Vec<_>>().join(", "),
                         table_pk.name
                     ),
                     "not the table's partition key",
@@ -131,7 +204,7 @@ pub(crate) fn index(
                 .help("remove `read` and `write` from the local index");
             cx.push(d);
         }
-        table_pk.clone()
+        vec![table_pk.clone()]
     } else if let Some(pk) = partition_key {
         pk
     } else {
@@ -152,13 +225,16 @@ pub(crate) fn index(
         }
         return None;
     };
-    if let (Some(sk), Some(raw_sk)) = (&sort_key, &raw.sort_key)
-        && sk.name == partition_key.name
-    {
+    if let (Some(sk), Some(raw_sk)) = (
+        sort_key
+            .iter()
+            .find(|s| partition_key.iter().any(|p| p.name == s.name)),
+        &raw.sort_key,
+    ) {
         let d = cx
             .error(
                 "dynamo::key_attribute",
-                span_or(&raw_sk.name, raw_sk.span()),
+                raw_sk.span(),
                 format!("index `{}` uses `{}` as both its keys", name.get(), sk.name),
                 "same as the partition key",
             )
@@ -239,8 +315,8 @@ pub(crate) fn index(
         } else {
             IndexKind::Global
         },
-        partition_key,
-        sort_key,
+        partition_key: partition_key.into(),
+        sort_key: sort_key.into(),
         projection,
         throughput,
     })

@@ -60,6 +60,33 @@ pub(crate) fn keys(
             cx.push(d);
             continue;
         }
+        if let Some(index) = tcx
+            .def
+            .indexes
+            .iter()
+            .find(|i| i.is_multi_attribute() && i.key().any(|k| k.name == **attr.get()))
+        {
+            let d = cx
+                .error(
+                    "dynamo::multi_attribute_template",
+                    attr.span(),
+                    format!(
+                        "`{}` is an attribute of index `{}`'s multi-attribute key, filled here by a template",
+                        attr.get(),
+                        index.name
+                    ),
+                    "a template",
+                )
+                .help(format!(
+                    "the attributes of a multi-attribute key are fields, each with its own type: remove the template and declare a field stored under `{}` (named so, or with `attribute = \"{}\"`)",
+                    attr.get(),
+                    attr.get()
+                ));
+            cx.push(d);
+            // Counted as filled: one error, not a partial-key one too.
+            scope.key_spans.insert(attr.get().clone(), text.span());
+            continue;
+        }
         scope.key_spans.insert(attr.get().clone(), text.span());
         let target = KeyTarget {
             name: attr.get(),
@@ -160,22 +187,34 @@ pub(crate) fn keys(
         .iter()
         .filter(|i| i.kind == IndexKind::Global)
     {
-        let Some(sk) = &index.sort_key else { continue };
-        let has_pk = scope.key_spans.get(&*index.partition_key.name);
-        let has_sk = scope.key_spans.get(&*sk.name);
-        let (filled, missing, span) = match (has_pk, has_sk) {
-            (Some(s), None) => (&index.partition_key.name, &sk.name, s),
-            (None, Some(s)) => (&sk.name, &index.partition_key.name, s),
-            _ => continue,
+        // An item is in a global index when it fills every attribute of
+        // its key; some but not all is a mistake.
+        let (filled, missing): (Vec<_>, Vec<_>) = index
+            .key()
+            .map(|k| &*k.name)
+            .partition(|k| scope.key_spans.contains_key(*k));
+        let Some(span) = filled.first().and_then(|k| scope.key_spans.get(*k)) else {
+            continue;
         };
+        if missing.is_empty() {
+            continue;
+        }
+        let list = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (filled, missing) = (list(&filled), list(&missing));
         let d = cx
             .error(
                 "dynamo::partial_index_key",
                 span.clone(),
-                format!("item type `{item_name}` fills `{filled}` but not `{missing}` of index `{}`", index.name),
-                format!("half of `{}`'s key", index.name),
+                format!("item type `{item_name}` fills {filled} but not {missing} of index `{}`", index.name),
+                format!("part of `{}`'s key", index.name),
             )
-            .help(format!("fill `{missing}` too to put the item in the index, or remove `{filled}` to leave it out"));
+            .help(format!("fill {missing} too to put the item in the index, or remove {filled} to leave it out"));
         cx.push(d);
     }
     (cx.errors() == errors_before).then_some(values)

@@ -823,10 +823,10 @@ fn templates_step(
                 continue;
             }
             for index in def.indexes.iter() {
-                if index.partition_key.name == *attr.get() {
-                    target.ty = index.partition_key.ty;
+                if let Some(pk) = index.partition_key.iter().find(|k| k.name == *attr.get()) {
+                    target.ty = pk.ty;
                 }
-                if let Some(sk) = index.sort_key.as_ref().filter(|k| k.name == *attr.get()) {
+                if let Some(sk) = index.sort_key.iter().find(|k| k.name == *attr.get()) {
                     target.ty = sk.ty;
                     target.sort = true;
                 }

@@ -37,8 +37,10 @@ impl TableCx<'_> {
             add(sk, true);
         }
         for index in self.def.indexes.iter() {
-            add(&index.partition_key, false);
-            if let Some(sk) = &index.sort_key {
+            for pk in index.partition_key.iter() {
+                add(pk, false);
+            }
+            for sk in index.sort_key.iter() {
                 add(sk, true);
             }
         }

@@ -62,6 +62,9 @@ pub struct LiveIndex {
     pub backfilling: bool,
     /// Key attribute names, partition key first.
     pub keys: Vec<String>,
+    /// How many of `keys` are the partition key's (more than one: a
+    /// multi-attribute key).
+    pub partition_attributes: usize,
     /// What it stores.
     pub projection: LiveProjection,
     /// Its capacity on a provisioned table.
@@ -102,6 +105,12 @@ fn key_names(keys: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> Vec<String> 
     let mut keys: Vec<_> = keys.iter().collect();
     keys.sort_by_key(|k| *k.key_type() != SdkKeyType::Hash);
     keys.iter().map(|k| k.attribute_name().to_owned()).collect()
+}
+
+fn hash_count(keys: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> usize {
+    keys.iter()
+        .filter(|k| *k.key_type() == SdkKeyType::Hash)
+        .count()
 }
 
 fn def_keys<'k>(keys: impl Iterator<Item = &'k KeyAttributeDef>) -> Vec<String> {
@@ -192,6 +201,7 @@ impl LiveTable {
                     .to_owned(),
                 backfilling: i.backfilling() == Some(true),
                 keys: key_names(i.key_schema()),
+                partition_attributes: hash_count(i.key_schema()),
                 projection: live_projection(i.projection()),
                 throughput: i
                     .provisioned_throughput()
@@ -204,6 +214,7 @@ impl LiveTable {
             status: "ACTIVE".to_owned(),
             backfilling: false,
             keys: key_names(i.key_schema()),
+            partition_attributes: hash_count(i.key_schema()),
             projection: live_projection(i.projection()),
             throughput: None,
         }));
@@ -304,6 +315,7 @@ impl LiveIndex {
             status: "ACTIVE".to_owned(),
             backfilling: false,
             keys: def_keys(index.key()),
+            partition_attributes: index.partition_key.len(),
             projection: match &index.projection {
                 crate::Projection::All => LiveProjection::All,
                 crate::Projection::KeysOnly => LiveProjection::KeysOnly,

@@ -183,10 +183,14 @@ pub struct IndexDef {
     pub name: Text,
     /// Global or local.
     pub kind: IndexKind,
-    /// The partition key (a local index: the table's).
-    pub partition_key: KeyAttributeDef,
-    /// The sort key, if any (a local index always has one).
-    pub sort_key: Option<KeyAttributeDef>,
+    /// The partition key attributes, in order: one (a local index: the
+    /// table's), or up to four for a global index with a multi-attribute
+    /// key.
+    pub partition_key: List<KeyAttributeDef>,
+    /// The sort key attributes, in order: none, one (a local index always
+    /// has one), or up to four for a global index with a multi-attribute
+    /// key.
+    pub sort_key: List<KeyAttributeDef>,
     /// What the index stores.
     pub projection: Projection,
     /// Provisioned capacity of a global index on a provisioned table.
@@ -196,7 +200,13 @@ pub struct IndexDef {
 impl IndexDef {
     /// The index's key attributes: partition key, then sort key.
     pub fn key(&self) -> impl Iterator<Item = &KeyAttributeDef> {
-        std::iter::once(&self.partition_key).chain(&self.sort_key)
+        self.partition_key.iter().chain(self.sort_key.iter())
+    }
+
+    /// Whether a key has more than one attribute (multi-attribute keys:
+    /// global indexes only, up to four attributes each).
+    pub fn is_multi_attribute(&self) -> bool {
+        self.partition_key.len() > 1 || self.sort_key.len() > 1
     }
 
     /// Whether the index holds whole items.

@@ -29,6 +29,17 @@ pub enum SortKeyCondition {
         /// The upper bound and whether it is inclusive; `None`: unbounded.
         high: Option<(AttributeValue, bool)>,
     },
+    /// A multi-attribute sort key, read left to right: the leading
+    /// attributes equal to values, then `condition` on the next attribute
+    /// (what DynamoDB allows: no gap, one range at the end).
+    Then {
+        /// The leading sort-key attributes and their values.
+        equal: Vec<(&'static str, AttributeValue)>,
+        /// The next attribute.
+        attribute: &'static str,
+        /// Its condition (not itself a `Then`).
+        condition: Box<SortKeyCondition>,
+    },
 }
 
 impl SortKeyCondition {
@@ -121,6 +132,38 @@ impl SortKeyCondition {
         }
     }
 
+    /// The key condition text on `sk` (a placeholder of the first sort
+    /// attribute), the attribute whose values mark items to drop, and those
+    /// values (an exclusive bound sent as `BETWEEN`).
+    fn render_on(
+        &self,
+        sk: &str,
+        first: &'static str,
+        expr: &mut Expr,
+        values: &mut HashMap<String, AttributeValue>,
+    ) -> (String, &'static str, Vec<AttributeValue>) {
+        let SortKeyCondition::Then {
+            equal,
+            attribute,
+            condition,
+        } = self
+        else {
+            let (text, drop) = self.render(sk, values);
+            return (text, first, drop);
+        };
+        let mut parts = Vec::new();
+        for (i, (name, value)) in equal.iter().enumerate() {
+            let placeholder = format!(":ske{i}");
+            values.insert(placeholder.clone(), value.clone());
+            parts.push(format!("{} = {placeholder}", expr.name(name)));
+        }
+        let (text, drop) = condition.render(&expr.name(attribute), values);
+        if !text.is_empty() {
+            parts.push(text);
+        }
+        (parts.join(" AND "), attribute, drop)
+    }
+
     /// The key condition text and the value of an item to drop (an
     /// exclusive bound sent as `BETWEEN`).
     fn render(
@@ -172,6 +215,8 @@ impl SortKeyCondition {
                     (None, None) => (String::new(), Vec::new()),
                 }
             }
+            // Built by `render_on`; never nested.
+            SortKeyCondition::Then { .. } => (String::new(), Vec::new()),
         }
     }
 }
@@ -280,6 +325,9 @@ struct QueryCore {
     table: &'static TableDef,
     keys: QueryKeys,
     partition: Result<AttributeValue, KeyError>,
+    /// The other attributes of a multi-attribute partition key, each equal
+    /// to its value.
+    more_partition: Vec<RenderedKey>,
     sort: Option<Result<SortKeyCondition, KeyError>>,
     types: Types,
     filter: Option<Node>,
@@ -304,6 +352,14 @@ impl<R> Query<R> {
             core: QueryCore::new(table, index, partition, sort, types),
             decode,
         }
+    }
+
+    /// Adds the next attribute of a multi-attribute partition key, equal
+    /// to its value (generated index queries take every attribute).
+    #[doc(hidden)]
+    pub fn partition_also(mut self, key: RenderedKey) -> Self {
+        self.core.more_partition.push(key);
+        self
     }
 
     /// Restricts the sort key (replacing the item type's own condition).
@@ -486,6 +542,7 @@ impl QueryCore {
                 sort_key,
             },
             partition,
+            more_partition: Vec::new(),
             sort: base.map(Ok),
             types,
             filter: None,
@@ -510,8 +567,16 @@ impl QueryCore {
     fn key_names(&self) -> Vec<&'static str> {
         let table = self.table;
         let mut names: Vec<&'static str> = table.key().map(|k| &*k.name).collect();
-        if self.keys.index.is_some() {
-            for name in std::iter::once(self.keys.partition_key).chain(self.keys.sort_key) {
+        if let Some(index) = self.keys.index {
+            // Every attribute of the index's key (a multi-attribute key has
+            // up to eight); the query's own when the table lacks the index.
+            let index_keys: Vec<&'static str> = match table.index(index) {
+                Some(def) => def.key().map(|k| &*k.name).collect(),
+                None => std::iter::once(self.keys.partition_key)
+                    .chain(self.keys.sort_key)
+                    .collect(),
+            };
+            for name in index_keys {
                 if !names.contains(&name) {
                     names.push(name);
                 }
@@ -530,15 +595,25 @@ impl QueryCore {
         let pk = expr.name(self.keys.partition_key);
         let mut values = HashMap::from([(":pk".to_owned(), partition)]);
         let mut key_condition = format!("{pk} = :pk");
+        for (i, key) in self.more_partition.iter().enumerate() {
+            let placeholder = format!(":pk{}", i + 1);
+            values.insert(placeholder.clone(), key.value.clone()?);
+            key_condition.push_str(&format!(
+                " AND {} = {placeholder}",
+                expr.name(key.attribute)
+            ));
+        }
         let mut drop = Vec::new();
+        let mut drop_on = self.keys.sort_key;
         if let (Some(sort), Some(sort_key)) = (sort, self.keys.sort_key) {
             let sk = expr.name(sort_key);
-            let (text, dropped) = sort.render(&sk, &mut values);
+            let (text, on, dropped) = sort.render_on(&sk, sort_key, &mut expr, &mut values);
             if !text.is_empty() {
                 key_condition.push_str(" AND ");
                 key_condition.push_str(&text);
             }
             drop = dropped;
+            drop_on = Some(on);
         }
         let filter = filter_text(
             &mut expr,
@@ -546,8 +621,8 @@ impl QueryCore {
             self.types.names(),
             self.filter.as_ref(),
         );
-        let sort_key = self.keys.sort_key.filter(|_| !drop.is_empty());
-        let projection = sort_key.map(|sk| expr.name(sk));
+        let drop_on = drop_on.filter(|_| !drop.is_empty());
+        let projection = drop_on.map(|sk| expr.name(sk));
         if let Some(more) = expr.values() {
             values.extend(more);
         }
@@ -557,14 +632,15 @@ impl QueryCore {
             names: expr.names(),
             values,
             drop,
+            drop_on,
             projection,
         })
     }
 
     /// Whether a returned item sits on an exclusive bound of the sort key.
     fn at_bound(&self, parts: &Parts, raw: &Attributes) -> bool {
-        self.keys
-            .sort_key
+        parts
+            .drop_on
             .and_then(|sk| raw.get(sk))
             .is_some_and(|v| parts.drop.contains(v))
     }
@@ -682,6 +758,8 @@ struct Parts {
     names: Option<HashMap<String, String>>,
     values: HashMap<String, AttributeValue>,
     drop: Vec<AttributeValue>,
+    /// The sort-key attribute `drop` holds values of.
+    drop_on: Option<&'static str>,
     /// The sort key's placeholder, when counting must read it back.
     projection: Option<String>,
 }

@@ -70,8 +70,13 @@ impl Ranges for Ranged {}
 /// (`query_options!` implements it).
 #[doc(hidden)]
 pub trait SortKeyed: Sized {
+    /// The query once it has its sort-key condition: the same type, or
+    /// (a multi-attribute key, which takes one condition read left to
+    /// right) a type without further sort-key methods.
+    type Sorted;
+
     /// The query with the sort-key condition.
-    fn with_sort_key(self, condition: Result<SortKeyCondition, KeyError>) -> Self;
+    fn with_sort_key(self, condition: Result<SortKeyCondition, KeyError>) -> Self::Sorted;
 }
 
 /// The sort-key conditions on one field of a query's sort key, the fields
@@ -108,27 +113,27 @@ impl<Q: SortKeyed, T, R> SortOn<Q, T, R> {
         }
     }
 
-    fn apply(self, compare: Compare<T>) -> Q {
+    fn apply(self, compare: Compare<T>) -> Q::Sorted {
         let condition = (self.condition)(compare);
         self.query.with_sort_key(condition)
     }
 
     /// Only items whose field equals `value`.
-    pub fn eq(self, value: impl IntoValue<T>) -> Q {
+    pub fn eq(self, value: impl IntoValue<T>) -> Q::Sorted {
         self.apply(Compare::Equal(value.into_value()))
     }
 }
 
 impl<Q: SortKeyed, R> SortOn<Q, String, R> {
     /// Only items whose field begins with `prefix`.
-    pub fn begins_with(self, prefix: impl Into<String>) -> Q {
+    pub fn begins_with(self, prefix: impl Into<String>) -> Q::Sorted {
         self.apply(Compare::BeginsWith(prefix.into()))
     }
 }
 
 impl<Q: SortKeyed, T, R> SortOn<Q, T, R> {
     /// Only items whose field is less than `value`.
-    pub fn lt(self, value: impl IntoValue<T>) -> Q
+    pub fn lt(self, value: impl IntoValue<T>) -> Q::Sorted
     where
         R: Ranges,
     {
@@ -136,7 +141,7 @@ impl<Q: SortKeyed, T, R> SortOn<Q, T, R> {
     }
 
     /// Only items whose field is at most `value`.
-    pub fn le(self, value: impl IntoValue<T>) -> Q
+    pub fn le(self, value: impl IntoValue<T>) -> Q::Sorted
     where
         R: Ranges,
     {
@@ -144,7 +149,7 @@ impl<Q: SortKeyed, T, R> SortOn<Q, T, R> {
     }
 
     /// Only items whose field is greater than `value`.
-    pub fn gt(self, value: impl IntoValue<T>) -> Q
+    pub fn gt(self, value: impl IntoValue<T>) -> Q::Sorted
     where
         R: Ranges,
     {
@@ -152,7 +157,7 @@ impl<Q: SortKeyed, T, R> SortOn<Q, T, R> {
     }
 
     /// Only items whose field is at least `value`.
-    pub fn ge(self, value: impl IntoValue<T>) -> Q
+    pub fn ge(self, value: impl IntoValue<T>) -> Q::Sorted
     where
         R: Ranges,
     {
@@ -160,7 +165,7 @@ impl<Q: SortKeyed, T, R> SortOn<Q, T, R> {
     }
 
     /// Only items whose field is between `low` and `high`, both included.
-    pub fn between(self, low: impl IntoValue<T>, high: impl IntoValue<T>) -> Q
+    pub fn between(self, low: impl IntoValue<T>, high: impl IntoValue<T>) -> Q::Sorted
     where
         R: Ranges,
     {

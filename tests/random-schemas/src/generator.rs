@@ -408,6 +408,48 @@ struct KeyAttr {
     ty: &'static str,
 }
 
+impl Index {
+    fn multi(&self) -> bool {
+        !self.more_pk.is_empty() || !self.more_sk.is_empty()
+    }
+
+    /// `partition_key = ...` and `sort_key = ...` lines (lists for a
+    /// multi-attribute key).
+    fn key_lines(&self) -> String {
+        let list = |first: &KeyAttr, more: &[KeyAttr]| {
+            if more.is_empty() {
+                first.toml()
+            } else {
+                let all: Vec<String> = std::iter::once(first)
+                    .chain(more)
+                    .map(KeyAttr::toml)
+                    .collect();
+                format!("[{}]", all.join(", "))
+            }
+        };
+        let mut out = String::new();
+        if !self.local {
+            out.push_str(&format!(
+                "partition_key = {}\n",
+                list(&self.pk, &self.more_pk)
+            ));
+        }
+        if let Some(sk) = &self.sk {
+            out.push_str(&format!("sort_key = {}\n", list(sk, &self.more_sk)));
+        }
+        out
+    }
+
+    /// Every attribute of a multi-attribute key, in order.
+    fn attributes(&self) -> Vec<KeyAttr> {
+        std::iter::once(self.pk.clone())
+            .chain(self.more_pk.iter().cloned())
+            .chain(self.sk.iter().cloned())
+            .chain(self.more_sk.iter().cloned())
+            .collect()
+    }
+}
+
 impl KeyAttr {
     fn toml(&self) -> String {
         if self.ty == "S" {
@@ -423,6 +465,10 @@ struct Index {
     local: bool,
     pk: KeyAttr,
     sk: Option<KeyAttr>,
+    /// A multi-attribute key (global indexes): the partition key's and the
+    /// sort key's further attributes, each a plain field.
+    more_pk: Vec<KeyAttr>,
+    more_sk: Vec<KeyAttr>,
     /// 0: all, 1: keys only, 2: include the first item's other fields.
     projection: usize,
 }
@@ -500,7 +546,28 @@ pub fn schema(seed: u64) -> Files {
                 ty: rng.pick(&["S", "S", "N"]),
             }),
             projection: rng.below(4).min(2),
+            more_pk: Vec::new(),
+            more_sk: Vec::new(),
         };
+        let mut index = index;
+        if !local && rng.chance(30) {
+            // A multi-attribute key: up to four attributes each.
+            let types = ["S", "S", "N", "B"];
+            index.more_pk = (0..rng.below(4))
+                .map(|j| KeyAttr {
+                    name: format!("ix{n}pk{j}"),
+                    ty: rng.pick(&types),
+                })
+                .collect();
+            if index.sk.is_some() {
+                index.more_sk = (0..rng.below(4))
+                    .map(|j| KeyAttr {
+                        name: format!("ix{n}sk{j}"),
+                        ty: rng.pick(&types),
+                    })
+                    .collect();
+            }
+        }
         indexes.push(index);
     }
 
@@ -672,6 +739,20 @@ pub fn schema(seed: u64) -> Files {
                 continue;
             }
             let index_prefix = format!("X{ix}{prefix}");
+            if index.multi() {
+                // Every attribute a plain field; an optional one makes the
+                // index sparse.
+                let sparse = rng.chance(30);
+                for (j, attr) in index.attributes().iter().enumerate() {
+                    fields.push(Field {
+                        name: attr.name.clone(),
+                        ty: plain_ty(attr),
+                        optional: sparse && j == 0,
+                    });
+                    key_names.push(attr.name.clone());
+                }
+                continue;
+            }
             if !index.local {
                 if index.pk.ty == "S" {
                     let ty = template_ty(&mut rng, false);
@@ -805,12 +886,8 @@ pub fn schema(seed: u64) -> Files {
         let _ = writeln!(index_text, "\n[index.{}]", key(index.name));
         if index.local {
             index_text.push_str("local = true\n");
-        } else {
-            let _ = writeln!(index_text, "partition_key = {}", index.pk.toml());
         }
-        if let Some(sk) = &index.sk {
-            let _ = writeln!(index_text, "sort_key = {}", sk.toml());
-        }
+        index_text.push_str(&index.key_lines());
         if let Some(p) = projection(index) {
             let _ = writeln!(index_text, "projection = {p}");
         }
@@ -836,12 +913,8 @@ pub fn schema(seed: u64) -> Files {
         let _ = writeln!(migration, "\n[step.index.{}]", key(index.name));
         if index.local {
             migration.push_str("local = true\n");
-        } else {
-            let _ = writeln!(migration, "partition_key = {}", index.pk.toml());
         }
-        if let Some(sk) = &index.sk {
-            let _ = writeln!(migration, "sort_key = {}", sk.toml());
-        }
+        migration.push_str(&index.key_lines());
         if let Some(p) = projection(index) {
             let _ = writeln!(migration, "projection = {p}");
         }
