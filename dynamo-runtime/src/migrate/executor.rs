@@ -659,7 +659,8 @@ impl<'a> Migrator<'a> {
                 .data_step(m, i, work, job, table, tracking, lease)
                 .await;
         }
-        let live = LiveTable::describe(self.db, &table).await?;
+        let mut live = LiveTable::describe(self.db, &table).await?;
+        live::prepare(step, live.as_mut(), self.db, &table).await?;
         let mut calls = live::plan(step, live.as_ref(), &table)?;
         if self.data_only {
             // Checked before the run; a table that changed since is
@@ -941,6 +942,7 @@ impl<'a> Migrator<'a> {
                     tables.insert(table.clone(), live);
                 }
                 let live = tables.entry(table.clone()).or_default();
+                live::prepare(step, live.as_mut(), self.db, &table).await?;
                 let planned = live::plan(step, live.as_ref(), &table)?;
                 if self.data_only && Work::of(step).is_none() {
                     let lacking: Vec<_> = planned.iter().filter(|c| !c.is_unsupported()).collect();
@@ -1014,6 +1016,7 @@ impl<'a> Migrator<'a> {
                     tables.insert(table.clone(), live);
                 }
                 let live = tables.entry(table.clone()).or_default();
+                live::prepare(step, live.as_mut(), self.db, &table).await?;
                 let calls = match live::plan(step, live.as_ref(), &table) {
                     Ok(calls) => calls,
                     Err(e) => {
@@ -1154,6 +1157,7 @@ mod tests {
             on_demand_max: None,
             deletion_protection: false,
             point_in_time_recovery: None,
+            no_backups: false,
         }
     }
 

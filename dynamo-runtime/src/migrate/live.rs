@@ -43,9 +43,14 @@ pub struct LiveTable {
     pub on_demand_max: Option<Throughput>,
     /// Whether DynamoDB refuses to delete the table.
     pub deletion_protection: bool,
-    /// Whether point-in-time recovery is on; `None` when the endpoint has
-    /// no continuous backups (DynamoDB Local).
+    /// Whether point-in-time recovery is on; `None` until
+    /// [`read_point_in_time_recovery`](Self::read_point_in_time_recovery)
+    /// (only steps about it read it, so a run needs no
+    /// `DescribeContinuousBackups` permission otherwise), or when the
+    /// endpoint has no continuous backups (DynamoDB Local).
     pub point_in_time_recovery: Option<bool>,
+    /// Whether the endpoint answered that it has no continuous backups.
+    pub(crate) no_backups: bool,
 }
 
 /// A secondary index as DynamoDB describes it.
@@ -152,40 +157,42 @@ impl LiveTable {
                 e => return Err(Error::service(Operation::DescribeTimeToLive, table, e)),
             },
         };
-        let point_in_time_recovery = match db
+        Ok(Some(LiveTable::from_description(t, ttl)))
+    }
+
+    /// Reads whether point-in-time recovery is on (DescribeContinuousBackups)
+    /// into [`point_in_time_recovery`](Self::point_in_time_recovery); an
+    /// endpoint without continuous backups leaves it `None`.
+    pub async fn read_point_in_time_recovery(&mut self, db: &Db, table: &str) -> Result<()> {
+        let out = db
             .client()
             .describe_continuous_backups()
             .table_name(table)
             .send()
-            .await
-        {
-            Ok(out) => Some(
-                out.continuous_backups_description()
-                    .and_then(|d| d.point_in_time_recovery_description())
-                    .and_then(|d| d.point_in_time_recovery_status())
-                    .is_some_and(|s| *s == PointInTimeRecoveryStatus::Enabled),
-            ),
+            .await;
+        match out {
+            Ok(out) => {
+                self.point_in_time_recovery = Some(
+                    out.continuous_backups_description()
+                        .and_then(|d| d.point_in_time_recovery_description())
+                        .and_then(|d| d.point_in_time_recovery_status())
+                        .is_some_and(|s| *s == PointInTimeRecoveryStatus::Enabled),
+                );
+                Ok(())
+            }
             Err(e) => {
                 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
                 if e.code() == Some("UnknownOperationException") {
-                    None
-                } else {
-                    match aws_sdk_dynamodb::Error::from(e) {
-                        aws_sdk_dynamodb::Error::TableNotFoundException(_) => return Ok(None),
-                        e => {
-                            return Err(Error::service(
-                                Operation::DescribeContinuousBackups,
-                                table,
-                                e,
-                            ));
-                        }
-                    }
+                    self.no_backups = true;
+                    return Ok(());
                 }
+                Err(Error::service(
+                    Operation::DescribeContinuousBackups,
+                    table,
+                    e,
+                ))
             }
-        };
-        let mut live = LiveTable::from_description(t, ttl);
-        live.point_in_time_recovery = point_in_time_recovery;
-        Ok(Some(live))
+        }
     }
 
     fn from_description(t: &TableDescription, ttl: Option<String>) -> LiveTable {
@@ -261,6 +268,7 @@ impl LiveTable {
                 .and_then(|o| throughput(o.max_read_request_units(), o.max_write_request_units())),
             deletion_protection: t.deletion_protection_enabled() == Some(true),
             point_in_time_recovery: None,
+            no_backups: false,
         }
     }
 
@@ -279,6 +287,7 @@ impl LiveTable {
             on_demand_max: None,
             deletion_protection: def.deletion_protection,
             point_in_time_recovery: Some(false),
+            no_backups: false,
         }
     }
 
@@ -569,16 +578,49 @@ pub(crate) fn plan(step: &Step, live: Option<&LiveTable>, table: &str) -> Result
 fn pitr_call(t: &LiveTable, table: &str, enabled: bool) -> Option<Call> {
     match t.point_in_time_recovery {
         Some(now) if now == enabled => None,
-        Some(_) => Some(Call::PointInTimeRecovery {
+        // Not read: the call is idempotent, and an endpoint without it
+        // says so when it is sent.
+        Some(_) | None if !t.no_backups => Some(Call::PointInTimeRecovery {
             table: table.to_owned(),
             enabled,
         }),
-        None => enabled.then(|| Call::Unsupported {
+        _ => enabled.then(|| Call::Unsupported {
             table: table.to_owned(),
             what: "point-in-time recovery (the endpoint has no continuous backups, as \
                    DynamoDB Local has none; DynamoDB itself turns it on)",
         }),
     }
+}
+
+/// Whether planning `step` needs the table's point-in-time recovery
+/// ([`LiveTable::read_point_in_time_recovery`]).
+pub(crate) fn reads_backups(step: &Step) -> bool {
+    match step {
+        Step::CreateTable(def) => def.point_in_time_recovery,
+        Step::UpdateProtection {
+            point_in_time_recovery,
+            ..
+        } => point_in_time_recovery.is_some(),
+        _ => false,
+    }
+}
+
+/// Reads the point-in-time recovery of `live` when `step` needs it and it
+/// was not read (or simulated) yet.
+pub(crate) async fn prepare(
+    step: &Step,
+    live: Option<&mut LiveTable>,
+    db: &Db,
+    table: &str,
+) -> Result<()> {
+    if let Some(t) = live
+        && reads_backups(step)
+        && t.point_in_time_recovery.is_none()
+        && !t.no_backups
+    {
+        t.read_point_in_time_recovery(db, table).await?;
+    }
+    Ok(())
 }
 
 /// Applies `call`'s effect to a simulated table, for dry runs.
