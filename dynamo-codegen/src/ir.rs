@@ -518,6 +518,8 @@ pub struct Field {
     /// Enum values the field no longer has, each with the value that
     /// replaces it (`renamed_values`).
     pub renamed_values: Vec<(String, String)>,
+    /// `read_only = true`: set when the item is created, never changed.
+    pub read_only: bool,
 }
 
 /// The types a field can have.
@@ -819,6 +821,10 @@ pub enum DefaultValue {
     Now,
     /// `"new"`: a new random (v4) uuid.
     NewUuid,
+    /// `"v7"`: a new time-ordered (v7) uuid.
+    NewUuidV7,
+    /// `"ulid"`: a new ULID, for strings.
+    NewUlid,
     /// A literal.
     Value(Value),
 }

@@ -35,6 +35,23 @@ pub enum Error {
         /// decode it with [`Error::old_item`].
         old: Option<Box<Attributes>>,
     },
+    /// A put would change a read-only field (`read_only = true`) of the
+    /// stored item: such a field is set when the item is created and
+    /// never changed. Nothing was written.
+    #[error(
+        "{operation} of `{item_type}` in table `{table}` would change `{attribute}`, which is \
+         read-only: it is set when the item is created and never changed"
+    )]
+    ReadOnly {
+        /// The operation, e.g. `PutItem`.
+        operation: Operation,
+        /// The item type written.
+        item_type: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// The read-only attribute the write would change.
+        attribute: &'static str,
+    },
     /// DynamoDB throttled the request on every attempt the SDK made (the
     /// table's or index's capacity, or an account limit, was exceeded).
     #[error(

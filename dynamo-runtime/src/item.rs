@@ -37,6 +37,11 @@ pub trait Item: Sized + Send + Sync + 'static {
     /// which items the step has not reached still carry. Reads (decoding,
     /// `get`, queries, collections) accept each.
     const TYPE_NAMES: &'static [&'static str] = &[Self::TYPE_NAME];
+    /// The attributes of read-only fields (`read_only = true`): set when
+    /// the item is created, never changed. Updates have no action for them,
+    /// and a put (single or in a transaction) that would change a stored
+    /// item's value fails with [`Error::ReadOnly`](crate::Error::ReadOnly).
+    const READ_ONLY: &'static [&'static str] = &[];
 
     /// Whether `name`, read from the type attribute, names this type (now
     /// or before a rename).

@@ -92,7 +92,7 @@ client! {
     pub use stream::{Change, ChangeKind, StreamItem, StreamKey, StreamRecord};
     pub use serde_json::{Value as Json, json};
     pub use uuid::Uuid;
-    pub use values::{Bytes, InvalidNumber, Number};
+    pub use values::{Bytes, InvalidNumber, Number, new_ulid};
 
     /// A DynamoDB item as the SDK represents it: attribute name to value.
     pub type Attributes = std::collections::HashMap<String, AttributeValue>;

@@ -54,6 +54,7 @@ pub mod fixtures {
         names_parameters,
         names_private_helpers,
         names_trailing_underscore,
+        peer_features,
         plain_keys,
         table_options
     );

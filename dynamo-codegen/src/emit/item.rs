@@ -440,11 +440,20 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             .map(|(a, o, n)| quote!((#a, #o, #n)));
         quote!(const PREVIOUS_VALUES: &'static [(&'static str, &'static str, &'static str)] = &[#(#values),*];)
     });
+    let read_only: Vec<&str> = item
+        .fields
+        .iter()
+        .filter(|f| f.read_only)
+        .map(|f| f.attribute.as_str())
+        .collect();
+    let read_only = (!read_only.is_empty())
+        .then(|| quote!(const READ_ONLY: &'static [&'static str] = &[#(#read_only),*];));
     quote! {
         impl dynamo::Item for #ty {
             type Key = #key;
             type Fields = #fields_struct;
             const TYPE_NAME: &'static str = #type_name;
+            #read_only
             #previous_names
             #previous_attributes
             #previous_values

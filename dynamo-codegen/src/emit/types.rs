@@ -183,6 +183,8 @@ pub(super) fn default_expr(
     let value = match default {
         DefaultValue::Now => quote!(dynamo::Timestamp::now()),
         DefaultValue::NewUuid => quote!(dynamo::Uuid::new_v4()),
+        DefaultValue::NewUuidV7 => quote!(dynamo::Uuid::now_v7()),
+        DefaultValue::NewUlid => quote!(dynamo::new_ulid()),
         DefaultValue::Value(v) => value_expr(cx, v),
     };
     if field.optional {

@@ -428,6 +428,8 @@ pub struct RawField {
     /// Enum values no longer in `values`, each mapped to the value stored
     /// items get instead: `{ shipped = "sent" }`.
     pub renamed_values: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
+    /// `read_only = true`: set when the item is created, never changed.
+    pub read_only: Option<Sp<bool>>,
 }
 
 /// The table form of [`RawField`].
@@ -440,7 +442,7 @@ struct FieldTable {
     ty: Sp<String>,
     /// `Option<T>`: `None` is stored as an absent attribute.
     optional: Option<Sp<bool>>,
-    /// The default: a TOML value of the field's type; `"now"` for datetimes, `"new"` for uuids.
+    /// The default: a TOML value of the field's type; `"now"` for datetimes; `"new"` (v4, random) or `"v7"` (time-ordered) for uuids; `"ulid"` for strings (a new ULID).
     default: Option<Sp<RawValue>>,
     /// The attribute name in DynamoDB, when not the field name.
     attribute: Option<Sp<String>>,
@@ -460,6 +462,8 @@ struct FieldTable {
     stored: Option<Sp<String>>,
     /// Enum values no longer in `values`, each mapped to the value stored items get instead, e.g. `{ shipped = "sent" }`: the next migration rewrites them, and reads map them meanwhile.
     renamed_values: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
+    /// Set when the item is created and never changed after (ElectroDB's `readOnly`): updates have no action for it, and a put that would change a stored item's value fails.
+    read_only: Option<Sp<bool>>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -483,6 +487,7 @@ impl<'de> Deserialize<'de> for RawField {
                 rust: t.rust,
                 stored: t.stored,
                 renamed_values: t.renamed_values,
+                read_only: t.read_only,
             },
         )
     }

@@ -129,6 +129,8 @@ pub fn item_def(table: &ir::Table, item: &ir::Item) -> ItemDef {
                 match d {
                     DefaultValue::Now => "\"now\"".to_owned(),
                     DefaultValue::NewUuid => "\"new\"".to_owned(),
+                    DefaultValue::NewUuidV7 => "\"v7\"".to_owned(),
+                    DefaultValue::NewUlid => "\"ulid\"".to_owned(),
                     DefaultValue::Value(v) => value_toml(table, v).to_string(),
                 }
                 .into()

@@ -200,6 +200,35 @@ fn item(
         }
     }
 
+    // A field writes keep (the version, `updated_at`) changes on every
+    // write: it cannot be read-only.
+    for (i, (field_name, raw_field)) in raw_fields.iter().enumerate() {
+        let Some(read_only) = raw_field.read_only.as_ref().filter(|r| *r.get()) else {
+            continue;
+        };
+        let kept = if version == Some(i) {
+            Some("the version field")
+        } else if timestamps.is_some_and(|t| t.updated.0 == i) {
+            Some("`updated_at`")
+        } else {
+            None
+        };
+        if let Some(kept) = kept {
+            let d = cx
+                .error(
+                    "dynamo::read_only",
+                    read_only.span(),
+                    format!(
+                        "field `{}` is read-only, but it is {kept}",
+                        field_name.get()
+                    ),
+                    "changes on every write",
+                )
+                .help("remove `read_only`: every write sets this field");
+            cx.push(d);
+        }
+    }
+
     let keys = keys::keys(cx, tcx, name, raw, &mut scope);
     if let (Some(v), Some(keys)) = (version, &keys)
         && let Some((attr, _)) = keys
@@ -340,6 +369,7 @@ fn managed_field(
         doc: Some(format!("Kept by `{option}`.")),
         validate: ir::Validation::default(),
         renamed_values: Vec::new(),
+        read_only: false,
     }));
     scope.spans.push(option_span);
     scope.optional_spans.push(None);

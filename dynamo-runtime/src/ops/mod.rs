@@ -78,6 +78,29 @@ where
     }
 }
 
+/// [`Error::ReadOnly`] for a failed put whose stored item (`old`) has a
+/// read-only attribute other than `new`'s; otherwise `error` as it is.
+fn read_only_error<I: Item>(error: Error, new: &Attributes) -> Error {
+    let Error::ConditionFailed {
+        operation,
+        table,
+        old: Some(old),
+        ..
+    } = &error
+    else {
+        return error;
+    };
+    match I::READ_ONLY.iter().find(|a| old.get(**a) != new.get(**a)) {
+        Some(attribute) => Error::ReadOnly {
+            operation: *operation,
+            item_type: I::TYPE_NAME,
+            table: table.clone(),
+            attribute,
+        },
+        None => error,
+    }
+}
+
 /// The typed error for a failed condition, told apart by the old item
 /// (requested with `ReturnValuesOnConditionCheckFailure`): no item is
 /// [`Error::NotFound`] for updates, another version is [`Error::Stale`].
@@ -164,6 +187,30 @@ impl Conditions {
             let value = expr.value(AttributeValue::N(version.to_string()));
             self.push(format!("{name} = {value}"));
         }
+    }
+
+    /// The guard of a put of `item` (encoded) whose type has read-only
+    /// fields: a new item, or one whose read-only attributes are as the
+    /// put writes them (absent ones absent).
+    fn read_only<I: Item>(&mut self, expr: &mut Expr, item: &Attributes) {
+        if I::READ_ONLY.is_empty() {
+            return;
+        }
+        let pk = expr.name(&I::TABLE.partition_key.name);
+        let same: Vec<String> = I::READ_ONLY
+            .iter()
+            .map(|attribute| {
+                let name = expr.name(attribute);
+                match item.get(*attribute) {
+                    Some(value) => format!("{name} = {}", expr.value(value.clone())),
+                    None => format!("attribute_not_exists({name})"),
+                }
+            })
+            .collect();
+        self.push(format!(
+            "(attribute_not_exists({pk}) OR ({}))",
+            same.join(" AND ")
+        ));
     }
 
     fn finish(self) -> Option<String> {

@@ -278,12 +278,15 @@ impl<'a, I: Item> PutItem<'a, I> {
             if let Some(condition) = self.condition {
                 conditions.push(condition.into_node().render(&mut expr));
             }
+            let item = self.item.encode_for_write(Timestamp::now())?;
+            conditions.read_only::<I>(&mut expr, &item);
             let condition = conditions.finish();
+            let guard = (!I::READ_ONLY.is_empty()).then(|| item.clone());
             let request = db
                 .client()
                 .put_item()
                 .table_name(&table)
-                .set_item(Some(self.item.encode_for_write(Timestamp::now())?))
+                .set_item(Some(item))
                 .set_return_values_on_condition_check_failure(old_on_failure(condition.as_ref()))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(expr.names())
@@ -292,13 +295,17 @@ impl<'a, I: Item> PutItem<'a, I> {
                 .set_return_consumed_capacity(meter.capacity())
                 .send();
             let out = meter.send(db, request).await.map_err(|e| {
-                write_error(
+                let error = write_error(
                     Operation::PutItem,
                     &table,
                     I::TYPE_NAME,
                     I::VERSION.map(|v| v.attribute).zip(version),
                     e,
-                )
+                );
+                match &guard {
+                    Some(new) => super::read_only_error::<I>(error, new),
+                    None => error,
+                }
             })?;
             meter.finish(1);
             Ok(out.attributes)

@@ -123,10 +123,12 @@ impl<'db> TransactWrite<'db> {
             if let Some(version) = item.version() {
                 conditions.version::<I>(&mut expr, version);
             }
+            let encoded = item.encode_for_write(Timestamp::now())?;
+            conditions.read_only::<I>(&mut expr, &encoded);
             let condition = conditions.finish();
             let put = Put::builder()
                 .table_name(table)
-                .set_item(Some(item.encode_for_write(Timestamp::now())?))
+                .set_item(Some(encoded))
                 .set_return_values_on_condition_check_failure(old_on_failure(condition.as_ref()))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(expr.names())

@@ -292,6 +292,7 @@ impl Ty {
     /// A default value, as TOML.
     fn default(&self, rng: &mut Rng) -> Option<String> {
         Some(match self {
+            Ty::String if rng.chance(30) => "\"ulid\"".into(),
             Ty::String => "\"x\"".into(),
             Ty::Bool => "true".into(),
             Ty::Int(t) if t.starts_with('u') => rng.below(100).to_string(),
@@ -302,7 +303,8 @@ impl Ty {
             Ty::DateTime(_) if rng.chance(50) => "\"now\"".into(),
             Ty::DateTime(_) => "2024-05-01T09:30:00Z".into(),
             Ty::Date => "2024-12-01".into(),
-            Ty::Uuid if rng.chance(50) => "\"new\"".into(),
+            Ty::Uuid if rng.chance(30) => "\"new\"".into(),
+            Ty::Uuid if rng.chance(40) => "\"v7\"".into(),
             Ty::Uuid => "\"67e55044-10b1-426f-9247-bb680e5fe0c8\"".into(),
             Ty::Json => "{ a = [1, 2], b = { ok = true } }".into(),
             Ty::Enum(values) => format!("\"{}\"", values[0]),
@@ -830,7 +832,12 @@ pub fn schema(seed: u64) -> Files {
         }
         let _ = writeln!(text, "\n[item.{}.fields]", key(&name));
         for f in &fields {
-            let _ = writeln!(text, "{} = {}", key(&f.name), field_toml(&mut rng, f));
+            let mut toml = field_toml(&mut rng, f);
+            if rng.chance(8) && f.name != "rev" && f.name != "updated_at" {
+                // Set when the item is created, never changed.
+                toml.insert_str(toml.len() - 2, ", read_only = true");
+            }
+            let _ = writeln!(text, "{} = {}", key(&f.name), toml);
         }
         for (attr, template) in &keys {
             if attr != "pk" && attr != "sk" && !template.is_empty() {

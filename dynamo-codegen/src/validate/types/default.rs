@@ -37,7 +37,13 @@ pub(crate) fn default(
         (FieldType::DateTime(_), RawValue::String(s)) if s == "now" => {
             Some(Some(DefaultValue::Now))
         }
-        (FieldType::Uuid, RawValue::String(s)) if s == "new" => Some(Some(DefaultValue::NewUuid)),
+        (FieldType::Uuid, RawValue::String(s)) if s == "new" || s == "v4" => {
+            Some(Some(DefaultValue::NewUuid))
+        }
+        (FieldType::Uuid, RawValue::String(s)) if s == "v7" => Some(Some(DefaultValue::NewUuidV7)),
+        (FieldType::String, RawValue::String(s)) if s == "ulid" => {
+            Some(Some(DefaultValue::NewUlid))
+        }
         _ => value_of(cx, vcx, value, ty).map(|v| Some(DefaultValue::Value(v))),
     }
 }

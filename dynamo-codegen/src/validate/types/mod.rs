@@ -192,6 +192,7 @@ pub(crate) fn field(
         default: None,
         doc: raw.doc.as_ref().map(|d| d.get().clone()),
         validate: validate?,
+        read_only: raw.read_only.as_ref().is_some_and(|r| *r.get()),
     })
 }
 

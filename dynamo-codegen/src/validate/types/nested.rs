@@ -117,6 +117,19 @@ pub(crate) fn nested_types(
             .iter()
             .map(|(n, f)| field(cx, &fcx, n, f, &mut enums))
             .collect();
+        for (n, f) in &raw_fields {
+            if let Some(read_only) = f.read_only.as_ref().filter(|r| *r.get()) {
+                let d = cx
+                    .error(
+                        "dynamo::read_only",
+                        read_only.span(),
+                        format!("field `{}` of nested type `{}` is read-only", n.get(), name.get()),
+                        "on a nested type's field",
+                    )
+                    .help("make the item's field holding the nested value read-only: a nested value is written whole");
+                cx.push(d);
+            }
+        }
         duplicate_attributes(cx, &raw_fields, &out);
         let out: Option<Vec<ir::Field>> = out.into_iter().collect();
         resolved.push((raw_fields, out.filter(|_| ok_name)));

@@ -1,0 +1,126 @@
+//! What users of ElectroDB, DynamoDB-Toolbox, OneTable and PynamoDB rely
+//! on, typed, against DynamoDB Local: read-only fields (ElectroDB
+//! `readOnly`) and generated, sortable identifiers (OneTable `generate`).
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use dynamo_runtime::{Db, Error};
+use dynamo_tests::{fixtures::peer_features as fixture, local_db};
+use fixture::accounts::{Account, Event, NewAccount, NewEvent};
+
+async fn migrated(test: &str) -> Db {
+    let db = local_db(test).await;
+    fixture::migrations::run(&db).await.unwrap();
+    db
+}
+
+fn account(owner: &str) -> Account {
+    Account::new(NewAccount {
+        owner: owner.into(),
+        plan: "free".into(),
+    })
+}
+
+/// ElectroDB's `readOnly`: the update builder has no action for the field
+/// (a compile-fail test, `tests/ui/update_read_only_field.rs`), and a put
+/// that would change it on a stored item fails, naming the field, and
+/// writes nothing.
+#[tokio::test]
+async fn a_read_only_field_is_set_once_and_never_changed() {
+    let db = migrated("peers_read_only").await;
+    let mut a = account("ann");
+    a.created_from = Some("signup".into());
+    a.put().send(&db).await.unwrap();
+
+    // Other fields change; the same read-only values may be written again.
+    let mut same = a.clone();
+    same.plan = "pro".into();
+    same.put().send(&db).await.unwrap();
+    Account::update(a.key())
+        .set(|f| f.plan, "team")
+        .send(&db)
+        .await
+        .unwrap();
+
+    let mut changed = a.clone();
+    changed.owner = "mallory".into();
+    let error = changed.put().send(&db).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::ReadOnly {
+                item_type: "Account",
+                attribute: "owner",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("`owner`, which is read-only"),
+        "{error}"
+    );
+    // An optional read-only field may not be removed either.
+    let mut removed = a.clone();
+    removed.created_from = None;
+    let error = removed.put().send(&db).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::ReadOnly {
+                attribute: "created_from",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // In a transaction the guard holds too.
+    let error = db.transact().put(&changed).send().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::TransactionCanceled { .. }),
+        "{error:?}"
+    );
+
+    let stored = Account::get(a.key()).send(&db).await.unwrap().unwrap();
+    assert_eq!(stored.owner, "ann");
+    assert_eq!(stored.created_from.as_deref(), Some("signup"));
+    assert_eq!(stored.plan, "team");
+}
+
+/// OneTable's `generate`: `default = "ulid"` and `default = "v7"` fill new
+/// identifiers whose text order is creation order, so items keyed by them
+/// come back from a query in the order they were made.
+#[tokio::test]
+async fn generated_identifiers_sort_in_creation_order() {
+    let db = migrated("peers_ids").await;
+    let accounts: Vec<Account> = (0..50).map(|i| account(&format!("owner{i}"))).collect();
+    assert!(accounts.iter().all(|a| a.id.len() == 26), "ULIDs");
+    assert!(
+        accounts.windows(2).all(|w| w[0].id < w[1].id),
+        "each ULID sorts after the one before"
+    );
+    let owner = &accounts[0];
+    owner.put().send(&db).await.unwrap();
+    let events: Vec<Event> = (0..200)
+        .map(|i| {
+            Event::new(NewEvent {
+                account_id: owner.id.clone(),
+                what: format!("event {i}"),
+            })
+        })
+        .collect();
+    assert!(events.iter().all(|e| e.event_id.get_version_num() == 7));
+    // Written in another order; read back in creation order.
+    let mut shuffled = events.clone();
+    shuffled.reverse();
+    Event::batch_put(&shuffled).send(&db).await.unwrap();
+    let read: Vec<String> = Event::query(&owner.id)
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.what)
+        .collect();
+    let made: Vec<String> = events.into_iter().map(|e| e.what).collect();
+    assert_eq!(read, made);
+}
