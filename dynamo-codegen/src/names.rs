@@ -728,7 +728,7 @@ const UPDATE_METHODS: [&str; 14] = [
 ];
 
 /// The methods every query builder has (from `query_options!`).
-const QUERY_METHODS: [&str; 12] = [
+const QUERY_METHODS: [&str; 14] = [
     "descending",
     "page_size",
     "limit",
@@ -741,6 +741,8 @@ const QUERY_METHODS: [&str; 12] = [
     "consistent",
     "filter",
     "fetch_items",
+    "delete_all",
+    "rate_limit",
 ];
 
 fn item_names(

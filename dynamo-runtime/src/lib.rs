@@ -85,7 +85,7 @@ client! {
     pub use operation::Operation;
     pub use ops::{
         BatchGet, BatchWrite, Compare, Cursor, DeleteItem, Exact, GetItem, GetProjected, Page,
-        ParallelScan, Projected, PutItem, Query, Ranged, Ranges, ReturningOld, Scan, Slot,
+        ParallelScan, Projected, PutItem, Query, Ranged, Ranges, ReadBudget, ReturningOld, Scan, Slot,
         SortKeyCondition, SortOn, Statement, TransactGet, TransactRows, TransactWrite, Update,
     };
     pub use retry::{Backoff, RetryPolicy};

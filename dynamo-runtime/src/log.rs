@@ -65,6 +65,8 @@ pub(crate) struct Meter {
     requests: AtomicU32,
     /// The bits of an `f64`.
     capacity: AtomicU64,
+    /// The read budget its requests keep to.
+    budget: Option<crate::ReadBudget>,
 }
 
 impl Meter {
@@ -74,6 +76,16 @@ impl Meter {
             start: Instant::now(),
             requests: AtomicU32::new(0),
             capacity: AtomicU64::new(0f64.to_bits()),
+            budget: None,
+        }
+    }
+
+    /// A meter whose requests keep to `budget`: each waits until the
+    /// budget is paid back, and spends what its response reports.
+    pub(crate) fn paced(span: &Span, budget: Option<&crate::ReadBudget>) -> Meter {
+        Meter {
+            budget: budget.cloned(),
+            ..Meter::new(span)
         }
     }
 
@@ -84,12 +96,18 @@ impl Meter {
         db: &Db,
         request: impl Future<Output = Result<T, SdkError<E, R>>>,
     ) -> Result<T, SdkError<E, R>> {
+        if let Some(budget) = &self.budget {
+            budget.wait().await;
+        }
         let permit = db.permit().await;
         let result = request.await;
         drop(permit);
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Ok(out) = &result {
             let units = out.consumed();
+            if let Some(budget) = &self.budget {
+                budget.spend(units);
+            }
             // Only fails when the closure returns None, which it never does.
             let _ = self
                 .capacity
@@ -104,7 +122,7 @@ impl Meter {
     /// a subscriber records this operation's span (`consumed_capacity`),
     /// since DynamoDB then adds it to every response.
     pub(crate) fn capacity(&self) -> Option<ReturnConsumedCapacity> {
-        (!self.span.is_disabled()).then_some(ReturnConsumedCapacity::Total)
+        (self.budget.is_some() || !self.span.is_disabled()).then_some(ReturnConsumedCapacity::Total)
     }
 
     /// Records the totals on the span, with `items` read or written.

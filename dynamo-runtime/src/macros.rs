@@ -331,6 +331,20 @@ macro_rules! query_options {
     (@common $query:ident, $row:ident $(, $consistent:ident)?) => {
 
         impl $query {
+            /// Keeps the query's requests under `budget`'s read units per
+            /// second; see [`Query::rate_limit`]($crate::Query::rate_limit).
+            pub fn rate_limit(self, budget: &$crate::ReadBudget) -> Self {
+                Self(self.0.rate_limit(budget))
+            }
+
+            /// Deletes every item the query matches (the partition, or
+            /// the part a sort-key condition or `limit` selects), 25 per
+            /// request, retrying unprocessed ones; returns how many. See
+            /// [`Query::delete_all`]($crate::Query::delete_all).
+            pub async fn delete_all(&self, db: &$crate::Db) -> $crate::Result<usize> {
+                self.0.delete_all(db).await
+            }
+
             /// Returns items in descending sort-key order.
             pub fn descending(self) -> Self {
                 Self(self.0.descending())

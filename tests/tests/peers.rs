@@ -124,3 +124,123 @@ async fn generated_identifiers_sort_in_creation_order() {
     let made: Vec<String> = events.into_iter().map(|e| e.what).collect();
     assert_eq!(read, made);
 }
+
+/// DynamoDB-Toolbox's `DeletePartition`: a query's `delete_all` deletes
+/// what the query names (one item type's items of the partition, a limited
+/// part of them, or every type of a collection), in batches, and says how
+/// many.
+#[tokio::test]
+async fn delete_all_deletes_what_the_query_names() {
+    use fixture::accounts::AccountAll;
+    let db = migrated("peers_delete_all").await;
+    let owner = account("ann");
+    owner.put().send(&db).await.unwrap();
+    let other = account("bob");
+    other.put().send(&db).await.unwrap();
+    let events = |account: &Account, n: usize| -> Vec<Event> {
+        (0..n)
+            .map(|i| {
+                Event::new(NewEvent {
+                    account_id: account.id.clone(),
+                    what: format!("event {i}"),
+                })
+            })
+            .collect()
+    };
+    let mine = events(&owner, 60);
+    Event::batch_put(&mine).send(&db).await.unwrap();
+    Event::batch_put(&events(&other, 3))
+        .send(&db)
+        .await
+        .unwrap();
+
+    // The oldest ten.
+    let deleted = Event::query(&owner.id)
+        .limit(10)
+        .delete_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 10);
+    let left: Vec<Event> = Event::query(&owner.id).all(&db).await.unwrap();
+    assert_eq!(left, mine[10..]);
+
+    // The rest of the account's events, over two batches; the account and
+    // the other account's events stay.
+    assert_eq!(Event::query(&owner.id).delete_all(&db).await.unwrap(), 50);
+    assert!(Event::query(&owner.id).all(&db).await.unwrap().is_empty());
+    assert!(Account::get(owner.key()).send(&db).await.unwrap().is_some());
+    assert_eq!(Event::query(&other.id).count(&db).await.unwrap(), 3);
+
+    // Every item type of the partition, through the collection.
+    assert_eq!(
+        AccountAll::query(&other.id).delete_all(&db).await.unwrap(),
+        4
+    );
+    assert!(
+        AccountAll::query(&other.id)
+            .all(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let rest: Vec<AccountAll> = AccountAll::query(&owner.id).all(&db).await.unwrap();
+    assert_eq!(rest.len(), 1, "ann's account");
+}
+
+/// PynamoDB's `rate_limit`: a read budget paces queries, counts and scans
+/// by the capacity DynamoDB reports, shared by everything given it; the
+/// results are those of an unpaced read.
+#[tokio::test]
+async fn reads_keep_to_a_shared_read_budget() {
+    use dynamo_runtime::ReadBudget;
+    let db = migrated("peers_budget").await;
+    let owner = account("ann");
+    owner.put().send(&db).await.unwrap();
+    let events: Vec<Event> = (0..60)
+        .map(|i| {
+            Event::new(NewEvent {
+                account_id: owner.id.clone(),
+                what: format!("event {i}"),
+            })
+        })
+        .collect();
+    Event::batch_put(&events).send(&db).await.unwrap();
+    assert!(ReadBudget::per_second(0.0).is_err());
+
+    let rate = 4.0;
+    let budget = ReadBudget::per_second(rate).unwrap();
+    let started = std::time::Instant::now();
+    let paced = Event::query(&owner.id)
+        .page_size(10)
+        .rate_limit(&budget)
+        .all(&db)
+        .await
+        .unwrap();
+    let counted = Event::query(&owner.id)
+        .page_size(10)
+        .rate_limit(&budget)
+        .count(&db)
+        .await
+        .unwrap();
+    let scanned = Event::scan()
+        .page_size(10)
+        .rate_limit(&budget)
+        .parallel(3)
+        .all(&db)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(paced, events, "the same items as an unpaced read");
+    assert_eq!(counted, 60);
+    assert_eq!(scanned.len(), 60);
+    // Each page of at most ten small items costs at most one unit: every
+    // unit but the last request's was paid back at the rate before the
+    // next request went out.
+    let consumed = budget.consumed();
+    assert!(consumed >= 6.0, "{consumed} units reported");
+    assert!(
+        elapsed >= (consumed - 1.0) / rate,
+        "{consumed} units in {elapsed:.2} s at {rate} units/s"
+    );
+    assert!(budget.paused() > std::time::Duration::ZERO);
+}

@@ -420,6 +420,41 @@ impl<'a, I: Item> BatchWrite<'a, I> {
     }
 }
 
+/// Deletes the items with `keys` (each a table key) in chunks of 25,
+/// retrying unprocessed requests; what is left when the retries run out,
+/// or a chunk fails, is [`Error::Unprocessed`], listing exactly those keys.
+pub(crate) async fn delete_keys(
+    db: &Db,
+    meter: &Meter,
+    table: &str,
+    keys: Vec<Attributes>,
+    item_type: &'static str,
+) -> Result<()> {
+    let requests = keys
+        .iter()
+        .map(|key| {
+            DeleteRequest::builder()
+                .set_key(Some(key.clone()))
+                .build()
+                .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                .map_err(|e| Error::config(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let keys = &keys;
+    run_chunks(
+        db,
+        Operation::BatchWriteItem,
+        table,
+        chunked(requests, WRITE_CHUNK),
+        |(first, chunk)| {
+            write_chunk(db, meter, table, chunk, item_type, move |len| {
+                keys[first..first + len].to_vec()
+            })
+        },
+    )
+    .await
+}
+
 /// The attributes a write request sends (the item of a put, the key of a
 /// delete), and which it is.
 fn written(request: &WriteRequest) -> (&Attributes, &'static str) {

@@ -2,6 +2,7 @@
 //! `delete`, `update`, their query functions and their batch functions.
 
 mod batch;
+mod budget;
 mod cursor;
 mod query;
 mod scan;
@@ -12,6 +13,7 @@ mod transact;
 mod update;
 
 pub use batch::{BatchGet, BatchWrite};
+pub use budget::ReadBudget;
 pub use cursor::Cursor;
 pub use query::{Page, Query, SortKeyCondition, query_items, query_rows};
 pub use scan::{ParallelScan, Scan};

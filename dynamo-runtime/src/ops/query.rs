@@ -337,6 +337,7 @@ struct QueryCore {
     max_items: Option<usize>,
     cursor: Option<Cursor>,
     lenient: bool,
+    budget: Option<super::ReadBudget>,
 }
 
 impl<R> Query<R> {
@@ -413,6 +414,14 @@ impl<R> Query<R> {
         self
     }
 
+    /// Keeps the query's requests (pages, counts, `delete_all`'s reads)
+    /// under `budget`'s read units per second, shared with every other
+    /// read given the same budget (PynamoDB's `rate_limit`).
+    pub fn rate_limit(mut self, budget: &super::ReadBudget) -> Self {
+        self.core.budget = Some(budget.clone());
+        self
+    }
+
     /// Makes [`send`](Self::send) return a page even when some of its rows
     /// do not decode (another writer stored a value the schema does not
     /// allow): the good items in [`Page::items`], one typed error per bad
@@ -467,6 +476,21 @@ impl<R> Query<R> {
         self.core.count(db).await
     }
 
+    /// Deletes every item the query matches (DynamoDB-Toolbox's
+    /// `DeletePartition`): the whole partition for an item type's or a
+    /// collection's query, a part of it with a sort-key condition, up to
+    /// [`limit`](Self::limit) items; only the item types of the query.
+    /// Reads the table keys page by page (filters and type checks applied
+    /// by DynamoDB) and deletes them with BatchWriteItem, 25 at a time,
+    /// retrying unprocessed requests. Returns how many items were deleted;
+    /// keys still unprocessed when the retries run out are
+    /// [`Error::Unprocessed`], which lists them (everything else named by
+    /// the query was deleted). Deletes are unconditional, so a versioned
+    /// item is deleted whatever its version.
+    pub async fn delete_all(&self, db: &Db) -> Result<usize> {
+        self.core.delete_all(db).await
+    }
+
     /// Collects up to `want` items (or one response when `None`) from
     /// `start`, with the rows that did not decode in their places.
     async fn page(
@@ -479,7 +503,7 @@ impl<R> Query<R> {
         let item_type = self.core.types.names().first().copied().unwrap_or("");
         let span = span(Operation::Query, &table, item_type);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::paced(&span, self.core.budget.as_ref());
             let parts = self.core.parts()?;
             let mut items = Vec::new();
             let mut good = 0;
@@ -552,6 +576,7 @@ impl QueryCore {
             max_items: None,
             cursor: None,
             lenient: false,
+            budget: None,
         }
     }
 
@@ -669,13 +694,75 @@ impl QueryCore {
             .set_return_consumed_capacity(meter.capacity())
     }
 
+    /// [`Query::delete_all`].
+    async fn delete_all(&self, db: &Db) -> Result<usize> {
+        let table = db.table_name(self.table);
+        let item_type = self.types.names().first().copied().unwrap_or("");
+        let span = span(Operation::BatchWriteItem, &table, item_type);
+        async {
+            let meter = Meter::paced(&span, self.budget.as_ref());
+            // The deletes are writes: not paced by a read budget.
+            let writes = Meter::new(&span);
+            let parts = self.parts()?;
+            let keys: Vec<&'static str> = self.table.key().map(|k| &*k.name).collect();
+            // The table's key, and the sort attribute exclusive bounds are
+            // told apart by.
+            let mut read: Vec<&'static str> = keys.clone();
+            read.extend(parts.drop_on.filter(|a| !read.contains(a)));
+            let projection: Vec<String> = (0..read.len()).map(|i| format!("#dk{i}")).collect();
+            let mut start = self.start_key()?;
+            let mut deleted = 0;
+            loop {
+                let remaining = self.max_items.map(|m| m.saturating_sub(deleted));
+                if remaining == Some(0) {
+                    break;
+                }
+                let mut request = self
+                    .request(db, &table, &parts, self.page_size, start.take(), &meter)
+                    .select(Select::SpecificAttributes)
+                    .projection_expression(projection.join(", "));
+                for (placeholder, name) in projection.iter().zip(&read) {
+                    request = request.expression_attribute_names(placeholder, *name);
+                }
+                let out = meter
+                    .send(db, request.send())
+                    .await
+                    .map_err(|e| sdk_error(Operation::Query, &table, item_type, e))?;
+                let found: Vec<Attributes> = out
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|raw| !self.at_bound(&parts, raw))
+                    .map(|mut raw| {
+                        raw.retain(|name, _| keys.contains(&name.as_str()));
+                        raw
+                    })
+                    .take(remaining.unwrap_or(usize::MAX))
+                    .collect();
+                let count = found.len();
+                if count > 0 {
+                    super::batch::delete_keys(db, &writes, &table, found, item_type).await?;
+                }
+                deleted += count;
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+            meter.finish(deleted);
+            Ok(deleted)
+        }
+        .instrument(span.clone())
+        .await
+    }
+
     /// [`Query::count`].
     async fn count(&self, db: &Db) -> Result<usize> {
         let table = db.table_name(self.table);
         let item_type = self.types.names().first().copied().unwrap_or("");
         let span = span(Operation::Query, &table, item_type);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::paced(&span, self.budget.as_ref());
             let parts = self.parts()?;
             let mut start = None;
             let mut count = 0;

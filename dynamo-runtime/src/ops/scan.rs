@@ -34,6 +34,7 @@ pub struct Scan<I: Item> {
     max_items: Option<usize>,
     cursor: Option<Cursor>,
     lenient: bool,
+    budget: Option<super::ReadBudget>,
     item: PhantomData<fn() -> I>,
 }
 
@@ -46,6 +47,7 @@ impl<I: Item> Default for Scan<I> {
             max_items: None,
             cursor: None,
             lenient: false,
+            budget: None,
             item: PhantomData,
         }
     }
@@ -55,6 +57,14 @@ impl<I: Item> Scan<I> {
     /// A scan of every `I`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps the scan's requests under `budget`'s read units per second,
+    /// shared with every other read given the same budget (every segment
+    /// of a [`parallel`](Self::parallel) scan too; PynamoDB's `rate_limit`).
+    pub fn rate_limit(mut self, budget: &super::ReadBudget) -> Self {
+        self.budget = Some(budget.clone());
+        self
     }
 
     /// Keeps only items that meet `condition` (applied by DynamoDB after it
@@ -187,7 +197,7 @@ impl<I: Item> Scan<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::paced(&span, self.budget.as_ref());
             let mut items = Vec::new();
             let mut good = 0;
             loop {
@@ -221,7 +231,7 @@ impl<I: Item> Scan<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::paced(&span, self.budget.as_ref());
             let mut start = None;
             let mut count = 0;
             loop {
