@@ -728,7 +728,7 @@ const UPDATE_METHODS: [&str; 14] = [
 ];
 
 /// The methods every query builder has (from `query_options!`).
-const QUERY_METHODS: [&str; 14] = [
+const QUERY_METHODS: [&str; 15] = [
     "descending",
     "page_size",
     "limit",
@@ -743,6 +743,7 @@ const QUERY_METHODS: [&str; 14] = [
     "fetch_items",
     "delete_all",
     "rate_limit",
+    "before",
 ];
 
 fn item_names(

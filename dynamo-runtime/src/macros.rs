@@ -367,6 +367,13 @@ macro_rules! query_options {
                 Self(self.0.after(cursor))
             }
 
+            /// Makes `send` return the page just before `cursor` (a page's
+            /// `before`), in the query's order; see
+            /// [`Query::before`]($crate::Query::before).
+            pub fn before(self, cursor: $crate::Cursor) -> Self {
+                Self(self.0.before(cursor))
+            }
+
             /// Makes `send` return the rows that do not decode as errors
             /// beside the good items instead of failing; see
             /// [`Query::lenient`]($crate::Query::lenient).

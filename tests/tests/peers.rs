@@ -244,3 +244,105 @@ async fn reads_keep_to_a_shared_read_budget() {
     );
     assert!(budget.paused() > std::time::Duration::ZERO);
 }
+
+/// OneTable's `prev`: a page's `before` reads the page before it, in the
+/// query's order (ascending and descending), and that page's cursors lead
+/// forward and further back.
+#[tokio::test]
+async fn a_page_before_reads_backward_in_the_query_order() {
+    let db = migrated("peers_before").await;
+    let owner = account("ann");
+    let events: Vec<Event> = (0..25)
+        .map(|i| {
+            Event::new(NewEvent {
+                account_id: owner.id.clone(),
+                what: format!("event {i}"),
+            })
+        })
+        .collect();
+    Event::batch_put(&events).send(&db).await.unwrap();
+    let what = |page: &dynamo_runtime::Page<Event>| -> Vec<String> {
+        page.items.iter().map(|e| e.what.clone()).collect()
+    };
+    let expect = |range: std::ops::Range<usize>| -> Vec<String> {
+        events[range].iter().map(|e| e.what.clone()).collect()
+    };
+    let q = || Event::query(&owner.id).limit(10);
+
+    let first = q().send(&db).await.unwrap();
+    assert_eq!(what(&first), expect(0..10));
+    assert_eq!(first.before, None, "the first page starts the results");
+    let second = q()
+        .after(first.cursor.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&second), expect(10..20));
+    let third = q()
+        .after(second.cursor.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&third), expect(20..25));
+
+    // Back from the third page: the second, then the first, in order.
+    let back = q()
+        .before(third.before.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&back), expect(10..20));
+    let back2 = q()
+        .before(back.before.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&back2), expect(0..10));
+    // Forward again from a page read backward.
+    let forward = q()
+        .after(back2.cursor.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&forward), expect(10..20));
+    // Before the first item there is nothing.
+    if let Some(start) = back2.before.clone() {
+        let none = q().before(start).send(&db).await.unwrap();
+        assert!(none.items.is_empty());
+        assert_eq!(none.before, None);
+    }
+    // A smaller page back takes the items just before the cursor.
+    let two = Event::query(&owner.id)
+        .limit(2)
+        .before(third.before.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&two), expect(18..20));
+
+    // Descending: the page before is the later items, still descending.
+    let desc = || Event::query(&owner.id).descending().limit(10);
+    let d1 = desc().send(&db).await.unwrap();
+    let d2 = desc()
+        .after(d1.cursor.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    let d_back = desc()
+        .before(d2.before.clone().unwrap())
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(what(&d_back), what(&d1));
+
+    // Only `send` reads backward.
+    let error = q()
+        .before(third.before.unwrap())
+        .all(&db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, dynamo_runtime::Error::InvalidRequest { .. }),
+        "{error:?}"
+    );
+}

@@ -265,6 +265,10 @@ pub struct Page<I> {
     /// Where the next page starts (after the bad rows too); `None` when
     /// there are no more items.
     pub cursor: Option<Cursor>,
+    /// Where the page before this one ends, for a query's
+    /// [`before`](Query::before) (OneTable's `prev`): `None` for a page
+    /// that starts the results (no cursor given, or nothing before it).
+    pub before: Option<Cursor>,
 }
 
 /// The rows of one page in order, each decoded or a typed error, and the
@@ -288,6 +292,7 @@ pub(crate) fn into_page<R>(rows: Rows<R>, lenient: bool) -> Result<Page<R>> {
         items,
         errors,
         cursor: last_key.as_ref().map(Cursor::from_key),
+        before: None,
     })
 }
 
@@ -298,6 +303,7 @@ pub(crate) fn empty_page<R>(cursor: Option<&Cursor>) -> Page<R> {
         items: Vec::new(),
         errors: Vec::new(),
         cursor: cursor.cloned(),
+        before: cursor.cloned(),
     }
 }
 
@@ -336,6 +342,8 @@ struct QueryCore {
     page_size: Option<i32>,
     max_items: Option<usize>,
     cursor: Option<Cursor>,
+    /// Read the page that ends before this position, backward.
+    before: Option<Cursor>,
     lenient: bool,
     budget: Option<super::ReadBudget>,
 }
@@ -411,6 +419,20 @@ impl<R> Query<R> {
     /// Resumes after the position `cursor` from an earlier page.
     pub fn after(mut self, cursor: Cursor) -> Self {
         self.core.cursor = Some(cursor);
+        self.core.before = None;
+        self
+    }
+
+    /// Makes [`send`](Self::send) return the page that ends just before
+    /// `cursor` (a page's [`before`](Page::before)), its items in the
+    /// query's order (OneTable's `prev`): with [`limit`](Self::limit), up to
+    /// that many. The page's `cursor` reads forward from its last item
+    /// again, and its `before` goes one more page back (`None` at the
+    /// start). Only `send` reads backward; `all` and `stream` fail with
+    /// [`Error::InvalidRequest`].
+    pub fn before(mut self, cursor: Cursor) -> Self {
+        self.core.before = Some(cursor);
+        self.core.cursor = None;
         self
     }
 
@@ -441,12 +463,43 @@ impl<R> Query<R> {
     /// the query started [`after`](Self::after).
     pub async fn send(&self, db: &Db) -> Result<Page<R>> {
         if self.core.max_items == Some(0) {
-            return Ok(empty_page(self.core.cursor.as_ref()));
+            return Ok(empty_page(
+                self.core.cursor.as_ref().or(self.core.before.as_ref()),
+            ));
         }
+        if let Some(before) = &self.core.before {
+            // Backward from the cursor, then back into the query's order.
+            let start = before.to_key(&self.core.key_names())?;
+            let mut last = None;
+            let (mut rows, more) = self
+                .page_in(db, Some(start), self.core.max_items, true, &mut last)
+                .await?;
+            rows.reverse();
+            let mut page = into_page((rows, None), self.core.lenient)?;
+            page.cursor = last.as_ref().map(Cursor::from_key);
+            page.before = more.as_ref().map(Cursor::from_key);
+            return Ok(page);
+        }
+        let mut first = None;
         let rows = self
-            .page(db, self.core.start_key()?, self.core.max_items)
+            .page_in(
+                db,
+                self.core.start_key()?,
+                self.core.max_items,
+                false,
+                &mut first,
+            )
             .await?;
-        into_page(rows, self.core.lenient)
+        let mut page = into_page(rows, self.core.lenient)?;
+        // A page read after a cursor may have rows before it.
+        if let Some(after) = &self.core.cursor {
+            page.before = Some(
+                first
+                    .as_ref()
+                    .map_or_else(|| after.clone(), Cursor::from_key),
+            );
+        }
+        Ok(page)
     }
 
     /// Runs the query to its end (or to [`limit`](Self::limit) items) and
@@ -496,8 +549,21 @@ impl<R> Query<R> {
     async fn page(
         &self,
         db: &Db,
+        start: Option<Attributes>,
+        want: Option<usize>,
+    ) -> Result<Rows<R>> {
+        self.page_in(db, start, want, false, &mut None).await
+    }
+
+    /// [`page`](Self::page), read against the query's order when `reverse`;
+    /// `first` gets the position of the first row returned.
+    async fn page_in(
+        &self,
+        db: &Db,
         mut start: Option<Attributes>,
         want: Option<usize>,
+        reverse: bool,
+        first: &mut Option<Attributes>,
     ) -> Result<Rows<R>> {
         let table = db.table_name(self.core.table);
         let item_type = self.core.types.names().first().copied().unwrap_or("");
@@ -514,7 +580,8 @@ impl<R> Query<R> {
                 let limit = request_limit(self.core.page_size, remaining);
                 let request = self
                     .core
-                    .request(db, &table, &parts, limit, start.take(), &meter);
+                    .request(db, &table, &parts, limit, start.take(), &meter)
+                    .scan_index_forward(self.core.descending == reverse);
                 let out = meter
                     .send(db, request.send())
                     .await
@@ -522,6 +589,9 @@ impl<R> Query<R> {
                 for raw in out.items.unwrap_or_default() {
                     if self.core.at_bound(&parts, &raw) {
                         continue;
+                    }
+                    if first.is_none() {
+                        *first = Some(self.core.position(&raw));
                     }
                     match (self.decode)(raw) {
                         Ok(None) => {}
@@ -575,16 +645,32 @@ impl QueryCore {
             page_size: None,
             max_items: None,
             cursor: None,
+            before: None,
             lenient: false,
             budget: None,
         }
     }
 
     fn start_key(&self) -> Result<Option<Attributes>> {
+        if self.before.is_some() {
+            return Err(Error::InvalidRequest {
+                operation: Operation::Query,
+                reason: "`before` reads the one page before a cursor: use `send`".to_owned(),
+            });
+        }
         self.cursor
             .as_ref()
             .map(|c| c.to_key(&self.key_names()))
             .transpose()
+    }
+
+    /// The position of a returned row: its key attributes (the table's,
+    /// and the index's for an index query).
+    fn position(&self, raw: &Attributes) -> Attributes {
+        self.key_names()
+            .into_iter()
+            .filter_map(|name| raw.get(name).map(|v| (name.to_owned(), v.clone())))
+            .collect()
     }
 
     /// The attributes of a position in the results: the table's key, plus
