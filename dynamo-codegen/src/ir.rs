@@ -267,6 +267,8 @@ pub struct Item {
     pub previous: Previous,
     /// Rust attributes the schema adds to this item's struct.
     pub attributes: Vec<String>,
+    /// `hooks = true`: writes and reads call the app's `ItemHooks`.
+    pub hooks: bool,
 }
 
 /// Names and values stored items may still have from before a data step

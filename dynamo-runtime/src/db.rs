@@ -35,6 +35,7 @@ pub struct Db {
     /// The AWS configuration a [`DbBuilder`] loaded (for clients of other
     /// services, such as DynamoDB Streams).
     sdk_config: Option<Arc<aws_config::SdkConfig>>,
+    hooks: Option<crate::hooks::Hooks>,
 }
 
 impl Db {
@@ -66,7 +67,23 @@ impl Db {
             concurrency: DEFAULT_CONCURRENCY,
             in_flight: None,
             sdk_config: None,
+            hooks: None,
         }
+    }
+
+    /// Returns this handle (and its clones) calling `hooks` around every
+    /// request of an item operation it sends (gets, puts, updates,
+    /// deletes, queries, scans, batches, transactions, PartiQL); a handle
+    /// without hooks pays nothing for them.
+    #[must_use]
+    pub fn with_hooks(mut self, hooks: impl crate::DbHooks) -> Db {
+        self.hooks = Some(crate::hooks::Hooks(Arc::new(hooks)));
+        self
+    }
+
+    /// The handle's hooks, if any.
+    pub(crate) fn hooks(&self) -> Option<&dyn crate::DbHooks> {
+        self.hooks.as_ref().map(|h| &*h.0)
     }
 
     /// Returns this handle with another retry policy for unprocessed batch
@@ -207,6 +224,7 @@ pub struct DbBuilder {
     concurrency: Option<usize>,
     max_in_flight: Option<usize>,
     sdk_max_attempts: Option<u32>,
+    hooks: Option<crate::hooks::Hooks>,
 }
 
 impl DbBuilder {
@@ -267,6 +285,13 @@ impl DbBuilder {
         self
     }
 
+    /// Calls `hooks` around every request of the handle; see
+    /// [`Db::with_hooks`].
+    pub fn hooks(mut self, hooks: impl crate::DbHooks) -> Self {
+        self.hooks = Some(crate::hooks::Hooks(Arc::new(hooks)));
+        self
+    }
+
     /// Loads the AWS configuration and builds the client.
     pub async fn build(self) -> Result<Db> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
@@ -306,6 +331,7 @@ impl DbBuilder {
         if let Some(requests) = self.max_in_flight {
             db = db.with_max_in_flight(requests);
         }
+        db.hooks = self.hooks;
         match self.namespace {
             Some(namespace) => db.with_namespace(namespace),
             None => Ok(db),

@@ -52,6 +52,16 @@ pub enum Error {
         /// The read-only attribute the write would change.
         attribute: &'static str,
     },
+    /// An item type's `ItemHooks::before_write` refused the write; nothing
+    /// was sent.
+    #[error("the before-write hook of `{item_type}` refused the write: {source}")]
+    Hook {
+        /// The item type.
+        item_type: &'static str,
+        /// The hook's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// DynamoDB throttled the request on every attempt the SDK made (the
     /// table's or index's capacity, or an account limit, was exceeded).
     #[error(

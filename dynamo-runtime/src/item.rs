@@ -96,6 +96,13 @@ pub trait Item: Sized + Send + Sync + 'static {
         Ok(())
     }
 
+    /// Runs the app's [`ItemHooks::before_write`] for a type with
+    /// `hooks = true`; every write of a whole item (put, batch put,
+    /// transaction put) calls it after `validate`.
+    fn before_write(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The version this item was read (or created) with.
     fn version(&self) -> Option<u64> {
         None
@@ -161,4 +168,46 @@ impl From<Attributes> for Unmodeled {
     fn from(attributes: Attributes) -> Self {
         Unmodeled(attributes)
     }
+}
+
+/// What an app runs around the writes and reads of an item type whose
+/// schema says `hooks = true` (the Java Enhanced Client's extensions,
+/// Dynamoid's callbacks, PynamoDB's signals), typed by the item. The
+/// generated code calls it only for such types, so a type without hooks
+/// pays nothing; a type with `hooks = true` and no implementation does not
+/// compile.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `hooks = true` in its schema, but no `ItemHooks`",
+    label = "writes and reads of `{Self}` call its hooks",
+    note = "implement `dynamo_runtime::ItemHooks for {Self}` (both methods have defaults), or remove `hooks = true`"
+)]
+pub trait ItemHooks: Item {
+    /// Before every write of a whole item (put, batch put, transaction
+    /// put), after its `validate` rules passed: an error stops the write
+    /// (and the rest of a batch or transaction) before anything is sent,
+    /// as [`Error::Hook`](crate::Error::Hook). Updates carry no item and do
+    /// not call it.
+    fn before_write(&self) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(())
+    }
+
+    /// After every read that decodes an item of the type (get, queries,
+    /// scans, batch and transaction gets, collections, stream records).
+    fn after_read(&mut self) {}
+}
+
+/// Generated `before_write` of a type with `hooks = true`.
+#[doc(hidden)]
+pub fn before_write<I: ItemHooks>(item: &I) -> Result<()> {
+    ItemHooks::before_write(item).map_err(|source| crate::Error::Hook {
+        item_type: I::TYPE_NAME,
+        source,
+    })
+}
+
+/// Generated end of `decode` of a type with `hooks = true`.
+#[doc(hidden)]
+pub fn after_read<I: ItemHooks>(mut item: I) -> Result<I> {
+    item.after_read();
+    Ok(item)
 }

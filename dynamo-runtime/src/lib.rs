@@ -40,6 +40,8 @@ mod error;
 #[cfg(feature = "client")]
 pub mod expr;
 #[cfg(feature = "client")]
+mod hooks;
+#[cfg(feature = "client")]
 mod item;
 #[cfg(feature = "client")]
 mod key;
@@ -79,7 +81,8 @@ client! {
     };
     pub use expr::{Condition, Fixed, IntoValue, Optional, Path, Settable};
     pub use futures_core::Stream;
-    pub use item::{Item, Key, Unmodeled, Version};
+    pub use hooks::{DbHooks, Received, Sending};
+    pub use item::{Item, ItemHooks, Key, Unmodeled, Version};
     pub use jiff::{Timestamp, civil::Date};
     pub use key::{KeyPart, KeyTemplate, RenderedKey, SortKey};
     pub use operation::Operation;
@@ -107,6 +110,7 @@ client! {
         pub use crate::codec::{
             Decoder, Encoder, Transformed, item_type, key_attributes, transform,
         };
+        pub use crate::item::{after_read, before_write};
         pub use crate::key::{KeyFields, RowError};
         pub use crate::ops::{SortKeyed, UpdateActions, query_items, query_rows};
         pub use crate::stream::{one_key, unknown_item_type};

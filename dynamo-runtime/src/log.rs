@@ -59,7 +59,8 @@ pub(crate) fn span(operation: Operation, table: &str, item_type: &'static str) -
 /// Counts the requests and capacity of one operation (whose requests may
 /// be in flight together) and records them on its span when it ends.
 #[derive(Debug)]
-pub(crate) struct Meter {
+pub(crate) struct Meter<'a> {
+    target: Target<'a>,
     span: Span,
     start: Instant,
     requests: AtomicU32,
@@ -69,9 +70,27 @@ pub(crate) struct Meter {
     budget: Option<crate::ReadBudget>,
 }
 
-impl Meter {
-    pub(crate) fn new(span: &Span) -> Meter {
+/// What a meter's requests are, for the handle's hooks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub(crate) operation: Operation,
+    pub(crate) table: &'a str,
+    pub(crate) item_type: &'a str,
+}
+
+impl<'a> Meter<'a> {
+    pub(crate) fn new(
+        span: &Span,
+        operation: Operation,
+        table: &'a str,
+        item_type: &'a str,
+    ) -> Meter<'a> {
         Meter {
+            target: Target {
+                operation,
+                table,
+                item_type,
+            },
             span: span.clone(),
             start: Instant::now(),
             requests: AtomicU32::new(0),
@@ -82,10 +101,16 @@ impl Meter {
 
     /// A meter whose requests keep to `budget`: each waits until the
     /// budget is paid back, and spends what its response reports.
-    pub(crate) fn paced(span: &Span, budget: Option<&crate::ReadBudget>) -> Meter {
+    pub(crate) fn paced(
+        span: &Span,
+        operation: Operation,
+        table: &'a str,
+        item_type: &'a str,
+        budget: Option<&crate::ReadBudget>,
+    ) -> Meter<'a> {
         Meter {
             budget: budget.cloned(),
-            ..Meter::new(span)
+            ..Meter::new(span, operation, table, item_type)
         }
     }
 
@@ -100,8 +125,32 @@ impl Meter {
             budget.wait().await;
         }
         let permit = db.permit().await;
+        let Target {
+            operation,
+            table,
+            item_type,
+        } = self.target;
+        let hooks = db.hooks();
+        let sent = hooks.map(|hooks| {
+            hooks.before_send(&crate::Sending {
+                operation,
+                table,
+                item_type,
+            });
+            Instant::now()
+        });
         let result = request.await;
         drop(permit);
+        if let (Some(hooks), Some(sent)) = (hooks, sent) {
+            hooks.after_receive(&crate::Received {
+                operation,
+                table,
+                item_type,
+                consumed_capacity: result.as_ref().map_or(0.0, |out| out.consumed()),
+                latency: sent.elapsed(),
+                succeeded: result.is_ok(),
+            });
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Ok(out) = &result {
             let units = out.consumed();

@@ -60,6 +60,32 @@ pub mod fixtures {
     );
 }
 
+/// The app side of the `peer_features` fixture's `hooks = true` item type
+/// (`Note`): a write hook that counts notes written and refuses a note
+/// holding a secret, and a read hook that trims what other writers left.
+pub mod note_hooks {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::fixtures::peer_features::accounts::Note;
+
+    /// Notes the write hook let through.
+    pub static WRITTEN: AtomicUsize = AtomicUsize::new(0);
+
+    impl dynamo_runtime::ItemHooks for Note {
+        fn before_write(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            if self.body.contains("secret") {
+                return Err(format!("note {} holds a secret", self.id).into());
+            }
+            WRITTEN.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+
+        fn after_read(&mut self) {
+            self.body = self.body.trim().to_owned();
+        }
+    }
+}
+
 /// The functions of the fixtures' `transform` steps.
 pub mod upgrades {
     use crate::fixtures::evolve_transform_after::{migrations::before_0002, shop};

@@ -116,19 +116,16 @@ async fn a_new_crate_outside_the_workspace_builds_and_runs_after_init() {
     assert_eq!(indexes, ["by_due"]);
 }
 
-/// A schema with `serde = true` in a crate whose runtime lacks the `serde`
-/// feature: the first error says which feature to turn on, instead of only
-/// an unresolved path in every derive.
-#[test]
-fn a_missing_runtime_feature_is_one_clear_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+/// A crate outside the workspace in `dir`, named `name`, generating its
+/// client from `schema` (`schemas/notes.toml`) with `lib` as its
+/// `src/lib.rs`.
+fn outside_crate(dir: &std::path::Path, name: &str, schema: &str, lib: &str) {
     std::fs::create_dir_all(dir.join("schemas")).unwrap();
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"featureless\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
              [dependencies]\ndynamo-runtime = {{ path = {:?} }}\n\n\
              [build-dependencies]\ndynamo-codegen = {{ path = {:?}, default-features = false }}\n",
             repo().join("dynamo-runtime"),
@@ -141,17 +138,48 @@ fn a_missing_runtime_feature_is_one_clear_error() {
         "fn main() { dynamo_codegen::Builder::new().compile().unwrap_or_else(|e| panic!(\"{e:?}\")); }\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.join("src/lib.rs"),
+    std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+    std::fs::write(dir.join("schemas/notes.toml"), schema).unwrap();
+}
+
+/// An item type with `hooks = true` whose crate does not implement
+/// `ItemHooks` for it fails to compile, saying so.
+#[test]
+fn hooks_without_an_implementation_are_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    outside_crate(
+        dir,
+        "hookless",
+        "[table]\nname = \"notes\"\npartition_key = \"pk\"\n\n[item.Note]\nhooks = true\n\n\
+         [item.Note.keys]\npk = \"NOTE#{id}\"\n\n[item.Note.fields]\nid = \"string\"\n",
         "//! A crate.\ndynamo_runtime::include_schema!();\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("schemas/notes.toml"),
+    );
+    let build = dynamo_tests::try_build_outside(dir);
+    assert!(!build.status.success());
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        stderr
+            .contains("error[E0277]: `Note` has `hooks = true` in its schema, but no `ItemHooks`")
+            && stderr.contains("implement `dynamo_runtime::ItemHooks for Note`"),
+        "{stderr}"
+    );
+}
+
+/// A schema with `serde = true` in a crate whose runtime lacks the `serde`
+/// feature: the first error says which feature to turn on, instead of only
+/// an unresolved path in every derive.
+#[test]
+fn a_missing_runtime_feature_is_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    outside_crate(
+        dir,
+        "featureless",
         "[table]\nname = \"notes\"\npartition_key = \"pk\"\nserde = true\n\n\
          [item.Note.keys]\npk = \"NOTE#{id}\"\n\n[item.Note.fields]\nid = \"string\"\n",
-    )
-    .unwrap();
+        "//! A crate.\ndynamo_runtime::include_schema!();\n",
+    );
     let build = dynamo_tests::try_build_outside(dir);
     assert!(!build.status.success());
     let stderr = String::from_utf8_lossy(&build.stderr);

@@ -346,3 +346,133 @@ async fn a_page_before_reads_backward_in_the_query_order() {
         "{error:?}"
     );
 }
+
+/// Hooks (Java Enhanced Client extensions, Dynamoid callbacks, PynamoDB
+/// signals): an item type's `ItemHooks` (with `hooks = true`) run before
+/// every write of a whole item and after every read, and a `Db`'s
+/// `DbHooks` around every request, typed by operation, table and item
+/// type.
+#[tokio::test]
+async fn item_and_db_hooks_run_around_writes_reads_and_requests() {
+    use std::sync::{Arc, Mutex, atomic::Ordering};
+
+    use dynamo_runtime::{DbHooks, Operation, Received, Sending};
+    use dynamo_tests::note_hooks::WRITTEN;
+    use fixture::accounts::Note;
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+    impl DbHooks for Recorder {
+        fn before_send(&self, r: &Sending<'_>) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("send {} {}", r.operation, r.item_type));
+        }
+        fn after_receive(&self, r: &Received<'_>) {
+            let outcome = if r.succeeded { "ok" } else { "failed" };
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("receive {} {outcome}", r.operation));
+            assert!(r.table.ends_with("accounts"), "{}", r.table);
+        }
+    }
+
+    let recorder = Recorder::default();
+    let db = migrated("peers_hooks").await.with_hooks(recorder.clone());
+    let note = |id: &str, body: &str| Note {
+        id: id.into(),
+        body: body.into(),
+        unmodeled: Default::default(),
+    };
+
+    let before = WRITTEN.load(Ordering::SeqCst);
+    note("n1", "hello").put().send(&db).await.unwrap();
+    Note::batch_put(&[note("n2", "a"), note("n3", "b")])
+        .send(&db)
+        .await
+        .unwrap();
+    db.transact().put(&note("n4", "c")).send().await.unwrap();
+    assert_eq!(
+        WRITTEN.load(Ordering::SeqCst) - before,
+        4,
+        "every put ran the hook"
+    );
+
+    // A refused write sends nothing: not alone, not in a batch.
+    let error = note("n5", "my secret").put().send(&db).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            dynamo_runtime::Error::Hook {
+                item_type: "Note",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("note n5 holds a secret"),
+        "{error}"
+    );
+    let error = Note::batch_put(&[note("n6", "fine"), note("n7", "secret")])
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, dynamo_runtime::Error::Hook { .. }),
+        "{error:?}"
+    );
+    for id in ["n5", "n6", "n7"] {
+        let key = fixture::accounts::NoteKey { id: id.into() };
+        assert!(Note::get(key).send(&db).await.unwrap().is_none(), "{id}");
+    }
+
+    // Another writer's untidy note reads back tidied, by get and query.
+    use aws_sdk_dynamodb::types::AttributeValue;
+    db.client()
+        .put_item()
+        .table_name(db.physical_name("accounts"))
+        .item("pk", AttributeValue::S("NOTE#n8".into()))
+        .item("sk", AttributeValue::S("NOTE".into()))
+        .item("_type", AttributeValue::S("Note".into()))
+        .item("id", AttributeValue::S("n8".into()))
+        .item("body", AttributeValue::S("  untidy  ".into()))
+        .send()
+        .await
+        .unwrap();
+    let key = fixture::accounts::NoteKey { id: "n8".into() };
+    assert_eq!(
+        Note::get(key).send(&db).await.unwrap().unwrap().body,
+        "untidy"
+    );
+    assert_eq!(Note::query("n8").all(&db).await.unwrap()[0].body, "untidy");
+
+    // The Db's hooks saw each request, in order, typed.
+    let seen = recorder.0.lock().unwrap().clone();
+    assert_eq!(
+        seen[..6],
+        [
+            "send PutItem Note",
+            "receive PutItem ok",
+            "send BatchWriteItem Note",
+            "receive BatchWriteItem ok",
+            "send TransactWriteItems ",
+            "receive TransactWriteItems ok",
+        ]
+    );
+    assert!(seen.contains(&format!("send {} Note", Operation::Query)));
+    // A failed conditional write is received as failed.
+    recorder.0.lock().unwrap().clear();
+    let _ = note("n1", "again")
+        .put()
+        .if_not_exists()
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        ["send PutItem Note", "receive PutItem failed"]
+    );
+}

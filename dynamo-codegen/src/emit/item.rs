@@ -345,13 +345,19 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         });
         quote!(item.finish_previous::<Self>(&[#(#checked),*], &[#(#previous),*])?)
     };
+    // `hooks = true`: the app's `after_read` sees every item read.
+    let done = if item.hooks {
+        quote!(dynamo::__private::after_read(value))
+    } else {
+        quote!(Ok(value))
+    };
     let (encoder, decoded) = if cx.table().keep_unmodeled {
         (
             quote!(dynamo::__private::Encoder::item_with::<Self>(#capacity, &self.unmodeled)),
             quote! {
                 let mut value = Self { #(#decode)* unmodeled: dynamo::Unmodeled::default() };
                 value.unmodeled = #finish;
-                Ok(value)
+                #done
             },
         )
     } else {
@@ -360,7 +366,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             quote! {
                 let value = Self { #(#decode)* };
                 #finish;
-                Ok(value)
+                #done
             },
         )
     };
@@ -440,6 +446,13 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             .map(|(a, o, n)| quote!((#a, #o, #n)));
         quote!(const PREVIOUS_VALUES: &'static [(&'static str, &'static str, &'static str)] = &[#(#values),*];)
     });
+    let hooks = item.hooks.then(|| {
+        quote! {
+            fn before_write(&self) -> dynamo::Result<()> {
+                dynamo::__private::before_write(self)
+            }
+        }
+    });
     let read_only: Vec<&str> = item
         .fields
         .iter()
@@ -481,6 +494,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             }
 
             #validate
+            #hooks
         }
     }
 }

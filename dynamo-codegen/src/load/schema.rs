@@ -400,6 +400,9 @@ pub struct RawItem {
     /// Rust attributes added to the item's struct only (see
     /// `[table.attributes]` for every item type, keys and more).
     pub attributes: Option<Sp<Vec<Sp<String>>>>,
+    /// `hooks = true`: the app implements `dynamo_runtime::ItemHooks` for
+    /// the type, called before every write of an item and after every read.
+    pub hooks: Option<Sp<bool>>,
 }
 
 /// A field: `"string"` or `{ type = "string", optional = true, ... }`.

@@ -283,6 +283,7 @@ fn item(
         attributes: raw.attributes.as_ref().map_or_else(Vec::new, |list| {
             super::attributes::list(cx, ir::TypeKind::Items, list.get())
         }),
+        hooks: raw.hooks.as_ref().is_some_and(|h| *h.get()),
     };
     item.updates = facts::updates(&item);
     (Some(item), scope)

@@ -155,7 +155,7 @@ impl<I: Item> BatchGet<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::BatchGetItem, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::BatchGetItem, &table, I::TYPE_NAME);
             let encoded = self
                 .keys
                 .iter()
@@ -236,7 +236,7 @@ fn chunked<T>(items: Vec<T>, size: usize) -> Vec<(usize, Vec<T>)> {
 /// values), and kept to name them in the error should the request fail.
 async fn get_chunk(
     db: &Db,
-    meter: &Meter,
+    meter: &Meter<'_>,
     table: &str,
     keys: &[Attributes],
     consistent: bool,
@@ -349,7 +349,7 @@ impl<'a, I: Item> BatchWrite<'a, I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::BatchWriteItem, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::BatchWriteItem, &table, I::TYPE_NAME);
             if I::VERSION.is_some() {
                 return Err(Error::InvalidRequest {
                     operation: Operation::BatchWriteItem,
@@ -363,6 +363,7 @@ impl<'a, I: Item> BatchWrite<'a, I> {
             let mut requests = Vec::with_capacity(self.puts.len() + self.deletes.len());
             for item in &self.puts {
                 item.validate()?;
+                item.before_write()?;
                 let put = PutRequest::builder()
                     .set_item(Some(item.encode_for_write(now)?))
                     .build()
@@ -425,7 +426,7 @@ impl<'a, I: Item> BatchWrite<'a, I> {
 /// or a chunk fails, is [`Error::Unprocessed`], listing exactly those keys.
 pub(crate) async fn delete_keys(
     db: &Db,
-    meter: &Meter,
+    meter: &Meter<'_>,
     table: &str,
     keys: Vec<Attributes>,
     item_type: &'static str,
@@ -471,7 +472,7 @@ fn written(request: &WriteRequest) -> (&Attributes, &'static str) {
 /// should it fail, to name them in the error.
 async fn write_chunk(
     db: &Db,
-    meter: &Meter,
+    meter: &Meter<'_>,
     table: &str,
     requests: Vec<WriteRequest>,
     item_type: &'static str,

@@ -569,7 +569,13 @@ impl<R> Query<R> {
         let item_type = self.core.types.names().first().copied().unwrap_or("");
         let span = span(Operation::Query, &table, item_type);
         async {
-            let meter = Meter::paced(&span, self.core.budget.as_ref());
+            let meter = Meter::paced(
+                &span,
+                Operation::Query,
+                &table,
+                item_type,
+                self.core.budget.as_ref(),
+            );
             let parts = self.core.parts()?;
             let mut items = Vec::new();
             let mut good = 0;
@@ -763,7 +769,7 @@ impl QueryCore {
         parts: &Parts,
         limit: Option<i32>,
         start: Option<Attributes>,
-        meter: &Meter,
+        meter: &Meter<'_>,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         db.client()
             .query()
@@ -786,9 +792,15 @@ impl QueryCore {
         let item_type = self.types.names().first().copied().unwrap_or("");
         let span = span(Operation::BatchWriteItem, &table, item_type);
         async {
-            let meter = Meter::paced(&span, self.budget.as_ref());
+            let meter = Meter::paced(
+                &span,
+                Operation::BatchWriteItem,
+                &table,
+                item_type,
+                self.budget.as_ref(),
+            );
             // The deletes are writes: not paced by a read budget.
-            let writes = Meter::new(&span);
+            let writes = Meter::new(&span, Operation::BatchWriteItem, &table, item_type);
             let parts = self.parts()?;
             let keys: Vec<&'static str> = self.table.key().map(|k| &*k.name).collect();
             // The table's key, and the sort attribute exclusive bounds are
@@ -848,7 +860,13 @@ impl QueryCore {
         let item_type = self.types.names().first().copied().unwrap_or("");
         let span = span(Operation::Query, &table, item_type);
         async {
-            let meter = Meter::paced(&span, self.budget.as_ref());
+            let meter = Meter::paced(
+                &span,
+                Operation::Query,
+                &table,
+                item_type,
+                self.budget.as_ref(),
+            );
             let parts = self.parts()?;
             let mut start = None;
             let mut count = 0;

@@ -164,7 +164,7 @@ impl<I: Item> Scan<I> {
         db: &Db,
         table: &str,
         segment: Option<(i32, i32)>,
-        meter: &Meter,
+        meter: &Meter<'_>,
     ) -> ScanFluentBuilder {
         let mut expr = Expr::new();
         let filter = filter_text(
@@ -197,7 +197,13 @@ impl<I: Item> Scan<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::paced(&span, self.budget.as_ref());
+            let meter = Meter::paced(
+                &span,
+                Operation::Scan,
+                &table,
+                I::TYPE_NAME,
+                self.budget.as_ref(),
+            );
             let mut items = Vec::new();
             let mut good = 0;
             loop {
@@ -231,7 +237,13 @@ impl<I: Item> Scan<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::paced(&span, self.budget.as_ref());
+            let meter = Meter::paced(
+                &span,
+                Operation::Scan,
+                &table,
+                I::TYPE_NAME,
+                self.budget.as_ref(),
+            );
             let mut start = None;
             let mut count = 0;
             loop {

@@ -79,7 +79,7 @@ impl<I: Item> GetItem<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::GetItem, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::GetItem, &table, I::TYPE_NAME);
             let mut expr = Expr::new();
             let projection = (!projection.is_empty()).then(|| {
                 projection
@@ -263,8 +263,9 @@ impl<'a, I: Item> PutItem<'a, I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::PutItem, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::PutItem, &table, I::TYPE_NAME);
             self.item.validate()?;
+            self.item.before_write()?;
             let mut expr = Expr::new();
             let mut conditions = Conditions::default();
             if self.if_not_exists {
@@ -395,7 +396,7 @@ impl<I: Item> DeleteItem<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::DeleteItem, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::DeleteItem, &table, I::TYPE_NAME);
             let mut expr = Expr::new();
             let condition = self.condition(&mut expr);
             let request = db

@@ -93,7 +93,7 @@ impl<I: Item> Statement<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::ExecuteStatement, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::ExecuteStatement, &table, I::TYPE_NAME);
             let text = self.text(db);
             let mut rows = Vec::new();
             let mut next = None;

@@ -118,6 +118,7 @@ impl<'db> TransactWrite<'db> {
         let key = item.key();
         self.push::<I>(&key, item.version(), |table, _| {
             item.validate()?;
+            item.before_write()?;
             let mut expr = Expr::new();
             let mut conditions = Conditions::default();
             if let Some(version) = item.version() {
@@ -225,7 +226,8 @@ impl<'db> TransactWrite<'db> {
     /// policy says) only when every reason is a conflict with another
     /// transaction, which DynamoDB reports before applying anything.
     pub async fn send(self) -> Result<()> {
-        let span = span(Operation::TransactWriteItems, &tables(&self.checks), "");
+        let names = tables(&self.checks);
+        let span = span(Operation::TransactWriteItems, &names, "");
         async {
             if let Some(error) = self.error {
                 return Err(error);
@@ -233,7 +235,7 @@ impl<'db> TransactWrite<'db> {
             if self.actions.is_empty() {
                 return Ok(());
             }
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::TransactWriteItems, &names, "");
             let request = || {
                 self.db
                     .client()
@@ -274,7 +276,7 @@ fn tables(checks: &[Check]) -> String {
 /// other cancellation becomes `canceled(reasons)`.
 async fn send_transaction<T: Consumed, E, R, Fut>(
     db: &Db,
-    meter: &Meter,
+    meter: &Meter<'_>,
     operation: Operation,
     checks: &[Check],
     request: impl Fn() -> Fut,
@@ -423,7 +425,8 @@ impl TransactGet<'_> {
     /// Reads every item. A transaction cancelled by conflicting writes is
     /// retried as the retry policy says.
     pub async fn send(self) -> Result<TransactRows> {
-        let span = span(Operation::TransactGetItems, &tables(&self.checks), "");
+        let names = tables(&self.checks);
+        let span = span(Operation::TransactGetItems, &names, "");
         async {
             if let Some(error) = self.error {
                 return Err(error);
@@ -437,7 +440,7 @@ impl TransactGet<'_> {
             if self.gets.is_empty() {
                 return Ok(TransactRows { rows: Vec::new() });
             }
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::TransactGetItems, &names, "");
             let request = || {
                 self.db
                     .client()

@@ -556,7 +556,7 @@ impl<I: Item> Update<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::UpdateItem, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::new(&span);
+            let meter = Meter::new(&span, Operation::UpdateItem, &table, I::TYPE_NAME);
             let mut expr = Expr::new();
             let (update, condition) = self.render(&mut expr)?;
             let request = db
