@@ -60,6 +60,34 @@ pub mod fixtures {
     );
 }
 
+/// Writes `n` orders of the `evolve_before` fixture (customers `c0`..`c2`,
+/// ids `o000`.., every other one shipped), as the migration tests'
+/// stored items.
+pub async fn write_evolve_orders(db: &Db, n: usize) {
+    use fixtures::evolve_before::shop::{NewOrder, Order, OrderStatus};
+    let orders: Vec<Order> = (0..n)
+        .map(|i| {
+            Order::new(NewOrder {
+                customer_id: format!("c{}", i % 3),
+                order_id: format!("o{i:03}"),
+                status: if i % 2 == 0 {
+                    OrderStatus::Open
+                } else {
+                    OrderStatus::Shipped
+                },
+                placed_at: dynamo_runtime::Timestamp::from_second(
+                    1_700_000_000 + i64::try_from(i).expect("a small count"),
+                )
+                .expect("a valid time"),
+            })
+        })
+        .collect();
+    Order::batch_put(&orders)
+        .send(db)
+        .await
+        .expect("orders written");
+}
+
 /// The app side of the `peer_features` fixture's `hooks = true` item type
 /// (`Note`): a write hook that counts notes written and refuses a note
 /// holding a secret, and a read hook that trims what other writers left.

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
     GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType,
 };
-use dynamo_runtime::{Db, Timestamp};
+use dynamo_runtime::Db;
 use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
 use serde_json::Value;
 
@@ -190,26 +190,6 @@ async fn deploy(db: &Db, schemas: &Path) {
     }
 }
 
-async fn write_orders(db: &Db, n: usize) {
-    use fixtures::evolve_before::shop::{NewOrder, Order, OrderStatus};
-    let orders: Vec<Order> = (0..n)
-        .map(|i| {
-            Order::new(NewOrder {
-                customer_id: format!("c{}", i % 3),
-                order_id: format!("o{i:03}"),
-                status: if i % 2 == 0 {
-                    OrderStatus::Open
-                } else {
-                    OrderStatus::Shipped
-                },
-                placed_at: Timestamp::from_second(1_700_000_000 + i64::try_from(i).unwrap())
-                    .unwrap(),
-            })
-        })
-        .collect();
-    Order::batch_put(&orders).send(db).await.unwrap();
-}
-
 async fn shipped(db: &Db) -> Vec<String> {
     use fixtures::evolve_after::shop::{Order, OrderStatus};
     Order::query_by_status(OrderStatus::Shipped)
@@ -249,7 +229,7 @@ async fn data_only_runs_the_data_steps_on_tables_the_infrastructure_code_made() 
             .unwrap(),
     );
     assert!(out.contains("applied 0001_create_shop.toml"), "{out}");
-    write_orders(&db, 10).await;
+    dynamo_tests::write_evolve_orders(&db, 10).await;
 
     // Version 2 adds index `by_status` and its backfill. Before the
     // template is deployed, the run names the difference and applies

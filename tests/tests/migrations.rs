@@ -11,7 +11,7 @@ use std::{
 };
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use dynamo_runtime::{Db, Timestamp};
+use dynamo_runtime::Db;
 use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
 
 fn fixture(name: &str) -> PathBuf {
@@ -136,26 +136,6 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
     );
 }
 
-async fn write_orders(db: &Db, n: usize) {
-    use fixtures::evolve_before::shop::{NewOrder, Order, OrderStatus};
-    let orders: Vec<Order> = (0..n)
-        .map(|i| {
-            Order::new(NewOrder {
-                customer_id: format!("c{}", i % 3),
-                order_id: format!("o{i:03}"),
-                status: if i % 2 == 0 {
-                    OrderStatus::Open
-                } else {
-                    OrderStatus::Shipped
-                },
-                placed_at: Timestamp::from_second(1_700_000_000 + i64::try_from(i).unwrap())
-                    .unwrap(),
-            })
-        })
-        .collect();
-    Order::batch_put(&orders).send(db).await.unwrap();
-}
-
 /// A schema folder of `evolve_before`, migrated, with `orders` orders
 /// written: the state before index `by_status` exists.
 async fn shop_before_the_index(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
@@ -168,7 +148,7 @@ async fn shop_before_the_index(test: &str, orders: usize) -> (Db, tempfile::Temp
             .output()
             .unwrap(),
     );
-    write_orders(&db, orders).await;
+    dynamo_tests::write_evolve_orders(&db, orders).await;
     (db, dir)
 }
 

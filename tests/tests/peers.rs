@@ -269,41 +269,32 @@ async fn a_page_before_reads_backward_in_the_query_order() {
     };
     let q = || Event::query(&owner.id).limit(10);
 
+    let after = |c: Option<dynamo_runtime::Cursor>| {
+        let query = q().after(c.unwrap());
+        let db = &db;
+        async move { query.send(db).await }
+    };
+    let before = |c: Option<dynamo_runtime::Cursor>| {
+        let query = q().before(c.unwrap());
+        let db = &db;
+        async move { query.send(db).await }
+    };
+
     let first = q().send(&db).await.unwrap();
     assert_eq!(what(&first), expect(0..10));
     assert_eq!(first.before, None, "the first page starts the results");
-    let second = q()
-        .after(first.cursor.clone().unwrap())
-        .send(&db)
-        .await
-        .unwrap();
+    let second = after(first.cursor.clone()).await.unwrap();
     assert_eq!(what(&second), expect(10..20));
-    let third = q()
-        .after(second.cursor.clone().unwrap())
-        .send(&db)
-        .await
-        .unwrap();
+    let third = after(second.cursor.clone()).await.unwrap();
     assert_eq!(what(&third), expect(20..25));
 
     // Back from the third page: the second, then the first, in order.
-    let back = q()
-        .before(third.before.clone().unwrap())
-        .send(&db)
-        .await
-        .unwrap();
+    let back = before(third.before.clone()).await.unwrap();
     assert_eq!(what(&back), expect(10..20));
-    let back2 = q()
-        .before(back.before.clone().unwrap())
-        .send(&db)
-        .await
-        .unwrap();
+    let back2 = before(back.before.clone()).await.unwrap();
     assert_eq!(what(&back2), expect(0..10));
     // Forward again from a page read backward.
-    let forward = q()
-        .after(back2.cursor.clone().unwrap())
-        .send(&db)
-        .await
-        .unwrap();
+    let forward = after(back2.cursor.clone()).await.unwrap();
     assert_eq!(what(&forward), expect(10..20));
     // Before the first item there is nothing.
     if let Some(start) = back2.before.clone() {

@@ -203,6 +203,50 @@ fn emit_query(cx: ItemCx<'_>, access: &Access, names: &AccessNames) -> TokenStre
     }
 }
 
+/// `let x = x.to_owned();` (or `.clone()`) for each earlier value a sort
+/// condition's closure keeps (it outlives the call); nothing for `Copy`
+/// types.
+fn owned_values(cx: ItemCx<'_>, c: &SortField, idents: &[Ident]) -> Vec<TokenStream> {
+    c.earlier
+        .iter()
+        .zip(idents)
+        .filter_map(|(f, i)| {
+            let ty = &cx.item.field(*f).ty;
+            if *ty == FieldType::String {
+                Some(quote!(let #i = #i.to_owned();))
+            } else if ty.is_copy() {
+                None
+            } else {
+                Some(quote!(let #i = #i.clone();))
+            }
+        })
+        .collect()
+}
+
+/// The conditions a sort field's `SortOn` has, for its rustdoc.
+fn ops_text(c: &SortField, ty: &FieldType) -> String {
+    let mut ops = vec!["`eq`"];
+    if *ty == FieldType::String {
+        ops.push("`begins_with`");
+    }
+    if c.ranged {
+        ops.extend(["`lt`", "`le`", "`gt`", "`ge`", "`between`"]);
+    }
+    ops.join(", ")
+}
+
+/// `` `a`, `b` `` and `value`/`values`: the earlier fields a condition
+/// takes, for its rustdoc; `None` without any.
+fn earlier_text(cx: ItemCx<'_>, c: &SortField) -> Option<(String, &'static str)> {
+    let names: Vec<String> = c
+        .earlier
+        .iter()
+        .map(|f| format!("`{}`", cx.item.field(*f).name))
+        .collect();
+    let values = if names.len() == 1 { "value" } else { "values" };
+    (!names.is_empty()).then(|| (names.join(", "), values))
+}
+
 /// The method of one field of sort key `sort`: the earlier fields'
 /// values, returning the runtime's `SortOn` with the conditions the key
 /// allows on the field.
@@ -213,31 +257,14 @@ fn sort_field(cx: ItemCx<'_>, sort: KeyId, c: &SortField, n: &SortFieldNames) ->
     let attribute = item.key(sort).attribute();
     let field = item.field(c.field);
     let ty = rust_type(cx.cx, &field.ty);
-    let earlier: Vec<&Ident> = c.earlier.iter().map(|f| &names.fields[f.0]).collect();
-    let earlier_params = params(
-        cx,
-        &c.earlier,
-        &earlier.iter().map(|i| (*i).clone()).collect::<Vec<_>>(),
-    );
-    // The closure outlives the call: it owns the earlier values.
-    let owned = c.earlier.iter().zip(&earlier).map(|(f, i)| {
-        let ty = &item.field(*f).ty;
-        if *ty == FieldType::String {
-            quote!(let #i = #i.to_owned();)
-        } else if ty.is_copy() {
-            quote!()
-        } else {
-            quote!(let #i = #i.clone();)
-        }
-    });
-    let mut ops = vec!["`eq`"];
-    if field.ty == FieldType::String {
-        ops.push("`begins_with`");
-    }
-    if c.ranged {
-        ops.extend(["`lt`", "`le`", "`gt`", "`ge`", "`between`"]);
-    }
-    let ops = ops.join(", ");
+    let earlier: Vec<Ident> = c
+        .earlier
+        .iter()
+        .map(|f| names.fields[f.0].clone())
+        .collect();
+    let earlier_params = params(cx, &c.earlier, &earlier);
+    let owned = owned_values(cx, c, &earlier);
+    let ops = ops_text(c, &field.ty);
     let (condition, text) = match item.key(sort) {
         KeyValue::Field { .. } => {
             cx.cx.fields_of();
@@ -253,17 +280,9 @@ fn sort_field(cx: ItemCx<'_>, sort: KeyId, c: &SortField, n: &SortFieldNames) ->
         KeyValue::Template(_) => {
             let key = &names.keys[sort.0];
             let move_ = (!earlier.is_empty()).then(|| quote!(move));
-            let equal = if earlier.is_empty() {
-                String::new()
-            } else {
-                let names: Vec<String> = c
-                    .earlier
-                    .iter()
-                    .map(|f| format!("`{}`", item.field(*f).name))
-                    .collect();
-                let values = if names.len() == 1 { "value" } else { "values" };
-                format!(", {} equal to the {values} given", names.join(", "))
-            };
+            let equal = earlier_text(cx, c).map_or(String::new(), |(names, values)| {
+                format!(", {names} equal to the {values} given")
+            });
             (
                 quote!(#move_ |#compare| #owner::#key.compare(&[#(&#earlier),*], #compare)),
                 format!(
@@ -309,11 +328,7 @@ fn attribute_field(
         .map(|f| names.fields[f.0].clone())
         .collect();
     let earlier_params = params(cx, &c.earlier, &earlier);
-    let mut ops = vec!["`eq`"];
-    if field.ty == FieldType::String {
-        ops.push("`begins_with`");
-    }
-    ops.extend(["`lt`", "`le`", "`gt`", "`ge`", "`between`"]);
+    let ops = ops_text(c, &field.ty);
     let index = access.index.map_or(String::new(), |id| {
         cx.table().index_def(id).name.to_string()
     });
@@ -328,40 +343,21 @@ fn attribute_field(
                 quote!(#owner::FIELDS.#i.key(&#i))
             }
         });
-        let owned = c.earlier.iter().zip(&earlier).map(|(f, i)| {
-            let ty = &item.field(*f).ty;
-            if *ty == FieldType::String {
-                quote!(let #i = #i.to_owned();)
-            } else if ty.is_copy() {
-                quote!()
-            } else {
-                quote!(let #i = #i.clone();)
-            }
-        });
+        let owned = owned_values(cx, c, &earlier);
         let closure = quote!(move |#compare| #owner::FIELDS.#ident.sort_compare_after([#(#keys),*], #compare));
-        let owned: Vec<TokenStream> = owned.filter(|o| !o.is_empty()).collect();
         if owned.is_empty() {
             closure
         } else {
             quote!({ #(#owned)* #closure })
         }
     };
-    let equal = if earlier.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = c
-            .earlier
-            .iter()
-            .map(|f| format!("`{}`", item.field(*f).name))
-            .collect();
-        let values = if names.len() == 1 { "value" } else { "values" };
-        format!(", after {} equal to the {values} given", names.join(", "))
-    };
+    let equal = earlier_text(cx, c).map_or(String::new(), |(names, values)| {
+        format!(", after {names} equal to the {values} given")
+    });
     let docs = doc(&format!(
         "The sort-key conditions on `{}` (attribute {} of index `{index}`'s sort key){equal}: {ops}.",
         field.name,
         c.earlier.len() + 1,
-        ops = ops.join(", ")
     ));
     let allow = many(earlier.len());
     quote! {

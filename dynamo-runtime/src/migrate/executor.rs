@@ -310,6 +310,23 @@ impl<'a> Migrator<'a> {
         sorted
     }
 
+    /// The migrations a run would apply, in order: up to
+    /// [`to`](Self::to), not recorded as applied.
+    fn pending<'r>(&self, records: &'r [Record]) -> impl Iterator<Item = &'a Migration> + 'r
+    where
+        'a: 'r,
+    {
+        let to = self.to;
+        self.sorted()
+            .into_iter()
+            .take_while(move |m| to.is_none_or(|to| m.number <= to))
+            .filter(move |m| {
+                !records
+                    .iter()
+                    .any(|r| r.number == m.number && r.status == Status::Applied)
+            })
+    }
+
     fn tracking(&self) -> Tracking<'a> {
         Tracking::new(self.db, self.db.physical_name(&self.tracking_table))
     }
@@ -920,16 +937,7 @@ impl<'a> Migrator<'a> {
         };
         self.check_records(&records)?;
         let mut tables: std::collections::BTreeMap<String, Option<LiveTable>> = Default::default();
-        for m in self.sorted() {
-            if self.to.is_some_and(|to| m.number > to) {
-                break;
-            }
-            if records
-                .iter()
-                .any(|r| r.number == m.number && r.status == Status::Applied)
-            {
-                continue;
-            }
+        for m in self.pending(&records) {
             let mut calls = Vec::new();
             for step in m.steps.iter() {
                 if step.is_state_only() {
@@ -996,16 +1004,7 @@ impl<'a> Migrator<'a> {
     async fn drift(&self, records: &[Record]) -> Result<Vec<String>> {
         let mut tables: std::collections::BTreeMap<String, Option<LiveTable>> = Default::default();
         let mut differences = Vec::new();
-        for m in self.sorted() {
-            if self.to.is_some_and(|to| m.number > to) {
-                break;
-            }
-            if records
-                .iter()
-                .any(|r| r.number == m.number && r.status == Status::Applied)
-            {
-                continue;
-            }
+        for m in self.pending(records) {
             for (i, step) in m.steps.iter().enumerate() {
                 if step.is_state_only() || Work::of(step).is_some() {
                     continue;
