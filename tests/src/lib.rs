@@ -60,6 +60,24 @@ pub mod fixtures {
     );
 }
 
+/// Makes `to` a copy of the schema folder `from`: its table files and its
+/// `migrations/` (replacing any migrations `to` had).
+pub fn copy_schema(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to.join("migrations"));
+    std::fs::create_dir_all(to.join("migrations")).expect("a writable folder");
+    for (dir, target) in [
+        (from.to_path_buf(), to.to_path_buf()),
+        (from.join("migrations"), to.join("migrations")),
+    ] {
+        for entry in std::fs::read_dir(&dir).expect("a schema folder") {
+            let path = entry.expect("a readable entry").path();
+            if let (true, Some(name)) = (path.is_file(), path.file_name()) {
+                std::fs::copy(&path, target.join(name)).expect("a copied file");
+            }
+        }
+    }
+}
+
 /// Writes `n` orders of the `evolve_before` fixture (customers `c0`..`c2`,
 /// ids `o000`.., every other one shipped), as the migration tests'
 /// stored items.

@@ -48,25 +48,6 @@ fn succeeded(out: &Output) -> String {
     text(out)
 }
 
-/// Replaces `to`'s table files and migrations with `from`'s.
-fn use_schema(from: &Path, to: &Path) {
-    let _ = std::fs::remove_dir_all(to.join("migrations"));
-    std::fs::create_dir_all(to.join("migrations")).unwrap();
-    for dir in [from.to_path_buf(), from.join("migrations")] {
-        let target = if dir == from {
-            to.to_path_buf()
-        } else {
-            to.join("migrations")
-        };
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-}
-
 fn keys(value: &Value) -> Vec<KeySchemaElement> {
     value
         .as_array()
@@ -220,7 +201,7 @@ async fn data_only_runs_the_data_steps_on_tables_the_infrastructure_code_made() 
 
     // Version 1: the template creates the table; the data-only run checks
     // `create_table` against it and records the migration.
-    use_schema(&fixture("evolve_before"), dir.path());
+    dynamo_tests::copy_schema(&fixture("evolve_before"), dir.path());
     deploy(&db, dir.path()).await;
     let out = succeeded(
         &cli(&db, dir.path())
@@ -234,7 +215,7 @@ async fn data_only_runs_the_data_steps_on_tables_the_infrastructure_code_made() 
     // Version 2 adds index `by_status` and its backfill. Before the
     // template is deployed, the run names the difference and applies
     // nothing: no item gets the index keys.
-    use_schema(&fixture("evolve_after"), dir.path());
+    dynamo_tests::copy_schema(&fixture("evolve_after"), dir.path());
     let dry = succeeded(
         &cli(&db, dir.path())
             .args(["migrate", "--data-only", "--dry-run"])

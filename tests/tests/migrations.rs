@@ -24,24 +24,6 @@ fn schemas() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
 }
 
-/// Copies a schema folder (its table files and `migrations/`).
-fn copy_schema(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.join("migrations")).unwrap();
-    for dir in [from.to_path_buf(), from.join("migrations")] {
-        let target = if dir == from {
-            to.to_path_buf()
-        } else {
-            to.join("migrations")
-        };
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-}
-
 /// The CLI with the endpoint and namespace of `db`.
 fn cli(db: &Db, endpoint: &str, schemas: &Path) -> Command {
     dynamo_tests::cli_at(env!("CARGO_BIN_EXE_cli"), db, endpoint, schemas)
@@ -141,7 +123,7 @@ async fn fresh_apply_then_a_second_run_does_nothing() {
 async fn shop_before_the_index(test: &str, orders: usize) -> (Db, tempfile::TempDir) {
     let db = local_db(test).await;
     let dir = tempfile::tempdir().unwrap();
-    copy_schema(&fixture("evolve_before"), dir.path());
+    dynamo_tests::copy_schema(&fixture("evolve_before"), dir.path());
     succeeded(
         &cli(&db, &endpoint(), dir.path())
             .arg("migrate")
@@ -239,7 +221,7 @@ fn count(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -
 #[tokio::test]
 async fn a_killed_run_resumes_its_backfill_from_the_checkpoint() {
     let (db, dir) = shop_before_the_index("kill_resume", 60).await;
-    copy_schema(&fixture("evolve_after"), dir.path());
+    dynamo_tests::copy_schema(&fixture("evolve_after"), dir.path());
 
     // 10 writes a second: the position is saved every second or so, the
     // whole backfill would take 6 s.
@@ -358,7 +340,7 @@ async fn concurrent_runs_apply_each_migration_exactly_once() {
 async fn an_edited_applied_migration_is_refused() {
     let db = local_db("edited").await;
     let dir = tempfile::tempdir().unwrap();
-    copy_schema(&schemas(), dir.path());
+    dynamo_tests::copy_schema(&schemas(), dir.path());
     succeeded(
         &cli(&db, &endpoint(), dir.path())
             .arg("migrate")
@@ -429,7 +411,7 @@ async fn migrate_waits_until_a_new_index_is_active() {
     });
     let db = local_db("delayed").await;
     let dir = tempfile::tempdir().unwrap();
-    copy_schema(&fixture("evolve_after"), dir.path());
+    dynamo_tests::copy_schema(&fixture("evolve_after"), dir.path());
     let out = cli(&db, &endpoint, dir.path())
         // An infinite factor goes straight to the longest pause (it panicked).
         .args([

@@ -14,6 +14,18 @@ async fn migrated(test: &str) -> Db {
     db
 }
 
+/// `n` new events of `account`, in the order they were made.
+fn events_of(account: &Account, n: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            Event::new(NewEvent {
+                account_id: account.id.clone(),
+                what: format!("event {i}"),
+            })
+        })
+        .collect()
+}
+
 fn account(owner: &str) -> Account {
     Account::new(NewAccount {
         owner: owner.into(),
@@ -101,14 +113,7 @@ async fn generated_identifiers_sort_in_creation_order() {
     );
     let owner = &accounts[0];
     owner.put().send(&db).await.unwrap();
-    let events: Vec<Event> = (0..200)
-        .map(|i| {
-            Event::new(NewEvent {
-                account_id: owner.id.clone(),
-                what: format!("event {i}"),
-            })
-        })
-        .collect();
+    let events: Vec<Event> = events_of(owner, 200);
     assert!(events.iter().all(|e| e.event_id.get_version_num() == 7));
     // Written in another order; read back in creation order.
     let mut shuffled = events.clone();
@@ -137,19 +142,9 @@ async fn delete_all_deletes_what_the_query_names() {
     owner.put().send(&db).await.unwrap();
     let other = account("bob");
     other.put().send(&db).await.unwrap();
-    let events = |account: &Account, n: usize| -> Vec<Event> {
-        (0..n)
-            .map(|i| {
-                Event::new(NewEvent {
-                    account_id: account.id.clone(),
-                    what: format!("event {i}"),
-                })
-            })
-            .collect()
-    };
-    let mine = events(&owner, 60);
+    let mine = events_of(&owner, 60);
     Event::batch_put(&mine).send(&db).await.unwrap();
-    Event::batch_put(&events(&other, 3))
+    Event::batch_put(&events_of(&other, 3))
         .send(&db)
         .await
         .unwrap();
@@ -196,14 +191,7 @@ async fn reads_keep_to_a_shared_read_budget() {
     let db = migrated("peers_budget").await;
     let owner = account("ann");
     owner.put().send(&db).await.unwrap();
-    let events: Vec<Event> = (0..60)
-        .map(|i| {
-            Event::new(NewEvent {
-                account_id: owner.id.clone(),
-                what: format!("event {i}"),
-            })
-        })
-        .collect();
+    let events: Vec<Event> = events_of(&owner, 60);
     Event::batch_put(&events).send(&db).await.unwrap();
     assert!(ReadBudget::per_second(0.0).is_err());
 
@@ -252,14 +240,7 @@ async fn reads_keep_to_a_shared_read_budget() {
 async fn a_page_before_reads_backward_in_the_query_order() {
     let db = migrated("peers_before").await;
     let owner = account("ann");
-    let events: Vec<Event> = (0..25)
-        .map(|i| {
-            Event::new(NewEvent {
-                account_id: owner.id.clone(),
-                what: format!("event {i}"),
-            })
-        })
-        .collect();
+    let events: Vec<Event> = events_of(&owner, 25);
     Event::batch_put(&events).send(&db).await.unwrap();
     let what = |page: &dynamo_runtime::Page<Event>| -> Vec<String> {
         page.items.iter().map(|e| e.what.clone()).collect()

@@ -944,13 +944,7 @@ impl<'a> Migrator<'a> {
                     calls.push(format!("(no call: {})", super::report::summary(step)));
                     continue;
                 }
-                let table = self.db.physical_name(step.table());
-                if !tables.contains_key(&table) {
-                    let live = LiveTable::describe(self.db, &table).await?;
-                    tables.insert(table.clone(), live);
-                }
-                let live = tables.entry(table.clone()).or_default();
-                live::prepare(step, live.as_mut(), self.db, &table).await?;
+                let (table, live) = self.simulated(&mut tables, step).await?;
                 let planned = live::plan(step, live.as_ref(), &table)?;
                 if self.data_only && Work::of(step).is_none() {
                     let lacking: Vec<_> = planned.iter().filter(|c| !c.is_unsupported()).collect();
@@ -997,6 +991,23 @@ impl<'a> Migrator<'a> {
         Ok(plan)
     }
 
+    /// The simulated live state of `step`'s table (described on first use)
+    /// for dry runs and data-only checks, read as far as the step needs.
+    async fn simulated<'t>(
+        &self,
+        tables: &'t mut std::collections::BTreeMap<String, Option<LiveTable>>,
+        step: &Step,
+    ) -> Result<(String, &'t mut Option<LiveTable>)> {
+        let table = self.db.physical_name(step.table());
+        if !tables.contains_key(&table) {
+            let live = LiveTable::describe(self.db, &table).await?;
+            tables.insert(table.clone(), live);
+        }
+        let live = tables.entry(table.clone()).or_default();
+        live::prepare(step, live.as_mut(), self.db, &table).await?;
+        Ok((table, live))
+    }
+
     /// For a `data_only` run: each table step of the pending migrations
     /// whose change the live tables lack, with the calls a full run would
     /// make (simulated in order, so a later step sees an earlier one's
@@ -1009,13 +1020,7 @@ impl<'a> Migrator<'a> {
                 if step.is_state_only() || Work::of(step).is_some() {
                     continue;
                 }
-                let table = self.db.physical_name(step.table());
-                if !tables.contains_key(&table) {
-                    let live = LiveTable::describe(self.db, &table).await?;
-                    tables.insert(table.clone(), live);
-                }
-                let live = tables.entry(table.clone()).or_default();
-                live::prepare(step, live.as_mut(), self.db, &table).await?;
+                let (table, live) = self.simulated(&mut tables, step).await?;
                 let calls = match live::plan(step, live.as_ref(), &table) {
                     Ok(calls) => calls,
                     Err(e) => {
