@@ -522,6 +522,8 @@ pub struct Field {
     pub renamed_values: Vec<(String, String)>,
     /// `read_only = true`: set when the item is created, never changed.
     pub read_only: bool,
+    /// `unique = true`: no two items of the type have one value.
+    pub unique: bool,
 }
 
 /// The types a field can have.

@@ -62,6 +62,21 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A write would give a unique field (`unique = true`) a value
+    /// another item of the type has; nothing was written.
+    #[error(
+        "another `{item_type}` in table `{table}` already has {attribute} = {value:?}, which is unique"
+    )]
+    Unique {
+        /// The item type.
+        item_type: &'static str,
+        /// The table, with its namespace.
+        table: String,
+        /// The unique attribute.
+        attribute: &'static str,
+        /// The value, as text.
+        value: String,
+    },
     /// DynamoDB throttled the request on every attempt the SDK made (the
     /// table's or index's capacity, or an account limit, was exceeded).
     #[error(

@@ -42,6 +42,11 @@ pub trait Item: Sized + Send + Sync + 'static {
     /// and a put (single or in a transaction) that would change a stored
     /// item's value fails with [`Error::ReadOnly`](crate::Error::ReadOnly).
     const READ_ONLY: &'static [&'static str] = &[];
+    /// The attributes of unique fields (`unique = true`): no two items of
+    /// the type have one value. Puts and deletes keep a marker item per
+    /// value in the same transaction; a duplicate is
+    /// [`Error::Unique`](crate::Error::Unique).
+    const UNIQUE: &'static [&'static str] = &[];
 
     /// Whether `name`, read from the type attribute, names this type (now
     /// or before a rename).

@@ -86,12 +86,20 @@ async fn a_read_only_field_is_set_once_and_never_changed() {
         ),
         "{error:?}"
     );
-    // In a transaction the guard holds too.
-    let error = db.transact().put(&changed).send().await.unwrap_err();
+    // In a transaction the guard holds too (an event's `what` is
+    // read-only; accounts, with a unique field, take no part in
+    // transactions of the app's).
+    let event = events_of(&a, 1).remove(0);
+    event.put().send(&db).await.unwrap();
+    let mut rewritten = event.clone();
+    rewritten.what = "something else".into();
+    let error = db.transact().put(&rewritten).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::TransactionCanceled { .. }),
         "{error:?}"
     );
+    let kept = Event::get(event.key()).send(&db).await.unwrap().unwrap();
+    assert_eq!(kept.what, event.what);
 
     let stored = Account::get(a.key()).send(&db).await.unwrap().unwrap();
     assert_eq!(stored.owner, "ann");
@@ -447,4 +455,95 @@ async fn item_and_db_hooks_run_around_writes_reads_and_requests() {
         *recorder.0.lock().unwrap(),
         ["send PutItem Note", "receive PutItem failed"]
     );
+}
+
+/// OneTable's `unique`: an account handle belongs to one account. Puts
+/// and deletes keep a marker item per value in the same transaction; a
+/// duplicate is `Error::Unique` and writes nothing; markers never show up
+/// in typed reads.
+#[tokio::test]
+async fn a_unique_field_belongs_to_one_item() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use dynamo_runtime::Error;
+    let db = migrated("peers_unique").await;
+    let markers = || async {
+        let out = db
+            .client()
+            .scan()
+            .table_name(db.physical_name("accounts"))
+            .filter_expression("#t = :m")
+            .expression_attribute_names("#t", "_type")
+            .expression_attribute_values(":m", AttributeValue::S("_unique".into()))
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = out
+            .items()
+            .iter()
+            .map(|i| i["pk"].as_s().unwrap().clone())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let with_handle = |owner: &str, handle: &str| {
+        let mut a = account(owner);
+        a.handle = Some(handle.into());
+        a
+    };
+
+    let mut ann = with_handle("ann", "ann");
+    ann.put().send(&db).await.unwrap();
+    ann.put().send(&db).await.unwrap(); // the same item again: its own value
+    let bob = with_handle("bob", "ann");
+    let error = bob.put().send(&db).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Unique { item_type: "Account", attribute: "handle", value, .. } if value == "ann"),
+        "{error:?}"
+    );
+    assert!(
+        Account::get(bob.key()).send(&db).await.unwrap().is_none(),
+        "nothing written"
+    );
+    assert_eq!(markers().await, ["_unique#Account#handle#ann"]);
+
+    // A write that fails for its own condition leaves no marker either.
+    let mut taken = ann.clone();
+    taken.handle = Some("zed".into());
+    let error = taken.put().if_not_exists().send(&db).await.unwrap_err();
+    assert!(matches!(error, Error::ConditionFailed { .. }), "{error:?}");
+    assert_eq!(markers().await, ["_unique#Account#handle#ann"]);
+
+    // A new value frees the old one, in the same transaction.
+    ann.handle = Some("annie".into());
+    ann.put().send(&db).await.unwrap();
+    assert_eq!(markers().await, ["_unique#Account#handle#annie"]);
+    bob.put().send(&db).await.unwrap();
+    assert_eq!(
+        markers().await,
+        ["_unique#Account#handle#ann", "_unique#Account#handle#annie"]
+    );
+
+    // Deleting the item frees its value; markers are never read as items.
+    Account::delete(ann.key()).send(&db).await.unwrap();
+    assert_eq!(markers().await, ["_unique#Account#handle#ann"]);
+    with_handle("cat", "annie").put().send(&db).await.unwrap();
+    let all = Account::scan().all(&db).await.unwrap();
+    assert_eq!(all.len(), 2, "bob and cat, no markers");
+    // An item without the value has no marker.
+    account("dan").put().send(&db).await.unwrap();
+    assert_eq!(markers().await.len(), 2);
+
+    // Batches and your own transactions cannot keep markers: refused.
+    let error = Account::batch_put(&[with_handle("eve", "eve")])
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    let error = db
+        .transact()
+        .put(&with_handle("eve", "eve"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
 }

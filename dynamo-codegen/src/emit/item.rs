@@ -461,12 +461,21 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         .collect();
     let read_only = (!read_only.is_empty())
         .then(|| quote!(const READ_ONLY: &'static [&'static str] = &[#(#read_only),*];));
+    let unique: Vec<&str> = item
+        .fields
+        .iter()
+        .filter(|f| f.unique)
+        .map(|f| f.attribute.as_str())
+        .collect();
+    let unique = (!unique.is_empty())
+        .then(|| quote!(const UNIQUE: &'static [&'static str] = &[#(#unique),*];));
     quote! {
         impl dynamo::Item for #ty {
             type Key = #key;
             type Fields = #fields_struct;
             const TYPE_NAME: &'static str = #type_name;
             #read_only
+            #unique
             #previous_names
             #previous_attributes
             #previous_values

@@ -433,6 +433,8 @@ pub struct RawField {
     pub renamed_values: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
     /// `read_only = true`: set when the item is created, never changed.
     pub read_only: Option<Sp<bool>>,
+    /// `unique = true`: no two items of the type have one value.
+    pub unique: Option<Sp<bool>>,
 }
 
 /// The table form of [`RawField`].
@@ -467,6 +469,8 @@ struct FieldTable {
     renamed_values: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
     /// Set when the item is created and never changed after (ElectroDB's `readOnly`): updates have no action for it, and a put that would change a stored item's value fails.
     read_only: Option<Sp<bool>>,
+    /// No two items of the type have one value (OneTable's `unique`): puts and deletes keep a marker item per value in the same transaction, and a duplicate fails with `Error::Unique`; updates cannot change it.
+    unique: Option<Sp<bool>>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -491,6 +495,7 @@ impl<'de> Deserialize<'de> for RawField {
                 stored: t.stored,
                 renamed_values: t.renamed_values,
                 read_only: t.read_only,
+                unique: t.unique,
             },
         )
     }

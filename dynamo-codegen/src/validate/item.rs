@@ -229,6 +229,48 @@ fn item(
         }
     }
 
+    // Unique values own marker items keyed by text: the table's keys must
+    // be text, the marker must be told apart by the type attribute, and
+    // the value must be a scalar.
+    for (i, (field_name, raw_field)) in raw_fields.iter().enumerate() {
+        let Some(unique) = raw_field.unique.as_ref().filter(|u| *u.get()) else {
+            continue;
+        };
+        let field = scope.fields.get(i).and_then(Option::as_ref);
+        let problem = if tcx.def.key().any(|k| k.ty != ir::KeyType::S) {
+            Some((
+                "the table's keys are not all strings (S)".to_owned(),
+                "unique values are kept as marker items with text keys: give the table S keys, or check uniqueness in the app",
+            ))
+        } else if !tcx.def.has_type_attribute() {
+            Some((
+                "the table has `type_attribute = false`".to_owned(),
+                "markers are told apart from items by the type attribute: keep one to use `unique`",
+            ))
+        } else if field.is_some_and(|f| f.ty.key_type().is_none()) {
+            Some((
+                format!(
+                    "field `{}` is not a string, number, uuid, date or enum",
+                    field_name.get()
+                ),
+                "a unique value is one scalar: strings, numbers, uuids, dates, datetimes, enums or bytes",
+            ))
+        } else {
+            None
+        };
+        if let Some((what, help)) = problem {
+            let d = cx
+                .error(
+                    "dynamo::unique",
+                    unique.span(),
+                    format!("field `{}` is unique, but {what}", field_name.get()),
+                    "unique",
+                )
+                .help(help);
+            cx.push(d);
+        }
+    }
+
     let keys = keys::keys(cx, tcx, name, raw, &mut scope);
     if let (Some(v), Some(keys)) = (version, &keys)
         && let Some((attr, _)) = keys
@@ -371,6 +413,7 @@ fn managed_field(
         validate: ir::Validation::default(),
         renamed_values: Vec::new(),
         read_only: false,
+        unique: false,
     }));
     scope.spans.push(option_span);
     scope.optional_spans.push(None);

@@ -359,6 +359,15 @@ impl<'a, I: Item> BatchWrite<'a, I> {
                     ),
                 });
             }
+            if !I::UNIQUE.is_empty() {
+                return Err(Error::InvalidRequest {
+                    operation: Operation::BatchWriteItem,
+                    reason: format!(
+                        "`{}` has unique fields, whose markers batch writes cannot keep: use put and delete",
+                        I::TYPE_NAME
+                    ),
+                });
+            }
             let now = Timestamp::now();
             let mut requests = Vec::with_capacity(self.puts.len() + self.deletes.len());
             for item in &self.puts {

@@ -10,6 +10,7 @@ mod single;
 mod sort;
 mod statement;
 mod transact;
+mod unique;
 mod update;
 
 pub use batch::{BatchGet, BatchWrite};
@@ -153,7 +154,7 @@ fn stale(old: Option<&Attributes>, attribute: &str, expected: u64) -> Option<Opt
 }
 
 /// The conditions every write of an item type can carry, joined by `AND`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Conditions {
     parts: Vec<String>,
 }
@@ -209,10 +210,12 @@ impl Conditions {
                 }
             })
             .collect();
-        self.push(format!(
-            "(attribute_not_exists({pk}) OR ({}))",
-            same.join(" AND ")
-        ));
+        // `finish` parenthesises each part; DynamoDB refuses doubled ones.
+        let same = match same.as_slice() {
+            [one] => one.clone(),
+            _ => format!("({})", same.join(" AND ")),
+        };
+        self.push(format!("attribute_not_exists({pk}) OR {same}"));
     }
 
     fn finish(self) -> Option<String> {

@@ -281,6 +281,24 @@ impl<'a, I: Item> PutItem<'a, I> {
             }
             let item = self.item.encode_for_write(Timestamp::now())?;
             conditions.read_only::<I>(&mut expr, &item);
+            if !I::UNIQUE.is_empty() {
+                let old = super::unique::write::<I>(
+                    db,
+                    &meter,
+                    super::unique::Write {
+                        operation: Operation::PutItem,
+                        table: &table,
+                        key: self.item.key().encode_key()?,
+                        item: Some(item),
+                        conditions,
+                        expr,
+                        version: I::VERSION.map(|v| v.attribute).zip(version),
+                    },
+                )
+                .await?;
+                meter.finish(1);
+                return Ok(old);
+            }
             let condition = conditions.finish();
             let guard = (!I::READ_ONLY.is_empty()).then(|| item.clone());
             let request = db
@@ -374,6 +392,10 @@ impl<I: Item> DeleteItem<I> {
 
     /// The condition expression of the delete, rendered into `expr`.
     pub(crate) fn condition(&self, expr: &mut Expr) -> Option<String> {
+        self.conditions(expr).finish()
+    }
+
+    fn conditions(&self, expr: &mut Expr) -> Conditions {
         let mut conditions = Conditions::default();
         if self.if_exists {
             conditions.exists::<I>(expr);
@@ -384,7 +406,7 @@ impl<I: Item> DeleteItem<I> {
         if let Some(condition) = &self.condition {
             conditions.push(condition.node().render(expr));
         }
-        conditions.finish()
+        conditions
     }
 
     /// Sends the request.
@@ -398,6 +420,25 @@ impl<I: Item> DeleteItem<I> {
         async {
             let meter = Meter::new(&span, Operation::DeleteItem, &table, I::TYPE_NAME);
             let mut expr = Expr::new();
+            if !I::UNIQUE.is_empty() {
+                let conditions = self.conditions(&mut expr);
+                let old = super::unique::write::<I>(
+                    db,
+                    &meter,
+                    super::unique::Write {
+                        operation: Operation::DeleteItem,
+                        table: &table,
+                        key: self.key.encode_key()?,
+                        item: None,
+                        conditions,
+                        expr,
+                        version: I::VERSION.map(|v| v.attribute).zip(self.version),
+                    },
+                )
+                .await?;
+                meter.finish(1);
+                return Ok(old);
+            }
             let condition = self.condition(&mut expr);
             let request = db
                 .client()

@@ -71,6 +71,22 @@ impl Db {
 }
 
 impl<'db> TransactWrite<'db> {
+    /// Puts and deletes of a type with unique fields keep its markers in
+    /// a transaction of their own, so one of yours cannot hold them.
+    fn refuse_unique<I: Item>(&mut self) -> bool {
+        if I::UNIQUE.is_empty() || self.error.is_some() {
+            return self.error.is_some() && !I::UNIQUE.is_empty();
+        }
+        self.error = Some(Error::InvalidRequest {
+            operation: Operation::TransactWriteItems,
+            reason: format!(
+                "`{}` has unique fields, whose markers a transaction of yours cannot keep: use its put and delete",
+                I::TYPE_NAME
+            ),
+        });
+        true
+    }
+
     fn push<I: Item>(
         &mut self,
         key: &I::Key,
@@ -115,6 +131,9 @@ impl<'db> TransactWrite<'db> {
 
     /// Puts `item` (validated, versioned as [`PutItem`](crate::PutItem)).
     pub fn put<I: Item>(mut self, item: &I) -> Self {
+        if self.refuse_unique::<I>() {
+            return self;
+        }
         let key = item.key();
         self.push::<I>(&key, item.version(), |table, _| {
             item.validate()?;
@@ -174,6 +193,9 @@ impl<'db> TransactWrite<'db> {
     /// Deletes as `delete` (built by a generated `delete`) says: only an
     /// existing item, only at an expected version, only under a condition.
     pub fn delete_with<I: Item>(mut self, delete: DeleteItem<I>) -> Self {
+        if self.refuse_unique::<I>() {
+            return self;
+        }
         let key = delete.key.clone();
         self.push::<I>(&key, delete.version, |table, key| {
             let mut expr = Expr::new();

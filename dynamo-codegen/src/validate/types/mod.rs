@@ -193,6 +193,7 @@ pub(crate) fn field(
         doc: raw.doc.as_ref().map(|d| d.get().clone()),
         validate: validate?,
         read_only: raw.read_only.as_ref().is_some_and(|r| *r.get()),
+        unique: raw.unique.as_ref().is_some_and(|u| *u.get()),
     })
 }
 

@@ -118,6 +118,21 @@ pub(crate) fn nested_types(
             .map(|(n, f)| field(cx, &fcx, n, f, &mut enums))
             .collect();
         for (n, f) in &raw_fields {
+            if let Some(unique) = f.unique.as_ref().filter(|u| *u.get()) {
+                let d = cx
+                    .error(
+                        "dynamo::unique",
+                        unique.span(),
+                        format!(
+                            "field `{}` of nested type `{}` is unique",
+                            n.get(),
+                            name.get()
+                        ),
+                        "on a nested type's field",
+                    )
+                    .help("uniqueness is per item type: make a field of the item unique");
+                cx.push(d);
+            }
             if let Some(read_only) = f.read_only.as_ref().filter(|r| *r.get()) {
                 let d = cx
                     .error(
