@@ -267,8 +267,7 @@ impl<E> Contains<E> for Vec<E> {}
 #[diagnostic::on_unimplemented(
     message = "this field cannot be changed by the update's generic actions",
     label = "the field's path is `{Self}`",
-    note = "key fields would move the item, read-only fields are set once, unique fields change \
-            by put (which keeps their markers), and writes keep \
+    note = "key fields would move the item, read-only fields are set once, and writes keep \
             timestamps and versions; a field an index key is built from has its own \
             `set_<field>`, which rewrites the key"
 )]

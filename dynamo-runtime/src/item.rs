@@ -43,8 +43,8 @@ pub trait Item: Sized + Send + Sync + 'static {
     /// item's value fails with [`Error::ReadOnly`](crate::Error::ReadOnly).
     const READ_ONLY: &'static [&'static str] = &[];
     /// The attributes of unique fields (`unique = true`): no two items of
-    /// the type have one value. Puts and deletes keep a marker item per
-    /// value in the same transaction; a duplicate is
+    /// the type have one value. Puts, updates and deletes keep a marker
+    /// item per value in the same transaction; a duplicate is
     /// [`Error::Unique`](crate::Error::Unique).
     const UNIQUE: &'static [&'static str] = &[];
 

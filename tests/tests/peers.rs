@@ -523,6 +523,52 @@ async fn a_unique_field_belongs_to_one_item() {
         ["_unique#Account#handle#ann", "_unique#Account#handle#annie"]
     );
 
+    // Updates keep the markers too: to a taken value (refused, nothing
+    // written), to a free one (moved), and removed (freed).
+    let error = Account::update(ann.key())
+        .set(|f| f.handle, "ann")
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Unique {
+                attribute: "handle",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let updated = Account::update(ann.key())
+        .set(|f| f.handle, "anne")
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(updated.handle.as_deref(), Some("anne"));
+    assert_eq!(
+        markers().await,
+        ["_unique#Account#handle#ann", "_unique#Account#handle#anne"]
+    );
+    Account::update(ann.key())
+        .remove(|f| f.handle)
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(markers().await, ["_unique#Account#handle#ann"]);
+    ann = Account::update(ann.key())
+        .set(|f| f.handle, "annie")
+        .send(&db)
+        .await
+        .unwrap();
+    let missing = Account::update(account("nobody").key())
+        .set(|f| f.handle, "nobody")
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
+    assert_eq!(markers().await.len(), 2, "no marker for a missing item");
+
     // Deleting the item frees its value; markers are never read as items.
     Account::delete(ann.key()).send(&db).await.unwrap();
     assert_eq!(markers().await, ["_unique#Account#handle#ann"]);

@@ -205,8 +205,7 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
     let mut out = Vec::new();
     for (i, field) in item.fields.iter().enumerate() {
         let id = FieldId(i);
-        // Unique values change only by put, which keeps their markers.
-        if key_fields.contains(&id) || item.is_managed(id) || field.read_only || field.unique {
+        if key_fields.contains(&id) || item.is_managed(id) || field.read_only {
             continue;
         }
         let rewrites: Vec<KeyId> = (0..item.keys.len())

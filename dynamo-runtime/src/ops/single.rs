@@ -289,10 +289,11 @@ impl<'a, I: Item> PutItem<'a, I> {
                         operation: Operation::PutItem,
                         table: &table,
                         key: self.item.key().encode_key()?,
-                        item: Some(item),
+                        action: super::unique::Action::Put(item.clone()),
                         conditions,
                         expr,
                         version: I::VERSION.map(|v| v.attribute).zip(version),
+                        refine: &|error| super::read_only_error::<I>(error, &item),
                     },
                 )
                 .await?;
@@ -429,10 +430,11 @@ impl<I: Item> DeleteItem<I> {
                         operation: Operation::DeleteItem,
                         table: &table,
                         key: self.key.encode_key()?,
-                        item: None,
+                        action: super::unique::Action::Delete,
                         conditions,
                         expr,
                         version: I::VERSION.map(|v| v.attribute).zip(self.version),
+                        refine: &|error| error,
                     },
                 )
                 .await?;

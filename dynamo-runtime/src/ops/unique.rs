@@ -1,9 +1,9 @@
 //! Unique attributes (OneTable's `unique`): an item type's field whose
 //! value no other item of the type may have. Each value owns a marker item
 //! in the table (`_unique#<Type>#<attribute>#<value>` under both key
-//! attributes, type `_unique`, `owner` the item's key); a put or delete
-//! of the item and its markers is one transaction, so a duplicate fails
-//! the whole write and nothing leaks.
+//! attributes, type `_unique`, `owner` the item's key); a put, update or
+//! delete of the item and its markers is one transaction, so a duplicate
+//! fails the whole write and nothing leaks.
 
 use aws_sdk_dynamodb::{
     error::SdkError,
@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::{Conditions, batch::key_text, condition_failed, read_only_error};
+use super::{Conditions, batch::key_text, condition_failed};
 use crate::{Attributes, Db, Error, Item, Operation, Result, expr::Expr, log::Meter};
 
 /// The type attribute of marker items: no item type has this name, so
@@ -138,13 +138,32 @@ pub(crate) struct Write<'a> {
     pub(crate) operation: Operation,
     pub(crate) table: &'a str,
     pub(crate) key: Attributes,
-    /// The item a put writes (`None`: a delete).
-    pub(crate) item: Option<Attributes>,
+    /// What is done to the item.
+    pub(crate) action: Action,
     /// The write's own conditions, rendered into `expr`.
     pub(crate) conditions: Conditions,
     pub(crate) expr: Expr,
     pub(crate) version: Option<(&'static str, u64)>,
+    /// The write's own error for a failed condition of the item's action
+    /// (a read-only field, an update's bound).
+    pub(crate) refine: &'a (dyn Fn(Error) -> Error + Sync),
 }
+
+/// What a [`Write`] does to the item.
+pub(crate) enum Action {
+    /// Puts this item.
+    Put(Attributes),
+    /// Deletes it.
+    Delete,
+    /// Updates it with this expression (rendered into the write's `expr`);
+    /// `new` gives the unique values after the update from the stored
+    /// item's.
+    Update { expression: String, new: NewValues },
+}
+
+/// The unique values after an update, from the stored item's.
+pub(crate) type NewValues =
+    Box<dyn Fn(&[Option<AttributeValue>]) -> Vec<Option<AttributeValue>> + Send + Sync>;
 
 /// Runs `write` as one transaction with its markers: reads the stored
 /// item (strongly consistent), guards the write with its unique values,
@@ -170,13 +189,17 @@ pub(crate) async fn write<I: Item>(
             .item
             .filter(|i| !i.is_empty());
         let old = unique_values::<I>(stored.as_ref());
-        let new = unique_values::<I>(write.item.as_ref());
+        let new = match &write.action {
+            Action::Put(item) => unique_values::<I>(Some(item)),
+            Action::Delete => vec![None; I::UNIQUE.len()],
+            Action::Update { new, .. } => new(&old),
+        };
         let mut expr = write.expr.clone();
         let mut conditions = write.conditions.clone();
         conditions.push(guard::<I>(&mut expr, stored.as_ref()));
         let condition = conditions.finish();
-        let first = match &write.item {
-            Some(item) => TransactWriteItem::builder()
+        let first = match &write.action {
+            Action::Put(item) => TransactWriteItem::builder()
                 .put(
                     Put::builder()
                         .table_name(write.table)
@@ -191,7 +214,23 @@ pub(crate) async fn write<I: Item>(
                         .map_err(config)?,
                 )
                 .build(),
-            None => TransactWriteItem::builder()
+            Action::Update { expression, .. } => TransactWriteItem::builder()
+                .update(
+                    aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(write.table)
+                        .set_key(Some(write.key.clone()))
+                        .update_expression(expression)
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .return_values_on_condition_check_failure(
+                            aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .build()
+                        .map_err(config)?,
+                )
+                .build(),
+            Action::Delete => TransactWriteItem::builder()
                 .delete(
                     Delete::builder()
                         .table_name(write.table)
@@ -251,10 +290,7 @@ pub(crate) async fn write<I: Item>(
                 now,
                 write.version,
             );
-            return Err(match &write.item {
-                Some(new) => read_only_error::<I>(error, new),
-                None => error,
-            });
+            return Err((write.refine)(error));
         }
         for (reason, mark) in reasons.iter().skip(1).zip(&marks) {
             if !failed(reason) {

@@ -494,6 +494,49 @@ impl<I: Item> Update<I> {
         self.write(db, ReturnValue::AllNew).await
     }
 
+    /// For an update that sets or removes a unique field: the unique
+    /// values after it, from the stored item's (`None` when it touches
+    /// none). Arithmetic on a unique field is refused: its new value is
+    /// not known before DynamoDB computes it.
+    fn unique_changes(&self) -> Result<Option<super::unique::NewValues>> {
+        let position = |attribute: &str| I::UNIQUE.iter().position(|u| *u == attribute);
+        let mut sets = Vec::new();
+        for (attribute, value) in &self.set {
+            let Some(i) = position(attribute) else {
+                continue;
+            };
+            match value {
+                SetValue::Value(v) => sets.push((i, v.clone(), false)),
+                SetValue::IfNotExists(v) => sets.push((i, v.clone(), true)),
+                _ => {
+                    return Err(Error::InvalidRequest {
+                        operation: Operation::UpdateItem,
+                        reason: format!(
+                            "`{attribute}` of `{}` is unique: set it to a value, not by arithmetic",
+                            I::TYPE_NAME
+                        ),
+                    });
+                }
+            }
+        }
+        let removes: Vec<usize> = self.remove.iter().filter_map(|a| position(a)).collect();
+        if sets.is_empty() && removes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(move |old: &[Option<AttributeValue>]| {
+            let mut new = old.to_vec();
+            for (i, value, if_absent) in &sets {
+                if !*if_absent || new[*i].is_none() {
+                    new[*i] = Some(value.clone());
+                }
+            }
+            for i in &removes {
+                new[*i] = None;
+            }
+            new
+        })))
+    }
+
     /// A failed condition the stored item fails one of the update's own
     /// guards for, as that guard's error (a bound, a stale key field).
     fn guard_error(&self, table: &str, error: Error) -> Error {
@@ -559,6 +602,47 @@ impl<I: Item> Update<I> {
             let meter = Meter::new(&span, Operation::UpdateItem, &table, I::TYPE_NAME);
             let mut expr = Expr::new();
             let (update, condition) = self.render(&mut expr)?;
+            if let Some(new) = self.unique_changes()? {
+                let mut conditions = Conditions::default();
+                conditions.push(condition);
+                let key = self.key.encode_key()?;
+                let stored = super::unique::write::<I>(
+                    db,
+                    &meter,
+                    super::unique::Write {
+                        operation: Operation::UpdateItem,
+                        table: &table,
+                        key: key.clone(),
+                        action: super::unique::Action::Update {
+                            expression: update,
+                            new,
+                        },
+                        conditions,
+                        expr,
+                        version: I::VERSION.map(|v| v.attribute).zip(self.version),
+                        refine: &|error| self.guard_error(&table, error),
+                    },
+                )
+                .await?;
+                meter.finish(1);
+                // A transaction returns no item: the old one was read
+                // before it, the new one is read after.
+                let item = match returns {
+                    ReturnValue::AllOld => stored,
+                    _ => {
+                        db.client()
+                            .get_item()
+                            .table_name(&table)
+                            .set_key(Some(key))
+                            .consistent_read(true)
+                            .send()
+                            .await
+                            .map_err(|e| Error::service(Operation::GetItem, &table, e))?
+                            .item
+                    }
+                };
+                return I::decode(item.unwrap_or_default());
+            }
             let request = db
                 .client()
                 .update_item()
