@@ -176,7 +176,14 @@ pub(crate) async fn write<I: Item>(
 ) -> Result<Option<Attributes>> {
     let owner = key_text(&write.key);
     let config = |e: aws_sdk_dynamodb::error::BuildError| Error::config(e.to_string());
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            // After a conflict or a change in between: as the handle's
+            // retry policy paces its other retries.
+            db.retry_policy()
+                .wait(u32::try_from(attempt).unwrap_or(u32::MAX))
+                .await;
+        }
         let stored = db
             .client()
             .get_item()
