@@ -106,6 +106,19 @@ pub async fn write_evolve_orders(db: &Db, n: usize) {
         .expect("orders written");
 }
 
+/// The ids of the `evolve_after` fixture's shipped orders, by its index
+/// `by_status` (what the migration tests backfill).
+pub async fn evolve_shipped(db: &Db) -> Vec<String> {
+    use fixtures::evolve_after::shop::{Order, OrderStatus};
+    Order::query_by_status(OrderStatus::Shipped)
+        .all(db)
+        .await
+        .expect("the index answers")
+        .into_iter()
+        .map(|o| o.order_id)
+        .collect()
+}
+
 /// The app side of the `peer_features` fixture's `hooks = true` item type
 /// (`Note`): a write hook that counts notes written and refuses a note
 /// holding a secret, and a read hook that trims what other writers left.

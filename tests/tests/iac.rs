@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use dynamo_runtime::Db;
-use dynamo_tests::{ENDPOINT_ENV, fixtures, local_db};
+use dynamo_tests::{ENDPOINT_ENV, local_db};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -171,17 +171,6 @@ async fn deploy(db: &Db, schemas: &Path) {
     }
 }
 
-async fn shipped(db: &Db) -> Vec<String> {
-    use fixtures::evolve_after::shop::{Order, OrderStatus};
-    Order::query_by_status(OrderStatus::Shipped)
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.order_id)
-        .collect()
-}
-
 fn status(db: &Db, schemas: &Path) -> String {
     succeeded(
         &cli(db, schemas)
@@ -272,7 +261,10 @@ async fn data_only_runs_the_data_steps_on_tables_the_infrastructure_code_made() 
         !out.contains("UpdateTable"),
         "a data-only run changes no table: {out}"
     );
-    assert_eq!(shipped(&db).await, ["o001", "o003", "o005", "o007", "o009"]);
+    assert_eq!(
+        dynamo_tests::evolve_shipped(&db).await,
+        ["o001", "o003", "o005", "o007", "o009"]
+    );
 }
 
 const VAULT: &str = r#"

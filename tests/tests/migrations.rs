@@ -134,17 +134,6 @@ async fn shop_before_the_index(test: &str, orders: usize) -> (Db, tempfile::Temp
     (db, dir)
 }
 
-async fn shipped(db: &Db) -> Vec<String> {
-    use fixtures::evolve_after::shop::{Order, OrderStatus};
-    Order::query_by_status(OrderStatus::Shipped)
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.order_id)
-        .collect()
-}
-
 /// The README's promise: add an index to the schema, then `migration new`
 /// and `migrate` reach a queryable, backfilled index.
 #[tokio::test]
@@ -195,7 +184,7 @@ async fn adding_an_index_takes_migration_new_and_migrate() {
             .unwrap(),
     );
     assert_eq!(applied(&out), ["0002_orders_by_status.toml"]);
-    let shipped = shipped(&db).await;
+    let shipped = dynamo_tests::evolve_shipped(&db).await;
     assert_eq!(shipped, ["o001", "o003", "o005", "o007", "o009"]);
 }
 
@@ -275,7 +264,11 @@ async fn a_killed_run_resumes_its_backfill_from_the_checkpoint() {
         })
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(resumed_at >= saved, "{resumed_at} < {saved}: {stderr}");
-    assert_eq!(shipped(&db).await.len(), 30, "every item was backfilled");
+    assert_eq!(
+        dynamo_tests::evolve_shipped(&db).await.len(),
+        30,
+        "every item was backfilled"
+    );
     let done = record(&db, 2).await.unwrap();
     assert_eq!(done["status"], AttributeValue::S("applied".into()));
     assert!(!done.contains_key("job"), "{done:?}");

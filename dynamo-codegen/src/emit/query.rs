@@ -223,6 +223,14 @@ fn owned_values(cx: ItemCx<'_>, c: &SortField, idents: &[Ident]) -> Vec<TokenStr
         .collect()
 }
 
+/// The Rust names of the fields a sort condition takes before its own.
+fn earlier_idents(cx: ItemCx<'_>, c: &SortField) -> Vec<Ident> {
+    c.earlier
+        .iter()
+        .map(|f| cx.names.fields[f.0].clone())
+        .collect()
+}
+
 /// The conditions a sort field's `SortOn` has, for its rustdoc.
 fn ops_text(c: &SortField, ty: &FieldType) -> String {
     let mut ops = vec!["`eq`"];
@@ -257,11 +265,7 @@ fn sort_field(cx: ItemCx<'_>, sort: KeyId, c: &SortField, n: &SortFieldNames) ->
     let attribute = item.key(sort).attribute();
     let field = item.field(c.field);
     let ty = rust_type(cx.cx, &field.ty);
-    let earlier: Vec<Ident> = c
-        .earlier
-        .iter()
-        .map(|f| names.fields[f.0].clone())
-        .collect();
+    let earlier = earlier_idents(cx, c);
     let earlier_params = params(cx, &c.earlier, &earlier);
     let owned = owned_values(cx, c, &earlier);
     let ops = ops_text(c, &field.ty);
@@ -322,11 +326,7 @@ fn attribute_field(
     let field = item.field(c.field);
     let ty = rust_type(cx.cx, &field.ty);
     let ident = &names.fields[c.field.0];
-    let earlier: Vec<Ident> = c
-        .earlier
-        .iter()
-        .map(|f| names.fields[f.0].clone())
-        .collect();
+    let earlier = earlier_idents(cx, c);
     let earlier_params = params(cx, &c.earlier, &earlier);
     let ops = ops_text(c, &field.ty);
     let index = access.index.map_or(String::new(), |id| {

@@ -8,7 +8,7 @@
 use aws_sdk_dynamodb::{
     error::SdkError,
     operation::transact_write_items::TransactWriteItemsError,
-    types::{AttributeValue, Delete, Put, TransactWriteItem},
+    types::{AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
@@ -205,54 +205,35 @@ pub(crate) async fn write<I: Item>(
         let mut conditions = write.conditions.clone();
         conditions.push(guard::<I>(&mut expr, stored.as_ref()));
         let condition = conditions.finish();
+        // The item's own action, guarded, asking for the old item when
+        // its condition fails (the same for a put, an update and a delete).
+        macro_rules! guarded {
+            ($builder:expr) => {
+                $builder
+                    .table_name(write.table)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()
+                    .map_err(config)?
+            };
+        }
+        let first = TransactWriteItem::builder();
         let first = match &write.action {
-            Action::Put(item) => TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(write.table)
-                        .set_item(Some(item.clone()))
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(expr.names())
-                        .set_expression_attribute_values(expr.values())
-                        .return_values_on_condition_check_failure(
-                            aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                        )
-                        .build()
-                        .map_err(config)?,
-                )
-                .build(),
-            Action::Update { expression, .. } => TransactWriteItem::builder()
-                .update(
-                    aws_sdk_dynamodb::types::Update::builder()
-                        .table_name(write.table)
-                        .set_key(Some(write.key.clone()))
-                        .update_expression(expression)
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(expr.names())
-                        .set_expression_attribute_values(expr.values())
-                        .return_values_on_condition_check_failure(
-                            aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                        )
-                        .build()
-                        .map_err(config)?,
-                )
-                .build(),
-            Action::Delete => TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(write.table)
-                        .set_key(Some(write.key.clone()))
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(expr.names())
-                        .set_expression_attribute_values(expr.values())
-                        .return_values_on_condition_check_failure(
-                            aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                        )
-                        .build()
-                        .map_err(config)?,
-                )
-                .build(),
-        };
+            Action::Put(item) => first.put(guarded!(Put::builder().set_item(Some(item.clone())))),
+            Action::Update { expression, .. } => first.update(guarded!(
+                aws_sdk_dynamodb::types::Update::builder()
+                    .set_key(Some(write.key.clone()))
+                    .update_expression(expression)
+            )),
+            Action::Delete => {
+                first.delete(guarded!(Delete::builder().set_key(Some(write.key.clone()))))
+            }
+        }
+        .build();
         let (markers, marks) = marker_actions::<I>(write.table, &owner, &old, &new)?;
         let actions: Vec<TransactWriteItem> = std::iter::once(first).chain(markers).collect();
         let request = db

@@ -837,6 +837,10 @@ pub fn schema(seed: u64) -> Files {
                 // Set when the item is created, never changed.
                 toml.insert_str(toml.len() - 2, ", read_only = true");
             }
+            if matches!(f.ty, Ty::String) && rng.chance(5) {
+                // Refused on tables whose keys are not text.
+                toml.insert_str(toml.len() - 2, ", unique = true");
+            }
             let _ = writeln!(text, "{} = {}", key(&f.name), toml);
         }
         for (attr, template) in &keys {
