@@ -19,7 +19,7 @@ use std::{collections::BTreeMap, fmt, ops::Range, sync::Arc};
 pub use dynamo_runtime::model::{
     Backfill, Billing, Edit, FieldDef, FieldFormat, IndexDef, IndexKind, ItemDef, KeyAttributeDef,
     KeyType, Literal, Projection, Rewrite, Step, StreamView, TableDef, Template as StoredTemplate,
-    TemplateField, Throughput,
+    TemplateField, Throughput, template::Case,
 };
 use proc_macro2::TokenStream;
 
@@ -350,7 +350,11 @@ impl Item {
             .filter(|&id| {
                 let f = self.field(id);
                 let expires = self.ttl == Some(id) && self.expires_after.is_some();
-                !f.optional && f.default.is_none() && !self.is_managed(id) && !expires
+                !f.optional
+                    && f.default.is_none()
+                    && f.computed.is_none()
+                    && !self.is_managed(id)
+                    && !expires
             })
             .collect()
     }
@@ -476,12 +480,16 @@ pub struct FieldUpdate {
     pub partners: Vec<FieldId>,
     /// The field is optional: updates can remove it.
     pub remove: bool,
+    /// Computed fields rendered from the field, rendered again when it is
+    /// set (and removed with it).
+    pub recomputes: Vec<FieldId>,
 }
 
 impl FieldUpdate {
-    /// Whether index keys are built from the field.
+    /// Whether index keys or computed fields are built from the field: it
+    /// has its own setter.
     pub fn keyed(&self) -> bool {
-        !self.rewrites.is_empty()
+        !self.rewrites.is_empty() || !self.recomputes.is_empty()
     }
 }
 
@@ -524,6 +532,9 @@ pub struct Field {
     pub read_only: bool,
     /// `unique = true`: no two items of the type have one value.
     pub unique: bool,
+    /// `computed = "template"`: the value is rendered from other fields at
+    /// every write (the template's attribute is the field's).
+    pub computed: Option<Template>,
 }
 
 /// The types a field can have.
@@ -1015,6 +1026,8 @@ pub enum TemplatePart {
         field: FieldId,
         /// Zero-padded width, for integers.
         width: Option<usize>,
+        /// The case a computed attribute writes the value in.
+        case: Option<Case>,
     },
 }
 
@@ -1080,11 +1093,22 @@ impl Migration {
 pub fn backfill<'f>(
     (table, type_attribute, separator): (&str, &str, &str),
     item: &str,
-    templates: &[&Template],
+    (templates, computed): (&[&Template], &[&Template]),
     field: impl Fn(FieldId) -> Option<&'f Field>,
 ) -> Backfill {
+    let stored = |templates: &[&Template]| {
+        templates
+            .iter()
+            .map(|t| StoredTemplate {
+                attribute: t.attribute.clone().into(),
+                text: t.text.clone().into(),
+            })
+            .collect::<Vec<_>>()
+            .into()
+    };
     let mut fields: Vec<TemplateField> = Vec::new();
-    for f in templates.iter().flat_map(|t| t.fields()).filter_map(&field) {
+    let every = templates.iter().chain(computed);
+    for f in every.flat_map(|t| t.fields()).filter_map(&field) {
         if !fields.iter().any(|x| x.name == f.name) {
             fields.push(TemplateField {
                 name: f.name.clone().into(),
@@ -1099,13 +1123,7 @@ pub fn backfill<'f>(
         type_attribute: type_attribute.to_owned().into(),
         separator: separator.to_owned().into(),
         fields: fields.into(),
-        set: templates
-            .iter()
-            .map(|t| StoredTemplate {
-                attribute: t.attribute.clone().into(),
-                text: t.text.clone().into(),
-            })
-            .collect::<Vec<_>>()
-            .into(),
+        set: stored(templates),
+        computed: stored(computed),
     }
 }

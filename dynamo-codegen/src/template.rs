@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+pub use dynamo_runtime::model::template::Case;
 pub use dynamo_runtime::model::template::TemplateError;
 use dynamo_runtime::model::template::{self as model, pieces};
 
@@ -20,6 +21,8 @@ pub enum Piece {
         span: Range<usize>,
         /// The width, from `{name:0N}`.
         width: Option<usize>,
+        /// The case, from `{name:lower}` or `{name:upper}`.
+        case: Option<Case>,
     },
 }
 
@@ -32,10 +35,11 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, TemplateError> {
                 Some(Piece::Literal(before)) => before.push_str(literal),
                 _ => out.push(Piece::Literal(literal.to_owned())),
             },
-            (span, model::Piece::Field { name, width }) => out.push(Piece::Placeholder {
+            (span, model::Piece::Field { name, width, case }) => out.push(Piece::Placeholder {
                 name: name.to_owned(),
                 span,
                 width,
+                case,
             }),
         }
     }
@@ -51,6 +55,7 @@ mod tests {
             name: name.into(),
             span,
             width,
+            case: None,
         }
     }
 

@@ -267,9 +267,10 @@ impl<E> Contains<E> for Vec<E> {}
 #[diagnostic::on_unimplemented(
     message = "this field cannot be changed by the update's generic actions",
     label = "the field's path is `{Self}`",
-    note = "key fields would move the item, read-only fields are set once, and writes keep \
-            timestamps and versions; a field an index key is built from has its own \
-            `set_<field>`, which rewrites the key"
+    note = "key fields would move the item, read-only fields are set once, writes keep \
+            timestamps and versions, and computed fields follow their fields; a field an index \
+            key or a computed field is built from has its own `set_<field>`, which renders \
+            them again"
 )]
 pub trait Updatable: sealed::Sealed {}
 

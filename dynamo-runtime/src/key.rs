@@ -394,7 +394,7 @@ fn render_into<'t>(
     while let Some((_, piece)) = pieces.next() {
         match piece {
             Piece::Literal(literal) => out.push_str(literal),
-            Piece::Field { name, width } => {
+            Piece::Field { name, width, .. } => {
                 let index = seen.index(name);
                 let Some(value) = values.get(index) else {
                     let last = pieces.peek().is_none();
@@ -405,6 +405,36 @@ fn render_into<'t>(
         }
     }
     Ok(None)
+}
+
+/// A computed attribute's value: `text` rendered with `values` for its
+/// fields in order of first use, each in the case its placeholder asks
+/// for. Unlike a key, a value may be empty or hold the key separator: the
+/// attribute is not part of any key. Generated code calls it at every
+/// write of the attribute.
+pub fn compute(text: &str, values: &[&dyn KeyPart]) -> String {
+    let mut out = String::with_capacity(text.len() + 16 * values.len());
+    let mut seen = Seen::default();
+    let mut buffer = String::new();
+    for (_, piece) in pieces(text).flatten() {
+        match piece {
+            Piece::Literal(literal) => out.push_str(literal),
+            Piece::Field { name, width, case } => {
+                let Some(value) = values.get(seen.index(name)) else {
+                    continue;
+                };
+                match case {
+                    None => value.write_key(&mut out, width),
+                    Some(case) => {
+                        buffer.clear();
+                        value.write_key(&mut buffer, width);
+                        out.push_str(&case.apply(&buffer));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A key attribute rendered from field values, or why it could not be.
@@ -687,7 +717,7 @@ impl Template {
         for (_, piece) in pieces(self.text).flatten() {
             let next = match piece {
                 Piece::Literal(literal) => rest.strip_prefix(literal),
-                Piece::Field { name, width } => {
+                Piece::Field { name, width, .. } => {
                     let Some(value) = values.get(seen.index(name)) else {
                         return false;
                     };
@@ -880,7 +910,7 @@ impl Template {
                     }
                     rest = rest.strip_prefix(literal.as_str())?;
                 }
-                Piece::Field { name, width } => {
+                Piece::Field { name, width, .. } => {
                     i += 1;
                     let mut next = String::new();
                     while let Some(Piece::Literal(l)) = parts.get(i) {

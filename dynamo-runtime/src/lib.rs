@@ -111,7 +111,7 @@ client! {
             Decoder, Encoder, Transformed, item_type, key_attributes, transform,
         };
         pub use crate::item::{after_read, before_write};
-        pub use crate::key::{KeyFields, RowError};
+        pub use crate::key::{KeyFields, RowError, compute};
         pub use crate::ops::{SortKeyed, UpdateActions, query_items, query_rows};
         pub use crate::stream::{one_key, unknown_item_type};
         /// serde, for the derives of code generated with serde on

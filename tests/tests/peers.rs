@@ -1,6 +1,9 @@
 //! What users of ElectroDB, DynamoDB-Toolbox, OneTable and PynamoDB rely
 //! on, typed, against DynamoDB Local: read-only fields (ElectroDB
-//! `readOnly`) and generated, sortable identifiers (OneTable `generate`).
+//! `readOnly`), unique fields (OneTable `unique`), computed fields
+//! (DynamoDB-Toolbox `link`, ElectroDB `watch`), generated, sortable
+//! identifiers (OneTable `generate`), hooks, backward pages, read budgets
+//! and partition deletes.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -592,4 +595,218 @@ async fn a_unique_field_belongs_to_one_item() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+}
+
+/// The stored attributes of person `id`, read raw.
+async fn stored_person(db: &Db, id: &str) -> std::collections::HashMap<String, String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let out = db
+        .client()
+        .get_item()
+        .table_name(db.physical_name("accounts"))
+        .key("pk", AttributeValue::S(format!("PERSON#{id}")))
+        .key("sk", AttributeValue::S("PERSON".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.item()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+        .collect()
+}
+
+/// DynamoDB-Toolbox's `link` and ElectroDB's `watch`: a computed field is
+/// rendered from other fields at every put, and an update that sets one of
+/// its fields takes the others (checked against the stored item) and
+/// renders it again. A filter on the lower-case copy finds any spelling.
+#[tokio::test]
+async fn computed_fields_follow_the_fields_they_render_from() {
+    use fixture::accounts::{NewPerson, Person, PersonKey};
+    let db = migrated("peers_computed").await;
+    let mut jane = Person::new(NewPerson {
+        id: "p1".into(),
+        first: "Jane".into(),
+        last: "Doe".into(),
+    });
+    // `new` renders them already; the struct's own values never reach the
+    // table (a put renders them again).
+    assert_eq!(jane.search, "doe jane");
+    assert_eq!(jane.label, "p1: Jane DOE");
+    assert_eq!(jane.email_key, None);
+    jane.search = "tampered".into();
+    jane.email = Some("Jane.Doe@Example.COM".into());
+    jane.put().send(&db).await.unwrap();
+    let stored = stored_person(&db, "p1").await;
+    assert_eq!(stored["search"], "doe jane");
+    assert_eq!(stored["label"], "p1: Jane DOE");
+    assert_eq!(stored["email_key"], "jane.doe@example.com");
+
+    // An update renders them again from the key, the new value and the
+    // stored values it is given.
+    let key = || PersonKey { id: "p1".into() };
+    Person::update(key())
+        .set_first("Janet", "Doe")
+        .send(&db)
+        .await
+        .unwrap();
+    let stored = stored_person(&db, "p1").await;
+    assert_eq!(stored["first"], "Janet");
+    assert_eq!(stored["search"], "doe janet");
+    assert_eq!(stored["label"], "p1: Janet DOE");
+    // Given a value that is not the stored one, nothing is written.
+    let error = Person::update(key())
+        .set_first("Jo", "Smith")
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::StaleKeyField { .. }), "{error:?}");
+    assert_eq!(stored_person(&db, "p1").await["search"], "doe janet");
+    // Removing a field removes what renders from it.
+    Person::update(key())
+        .remove_email()
+        .send(&db)
+        .await
+        .unwrap();
+    let stored = stored_person(&db, "p1").await;
+    assert!(!stored.contains_key("email_key"), "{stored:?}");
+    Person::update(key())
+        .set_email("J@X.org")
+        .send(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored_person(&db, "p1").await["email_key"], "j@x.org");
+
+    // A case-insensitive search: a filter on the lower-case copy.
+    Person::new(NewPerson {
+        id: "p2".into(),
+        first: "JOHN".into(),
+        last: "DOE-SMITH".into(),
+    })
+    .put()
+    .send(&db)
+    .await
+    .unwrap();
+    let mut found: Vec<String> = Person::scan()
+        .filter(|f| f.search.begins_with("doe"))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.search)
+        .collect();
+    found.sort();
+    assert_eq!(found, ["doe janet", "doe-smith john"]);
+}
+
+/// A computed field added to a type with stored items: `migration new`
+/// wrote a backfill of it (migration 0005 of the fixture). Before the
+/// backfill reaches an item, reads render the value the item lacks; after
+/// it, the item stores it (for filters and other readers of the table).
+#[tokio::test]
+async fn a_new_computed_field_reads_at_once_and_is_backfilled() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use fixture::accounts::{Person, PersonKey};
+    let db = local_db("peers_computed_backfill").await;
+    fixture::migrations::migrator(&db)
+        .to(4)
+        .run()
+        .await
+        .unwrap();
+    // People stored by the previous version: no `search`.
+    for (id, first, last) in [("p1", "Ada", "Lovelace"), ("p2", "Alan", "TURING")] {
+        db.client()
+            .put_item()
+            .table_name(db.physical_name("accounts"))
+            .item("pk", AttributeValue::S(format!("PERSON#{id}")))
+            .item("sk", AttributeValue::S("PERSON".into()))
+            .item("_type", AttributeValue::S("Person".into()))
+            .item("id", AttributeValue::S(id.into()))
+            .item("first", AttributeValue::S(first.into()))
+            .item("last", AttributeValue::S(last.into()))
+            .item("label", AttributeValue::S(format!("{id}: {first}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let p1 = Person::get(PersonKey { id: "p1".into() })
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p1.search, "lovelace ada");
+    // A stored computed value is read as stored (another writer's).
+    assert_eq!(p1.label, "p1: Ada");
+    assert!(!stored_person(&db, "p2").await.contains_key("search"));
+
+    let report = fixture::migrations::migrator(&db).run().await.unwrap();
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert_eq!(stored_person(&db, "p1").await["search"], "lovelace ada");
+    assert_eq!(stored_person(&db, "p2").await["search"], "turing alan");
+}
+
+/// The steps of a migration file, without its description.
+fn steps(text: &str) -> &str {
+    &text[text.find("[[step]]").unwrap()..]
+}
+
+/// `migration new` plans a computed field like an index key: added, it
+/// writes the backfill of migration 0005 of the fixture (pinned there);
+/// its template changed, it writes a backfill of the new template.
+#[test]
+fn migration_new_backfills_new_and_changed_computed_fields() {
+    let fixture_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/valid/peer_features");
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    let schema = std::fs::read_to_string(fixture_dir.join("accounts.toml")).unwrap();
+    std::fs::write(dir.path().join("accounts.toml"), &schema).unwrap();
+    for entry in std::fs::read_dir(fixture_dir.join("migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("0005") {
+            std::fs::copy(&path, migrations.join(&name)).unwrap();
+        }
+    }
+    let new = |name: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
+            .arg("--schemas")
+            .arg(dir.path())
+            .args(["migration", "new", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    new("person search");
+    let planned = std::fs::read_to_string(migrations.join("0005_person_search.toml")).unwrap();
+    let pinned =
+        std::fs::read_to_string(fixture_dir.join("migrations/0005_person_search.toml")).unwrap();
+    assert_eq!(steps(&planned), steps(&pinned));
+
+    std::fs::write(
+        dir.path().join("accounts.toml"),
+        schema.replace(
+            "computed = \"{last:lower} {first:lower}\"",
+            "computed = \"{first:lower} {last:lower}\"",
+        ),
+    )
+    .unwrap();
+    new("search by first name");
+    let planned =
+        std::fs::read_to_string(migrations.join("0006_search_by_first_name.toml")).unwrap();
+    assert!(
+        planned.contains("op = \"backfill\"")
+            && planned.contains("[step.computed]\nsearch = \"{first:lower} {last:lower}\""),
+        "{planned}"
+    );
+    assert!(
+        !planned.contains("label ="),
+        "only the changed one: {planned}"
+    );
 }

@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::{
     ItemCx, TableCx, doc,
-    keys::{key_text, key_values, render_key},
+    keys::{compute_own, key_text, key_values, render_key},
     link,
     types::{
         decode_call, default_expr, derives, encode_field, field_def, path, rust_type, serde_rename,
@@ -169,6 +169,14 @@ fn initial(cx: ItemCx<'_>, id: FieldId) -> TokenStream {
     } else {
         None
     };
+    if field.computed.is_some() {
+        // Rendered once the other fields are in place (`new`).
+        return if field.optional {
+            quote!(None)
+        } else {
+            quote!(String::new())
+        };
+    }
     match (kept, &field.default) {
         (Some(v), _) if field.optional => quote!(Some(#v)),
         (Some(v), _) => v,
@@ -194,6 +202,27 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
     let uses_now =
         item.timestamps.is_some() || (item.ttl.is_some() && item.expires_after.is_some());
     let now = uses_now.then(|| quote!(let now = dynamo::Timestamp::now();));
+    let computed: Vec<TokenStream> = (0..item.fields.len())
+        .map(FieldId)
+        .filter(|&id| item.field(id).computed.is_some())
+        .map(|id| {
+            let ident = &names.fields[id.0];
+            let value = compute_own(cx, id, |f| {
+                let i = &names.fields[f.0];
+                quote!(item.#i)
+            });
+            quote!(item.#ident = #value;)
+        })
+        .collect();
+    let built = if computed.is_empty() {
+        quote!(Self { #(#values)* #unmodeled })
+    } else {
+        quote! {
+            let mut item = Self { #(#values)* #unmodeled };
+            #(#computed)*
+            item
+        }
+    };
     let param = if item.required_fields().is_empty() {
         quote!(_init: #new)
     } else {
@@ -244,7 +273,7 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
             #new_doc
             pub fn new(#param) -> Self {
                 #now
-                Self { #(#values)* #unmodeled }
+                #built
             }
 
             #(#templates)*
@@ -304,15 +333,61 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             }
         })
     });
+    // Computed fields are rendered from the item's fields, whatever the
+    // struct holds.
     let encode = item
         .fields
         .iter()
         .zip(&names.fields)
-        .map(|(f, i)| encode_field(f, i));
+        .enumerate()
+        .map(|(id, (f, i))| {
+            if f.computed.is_none() {
+                return encode_field(f, i);
+            }
+            let attribute = &f.attribute;
+            let value = compute_own(cx, FieldId(id), |f| {
+                let i = &names.fields[f.0];
+                quote!(self.#i)
+            });
+            if f.optional {
+                quote!(item.optional(#attribute, &#value);)
+            } else {
+                quote!(item.field(#attribute, &#value);)
+            }
+        });
     let decode = item.fields.iter().zip(&names.fields).map(|(f, i)| {
+        if f.computed.is_some() && !f.optional {
+            // Items stored before the field existed lack it: rendered below.
+            let call = decode_call(cx.cx, f, true);
+            return quote!(#i: #call?.unwrap_or_default(),);
+        }
         let call = decode_call(cx.cx, f, f.optional);
         quote!(#i: #call?,)
     });
+    // A computed attribute an item lacks (stored before the field existed,
+    // or by another writer) is rendered from the fields read.
+    let fill: Vec<TokenStream> = (0..item.fields.len())
+        .map(FieldId)
+        .filter(|&id| item.field(id).computed.is_some())
+        .map(|id| {
+            let ident = &names.fields[id.0];
+            let value = compute_own(cx, id, |f| {
+                let i = &names.fields[f.0];
+                quote!(value.#i)
+            });
+            let missing = if item.field(id).optional {
+                quote!(value.#ident.is_none())
+            } else {
+                quote!(value.#ident.is_empty())
+            };
+            quote!(if #missing { value.#ident = #value; })
+        })
+        .collect();
+    let binding = if fill.is_empty() {
+        quote!(let value)
+    } else {
+        quote!(let mut value)
+    };
     let key_fields = item.key_fields().into_iter().map(|id| {
         let ident = &names.fields[id.0];
         if item.field(id).ty.is_copy() {
@@ -356,6 +431,7 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             quote!(dynamo::__private::Encoder::item_with::<Self>(#capacity, &self.unmodeled)),
             quote! {
                 let mut value = Self { #(#decode)* unmodeled: dynamo::Unmodeled::default() };
+                #(#fill)*
                 value.unmodeled = #finish;
                 #done
             },
@@ -364,7 +440,8 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         (
             quote!(dynamo::__private::Encoder::item::<Self>(#capacity)),
             quote! {
-                let value = Self { #(#decode)* };
+                #binding = Self { #(#decode)* };
+                #(#fill)*
                 #finish;
                 #done
             },

@@ -51,6 +51,66 @@ pub(super) fn render_key(
     }
 }
 
+/// The value of computed field `id` rendered from `value` of each field
+/// it names (`&expr`): a `String`.
+pub(super) fn compute(
+    cx: ItemCx<'_>,
+    id: FieldId,
+    value: impl Fn(FieldId) -> TokenStream,
+) -> TokenStream {
+    let Some(t) = &cx.item.field(id).computed else {
+        return quote!(String::new());
+    };
+    let text = &t.text;
+    let values = t.fields().into_iter().map(value);
+    quote!(dynamo::__private::compute(#text, &[#(#values),*]))
+}
+
+/// The value of computed field `id` in an item whose fields are `place(f)`
+/// (`self.f`): a `String`, or an `Option<String>` that is `None` while a
+/// field it renders from is.
+pub(super) fn compute_own(
+    cx: ItemCx<'_>,
+    id: FieldId,
+    place: impl Fn(FieldId) -> TokenStream,
+) -> TokenStream {
+    let own = |f| {
+        let p = place(f);
+        quote!(&#p)
+    };
+    let item = cx.item;
+    let fields = item
+        .field(id)
+        .computed
+        .as_ref()
+        .map_or_else(Vec::new, |t| t.fields());
+    let optional: Vec<FieldId> = fields
+        .into_iter()
+        .filter(|&f| item.field(f).optional)
+        .collect();
+    let bindings: Vec<&Ident> = optional.iter().map(|f| &cx.names.fields[f.0]).collect();
+    let value = compute(cx, id, |f| match optional.iter().position(|o| *o == f) {
+        Some(p) => {
+            let b = bindings[p];
+            quote!(#b)
+        }
+        None => own(f),
+    });
+    match (optional.as_slice(), bindings.as_slice()) {
+        ([], _) => value,
+        ([one], [b]) => {
+            let o = place(*one);
+            quote!(#o.as_ref().map(|#b| #value))
+        }
+        _ => {
+            let owns = optional.iter().map(|f| own(*f));
+            quote! {
+                if let (#(Some(#bindings),)*) = (#(#owns,)*) { Some(#value) } else { None }
+            }
+        }
+    }
+}
+
 /// `#[allow(clippy::too_many_arguments)]` for a function of more than
 /// seven parameters, as a long template makes.
 pub(super) fn many(params: usize) -> Option<TokenStream> {

@@ -278,6 +278,7 @@ fn item_def(item: &ItemDef) -> TokenStream {
         let default = option(f.default.as_deref().map(text));
         let values = list(f.values.iter().map(|v| text(v)));
         let format = option(f.format.as_deref().map(text));
+        let computed = option(f.computed.as_deref().map(text));
         quote! {
             dynamo::model::FieldDef {
                 name: #name,
@@ -287,6 +288,7 @@ fn item_def(item: &ItemDef) -> TokenStream {
                 default: #default,
                 values: #values,
                 format: #format,
+                computed: #computed,
             }
         }
     }));
@@ -312,6 +314,7 @@ fn backfill(b: &Backfill) -> TokenStream {
         separator,
         fields,
         set,
+        computed,
     } = b;
     let (table, item, type_attribute, separator) = (
         text(table),
@@ -320,11 +323,14 @@ fn backfill(b: &Backfill) -> TokenStream {
         text(separator),
     );
     let fields = list(fields.iter().map(template_field));
-    let set = list(set.iter().map(|t| {
-        let StoredTemplate { attribute, text } = t;
-        let (attribute, text): (&str, &str) = (attribute, text);
-        quote!(dynamo::model::Template::new(#attribute, #text))
-    }));
+    let templates = |list_of: &[StoredTemplate]| {
+        list(list_of.iter().map(|t| {
+            let StoredTemplate { attribute, text } = t;
+            let (attribute, text): (&str, &str) = (attribute, text);
+            quote!(dynamo::model::Template::new(#attribute, #text))
+        }))
+    };
+    let (set, computed) = (templates(set), templates(computed));
     quote! {
         dynamo::model::Backfill {
             table: #table,
@@ -333,6 +339,7 @@ fn backfill(b: &Backfill) -> TokenStream {
             separator: #separator,
             fields: #fields,
             set: #set,
+            computed: #computed,
         }
     }
 }

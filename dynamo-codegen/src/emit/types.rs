@@ -434,11 +434,15 @@ pub(super) fn serde_rename(cx: &TableCx<'_>, name: &str, ident: &Ident) -> Optio
 pub(super) fn field_def(cx: &TableCx<'_>, f: &ir::Field, ident: &Ident) -> TokenStream {
     let ty = field_type(cx, f);
     let docs = doc(&format!(
-        "{}`{}`{}, stored as attribute `{}`.",
+        "{}`{}`{}, stored as attribute `{}`{}.",
         f.doc.as_ref().map_or(String::new(), |d| format!("{d}\n\n")),
         f.ty.schema_name(&|id| &cx.table.nested(id).name),
         if f.optional { " (optional)" } else { "" },
-        f.attribute
+        f.attribute,
+        f.computed.as_ref().map_or(String::new(), |t| format!(
+            ", computed as `{}` at every write",
+            t.text
+        )),
     ));
     let rename = serde_rename(cx, &f.name, ident);
     let rules = schema_rules(cx, f);

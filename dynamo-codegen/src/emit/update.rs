@@ -2,12 +2,13 @@
 //! actions (`update_options!`), and a `set_<field>` (and `remove_<field>`)
 //! for each field index keys are built from, which rewrites those keys.
 
+use proc_macro2::Ident;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::{
     ItemCx, doc,
-    keys::{params, render_key},
+    keys::{compute, params, render_key},
     link,
     types::rust_type,
 };
@@ -66,33 +67,53 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
     let key_fields = item.key_fields();
     let key_param = &n.key;
     let uses_key = std::cell::Cell::new(false);
+    let given = |f| {
+        if f == u.field {
+            quote!(&#value)
+        } else if key_fields.contains(&f) {
+            uses_key.set(true);
+            let i = &names.fields[f.0];
+            quote!(&#key_param.#i)
+        } else {
+            let p = u
+                .partners
+                .iter()
+                .position(|p| *p == f)
+                .map(|p| &n.set.params[p + 1]);
+            quote!(&#p)
+        }
+    };
     let rewrites: Vec<TokenStream> = u
         .rewrites
         .iter()
-        .map(|k| {
-            render_key(cx, &owner_tokens, *k, |f| {
-                if f == u.field {
-                    quote!(&#value)
-                } else if key_fields.contains(&f) {
-                    uses_key.set(true);
-                    let i = &names.fields[f.0];
-                    quote!(&#key_param.#i)
-                } else {
-                    let p = u
-                        .partners
-                        .iter()
-                        .position(|p| *p == f)
-                        .map(|p| &n.set.params[p + 1]);
-                    quote!(&#p)
-                }
-            })
+        .map(|k| render_key(cx, &owner_tokens, *k, given))
+        .collect();
+    let rewrites_use_key = uses_key.replace(false);
+    // Computed fields from the update's key need it before the update
+    // takes it: rendered into locals first.
+    let recomputed: Vec<(Ident, TokenStream)> = u
+        .recomputes
+        .iter()
+        .map(|c| {
+            let ident = &names.fields[c.0];
+            (format_ident!("{ident}_value"), compute(cx, *c, given))
         })
         .collect();
-    let closure_param = if uses_key.get() {
+    let key_of = uses_key
+        .get()
+        .then(|| quote!(let #key_param = self.0.key();));
+    let closure_param = if rewrites_use_key {
         quote!(#key_param)
     } else {
         quote!(_)
     };
+    let computed_values = recomputed
+        .iter()
+        .map(|(local, value)| quote!(let #local = #value;));
+    let computed_sets = u.recomputes.iter().zip(&recomputed).map(|(c, (local, _))| {
+        let ident = &names.fields[c.0];
+        quote!(.set_field(#owner::FIELDS.#ident, #local))
+    });
     let rewrites = rewrites
         .iter()
         .map(|r| quote!(.set_key(|#closure_param| #r)));
@@ -109,14 +130,34 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
         quote!(.unchanged(#owner::FIELDS.#ident, #value))
     });
     let partner_params = params(cx, &u.partners, &n.set.params[1..]);
-    let rewritten: Vec<String> = u
-        .rewrites
-        .iter()
-        .map(|k| format!("`{}`", item.key(*k).attribute()))
-        .collect();
-    let rewritten = rewritten.join(", ");
+    let list = |names: Vec<String>| names.join(", ");
+    let rewritten = list(
+        u.rewrites
+            .iter()
+            .map(|k| format!("`{}`", item.key(*k).attribute()))
+            .collect(),
+    );
+    let recomputed_names = list(
+        u.recomputes
+            .iter()
+            .map(|c| format!("`{}`", item.field(*c).name))
+            .collect(),
+    );
+    let what = match (rewritten.is_empty(), recomputed_names.is_empty()) {
+        (false, true) => format!("the index key {rewritten}"),
+        (true, false) if u.recomputes.len() == 1 => {
+            format!("the computed field {recomputed_names}")
+        }
+        (true, false) => format!("the computed fields {recomputed_names}"),
+        _ => format!("the index key {rewritten} and the computed field {recomputed_names}"),
+    };
+    let verb = if u.recomputes.is_empty() {
+        format!("rewrites {what}")
+    } else {
+        format!("renders {what} again")
+    };
     let set_doc = doc(&format!(
-        "Sets `{}`, and rewrites the index key {rewritten} from it and the other fields given, which must be the stored values (else `Error::StaleKeyField`, nothing written).",
+        "Sets `{}`, and {verb} from it and the other fields given, which must be the stored values (else `Error::StaleKeyField`, nothing written).",
         field.name,
     ));
     let set = &n.set.method;
@@ -124,7 +165,9 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
         #set_doc
         pub fn #set(self, #value: impl dynamo::IntoValue<#ty>, #(#partner_params),*) -> Self {
             let #value = #value.into_value();
-            Self(self.0 #(#unchanged)* #(#rewrites)* .set_field(#path, #value))
+            #key_of
+            #(#computed_values)*
+            Self(self.0 #(#unchanged)* #(#rewrites)* #(#computed_sets)* .set_field(#path, #value))
         }
     }];
 
@@ -133,14 +176,26 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
             let name = &names.keys[k.0];
             quote!(.remove_key(&#owner::#name))
         });
+        let uncomputed = u.recomputes.iter().map(|c| {
+            let ident = &names.fields[c.0];
+            quote!(.remove_field(#owner::FIELDS.#ident))
+        });
+        let after = match (u.rewrites.is_empty(), u.recomputes.is_empty()) {
+            (false, true) => "the item leaves those indexes".to_owned(),
+            (true, false) => format!("computed values are absent while `{}` is", field.name),
+            _ => format!(
+                "the item leaves those indexes; computed values are absent while `{}` is",
+                field.name
+            ),
+        };
         let docs = doc(&format!(
-            "Removes `{}` and the index key {rewritten} built from it (the item leaves those indexes).",
+            "Removes `{}` and {what} built from it ({after}).",
             field.name,
         ));
         out.push(quote! {
             #docs
             pub fn #remove(self) -> Self {
-                Self(self.0.remove_field(#path) #(#removed)*)
+                Self(self.0.remove_field(#path) #(#removed)* #(#uncomputed)*)
             }
         });
     }

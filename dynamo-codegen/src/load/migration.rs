@@ -132,7 +132,8 @@ impl Serialize for StateField {
             && f.optional.is_none()
             && f.default.is_none()
             && f.values.is_none()
-            && f.format.is_none();
+            && f.format.is_none()
+            && f.computed.is_none();
         if shorthand {
             f.ty.serialize(serializer)
         } else {
@@ -180,6 +181,9 @@ pub struct RawStateField {
     /// A datetime's storage format, or a custom field's Rust type and storage.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<Sp<String>>,
+    /// A computed field's template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub computed: Option<Sp<String>>,
 }
 
 /// `op = "drop_item"`
@@ -410,5 +414,13 @@ pub struct RawBackfill {
     /// The item type whose items get the attributes.
     pub item: Sp<String>,
     /// Attribute to key template over the item's fields, e.g. `gsi2pk = "STATUS#{status}"`.
+    #[serde(default, skip_serializing_if = "no_set")]
     pub set: Sp<BTreeMap<Sp<String>, Sp<String>>>,
+    /// Computed attributes: attribute to template over the item's fields, with case modifiers and without key rules, e.g. `name_lower = "{name:lower}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed: Option<Sp<BTreeMap<Sp<String>, Sp<String>>>>,
+}
+
+fn no_set(set: &Sp<BTreeMap<Sp<String>, Sp<String>>>) -> bool {
+    set.is_empty()
 }

@@ -435,6 +435,9 @@ pub struct RawField {
     pub read_only: Option<Sp<bool>>,
     /// `unique = true`: no two items of the type have one value.
     pub unique: Option<Sp<bool>>,
+    /// `computed = "{name:lower}"`: rendered from other fields at every
+    /// write.
+    pub computed: Option<Sp<String>>,
 }
 
 /// The table form of [`RawField`].
@@ -471,6 +474,8 @@ struct FieldTable {
     read_only: Option<Sp<bool>>,
     /// No two items of the type have one value (OneTable's `unique`): puts and deletes keep a marker item per value in the same transaction, and a duplicate fails with `Error::Unique`; updates cannot change it.
     unique: Option<Sp<bool>>,
+    /// A string rendered from other fields of the item at every write (DynamoDB-Toolbox's `link`, ElectroDB's `watch`), by a template like a key's: `{field}`, `{field:lower}`, `{field:upper}`, `{n:08}`. Puts render it, updates that set one of its fields take the others and render it again; it has no setter of its own.
+    computed: Option<Sp<String>>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -496,6 +501,7 @@ impl<'de> Deserialize<'de> for RawField {
                 renamed_values: t.renamed_values,
                 read_only: t.read_only,
                 unique: t.unique,
+                computed: t.computed,
             },
         )
     }

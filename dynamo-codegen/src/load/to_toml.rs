@@ -215,14 +215,17 @@ fn step(step: &Step) -> RawStep {
 }
 
 fn backfill(b: &Backfill) -> RawBackfill {
+    let templates = |list: &[dynamo_runtime::model::Template]| {
+        sp(list
+            .iter()
+            .map(|t| (text(&t.attribute), text(&t.text)))
+            .collect())
+    };
     RawBackfill {
         table: text(&b.table),
         item: text(&b.item),
-        set: sp(b
-            .set
-            .iter()
-            .map(|t| (text(&t.attribute), text(&t.text)))
-            .collect()),
+        set: templates(&b.set),
+        computed: (!b.computed.is_empty()).then(|| templates(&b.computed)),
     }
 }
 
@@ -254,6 +257,7 @@ fn define_item(item: &ItemDef) -> RawDefineItem {
                     values: (!f.values.is_empty())
                         .then(|| sp(f.values.iter().map(|v| text(v)).collect())),
                     format: f.format.as_deref().map(text),
+                    computed: f.computed.as_deref().map(text),
                 };
                 (text(&f.name), sp(StateField(field)))
             })

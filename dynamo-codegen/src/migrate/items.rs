@@ -146,6 +146,7 @@ pub fn item_def(table: &ir::Table, item: &ir::Item) -> ItemDef {
                 _ => Vec::new().into(),
             },
             format: format(&f.ty),
+            computed: f.computed.as_ref().map(|t| t.text.clone().into()),
         })
         .collect();
     fields.sort_by(|a, b| a.name.cmp(&b.name));
@@ -400,9 +401,47 @@ fn item_differences(
             at: at(span),
         });
     };
+    // Computed fields new, changed or stored elsewhere: stored items get
+    // the value rendered (reads render a missing one meanwhile).
+    let recompute: Vec<&ir::Template> = item
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let t = f.computed.as_ref()?;
+            let stored = old.field(&f.name).filter(|o| o.attribute == *f.attribute);
+            let same = stored.is_some_and(|o| o.computed.as_deref() == Some(t.text.as_str()));
+            (!same).then_some(t)
+        })
+        .collect();
+    if !recompute.is_empty() {
+        diff(
+            item.span.clone(),
+            format!(
+                "the computed fields of `{it}` are new or changed: {}",
+                recompute
+                    .iter()
+                    .map(|t| format!("{} = \"{}\"", t.attribute, t.text))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Change::Steps(vec![Step::Backfill(ir::backfill(
+                (
+                    &table.def.name,
+                    &table.def.type_attribute,
+                    &table.def.key_separator,
+                ),
+                it,
+                (&[], &recompute),
+                |id| Some(item.field(id)),
+            ))]),
+        );
+    }
     for f in &item.fields {
         let new = want.field(&f.name).expect("every field is in the def");
         let span = f.span.clone();
+        if f.computed.is_some() {
+            continue;
+        }
         // The same stored attribute under another field name: a Rust
         // rename only.
         let same_attribute = || {
@@ -712,7 +751,7 @@ fn key_differences(
         ir::backfill(
             (&def.name, &def.type_attribute, &def.key_separator),
             it,
-            templates,
+            (templates, &[]),
             |id| Some(item.field(id)),
         )
     };

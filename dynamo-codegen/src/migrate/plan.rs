@@ -485,7 +485,7 @@ fn backfills(table: &ir::Table, index: &IndexDef) -> Vec<Step> {
                         &table.def.key_separator,
                     ),
                     &item.name,
-                    &templates,
+                    (&templates, &[]),
                     |id| Some(item.field(id)),
                 ))
             })

@@ -29,7 +29,7 @@ fn shape(value: &KeyValue, fields: &[ir::Field]) -> Vec<Shape> {
             .iter()
             .map(|p| match p {
                 TemplatePart::Literal(s) => Shape::Literal(s.clone()),
-                TemplatePart::Field { field, width } => {
+                TemplatePart::Field { field, width, .. } => {
                     Shape::Field(fields[field.0].ty.clone(), *width)
                 }
             })

@@ -167,7 +167,7 @@ fn sort_fields(fields: &[Field], sort: &KeyValue) -> Vec<SortField> {
     let mut out = Vec::new();
     let mut seen: Vec<FieldId> = Vec::new();
     for (position, part) in template.parts.iter().enumerate() {
-        let TemplatePart::Field { field, width } = part else {
+        let TemplatePart::Field { field, width, .. } = part else {
             continue;
         };
         if seen.contains(field) {
@@ -195,9 +195,10 @@ fn fixed_width(ty: &FieldType, width: Option<usize>) -> bool {
 }
 
 /// What an update can do to each field: not to key fields (the item would
-/// move) nor to fields writes keep. Setting a field in an index key
-/// rewrites that key, from the field's other fields (parameters of the
-/// setter) and key fields (read from the update's key).
+/// move), fields writes keep nor computed fields. Setting a field in an
+/// index key or a computed field's template renders those again, from the
+/// field's other fields (parameters of the setter) and key fields (read
+/// from the update's key).
 pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
     let key_fields = item.key_fields();
     let access = item.table_access();
@@ -205,7 +206,11 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
     let mut out = Vec::new();
     for (i, field) in item.fields.iter().enumerate() {
         let id = FieldId(i);
-        if key_fields.contains(&id) || item.is_managed(id) || field.read_only {
+        if key_fields.contains(&id)
+            || item.is_managed(id)
+            || field.read_only
+            || field.computed.is_some()
+        {
             continue;
         }
         let rewrites: Vec<KeyId> = (0..item.keys.len())
@@ -213,9 +218,26 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
             .filter(|k| !table_keys.contains(&Some(*k)))
             .filter(|k| matches!(item.key(*k), KeyValue::Template(t) if t.fields().contains(&id)))
             .collect();
+        let recomputes: Vec<FieldId> = (0..item.fields.len())
+            .map(FieldId)
+            .filter(|c| {
+                item.field(*c)
+                    .computed
+                    .as_ref()
+                    .is_some_and(|t| t.fields().contains(&id))
+            })
+            .collect();
         let mut partners: Vec<FieldId> = Vec::new();
-        for k in &rewrites {
-            for f in item.key(*k).fields() {
+        let computed = recomputes
+            .iter()
+            .filter_map(|c| item.field(*c).computed.as_ref())
+            .map(|t| t.fields());
+        for fields in rewrites
+            .iter()
+            .map(|k| item.key(*k).fields())
+            .chain(computed)
+        {
+            for f in fields {
                 if f != id && !key_fields.contains(&f) && !partners.contains(&f) {
                     partners.push(f);
                 }
@@ -226,6 +248,7 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
             remove: field.optional,
             rewrites,
             partners,
+            recomputes,
         });
     }
     out

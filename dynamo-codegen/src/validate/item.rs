@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, ops::Range, sync::Arc};
 use heck::ToSnakeCase;
 
 use super::{
-    Cx, facts, keys,
+    Cx, computed, facts, keys,
     scope::{FieldScope, TableCx},
     types::{self, FieldCx, NestedInfo},
 };
@@ -272,6 +272,18 @@ fn item(
     }
 
     let keys = keys::keys(cx, tcx, name, raw, &mut scope);
+    let managed: Vec<usize> = timestamps
+        .iter()
+        .flat_map(|t| [t.created.0, t.updated.0])
+        .chain(version)
+        .collect();
+    computed::computed(
+        cx,
+        &raw_fields,
+        &mut scope,
+        keys.as_deref().unwrap_or_default(),
+        &managed,
+    );
     if let (Some(v), Some(keys)) = (version, &keys)
         && let Some((attr, _)) = keys
             .iter()
@@ -414,6 +426,7 @@ fn managed_field(
         renamed_values: Vec::new(),
         read_only: false,
         unique: false,
+        computed: None,
     }));
     scope.spans.push(option_span);
     scope.optional_spans.push(None);

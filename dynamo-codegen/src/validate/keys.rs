@@ -285,8 +285,24 @@ pub(crate) fn template(
                 literal_since_field.push_str(&s);
                 parts.push(TemplatePart::Literal(s));
             }
-            template::Piece::Placeholder { name, span, width } => {
+            template::Piece::Placeholder {
+                name,
+                span,
+                width,
+                case,
+            } => {
                 let span = inner_span(cx.file, text, span);
+                if case.is_some() {
+                    let d = cx
+                        .error(
+                            "dynamo::computed",
+                            span.clone(),
+                            format!("a key template changes the case of `{name}`"),
+                            "case modifier",
+                        )
+                        .help("keys are read back into fields, so they keep values as they are; a lower-case copy is a computed field: `name_lower = { type = \"string\", computed = \"{name:lower}\" }`");
+                    cx.push(d);
+                }
                 if let Some((prev, _)) = &previous_field
                     && !literal_since_field.contains(separator)
                 {
@@ -428,6 +444,7 @@ pub(crate) fn template(
                 parts.push(TemplatePart::Field {
                     field: FieldId(index),
                     width,
+                    case: None,
                 });
             }
         }

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, ops::Range, sync::Arc};
 
 use super::{
-    Cx, check_resource_name, index, keys,
+    Cx, check_resource_name, computed, index, keys,
     scope::{FieldScope, KeyTarget},
     table,
 };
@@ -704,6 +704,7 @@ fn define_item(cx: &mut Cx<'_>, raw: &RawDefineItem) -> Option<ItemDef> {
                 .unwrap_or_default()
                 .into(),
             format: f.format.as_ref().map(|f| f.get().clone().into()),
+            computed: f.computed.as_ref().map(|c| c.get().clone().into()),
         });
     }
     let mut keys = Vec::new();
@@ -791,7 +792,8 @@ fn templates_step(
     };
     let def = table_state.map(|s| s.def.clone());
     let mut set = Vec::new();
-    if raw.set.is_empty() {
+    let mut computed = Vec::new();
+    if raw.set.is_empty() && raw.computed.as_ref().is_none_or(|c| c.is_empty()) {
         let d = cx
             .error(
                 "dynamo::backfill",
@@ -836,12 +838,53 @@ fn templates_step(
             set.push(t);
         }
     }
+    let mut ordered: Vec<_> = raw.computed.iter().flat_map(|c| c.iter()).collect();
+    ordered.sort_by_key(|(a, _)| a.span().start);
+    let is_computed = |i: usize| {
+        scope.fields[i]
+            .as_ref()
+            .is_some_and(|f| f.computed.is_some())
+    };
+    for (attr, text) in ordered {
+        let key = def.as_ref().is_some_and(|def| {
+            def.key().any(|k| k.name == *attr.get())
+                || def
+                    .indexes
+                    .iter()
+                    .any(|i| i.key().any(|k| k.name == *attr.get()))
+        });
+        if key {
+            let d = cx
+                .error(
+                    "dynamo::computed",
+                    attr.span(),
+                    format!(
+                        "`{}` is a key attribute: computed attributes are not keys",
+                        attr.get()
+                    ),
+                    "a key",
+                )
+                .help("backfill key attributes under `set`, with key templates");
+            cx.push(d);
+            continue;
+        }
+        let name = scope
+            .fields
+            .iter()
+            .flatten()
+            .find(|f| f.attribute == *attr.get())
+            .map_or(attr.get().as_str(), |f| f.name.as_str());
+        if let Some(t) = computed::template(cx, scope, (name, attr.get()), text, &is_computed) {
+            computed.push(t);
+        }
+    }
     (cx.errors() == errors_before).then(|| {
         let set: Vec<&ir::Template> = set.iter().collect();
+        let computed: Vec<&ir::Template> = computed.iter().collect();
         ir::backfill(
             (raw.table.get(), &type_attribute, &separator),
             raw.item.get(),
-            &set,
+            (&set, &computed),
             |id| scope.fields[id.0].as_ref(),
         )
     })

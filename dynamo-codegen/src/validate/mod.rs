@@ -13,6 +13,7 @@
 
 pub(crate) mod attributes;
 mod collection;
+mod computed;
 mod facts;
 mod index;
 mod item;
@@ -78,9 +79,10 @@ fn key_template(item: &ir::Item, attribute: &str, text: &str) -> Option<ir::Temp
         let (_, piece) = piece.ok()?;
         parts.push(match piece {
             Piece::Literal(l) => ir::TemplatePart::Literal(l.to_owned()),
-            Piece::Field { name, width } => ir::TemplatePart::Field {
+            Piece::Field { name, width, case } => ir::TemplatePart::Field {
                 field: ir::FieldId(item.fields.iter().position(|f| f.name == name)?),
                 width,
+                case,
             },
         });
     }

@@ -51,12 +51,14 @@ fn resolves_templates_in_schema_order() {
             TemplatePart::Literal("O#".into()),
             TemplatePart::Field {
                 field: FieldId(2),
-                width: Some(10)
+                width: Some(10),
+                case: None,
             },
             TemplatePart::Literal("#".into()),
             TemplatePart::Field {
                 field: FieldId(0),
-                width: None
+                width: None,
+                case: None,
             },
         ]
     );

@@ -274,7 +274,7 @@ impl Items<'_> {
 /// The attributes the templates read, each once.
 fn sources(b: &Backfill) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
-    for t in b.set.iter() {
+    for t in b.templates() {
         for name in t.fields() {
             if let Some(field) = b.field(name)
                 && !out.contains(&&*field.attribute)
@@ -329,7 +329,7 @@ pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(String, Str
                     text.push_str(literal);
                     continue;
                 }
-                Piece::Field { name, width } => (name, width),
+                Piece::Field { name, width, .. } => (name, width),
             };
             let Some(field) = b.field(name) else {
                 return Err(refused(&t.attribute, name, "no such field".to_owned()));
@@ -357,6 +357,34 @@ pub(crate) fn render(b: &Backfill, item: &Attributes) -> Result<Vec<(String, Str
         }
         out.push((t.attribute.to_string(), text));
     }
+    // Computed attributes: the stored values, rendered as generated code
+    // renders them; left out when a field is missing, as generated code
+    // leaves the attribute out.
+    'computed: for t in b.computed.iter() {
+        let mut values: Vec<Box<dyn KeyPart>> = Vec::new();
+        for name in t.fields() {
+            let Some(field) = b.field(name) else {
+                return Err(refused(&t.attribute, name, "no such field".to_owned()));
+            };
+            match item.get(&*field.attribute) {
+                None | Some(AttributeValue::Null(_)) => continue 'computed,
+                Some(value) => {
+                    values.push(stored(field.format, value.clone()).map_err(|kind| {
+                        refused(
+                            &t.attribute,
+                            name,
+                            format!("attribute `{}`: {kind}", field.attribute),
+                        )
+                    })?)
+                }
+            }
+        }
+        let values: Vec<&dyn KeyPart> = values.iter().map(|v| &**v).collect();
+        out.push((
+            t.attribute.to_string(),
+            crate::key::compute(&t.text, &values),
+        ));
+    }
     Ok(out)
 }
 
@@ -381,6 +409,7 @@ mod tests {
             Template::new("gsi2pk", "STATUS#{status}"),
             Template::new("gsi2sk", "{n:06}#{at}"),
         ]),
+        computed: Cow::Borrowed(&[]),
     };
 
     fn item(pairs: &[(&str, AttributeValue)]) -> Attributes {
@@ -429,5 +458,43 @@ mod tests {
         let empty = item(&[("status", AttributeValue::S(String::new()))]);
         let err = render(&BACKFILL, &empty).unwrap_err();
         assert!(err.to_string().contains("the value is empty"), "{err}");
+    }
+
+    #[test]
+    fn computed_attributes_render_as_generated_code_renders_them() {
+        const COMPUTED: &[Template] = &[
+            Template::new("search", "{status:upper} {n:04}#{status}"),
+            Template::new("empty", "{status:lower}"),
+        ];
+        let b = Backfill {
+            set: Cow::Borrowed(&[]),
+            computed: Cow::Borrowed(COMPUTED),
+            ..BACKFILL
+        };
+        // No key rules: the separator and an empty value are fine.
+        let rendered = render(
+            &b,
+            &item(&[
+                ("status", AttributeValue::S("Pä#d".into())),
+                ("n", AttributeValue::N("7".into())),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            rendered,
+            vec![
+                ("search".to_owned(), "PÄ#D 0007#Pä#d".to_owned()),
+                ("empty".to_owned(), "pä#d".to_owned()),
+            ]
+        );
+        let (status, n) = ("Pä#d", 7u32);
+        let values: [&dyn KeyPart; 2] = [&status, &n];
+        assert_eq!(
+            crate::key::compute("{status:upper} {n:04}#{status}", &values),
+            rendered[0].1
+        );
+        // A missing field leaves the attribute out.
+        let rendered = render(&b, &item(&[("n", AttributeValue::N("7".into()))])).unwrap();
+        assert!(rendered.is_empty(), "{rendered:?}");
     }
 }

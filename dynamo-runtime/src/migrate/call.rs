@@ -368,7 +368,7 @@ fn backfill_text(table: &str, b: &Backfill) -> String {
     let mut names = Map::new();
     let mut values = Map::new();
     let mut sets = Vec::new();
-    for (i, t) in b.set.iter().enumerate() {
+    for (i, t) in b.templates().enumerate() {
         names.insert(format!("#s{i}"), Value::from(&*t.attribute));
         values.insert(format!(":s{i}"), json!({ "S": format!("<{}>", t.text) }));
         sets.push(format!("#s{i} = :s{i}"));

@@ -204,8 +204,7 @@ pub fn summary(step: &Step) -> String {
         Step::Backfill(b) => format!(
             "backfill {} in {table}: {}",
             b.item,
-            b.set
-                .iter()
+            b.templates()
                 .map(|t| format!("{} = \"{}\"", t.attribute, t.text))
                 .collect::<Vec<_>>()
                 .join(", ")

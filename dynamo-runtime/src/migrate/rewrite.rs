@@ -513,6 +513,7 @@ mod tests {
             separator: text("#"),
             fields: Cow::Owned(vec![TemplateField::new("id", "id", FieldFormat::Text)]),
             set: Cow::Owned(vec![Template::new("sk", "ORD#{id}")]),
+            computed: Cow::Borrowed(&[]),
         }));
         let old = item(&[("pk", "c"), ("sk", "ORDER#7"), ("id", "7")]);
         let Some(ItemWrite::Move { new }) = plan(&r, &KEYS(), &old, NONE).unwrap() else {

@@ -205,6 +205,8 @@ pub struct FieldDef {
     /// A datetime's storage format, or a custom field's Rust type and
     /// storage (`crate::Money as S`).
     pub format: Option<Text>,
+    /// A computed field's template.
+    pub computed: Option<Text>,
 }
 
 /// A data step: rewrites the stored items of one type.
@@ -322,9 +324,18 @@ pub struct Backfill {
     pub fields: List<TemplateField>,
     /// The attributes to write.
     pub set: List<Template>,
+    /// Computed attributes to write (`computed = { ... }`): rendered with
+    /// their case modifiers and without the key rules (a value may be
+    /// empty or hold the separator), as generated code renders them.
+    pub computed: List<Template>,
 }
 
 impl Backfill {
+    /// Every template: the key-like ones, then the computed ones.
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        self.set.iter().chain(self.computed.iter())
+    }
+
     /// The stored field a template names.
     pub fn field(&self, name: &str) -> Option<&TemplateField> {
         self.fields.iter().find(|f| f.name == name)

@@ -4,6 +4,8 @@
 //!
 //! `{field}` inserts a field's value, `{field:0N}` zero-pads an integer to N
 //! digits, `{{` and `}}` are literal braces, anything else is literal.
+//! Templates of computed attributes (not keys) may also change the case of
+//! a value: `{field:lower}`, `{field:upper}`.
 
 use std::ops::Range;
 
@@ -20,7 +22,29 @@ pub enum Piece<'a> {
         name: &'a str,
         /// The zero-padded width, from `{name:0N}`.
         width: Option<usize>,
+        /// The case the value is written in, from `{name:lower}` or
+        /// `{name:upper}` (computed attributes only).
+        case: Option<Case>,
     },
+}
+
+/// The case a computed attribute writes a value in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Case {
+    /// `{name:lower}`: Unicode lower case.
+    Lower,
+    /// `{name:upper}`: Unicode upper case.
+    Upper,
+}
+
+impl Case {
+    /// `text` in this case.
+    pub fn apply(self, text: &str) -> String {
+        match self {
+            Case::Lower => text.to_lowercase(),
+            Case::Upper => text.to_uppercase(),
+        }
+    }
 }
 
 /// A malformed template: what is wrong, where in the text, and how to fix
@@ -101,7 +125,9 @@ impl<'a> Iterator for Pieces<'a> {
 }
 
 fn placeholder(inner: &str, offset: usize) -> Result<(Range<usize>, Piece<'_>), TemplateError> {
-    let (name, width) = match inner.split_once(':') {
+    let (name, width, case) = match inner.split_once(':') {
+        Some((name, "lower")) => (name, None, Some(Case::Lower)),
+        Some((name, "upper")) => (name, None, Some(Case::Upper)),
         Some((name, spec)) => {
             let width = spec
                 .strip_prefix('0')
@@ -110,11 +136,11 @@ fn placeholder(inner: &str, offset: usize) -> Result<(Range<usize>, Piece<'_>), 
                 .ok_or_else(|| TemplateError {
                     message: format!("invalid width `{spec}`"),
                     span: offset + name.len() + 1..offset + inner.len(),
-                    help: "a width is `0` then the number of digits, from 1 to 38, e.g. `{position:08}`",
+                    help: "a width is `0` then the number of digits, from 1 to 38, e.g. `{position:08}`; a computed attribute may write `{name:lower}` or `{name:upper}`",
                 })?;
-            (name, Some(width))
+            (name, Some(width), None)
         }
-        None => (inner, None),
+        None => (inner, None, None),
     };
     if name.is_empty() {
         return Err(TemplateError {
@@ -123,7 +149,10 @@ fn placeholder(inner: &str, offset: usize) -> Result<(Range<usize>, Piece<'_>), 
             help: "a placeholder names a field of the item, e.g. `{id}`",
         });
     }
-    Ok((offset..offset + name.len(), Piece::Field { name, width }))
+    Ok((
+        offset..offset + name.len(),
+        Piece::Field { name, width, case },
+    ))
 }
 
 /// A key template as data: the attribute it fills and its text.
@@ -227,7 +256,8 @@ mod tests {
                     7..10,
                     Piece::Field {
                         name: "pos",
-                        width: Some(8)
+                        width: Some(8),
+                        case: None,
                     }
                 ),
                 (14..15, Piece::Literal("#")),
@@ -235,7 +265,8 @@ mod tests {
                     16..18,
                     Piece::Field {
                         name: "id",
-                        width: None
+                        width: None,
+                        case: None,
                     }
                 ),
                 (19..21, Piece::Literal("{")),
@@ -254,7 +285,8 @@ mod tests {
                 1..7,
                 Piece::Field {
                     name: "userId",
-                    width: None
+                    width: None,
+                    case: None,
                 }
             )]
         );
@@ -274,6 +306,35 @@ mod tests {
         );
         assert_eq!(parse("{n:8}").unwrap_err().message, "invalid width `8`");
         assert_eq!(parse("{n:0}").unwrap_err().span, 3..4);
+        assert_eq!(parse("{n:Lower}").unwrap_err().span, 3..8);
+    }
+
+    #[test]
+    fn case_modifiers() {
+        assert_eq!(
+            parse("{name:lower} {name:upper}").unwrap(),
+            vec![
+                (
+                    1..5,
+                    Piece::Field {
+                        name: "name",
+                        width: None,
+                        case: Some(Case::Lower),
+                    }
+                ),
+                (12..13, Piece::Literal(" ")),
+                (
+                    14..18,
+                    Piece::Field {
+                        name: "name",
+                        width: None,
+                        case: Some(Case::Upper),
+                    }
+                ),
+            ]
+        );
+        assert_eq!(Case::Lower.apply("ÄBC Straße"), "äbc straße");
+        assert_eq!(Case::Upper.apply("straße"), "STRASSE");
     }
 
     #[test]

@@ -843,6 +843,47 @@ pub fn schema(seed: u64) -> Files {
             }
             let _ = writeln!(text, "{} = {}", key(&f.name), toml);
         }
+        // Computed fields: strings rendered from other fields, in any
+        // case, with any text between (separators and spaces included).
+        let sources: Vec<&Field> = fields
+            .iter()
+            .filter(|f| !["rev", "created_at", "updated_at"].contains(&f.name.as_str()))
+            .filter(|f| {
+                matches!(
+                    f.ty,
+                    Ty::String
+                        | Ty::Bool
+                        | Ty::Int(_)
+                        | Ty::Float(_)
+                        | Ty::Number
+                        | Ty::DateTime(_)
+                        | Ty::Date
+                        | Ty::Uuid
+                        | Ty::Enum(_)
+                )
+            })
+            .collect();
+        if !sources.is_empty() && rng.chance(30) {
+            for c in 0..1 + rng.below(2) {
+                let mut template = String::new();
+                for _ in 0..1 + rng.below(3) {
+                    let f = sources[rng.below(sources.len())];
+                    let spec = match (&f.ty, rng.below(3)) {
+                        (Ty::Int(_), 0) => ":06",
+                        (_, 1) => ":lower",
+                        (_, 2) => ":upper",
+                        _ => "",
+                    };
+                    template.push_str(rng.pick(&["", " ", "#", "-", "{{x}} "]));
+                    let _ = write!(template, "{{{}{spec}}}", f.name);
+                }
+                let _ = writeln!(
+                    text,
+                    "{} = {{ type = \"string\", computed = \"{template}\" }}",
+                    key(&format!("computed_{c}"))
+                );
+            }
+        }
         for (attr, template) in &keys {
             if attr != "pk" && attr != "sk" && !template.is_empty() {
                 backfills.push((name.clone(), attr.clone(), template.clone()));

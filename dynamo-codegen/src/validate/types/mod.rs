@@ -181,6 +181,17 @@ pub(crate) fn field(
             _ => None,
         }),
     );
+    if let (Some(computed), Owner::Nested(_)) = (&raw.computed, fcx.owner) {
+        let d = cx
+            .error(
+                "dynamo::computed",
+                computed.span(),
+                format!("field `{}` of a nested type is computed", name.get()),
+                "computed",
+            )
+            .help("computed fields belong to item types, which render them at every write");
+        cx.push(d);
+    }
     (cx.errors() == errors_before).then_some(())?;
     Some(ir::Field {
         renamed_values,
@@ -194,6 +205,7 @@ pub(crate) fn field(
         validate: validate?,
         read_only: raw.read_only.as_ref().is_some_and(|r| *r.get()),
         unique: raw.unique.as_ref().is_some_and(|u| *u.get()),
+        computed: None,
     })
 }
 
