@@ -69,6 +69,8 @@ ids!(
     ItemId,
     /// A nested type of a table.
     NestedId,
+    /// A tagged union of a table.
+    UnionId,
     /// An enum of a table.
     EnumId,
     /// A field of an item or nested type.
@@ -97,6 +99,8 @@ pub struct Table {
     pub items: Vec<Item>,
     /// Nested types (`[type.Name]`), in schema order.
     pub nested: Vec<NestedType>,
+    /// Tagged unions (`[union.Name]`), in schema order.
+    pub unions: Vec<UnionType>,
     /// Enums of enum fields, in order of their fields.
     pub enums: Vec<EnumDef>,
     /// Collections, in schema order.
@@ -218,6 +222,11 @@ impl Table {
         &self.nested[id.0]
     }
 
+    /// The union `id`.
+    pub fn union(&self, id: UnionId) -> &UnionType {
+        &self.unions[id.0]
+    }
+
     /// The enum `id`.
     pub fn enum_def(&self, id: EnumId) -> &EnumDef {
         &self.enums[id.0]
@@ -230,6 +239,7 @@ impl Table {
             FieldType::Float(_) | FieldType::Json | FieldType::Custom(_) => false,
             FieldType::Set(t) | FieldType::List(t) | FieldType::Map(t) => self.exact(t),
             FieldType::Nested(id) => self.nested(*id).exact,
+            FieldType::Union(id, _) => self.union(*id).exact,
             _ => true,
         }
     }
@@ -570,6 +580,9 @@ pub enum FieldType {
     Map(Box<FieldType>),
     /// A `[type.Name]` of the table, stored as M.
     Nested(NestedId),
+    /// A `[union.Name]` of the table (with its name, for messages), stored
+    /// as M with a tag attribute.
+    Union(UnionId, String),
     /// A user type implementing the runtime's attribute trait.
     Custom(CustomType),
 }
@@ -603,6 +616,12 @@ impl PartialEq for CustomType {
 impl Eq for CustomType {}
 
 impl FieldType {
+    /// Whether values have a `validate` method checking the rules inside
+    /// them (nested types and unions).
+    pub fn validates_inside(&self) -> bool {
+        matches!(self, FieldType::Nested(_) | FieldType::Union(..))
+    }
+
     /// The type of a set's or list's elements; any other type is its own.
     pub fn element(&self) -> &FieldType {
         match self {
@@ -712,6 +731,7 @@ impl FieldType {
             FieldType::List(t) => format!("list<{}>", t.schema_name(nested)),
             FieldType::Map(t) => format!("map<{}>", t.schema_name(nested)),
             FieldType::Nested(id) => nested(*id).to_owned(),
+            FieldType::Union(_, name) => name.clone(),
             FieldType::Custom(_) => "custom".into(),
         }
     }
@@ -928,6 +948,32 @@ pub struct NestedType {
     /// Whether its values have exact equality (no float, JSON or custom
     /// type anywhere inside, through other nested types too).
     pub exact: bool,
+}
+
+/// A `[union.Name]`: a value that is one of several nested types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnionType {
+    /// The type name (UpperCamelCase).
+    pub name: String,
+    /// Where the name is in the file.
+    pub span: Span,
+    /// Rustdoc.
+    pub doc: Option<String>,
+    /// The attribute of the stored map that names the variant.
+    pub tag: String,
+    /// The variants, in schema order.
+    pub variants: Vec<Variant>,
+    /// Whether its values have exact equality (every variant's type has).
+    pub exact: bool,
+}
+
+/// A variant of a union.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// The stored tag, e.g. `card`.
+    pub tag: String,
+    /// The nested type it holds.
+    pub nested: NestedId,
 }
 
 /// Who declares an enum field.

@@ -260,6 +260,9 @@ pub struct TableNames {
     pub items: Vec<ItemNames>,
     /// By [`ir::NestedId`].
     pub nested: Vec<TypeNames>,
+    /// Each union's enum (its variants are its nested types' names), by
+    /// [`ir::UnionId`].
+    pub unions: Vec<Ident>,
     /// By [`ir::EnumId`].
     pub enums: Vec<EnumNames>,
     /// By collection.
@@ -544,6 +547,19 @@ fn table_names(pass: &mut Pass<'_>, table: &ir::Table, module: Ident) -> TableNa
             }
         })
         .collect();
+    let unions: Vec<Ident> = table
+        .unions
+        .iter()
+        .map(|u| {
+            let ty = type_name(&u.name);
+            types.declare(
+                pass,
+                &ty,
+                Origin::at(file, &u.span, format!("union `{}`", u.name)),
+            );
+            ty
+        })
+        .collect();
     let enums: Vec<EnumNames> = table
         .enums
         .iter()
@@ -582,6 +598,7 @@ fn table_names(pass: &mut Pass<'_>, table: &ir::Table, module: Ident) -> TableNa
         module,
         items,
         nested,
+        unions,
         enums,
         collections,
     }
@@ -979,7 +996,10 @@ mod tests {
     /// leave a clash for rustc to find.
     #[test]
     fn reserved_methods_are_the_runtime_macros_methods() {
-        let macros = include_str!("../../dynamo-runtime/src/macros.rs");
+        let text = include_str!("../../dynamo-runtime/src/macros.rs");
+        // `tagged_union!`'s methods are a union's, not an item type's.
+        let (before, rest) = text.split_once("macro_rules! tagged_union").unwrap();
+        let macros = format!("{before}{}", &rest[rest.find("macro_rules!").unwrap()..]);
         let after = |pattern| macros.split(pattern).skip(1);
         let mut defined: Vec<&str> = after("pub fn ")
             .chain(after("pub async fn "))

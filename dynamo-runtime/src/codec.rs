@@ -518,6 +518,42 @@ pub fn key_attributes<const N: usize>(keys: [RenderedKey; N]) -> crate::Result<A
     Ok(out)
 }
 
+/// A tagged union's stored value: the map of its variant's fields, with
+/// `tag_attribute` holding `tag`, the name of the variant.
+pub fn tagged(tag_attribute: &str, tag: &str, value: AttributeValue) -> AttributeValue {
+    match value {
+        AttributeValue::M(mut fields) => {
+            fields.insert(tag_attribute.to_owned(), AttributeValue::S(tag.to_owned()));
+            AttributeValue::M(fields)
+        }
+        other => other,
+    }
+}
+
+/// Splits a tagged union's stored map into the name of its variant (the
+/// text of `tag_attribute`) and the variant's fields.
+pub fn untag(
+    value: AttributeValue,
+    tag_attribute: &str,
+    union: &'static str,
+) -> Result<(String, AttributeValue), DecodeErrorKind> {
+    let mut decoder = Decoder::nested(value, union)?;
+    let tag: String = decoder.field(tag_attribute)?;
+    Ok((tag, AttributeValue::M(decoder.item)))
+}
+
+/// The error of a tagged union whose stored tag names none of its
+/// variants.
+pub fn unknown_tag(tag_attribute: &str, tag: String, expected: &[&'static str]) -> DecodeErrorKind {
+    DecodeErrorKind::Nested {
+        path: format!(".{tag_attribute}"),
+        kind: Box::new(DecodeErrorKind::UnknownVariant {
+            value: tag,
+            expected: expected.to_vec(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

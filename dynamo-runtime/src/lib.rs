@@ -108,7 +108,8 @@ client! {
     #[doc(hidden)]
     pub mod __private {
         pub use crate::codec::{
-            Decoder, Encoder, Transformed, item_type, key_attributes, transform,
+            Decoder, Encoder, Transformed, item_type, key_attributes, tagged, transform,
+            unknown_tag, untag,
         };
         pub use crate::item::{after_read, before_write};
         pub use crate::key::{KeyFields, RowError, compute};

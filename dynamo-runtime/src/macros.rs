@@ -420,6 +420,62 @@ macro_rules! query_options {
 }
 
 /// An enum field's generated enum: its stored text (`as_str`), `Display`,
+/// The code of a generated tagged union (`[union.Name]`): its attribute
+/// conversions (a map of the variant's fields, with the tag attribute
+/// naming the variant), `tag`, `validate`, and `From` each variant's type.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! tagged_union {
+    ($name:ident, $tag:literal { $($variant:ident($inner:ty) = $value:literal),+ $(,)? }) => {
+        impl $name {
+            /// The stored tag of this value's variant.
+            pub const fn tag(&self) -> &'static str {
+                match self {
+                    $( $name::$variant(_) => $value, )+
+                }
+            }
+
+            /// Checks the schema's `validate` rules of the variant's fields.
+            pub fn validate(&self) -> Result<(), $crate::ValidationError> {
+                match self {
+                    $( $name::$variant(value) => value.validate(), )+
+                }
+            }
+        }
+
+        impl $crate::Attribute for $name {
+            const DYNAMO_TYPE: &'static str = "M";
+
+            fn to_attribute(&self) -> $crate::AttributeValue {
+                let value = match self {
+                    $( $name::$variant(value) => $crate::Attribute::to_attribute(value), )+
+                };
+                $crate::__private::tagged($tag, self.tag(), value)
+            }
+
+            fn from_attribute(
+                value: $crate::AttributeValue,
+            ) -> Result<Self, $crate::DecodeErrorKind> {
+                let (tag, value) = $crate::__private::untag(value, $tag, stringify!($name))?;
+                match tag.as_str() {
+                    $( $value => Ok($name::$variant(
+                        <$inner as $crate::Attribute>::from_attribute(value)?,
+                    )), )+
+                    _ => Err($crate::__private::unknown_tag($tag, tag, &[$($value),+])),
+                }
+            }
+        }
+
+        $(
+            impl From<$inner> for $name {
+                fn from(value: $inner) -> Self {
+                    $name::$variant(value)
+                }
+            }
+        )+
+    };
+}
+
 /// `FromStr`, and its conversions to attribute values and key text.
 #[doc(hidden)]
 #[macro_export]

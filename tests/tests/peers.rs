@@ -740,7 +740,11 @@ async fn a_new_computed_field_reads_at_once_and_is_backfilled() {
     assert_eq!(p1.label, "p1: Ada");
     assert!(!stored_person(&db, "p2").await.contains_key("search"));
 
-    let report = fixture::migrations::migrator(&db).run().await.unwrap();
+    let report = fixture::migrations::migrator(&db)
+        .to(5)
+        .run()
+        .await
+        .unwrap();
     assert_eq!(report.applied.len(), 1, "{report:?}");
     assert_eq!(stored_person(&db, "p1").await["search"], "lovelace ada");
     assert_eq!(stored_person(&db, "p2").await["search"], "turing alan");
@@ -766,7 +770,7 @@ fn migration_new_backfills_new_and_changed_computed_fields() {
     for entry in std::fs::read_dir(fixture_dir.join("migrations")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("0005") {
+        if name.as_str() < "0005" {
             std::fs::copy(&path, migrations.join(&name)).unwrap();
         }
     }
@@ -787,7 +791,12 @@ fn migration_new_backfills_new_and_changed_computed_fields() {
     let planned = std::fs::read_to_string(migrations.join("0005_person_search.toml")).unwrap();
     let pinned =
         std::fs::read_to_string(fixture_dir.join("migrations/0005_person_search.toml")).unwrap();
-    assert_eq!(steps(&planned), steps(&pinned));
+    // Each pinned step is planned again (the schema has moved on since:
+    // the plan holds later changes too).
+    let planned_steps: Vec<&str> = steps(&planned).split("[[step]]").collect();
+    for step in steps(&pinned).split("[[step]]") {
+        assert!(planned_steps.contains(&step), "{step}\nnot in\n{planned}");
+    }
 
     std::fs::write(
         dir.path().join("accounts.toml"),
@@ -808,5 +817,132 @@ fn migration_new_backfills_new_and_changed_computed_fields() {
     assert!(
         !planned.contains("label ="),
         "only the changed one: {planned}"
+    );
+}
+
+/// DynamoDB-Toolbox's `anyOf` with a discriminator, PynamoDB's
+/// polymorphic maps: a field whose value is one of several nested types,
+/// a Rust enum, stored as a map whose `kind` names the variant, in a list
+/// or alone. Validation reaches inside the variant; a stored value whose
+/// tag names no variant (another writer's) is a typed decode error naming
+/// the attribute and the tags it could have been.
+#[tokio::test]
+async fn a_tagged_union_stores_each_variant_as_a_tagged_map() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use fixture::accounts::{EventDetail, EventKey, Login, NoteDetail, Payment, PaymentCurrency};
+    let db = migrated("peers_union").await;
+    let a = account("ann");
+    let mut event = events_of(&a, 1).remove(0);
+    let login = Login {
+        ip: "10.0.0.1".into(),
+        at: dynamo_runtime::Timestamp::from_second(1_700_000_000).unwrap(),
+    };
+    let payment = Payment {
+        amount_cents: 1250,
+        currency: PaymentCurrency::Eur,
+    };
+    event.details = vec![
+        login.clone().into(),
+        EventDetail::Payment(payment.clone()),
+        EventDetail::NoteDetail(NoteDetail {
+            text: "hello".into(),
+            tags: vec!["a".into()],
+        }),
+    ];
+    event.cause = Some(EventDetail::Login(login.clone()));
+    event.put().send(&db).await.unwrap();
+    let key = EventKey {
+        account_id: event.account_id.clone(),
+        event_id: event.event_id,
+    };
+    let read = fixture::accounts::Event::get(key.clone())
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, event);
+    assert_eq!(read.details[1].tag(), "payment");
+
+    // As stored: each value a map whose `kind` names its variant.
+    let raw = db
+        .client()
+        .get_item()
+        .table_name(db.physical_name("accounts"))
+        .key("pk", AttributeValue::S(format!("ACCOUNT#{}", a.id)))
+        .key("sk", AttributeValue::S(format!("EVENT#{}", event.event_id)))
+        .send()
+        .await
+        .unwrap();
+    let item = raw.item().unwrap();
+    let kinds: Vec<&str> = item["details"]
+        .as_l()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_m().unwrap()["kind"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(kinds, ["login", "payment", "note"]);
+    let cause = item["cause"].as_m().unwrap();
+    assert_eq!(cause["kind"].as_s().unwrap(), "login");
+    assert_eq!(cause["ip"].as_s().unwrap(), "10.0.0.1");
+
+    // Updates append variants, checked by their own rules.
+    fixture::accounts::Event::update(key.clone())
+        .append(
+            |f| f.details,
+            [EventDetail::from(Payment {
+                amount_cents: 5,
+                currency: PaymentCurrency::Usd,
+            })],
+        )
+        .send(&db)
+        .await
+        .unwrap();
+    let error = fixture::accounts::Event::update(key.clone())
+        .append(
+            |f| f.details,
+            [EventDetail::from(Payment {
+                amount_cents: 0,
+                currency: PaymentCurrency::Usd,
+            })],
+        )
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    let mut bad = event.clone();
+    bad.cause = Some(EventDetail::Payment(Payment {
+        amount_cents: 0,
+        currency: PaymentCurrency::Eur,
+    }));
+    let error = bad.put().send(&db).await.unwrap_err();
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+
+    // Another writer's value of a shape the schema does not know.
+    db.client()
+        .update_item()
+        .table_name(db.physical_name("accounts"))
+        .key("pk", AttributeValue::S(format!("ACCOUNT#{}", a.id)))
+        .key("sk", AttributeValue::S(format!("EVENT#{}", event.event_id)))
+        .update_expression("SET #c = :c")
+        .expression_attribute_names("#c", "cause")
+        .expression_attribute_values(
+            ":c",
+            AttributeValue::M([("kind".to_owned(), AttributeValue::S("refund".into()))].into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let error = fixture::accounts::Event::get(key)
+        .send(&db)
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(decode.attribute, "cause");
+    let message = error.to_string();
+    assert!(
+        message.contains("refund") && message.contains("login") && message.contains("note"),
+        "{message}"
     );
 }

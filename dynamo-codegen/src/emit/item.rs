@@ -673,9 +673,9 @@ fn emit_key_impl(cx: ItemCx<'_>) -> TokenStream {
 /// `.nested(…)`.
 fn nested_check(cx: &TableCx<'_>, ty: &FieldType) -> Option<TokenStream> {
     let (nested, each) = match ty {
-        FieldType::Nested(_) => (ty, None),
-        FieldType::List(t) if matches!(**t, FieldType::Nested(_)) => (&**t, Some(quote!(iter))),
-        FieldType::Map(t) if matches!(**t, FieldType::Nested(_)) => (&**t, Some(quote!(values))),
+        t if t.validates_inside() => (ty, None),
+        FieldType::List(t) if t.validates_inside() => (&**t, Some(quote!(iter))),
+        FieldType::Map(t) if t.validates_inside() => (&**t, Some(quote!(values))),
         _ => return None,
     };
     let nested = rust_type(cx, nested);

@@ -166,6 +166,13 @@ pub(super) fn emit_table(table: &ir::Table, names: &TableNames) -> Vec<TokenStre
         .iter()
         .zip(&names.nested)
         .map(|(t, n)| types::emit_nested(&cx, t, n))
+        .chain(
+            table
+                .unions
+                .iter()
+                .zip(&names.unions)
+                .map(|(u, n)| types::emit_union(&cx, u, n)),
+        )
         .collect();
     let mut parts = vec![TokenStream::new()];
     for (item, n) in table.items.iter().zip(&names.items) {

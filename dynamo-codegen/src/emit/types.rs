@@ -35,6 +35,10 @@ pub(super) fn rust_type(cx: &TableCx<'_>, ty: &FieldType) -> TokenStream {
             let name = &cx.names.nested[id.0].ty;
             quote!(#name)
         }
+        FieldType::Union(id, _) => {
+            let name = &cx.names.unions[id.0];
+            quote!(#name)
+        }
         FieldType::Set(t) => {
             let t = rust_type(cx, t);
             quote!(::std::collections::BTreeSet<#t>)
@@ -351,11 +355,11 @@ pub(super) fn validate_body(
                 quote!(#owner::#function(&self.#ident)?;)
             });
         }
-        // A nested type's rules, in a list or map too.
+        // A nested type's or union's rules, in a list or map too.
         let each = match &field.ty {
-            FieldType::Nested(_) => Some(None),
-            FieldType::List(t) if matches!(**t, FieldType::Nested(_)) => Some(Some(quote!(iter))),
-            FieldType::Map(t) if matches!(**t, FieldType::Nested(_)) => Some(Some(quote!(values))),
+            t if t.validates_inside() => Some(None),
+            FieldType::List(t) if t.validates_inside() => Some(Some(quote!(iter))),
+            FieldType::Map(t) if t.validates_inside() => Some(Some(quote!(values))),
             _ => None,
         };
         match (each, field.optional) {
@@ -621,6 +625,61 @@ pub(super) fn emit_nested(
                 Ok(Self { #(#decode)* })
             }
         }
+    }
+}
+
+/// A tagged union: an enum with a variant per nested type, stored as the
+/// variant's map with the tag attribute naming it.
+pub(super) fn emit_union(cx: &TableCx<'_>, union: &ir::UnionType, ty: &Ident) -> TokenStream {
+    let tag = &union.tag;
+    let variants: Vec<(&Ident, &str)> = union
+        .variants
+        .iter()
+        .map(|v| (&cx.names.nested[v.nested.0].ty, v.tag.as_str()))
+        .collect();
+    let listed = variants
+        .iter()
+        .map(|(v, t)| format!("`{t}` ([`{v}`])"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let docs = doc(&format!(
+        "{}The union `{}`: one of {listed}, stored as a map whose `{tag}` names the variant.",
+        union
+            .doc
+            .as_ref()
+            .map_or(String::new(), |d| format!("{d}\n\n")),
+        union.name,
+    ));
+    let derives = derives(
+        cx,
+        union
+            .variants
+            .iter()
+            .map(|v| &cx.table.nested(v.nested).fields)
+            .flat_map(|fields| fields.iter().map(|f| &f.ty)),
+        false,
+        &[&cx.table.attributes.nested],
+    );
+    // serde's internally tagged form is the stored one.
+    let serde_tag = cx.table.serde.then(|| quote!(#[serde(tag = #tag)]));
+    let defs = variants.iter().map(|(v, t)| {
+        let d = doc(&format!("`{tag}` = `{t}`."));
+        let rename = cx.table.serde.then(|| quote!(#[serde(rename = #t)]));
+        quote!(#d #rename #v(#v),)
+    });
+    let arms = variants.iter().map(|(v, t)| quote!(#v(#v) = #t));
+    let acronym = upper_case_acronym(&union.name);
+    quote! {
+        #docs
+        #derives
+        #serde_tag
+        #acronym
+        #[allow(clippy::large_enum_variant)]
+        pub enum #ty {
+            #(#defs)*
+        }
+
+        dynamo::tagged_union!(#ty, #tag { #(#arms),* });
     }
 }
 

@@ -264,6 +264,14 @@ pub fn parse(
                     &mut broken,
                     diagnostics,
                 ),
+                "union" => sections(
+                    s,
+                    "union",
+                    value,
+                    &mut schema.union,
+                    &mut broken,
+                    diagnostics,
+                ),
                 "collection" => sections(
                     s,
                     "collection",
@@ -276,7 +284,7 @@ pub fn parse(
                     s,
                     key.span(),
                     other,
-                    &["table", "index", "item", "type", "collection"],
+                    &["table", "index", "item", "type", "union", "collection"],
                 )),
             }
         }

@@ -33,6 +33,9 @@ pub struct RawSchema {
     /// Nested types (stored as maps), by Rust type name: field name to field.
     #[serde(default, rename = "type")]
     pub types: Named<Named<RawField>>,
+    /// Tagged unions, by Rust type name: a value that is one of several nested types, stored as a map whose tag attribute names the variant.
+    #[serde(default)]
+    pub union: Named<RawUnion>,
     /// Collections: item types read together in one query, by name (snake_case).
     #[serde(default)]
     pub collection: Named<RawCollection>,
@@ -403,6 +406,20 @@ pub struct RawItem {
     /// `hooks = true`: the app implements `dynamo_runtime::ItemHooks` for
     /// the type, called before every write of an item and after every read.
     pub hooks: Option<Sp<bool>>,
+}
+
+/// `[union.Name]`: a tagged union of nested types (DynamoDB-Toolbox's
+/// `anyOf` with a discriminator, PynamoDB's polymorphic maps).
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawUnion {
+    /// Rustdoc of the generated enum.
+    pub doc: Option<Sp<String>>,
+    /// The attribute of the stored map that names the variant (default `type`).
+    pub tag: Option<Sp<String>>,
+    /// The variants: the stored tag to the nested type it holds, e.g. `{ card = "Card", transfer = "BankTransfer" }`. Each tag makes an UpperCamelCase variant name.
+    pub variants: Sp<BTreeMap<Sp<String>, Sp<String>>>,
 }
 
 /// A field: `"string"` or `{ type = "string", optional = true, ... }`.

@@ -233,7 +233,9 @@ fn table_file(
         def: &def,
         broken: &file.broken,
     };
-    let (nested, mut enums, nested_info) = types::nested_types(cx, &tcx, &file.schema.types);
+    let (nested, mut enums, nested_info) =
+        types::nested_types(cx, &tcx, &file.schema.types, &file.schema.union);
+    let unions = types::unions(cx, &file.schema.union, &nested, &nested_info);
     let (items, scopes) = item::items(cx, &tcx, file, &nested_info, &mut enums);
     types::unused_nested(cx, &file.schema);
     table::projections(cx, &def, &raw_indexes, &scopes, &def.type_attribute);
@@ -284,6 +286,7 @@ fn table_file(
         index_spans,
         items: items.into_iter().collect::<Option<_>>()?,
         nested: nested.into_iter().collect::<Option<_>>()?,
+        unions: unions.into_iter().collect::<Option<_>>()?,
         enums,
         collections,
         keep_unmodeled: raw.keep_unmodeled.as_ref().is_none_or(|k| *k.get()),

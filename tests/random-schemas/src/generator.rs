@@ -244,6 +244,7 @@ enum Ty {
     List(Box<Ty>),
     Map(Box<Ty>),
     Nested(String),
+    Union(String),
     Custom,
 }
 
@@ -281,7 +282,7 @@ impl Ty {
             Ty::Set(t) => (format!("set<{}>", t.toml().0), t.toml().1),
             Ty::List(t) => (format!("list<{}>", t.toml().0), t.toml().1),
             Ty::Map(t) => (format!("map<{}>", t.toml().0), t.toml().1),
-            Ty::Nested(name) => (name.clone(), String::new()),
+            Ty::Nested(name) | Ty::Union(name) => (name.clone(), String::new()),
             Ty::Custom => (
                 "custom".into(),
                 ", rust = \"crate::custom::Money\", stored = \"S\"".into(),
@@ -310,7 +311,7 @@ impl Ty {
             Ty::Enum(values) => format!("\"{}\"", values[0]),
             Ty::Set(_) | Ty::List(_) => "[]".into(),
             Ty::Map(_) => "{}".into(),
-            Ty::Nested(_) | Ty::Custom => return None,
+            Ty::Nested(_) | Ty::Union(_) | Ty::Custom => return None,
         })
     }
 
@@ -603,6 +604,26 @@ pub fn schema(seed: u64) -> Files {
         }
         nested.push(name);
     }
+    // A tagged union of some of the nested types, which an item uses.
+    let union = (!nested.is_empty() && rng.chance(50)).then(|| {
+        let mut variants: Vec<String> = Vec::new();
+        for (i, n) in nested.iter().enumerate() {
+            if i == 0 || rng.chance(60) {
+                variants.push(format!("{} = {}", key(&format!("v{i}")), key(n)));
+            }
+        }
+        let tag = if rng.chance(50) {
+            "\ntag = \"variant_tag\""
+        } else {
+            "\ntag = \"_\""
+        };
+        let _ = writeln!(
+            text,
+            "\n[union.\"Choice\"]{tag}\nvariants = {{ {} }}",
+            variants.join(", ")
+        );
+        "Choice".to_owned()
+    });
 
     // Item types. Each has literal key prefixes of its own, so that two
     // item types' keys cannot collide; with `shared`, all of them share
@@ -803,6 +824,19 @@ pub fn schema(seed: u64) -> Files {
                     key_names.push(isk.name.clone());
                 }
             }
+        }
+        // The union, alone, optional, in a list or in a map.
+        if let Some(u) = &union
+            && (n == 0 || rng.chance(40))
+        {
+            let one = Ty::Union(u.clone());
+            let ty = match rng.below(4) {
+                0 => Ty::List(Box::new(one)),
+                1 => Ty::Map(Box::new(one)),
+                _ => one,
+            };
+            let optional = rng.chance(50);
+            add(&mut rng, &mut fields, Some(ty), optional);
         }
         // Other fields.
         for _ in 0..rng.below(7) {

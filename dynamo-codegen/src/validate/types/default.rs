@@ -256,6 +256,9 @@ fn expected(vcx: &ValueCx<'_>, ty: &FieldType) -> String {
         FieldType::Custom(_) => {
             "nothing: custom fields take no default; make the field optional".into()
         }
+        FieldType::Union(_, name) => {
+            format!("nothing: union `{name}` takes no default; make the field optional")
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::{FieldCx, SCALARS};
 use crate::{
     diagnostics::did_you_mean,
-    ir::{DateTimeFormat, FieldType, FloatType, IntType},
+    ir::{DateTimeFormat, FieldType, FloatType, IntType, Owner},
     load::Sp,
     validate::{Cx, inner_span},
 };
@@ -111,6 +111,21 @@ pub(super) fn resolve(
             if let Some(id) = fcx.nested.id(name) {
                 // A nested type that did not parse was reported already.
                 return (!fcx.broken.contains(name)).then_some(FieldType::Nested(id));
+            }
+            if let Some(id) = fcx.nested.union_id(name) {
+                if let Owner::Nested(_) = fcx.owner {
+                    let d = cx
+                        .error(
+                            "dynamo::union",
+                            span,
+                            format!("union `{name}` in a nested type"),
+                            "a union",
+                        )
+                        .help("unions are fields of item types (alone, optional, or in a list or map): hold the union in the item's field");
+                    cx.push(d);
+                    return None;
+                }
+                return (!fcx.broken.contains(name)).then(|| FieldType::Union(id, name.clone()));
             }
             // At the top, `field` handles these with the field's options.
             if name == "enum" || name == "custom" {

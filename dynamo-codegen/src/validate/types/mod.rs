@@ -6,6 +6,7 @@ mod default;
 mod expr;
 mod nested;
 mod rules;
+mod union;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -15,6 +16,7 @@ use std::{
 use quote::ToTokens as _;
 
 pub(crate) use self::nested::{NestedInfo, nested_types, type_name, unused_nested};
+pub(crate) use self::union::unions;
 use self::{
     default::{ValueCx, default},
     expr::{TypeExpr, parse_type, resolve},

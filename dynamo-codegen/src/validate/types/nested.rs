@@ -7,8 +7,8 @@ use heck::ToUpperCamelCase;
 
 use super::{FieldCx, duplicate_attributes, field, field_default};
 use crate::{
-    ir::{self, EnumDef, FieldType, NestedId, Owner},
-    load::{Named, RawField, Sp},
+    ir::{self, EnumDef, FieldType, NestedId, Owner, UnionId},
+    load::{Named, RawField, RawUnion, Sp},
     names,
     validate::{Cx, scope::TableCx},
 };
@@ -22,6 +22,9 @@ pub(crate) struct NestedInfo {
     names: Vec<String>,
     /// Each declared nested type's fields once they are valid.
     fields: Vec<Option<Vec<NestedField>>>,
+    /// Every union's name, in schema order (a [`UnionId`] is a position
+    /// here).
+    unions: Vec<String>,
 }
 
 /// A field of a nested type, as defaults see it.
@@ -38,6 +41,11 @@ impl NestedInfo {
     /// The nested type named `name`.
     pub fn id(&self, name: &str) -> Option<NestedId> {
         self.names.iter().position(|n| n == name).map(NestedId)
+    }
+
+    /// The union named `name`.
+    pub fn union_id(&self, name: &str) -> Option<UnionId> {
+        self.unions.iter().position(|n| n == name).map(UnionId)
     }
 
     /// Every nested type's name.
@@ -75,12 +83,16 @@ pub(crate) fn nested_types(
     cx: &mut Cx<'_>,
     tcx: &TableCx<'_>,
     raw: &Named<Named<RawField>>,
+    unions: &Named<RawUnion>,
 ) -> (Vec<Option<ir::NestedType>>, Vec<EnumDef>, NestedInfo) {
     let mut ordered: Vec<_> = raw.iter().collect();
     ordered.sort_by_key(|(name, _)| name.span().start);
+    let mut union_names: Vec<_> = unions.keys().collect();
+    union_names.sort_by_key(|name| name.span().start);
     let mut info = NestedInfo {
         names: ordered.iter().map(|(n, _)| n.get().clone()).collect(),
         fields: Vec::new(),
+        unions: union_names.iter().map(|n| n.get().clone()).collect(),
     };
     info.names.extend(
         tcx.broken
@@ -332,6 +344,26 @@ pub(crate) fn unused_nested(cx: &mut Cx<'_>, schema: &crate::load::RawSchema) {
     }
     for (name, fields) in &schema.types {
         note(Some(name.get()), fields);
+    }
+    for union in schema.union.values() {
+        used.extend(union.variants.values().map(|v| v.get().clone()));
+    }
+    for name in schema.union.keys() {
+        if !used.contains(name.get()) {
+            let d = cx
+                .error(
+                    "dynamo::unused_type",
+                    name.span(),
+                    format!("union `{}` is not used by any field", name.get()),
+                    "unused",
+                )
+                .warning()
+                .help(format!(
+                    "use it as a field type, e.g. `payment = \"{}\"`, or remove it",
+                    name.get()
+                ));
+            cx.push(d);
+        }
     }
     for name in schema.types.keys() {
         if !used.contains(name.get()) {
