@@ -493,13 +493,15 @@ pub struct FieldUpdate {
     /// Computed fields rendered from the field, rendered again when it is
     /// set (and removed with it).
     pub recomputes: Vec<FieldId>,
+    /// The field is encrypted: its own setter seals the value.
+    pub sealed: bool,
 }
 
 impl FieldUpdate {
     /// Whether index keys or computed fields are built from the field: it
     /// has its own setter.
     pub fn keyed(&self) -> bool {
-        !self.rewrites.is_empty() || !self.recomputes.is_empty()
+        !self.rewrites.is_empty() || !self.recomputes.is_empty() || self.sealed
     }
 }
 
@@ -545,6 +547,8 @@ pub struct Field {
     /// `computed = "template"`: the value is rendered from other fields at
     /// every write (the template's attribute is the field's).
     pub computed: Option<Template>,
+    /// `encrypted = true`: stored sealed with the app's keyring.
+    pub encrypted: bool,
 }
 
 /// The types a field can have.

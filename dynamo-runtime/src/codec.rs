@@ -160,6 +160,34 @@ impl Encoder {
         }
     }
 
+    /// Writes an encrypted field (`encrypted = true`), sealed with the
+    /// installed keyring.
+    pub fn encrypted<I: crate::Item, T: crate::Sealable>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> crate::Result<()> {
+        let sealed = crate::crypt::seal(value).map_err(|error| crate::Error::Encryption {
+            item_type: I::TYPE_NAME,
+            attribute: name,
+            error,
+        })?;
+        self.item.insert(name.to_owned(), sealed);
+        Ok(())
+    }
+
+    /// Writes an optional encrypted field (`None` is no attribute).
+    pub fn encrypted_optional<I: crate::Item, T: crate::Sealable>(
+        &mut self,
+        name: &'static str,
+        value: &Option<T>,
+    ) -> crate::Result<()> {
+        match value {
+            Some(value) => self.encrypted::<I, T>(name, value),
+            None => Ok(()),
+        }
+    }
+
     /// The finished attribute map.
     pub fn finish(self) -> Attributes {
         self.item
@@ -489,6 +517,29 @@ impl Decoder {
             Some(value) => T::from_attribute(value)
                 .map(Some)
                 .map_err(|kind| self.error(name, kind)),
+        }
+    }
+
+    /// Reads an encrypted field (`encrypted = true`), opened with the
+    /// installed keyring.
+    pub fn encrypted<T: crate::Sealable>(&mut self, name: &str) -> Result<T, DecodeError> {
+        match self.item.remove(name) {
+            Some(value) => crate::crypt::open(value)
+                .map_err(|e| self.error(name, DecodeErrorKind::Encryption(e))),
+            None => Err(self.error(name, DecodeErrorKind::Missing)),
+        }
+    }
+
+    /// Reads an optional encrypted field.
+    pub fn encrypted_optional<T: crate::Sealable>(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<T>, DecodeError> {
+        match self.item.remove(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(value) => crate::crypt::open(value)
+                .map(Some)
+                .map_err(|e| self.error(name, DecodeErrorKind::Encryption(e))),
         }
     }
 

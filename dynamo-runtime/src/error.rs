@@ -52,6 +52,17 @@ pub enum Error {
         /// The read-only attribute the write would change.
         attribute: &'static str,
     },
+    /// An encrypted field (`encrypted = true`) could not be sealed (no
+    /// keyring installed); nothing was sent.
+    #[error("cannot encrypt `{attribute}` of `{item_type}`: {error}")]
+    Encryption {
+        /// The item type written.
+        item_type: &'static str,
+        /// The encrypted attribute.
+        attribute: &'static str,
+        /// Why.
+        error: crate::CryptError,
+    },
     /// An item type's `ItemHooks::before_write` refused the write; nothing
     /// was sent.
     #[error("the before-write hook of `{item_type}` refused the write: {source}")]
@@ -407,6 +418,8 @@ pub enum DecodeErrorKind {
     /// The attribute was not read: it is not in the projection (of a
     /// projected get or of an index).
     NotProjected,
+    /// An encrypted attribute (`encrypted = true`) did not decrypt.
+    Encryption(crate::CryptError),
     /// A key attribute does not hold what the item's fields render: the
     /// item was stored under another key than its fields say (another
     /// writer's bug); writing it back would create a second item.
@@ -478,6 +491,7 @@ impl fmt::Display for DecodeErrorKind {
                 write!(f, "holds {value:?}, which is not one of {expected:?}")
             }
             DecodeErrorKind::NotProjected => f.write_str("was not in the projection"),
+            DecodeErrorKind::Encryption(error) => write!(f, "is encrypted: {error}"),
             DecodeErrorKind::KeyMismatch { stored, rendered } => write!(
                 f,
                 "holds {stored:?}, but the item's fields render {rendered:?} (it is stored under another key than its fields say)"

@@ -11,7 +11,7 @@
 //! Every attribute name and value becomes a placeholder (`#n0`, `:v0`), so
 //! reserved words such as `name` or `status` are safe as attribute names.
 
-use std::{collections::HashMap, marker::PhantomData, ops};
+use std::{collections::HashMap, fmt, marker::PhantomData, ops};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -601,6 +601,121 @@ impl<I> Size<I> {
     pub fn ge(self, n: u64) -> Condition<I> {
         self.compare(Op::Ge, n)
     }
+}
+
+/// The path of an encrypted field (`encrypted = true`): it names the
+/// attribute for existence conditions, but compares nothing. A sealed
+/// value is different bytes at every write (a fresh nonce), so a
+/// comparison with a value, a prefix or a size could never hold as the
+/// plaintext would; the compiler refuses them (no such method). Updates
+/// set such a field through its generated `set_<field>`, which seals the
+/// value.
+pub struct EncryptedPath<I, T> {
+    attribute: &'static str,
+    rules: Option<Check<T>>,
+    item: PhantomData<fn() -> (I, T)>,
+}
+
+impl<I, T> Clone for EncryptedPath<I, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, T> Copy for EncryptedPath<I, T> {}
+
+impl<I, T> fmt::Debug for EncryptedPath<I, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EncryptedPath({})", self.attribute)
+    }
+}
+
+impl<I, T> EncryptedPath<I, T> {
+    /// The path of the encrypted field stored as `attribute`.
+    #[doc(hidden)]
+    pub const fn new(attribute: &'static str) -> Self {
+        EncryptedPath {
+            attribute,
+            rules: None,
+            item: PhantomData,
+        }
+    }
+
+    /// The path with the field's `validate` rules, which its setter checks
+    /// on the plain value.
+    #[doc(hidden)]
+    pub const fn rules(mut self, check: Check<T>) -> Self {
+        self.rules = Some(check);
+        self
+    }
+
+    /// The attribute the sealed value is stored in.
+    pub fn attribute(&self) -> &'static str {
+        self.attribute
+    }
+
+    /// Checks the field's rules on a plain value.
+    pub(crate) fn check(&self, value: &T) -> Result<(), crate::ValidationError> {
+        self.rules.map_or(Ok(()), |check| check(value))
+    }
+
+    /// The attribute is stored.
+    pub fn exists(self) -> Condition<I> {
+        Condition::new(Node::Exists(self.attribute))
+    }
+
+    /// The attribute is not stored.
+    pub fn not_exists(self) -> Condition<I> {
+        Condition::new(Node::NotExists(self.attribute))
+    }
+}
+
+/// What a comparison on an encrypted field would need, and never has: the
+/// methods below exist only to say why they do not compile.
+#[diagnostic::on_unimplemented(
+    message = "an encrypted field cannot be compared in a condition or filter",
+    label = "`{Self}` is sealed at rest",
+    note = "a sealed value is different bytes at every write (a fresh nonce), so DynamoDB cannot \
+            compare it with a value; use `exists()` or `not_exists()`, or compare another field"
+)]
+pub trait Comparable: sealed::Sealed {}
+
+macro_rules! refused_comparisons {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident),*);)*) => {
+        impl<I, T> EncryptedPath<I, T> {
+            $(
+                $(#[$doc])*
+                pub fn $name<V>(self, $($arg: V),*) -> Condition<I>
+                where
+                    Self: Comparable,
+                {
+                    let _ = ($($arg,)*);
+                    self.exists()
+                }
+            )*
+        }
+    };
+}
+
+refused_comparisons! {
+    /// Refused: see [`Comparable`].
+    eq(value);
+    /// Refused: see [`Comparable`].
+    ne(value);
+    /// Refused: see [`Comparable`].
+    lt(value);
+    /// Refused: see [`Comparable`].
+    le(value);
+    /// Refused: see [`Comparable`].
+    gt(value);
+    /// Refused: see [`Comparable`].
+    ge(value);
+    /// Refused: see [`Comparable`].
+    between(low, high);
+    /// Refused: see [`Comparable`].
+    begins_with(prefix);
+    /// Refused: see [`Comparable`].
+    contains(value);
 }
 
 #[cfg(test)]

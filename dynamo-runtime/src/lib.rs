@@ -34,6 +34,8 @@ pub mod attr;
 #[cfg(feature = "client")]
 mod codec;
 #[cfg(feature = "client")]
+mod crypt;
+#[cfg(feature = "client")]
 mod db;
 #[cfg(feature = "client")]
 mod error;
@@ -74,12 +76,13 @@ macro_rules! client {
 client! {
     pub use attr::{Attribute, Enum};
     pub use aws_sdk_dynamodb::types::AttributeValue;
+    pub use crypt::{CryptError, Keyring, Sealable, stored_key_id};
     pub use db::{DEFAULT_CONCURRENCY, Db, DbBuilder};
     pub use error::{
         CancellationReason, DecodeError, DecodeErrorKind, Error, KeyError, KeyErrorKind, Result,
         ValidationError, ValidationRule,
     };
-    pub use expr::{Condition, Fixed, IntoValue, Optional, Path, Settable};
+    pub use expr::{Condition, EncryptedPath, Fixed, IntoValue, Optional, Path, Settable};
     pub use futures_core::Stream;
     pub use hooks::{DbHooks, Received, Sending};
     pub use item::{Item, ItemHooks, Key, Unmodeled, Version};

@@ -750,73 +750,103 @@ async fn a_new_computed_field_reads_at_once_and_is_backfilled() {
     assert_eq!(stored_person(&db, "p2").await["search"], "turing alan");
 }
 
-/// The steps of a migration file, without its description.
-fn steps(text: &str) -> &str {
-    &text[text.find("[[step]]").unwrap()..]
-}
+/// A schema folder of one table holding people, `extra` added to their
+/// fields.
+const PEOPLE: &str = r#"
+[table]
+name = "people"
+partition_key = "pk"
 
-/// `migration new` plans a computed field like an index key: added, it
-/// writes the backfill of migration 0005 of the fixture (pinned there);
-/// its template changed, it writes a backfill of the new template.
+[item.Person.keys]
+pk = "PERSON#{id}"
+
+[item.Person.fields]
+id = "string"
+first = "string"
+last = "string"
+email = { type = "string", optional = true }
+"#;
+
+/// `migration new` plans a computed field like an index key: added, or
+/// its template changed, it writes a backfill of the template (the
+/// fixture's migration 0005 is one, run end to end above); encrypting a
+/// stored field is refused, as its items would need rewriting.
 #[test]
 fn migration_new_backfills_new_and_changed_computed_fields() {
-    let fixture_dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/valid/peer_features");
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    std::fs::create_dir_all(&migrations).unwrap();
-    let schema = std::fs::read_to_string(fixture_dir.join("accounts.toml")).unwrap();
-    std::fs::write(dir.path().join("accounts.toml"), &schema).unwrap();
-    for entry in std::fs::read_dir(fixture_dir.join("migrations")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0005" {
-            std::fs::copy(&path, migrations.join(&name)).unwrap();
-        }
-    }
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    let write = |extra: &str| {
+        std::fs::write(dir.path().join("people.toml"), format!("{PEOPLE}{extra}\n")).unwrap();
+    };
     let new = |name: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
+        std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
             .arg("--schemas")
             .arg(dir.path())
             .args(["migration", "new", name])
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let planned = |name: &str| {
+        let out = new(name);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let file = format!("{}.toml", name.replace(' ', "_"));
+        let found = std::fs::read_dir(dir.path().join("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(&file))
+            .unwrap();
+        std::fs::read_to_string(found).unwrap()
     };
-    new("person search");
-    let planned = std::fs::read_to_string(migrations.join("0005_person_search.toml")).unwrap();
-    let pinned =
-        std::fs::read_to_string(fixture_dir.join("migrations/0005_person_search.toml")).unwrap();
-    // Each pinned step is planned again (the schema has moved on since:
-    // the plan holds later changes too).
-    let planned_steps: Vec<&str> = steps(&planned).split("[[step]]").collect();
-    for step in steps(&pinned).split("[[step]]") {
-        assert!(planned_steps.contains(&step), "{step}\nnot in\n{planned}");
-    }
+    write("");
+    planned("create people");
 
+    write(r#"search = { type = "string", computed = "{last:lower} {first:lower}" }"#);
+    let added = planned("person search");
+    assert!(
+        added.contains("op = \"backfill\"")
+            && added.contains("[step.computed]\nsearch = \"{last:lower} {first:lower}\""),
+        "{added}"
+    );
+    assert!(
+        added.contains("computed = \"{last:lower} {first:lower}\""),
+        "define_item records the template: {added}"
+    );
+
+    write(r#"search = { type = "string", computed = "{first:lower} {last:lower}" }"#);
+    let changed = planned("search by first name");
+    assert!(
+        changed.contains("[step.computed]\nsearch = \"{first:lower} {last:lower}\""),
+        "{changed}"
+    );
+
+    // Nothing changed: nothing to write.
+    let out = new("again");
+    assert!(out.status.success());
+    assert!(!dir.path().join("migrations/0004_again.toml").exists());
+
+    // Encrypting a stored field changes how its items are stored: refused
+    // without a transform.
     std::fs::write(
-        dir.path().join("accounts.toml"),
-        schema.replace(
-            "computed = \"{last:lower} {first:lower}\"",
-            "computed = \"{first:lower} {last:lower}\"",
+        dir.path().join("people.toml"),
+        format!(
+            "{}search = {{ type = \"string\", computed = \"{{first:lower}} {{last:lower}}\" }}\n",
+            PEOPLE.replace(
+                "email = { type = \"string\", optional = true }",
+                "email = { type = \"string\", optional = true, encrypted = true }",
+            )
         ),
     )
     .unwrap();
-    new("search by first name");
-    let planned =
-        std::fs::read_to_string(migrations.join("0006_search_by_first_name.toml")).unwrap();
+    let out = new("encrypt emails");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
     assert!(
-        planned.contains("op = \"backfill\"")
-            && planned.contains("[step.computed]\nsearch = \"{first:lower} {last:lower}\""),
-        "{planned}"
-    );
-    assert!(
-        !planned.contains("label ="),
-        "only the changed one: {planned}"
+        text.contains("email") && text.contains("encrypted"),
+        "{text}"
     );
 }
 
@@ -945,4 +975,125 @@ async fn a_tagged_union_stores_each_variant_as_a_tagged_map() {
         message.contains("refund") && message.contains("login") && message.contains("note"),
         "{message}"
     );
+}
+
+/// OneTable's `crypt`: an encrypted field is stored sealed (AES-256-GCM,
+/// the key's id stored with it), read back decrypted, set by updates
+/// through its own setter (checked by its rules first), and read with an
+/// older key after a rotation while new writes use the current one. A
+/// value whose key the keyring lacks, or whose bytes changed, is a typed
+/// decode error naming the attribute.
+#[tokio::test]
+async fn encrypted_fields_are_sealed_at_rest_and_read_back() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use dynamo_runtime::{Bytes, CryptError, DecodeErrorKind, Keyring, stored_key_id};
+    use fixture::accounts::{NewPerson, Person, PersonKey};
+    let (first, second) = ([11u8; 32], [22u8; 32]);
+    Keyring::new("2025-01", first).unwrap().install();
+    let db = migrated("peers_encrypted").await;
+    let stored = |id: &'static str| {
+        let db = db.clone();
+        async move {
+            db.client()
+                .get_item()
+                .table_name(db.physical_name("accounts"))
+                .key("pk", AttributeValue::S(format!("PERSON#{id}")))
+                .key("sk", AttributeValue::S("PERSON".into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item()
+                .unwrap()
+                .clone()
+        }
+    };
+    let key = || PersonKey { id: "s1".into() };
+    let mut p = Person::new(NewPerson {
+        id: "s1".into(),
+        first: "Sam".into(),
+        last: "Vault".into(),
+    });
+    p.ssn = Some("123-45-6789".into());
+    p.passport_scan = Some(Bytes(vec![0, 1, 2, 255]));
+    p.put().send(&db).await.unwrap();
+
+    let raw = stored("s1").await;
+    let sealed = raw["ssn"].as_b().unwrap().as_ref().to_vec();
+    assert_eq!(stored_key_id(&sealed), Some("2025-01"));
+    assert!(!sealed.windows(11).any(|w| w == b"123-45-6789"));
+    assert!(raw["passport_scan"].as_b().is_ok());
+    let read = Person::get(key()).send(&db).await.unwrap().unwrap();
+    assert_eq!(read, p);
+
+    // Updates seal through the field's setter; its rules apply first.
+    Person::update(key())
+        .set_ssn("987-65-4321")
+        .when(|f| f.ssn.exists())
+        .send(&db)
+        .await
+        .unwrap();
+    let error = Person::update(key())
+        .set_ssn("not a number")
+        .send(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    Person::update(key())
+        .remove_passport_scan()
+        .send(&db)
+        .await
+        .unwrap();
+    let read = Person::get(key()).send(&db).await.unwrap().unwrap();
+    assert_eq!(read.ssn.as_deref(), Some("987-65-4321"));
+    assert_eq!(read.passport_scan, None);
+
+    // Rotation: the old key still reads; a write seals with the new one.
+    Keyring::new("2026-11", second)
+        .unwrap()
+        .with_key("2025-01", first)
+        .unwrap()
+        .install();
+    let read = Person::get(key()).send(&db).await.unwrap().unwrap();
+    assert_eq!(read.ssn.as_deref(), Some("987-65-4321"));
+    read.put().send(&db).await.unwrap();
+    let resealed = stored("s1").await["ssn"].as_b().unwrap().as_ref().to_vec();
+    assert_eq!(stored_key_id(&resealed), Some("2026-11"));
+
+    // A keyring without the value's key, and changed bytes: typed errors.
+    Keyring::new("2027-01", [33; 32]).unwrap().install();
+    let error = Person::get(key()).send(&db).await.unwrap_err();
+    let Error::Decode(decode) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(decode.attribute, "ssn");
+    assert_eq!(
+        decode.kind,
+        DecodeErrorKind::Encryption(CryptError::UnknownKey {
+            key_id: "2026-11".into()
+        })
+    );
+    Keyring::new("2026-11", second).unwrap().install();
+    let mut tampered = resealed.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    db.client()
+        .update_item()
+        .table_name(db.physical_name("accounts"))
+        .key("pk", AttributeValue::S("PERSON#s1".into()))
+        .key("sk", AttributeValue::S("PERSON".into()))
+        .update_expression("SET ssn = :s")
+        .expression_attribute_values(
+            ":s",
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(tampered)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let error = Person::get(key()).send(&db).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Decode(d) if d.kind == DecodeErrorKind::Encryption(CryptError::Failed { key_id: "2026-11".into() })),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("ssn"), "{error}");
 }

@@ -454,6 +454,14 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
         .zip(&names.validators)
         .enumerate()
         .map(|(id, ((f, i), validator))| {
+            if f.encrypted {
+                let attribute = &f.attribute;
+                let rules = validator.as_ref().map(|v| match f.ty {
+                    FieldType::String => quote!(.rules(|v: &String| Self::#v(v))),
+                    _ => quote!(.rules(Self::#v)),
+                });
+                return quote!(#i: dynamo::EncryptedPath::new(#attribute) #rules,);
+            }
             let p = path(f);
             // The checks of a new value, for the fields updates change.
             if !item.updates.iter().any(|u| u.field.0 == id) {
@@ -698,6 +706,13 @@ fn emit_fields(cx: ItemCx<'_>) -> TokenStream {
         .enumerate()
         .map(|(id, (f, i))| {
             let t = rust_type(cx.cx, &f.ty);
+            if f.encrypted {
+                let docs = doc(&format!(
+                    "`{}`, stored encrypted as `{}`: existence conditions only.",
+                    f.name, f.attribute
+                ));
+                return quote!(#docs pub #i: dynamo::EncryptedPath<#ty, #t>,);
+            }
             let docs = doc(&format!("`{}`, stored as `{}`.", f.name, f.attribute));
             let change = match item.change(FieldId(id)) {
                 Change::Fixed => quote!(dynamo::Fixed),

@@ -137,6 +137,13 @@ pub(super) fn path(field: &ir::Field) -> TokenStream {
 /// `item.field("attr", &self.f);` and its variants.
 pub(super) fn encode_field(field: &ir::Field, ident: &Ident) -> TokenStream {
     let attribute = &field.attribute;
+    if field.encrypted {
+        return if field.optional {
+            quote!(item.encrypted_optional::<Self, _>(#attribute, &self.#ident)?;)
+        } else {
+            quote!(item.encrypted::<Self, _>(#attribute, &self.#ident)?;)
+        };
+    }
     match (epoch(&field.ty), field.optional) {
         (Some((enc, _)), true) => quote!(item.optional_with(#attribute, &self.#ident, #enc);),
         (Some((enc, _)), false) => quote!(item.field_with(#attribute, &self.#ident, #enc);),
@@ -153,6 +160,13 @@ pub(super) fn encode_field(field: &ir::Field, ident: &Ident) -> TokenStream {
 /// the empty set.)
 pub(super) fn decode_call(cx: &TableCx<'_>, field: &ir::Field, optional: bool) -> TokenStream {
     let attribute = &field.attribute;
+    if field.encrypted {
+        return if optional {
+            quote!(item.encrypted_optional(#attribute))
+        } else {
+            quote!(item.encrypted(#attribute))
+        };
+    }
     // The default as a function: `Default::default` for an empty text,
     // list or map (a closure there is redundant), else a closure.
     let default = match (&field.default, &field.ty) {
@@ -438,10 +452,15 @@ pub(super) fn serde_rename(cx: &TableCx<'_>, name: &str, ident: &Ident) -> Optio
 pub(super) fn field_def(cx: &TableCx<'_>, f: &ir::Field, ident: &Ident) -> TokenStream {
     let ty = field_type(cx, f);
     let docs = doc(&format!(
-        "{}`{}`{}, stored as attribute `{}`{}.",
+        "{}`{}`{}, stored {}as attribute `{}`{}.",
         f.doc.as_ref().map_or(String::new(), |d| format!("{d}\n\n")),
         f.ty.schema_name(&|id| &cx.table.nested(id).name),
         if f.optional { " (optional)" } else { "" },
+        if f.encrypted {
+            "encrypted (AES-256-GCM) "
+        } else {
+            ""
+        },
         f.attribute,
         f.computed.as_ref().map_or(String::new(), |t| format!(
             ", computed as `{}` at every write",

@@ -54,6 +54,9 @@ pub(super) fn emit_update(cx: ItemCx<'_>) -> TokenStream {
 fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStream {
     cx.cx.fields_of();
     cx.cx.actions();
+    if u.sealed {
+        return sealed_methods(cx, u, n);
+    }
     let (item, names) = (cx.item, cx.names);
     let owner = &names.ty;
     let owner_tokens = quote!(#owner);
@@ -200,4 +203,36 @@ fn field_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStrea
         });
     }
     quote!(#(#out)*)
+}
+
+/// `set_<field>` (and `remove_<field>`) of an encrypted field: the value
+/// is sealed with the installed keyring.
+fn sealed_methods(cx: ItemCx<'_>, u: &FieldUpdate, n: &UpdateNames) -> TokenStream {
+    let (item, names) = (cx.item, cx.names);
+    let owner = &names.ty;
+    let field = item.field(u.field);
+    let ident = &names.fields[u.field.0];
+    let value = &n.set.params[0];
+    let ty = rust_type(cx.cx, &field.ty);
+    let set = &n.set.method;
+    let set_doc = doc(&format!(
+        "Sets `{}`, encrypted with the installed keyring's current key (checked by its rules first; without a keyring, `Error::Encryption` and nothing written).",
+        field.name
+    ));
+    let remove = n.remove.as_ref().map(|remove| {
+        let docs = doc(&format!("Removes `{}`.", field.name));
+        quote! {
+            #docs
+            pub fn #remove(self) -> Self {
+                Self(self.0.remove_encrypted(#owner::FIELDS.#ident))
+            }
+        }
+    });
+    quote! {
+        #set_doc
+        pub fn #set(self, #value: impl dynamo::IntoValue<#ty>) -> Self {
+            Self(self.0.set_encrypted(#owner::FIELDS.#ident, #value.into_value()))
+        }
+        #remove
+    }
 }

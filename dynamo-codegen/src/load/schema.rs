@@ -455,6 +455,8 @@ pub struct RawField {
     /// `computed = "{name:lower}"`: rendered from other fields at every
     /// write.
     pub computed: Option<Sp<String>>,
+    /// `encrypted = true`: stored sealed with the app's keyring.
+    pub encrypted: Option<Sp<bool>>,
 }
 
 /// The table form of [`RawField`].
@@ -493,6 +495,8 @@ struct FieldTable {
     unique: Option<Sp<bool>>,
     /// A string rendered from other fields of the item at every write (DynamoDB-Toolbox's `link`, ElectroDB's `watch`), by a template like a key's: `{field}`, `{field:lower}`, `{field:upper}`, `{n:08}`. Puts render it, updates that set one of its fields take the others and render it again; it has no setter of its own.
     computed: Option<Sp<String>>,
+    /// Stored encrypted (OneTable's `crypt`): AES-256-GCM with the key the app installs (`dynamo_runtime::Keyring`), the key's id stored with the value for rotation, decrypted on read. `string` and `bytes` fields of item types; never part of a key, a computed template or a condition.
+    encrypted: Option<Sp<bool>>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -519,6 +523,7 @@ impl<'de> Deserialize<'de> for RawField {
                 read_only: t.read_only,
                 unique: t.unique,
                 computed: t.computed,
+                encrypted: t.encrypted,
             },
         )
     }

@@ -145,7 +145,13 @@ pub fn item_def(table: &ir::Table, item: &ir::Item) -> ItemDef {
                     .into(),
                 _ => Vec::new().into(),
             },
-            format: format(&f.ty),
+            // Sealed values are stored as binary, whatever the type: a
+            // storage format of their own.
+            format: if f.encrypted {
+                Some("encrypted".into())
+            } else {
+                format(&f.ty)
+            },
             computed: f.computed.as_ref().map(|t| t.text.clone().into()),
         })
         .collect();
@@ -516,32 +522,30 @@ fn item_differences(
             );
         }
         if prev.ty != new.ty || prev.format != new.format {
+            let shown = |f: &FieldDef| {
+                let format = f.format.as_deref().map(|f| format!(" ({f})"));
+                format!("`{}`{}", f.ty, format.unwrap_or_default())
+            };
             let change = if prev.format == new.format && widens(&prev.ty, &new.ty) {
                 Change::Steps(vec![])
             } else {
                 Change::Refused(format!(
-                    "stored values of `{}` are `{}`{}, which do not read as `{}`{}: only widening \
+                    "stored values of `{}` are {}, which do not read as {}: only widening \
                      changes are planned (u32 to u64, i32 to i64, f32 to f64, an integer to \
                      `number`). Convert the stored values with `migration new NAME --transform \
                      {it}=path::to::function`, or add a field with the new type instead",
                     new.name,
-                    prev.ty,
-                    prev.format
-                        .as_deref()
-                        .map(|f| format!(" ({f})"))
-                        .unwrap_or_default(),
-                    new.ty,
-                    new.format
-                        .as_deref()
-                        .map(|f| format!(" ({f})"))
-                        .unwrap_or_default(),
+                    shown(prev),
+                    shown(new),
                 ))
             };
             diff(
                 span.clone(),
                 format!(
-                    "field `{}` of `{it}` is `{}` in the schema but `{}` in the migrations",
-                    new.name, new.ty, prev.ty
+                    "field `{}` of `{it}` is {} in the schema but {} in the migrations",
+                    new.name,
+                    shown(new),
+                    shown(prev)
                 ),
                 change,
             );

@@ -62,6 +62,11 @@ pub(crate) fn computed(
                 "validate",
                 "validate the fields it renders from instead",
             ),
+            (
+                raw.encrypted.as_ref().filter(|e| *e.get()).map(Sp::span),
+                "encrypted",
+                "a computed copy exists to be read and filtered on: do not encrypt it",
+            ),
         ];
         for (span, option, help) in options {
             if let Some(span) = span {

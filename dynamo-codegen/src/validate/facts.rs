@@ -249,6 +249,7 @@ pub(crate) fn updates(item: &Item) -> Vec<FieldUpdate> {
             rewrites,
             partners,
             recomputes,
+            sealed: field.encrypted,
         });
     }
     out

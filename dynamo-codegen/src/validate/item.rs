@@ -284,6 +284,7 @@ fn item(
         keys.as_deref().unwrap_or_default(),
         &managed,
     );
+    encrypted(cx, &raw_fields, &scope, keys.as_deref().unwrap_or_default());
     if let (Some(v), Some(keys)) = (version, &keys)
         && let Some((attr, _)) = keys
             .iter()
@@ -341,6 +342,65 @@ fn item(
     };
     item.updates = facts::updates(&item);
     (Some(item), scope)
+}
+
+/// An encrypted field is sealed with a fresh nonce at every write, so
+/// nothing can compare its stored value: it is no key (not a plain key nor
+/// in a template), no computed field's source, neither unique nor
+/// read-only (both compare stored values).
+fn encrypted(
+    cx: &mut Cx<'_>,
+    raw_fields: &[(&Sp<String>, &Sp<crate::load::RawField>)],
+    scope: &FieldScope,
+    keys: &[(String, ir::KeyValue)],
+) {
+    for (i, (name, raw)) in raw_fields.iter().enumerate() {
+        let Some(encrypted) = raw.encrypted.as_ref().filter(|e| *e.get()) else {
+            continue;
+        };
+        let id = FieldId(i);
+        let mut uses: Vec<(Range<usize>, String)> = Vec::new();
+        for (attribute, key) in keys {
+            if key.fields().contains(&id) {
+                let span = scope
+                    .key_spans
+                    .get(attribute)
+                    .cloned()
+                    .unwrap_or(name.span());
+                uses.push((span, format!("key `{attribute}`")));
+            }
+        }
+        for (j, field) in scope.fields.iter().enumerate() {
+            if let Some(t) = field.as_ref().and_then(|f| f.computed.as_ref())
+                && t.fields().contains(&id)
+            {
+                uses.push((
+                    scope.spans[j].clone(),
+                    format!("computed field `{}`", scope.names[j]),
+                ));
+            }
+        }
+        for (option, flag) in [("unique", &raw.unique), ("read_only", &raw.read_only)] {
+            if let Some(flag) = flag.as_ref().filter(|f| *f.get()) {
+                uses.push((
+                    flag.span(),
+                    format!("`{option}`, which compares stored values"),
+                ));
+            }
+        }
+        for (span, what) in uses {
+            let d = cx
+                .error(
+                    "dynamo::encrypted",
+                    span,
+                    format!("encrypted field `{}` is used by {what}", name.get()),
+                    "uses the encrypted value",
+                )
+                .related(cx.file, encrypted.span(), "encrypted here")
+                .help("a sealed value differs at every write, so nothing can compare or render it: use another field, or do not encrypt this one");
+            cx.push(d);
+        }
+    }
 }
 
 fn datetime_fits(t: &FieldType) -> bool {
@@ -427,6 +487,7 @@ fn managed_field(
         read_only: false,
         unique: false,
         computed: None,
+        encrypted: false,
     }));
     scope.spans.push(option_span);
     scope.optional_spans.push(None);

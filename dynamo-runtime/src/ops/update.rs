@@ -8,7 +8,7 @@ use crate::{
     Attribute, Condition, Db, Error, IntoValue, Item, Key, KeyTemplate, Path, Result,
     ValidationError, ValidationRule,
     attr::SetElement,
-    expr::{Expr, Optional, Updatable},
+    expr::{EncryptedPath, Expr, Optional, Updatable},
     key::RenderedKey,
     log::{Meter, span},
     validate::{Bounded, Limits},
@@ -879,6 +879,11 @@ pub trait UpdateActions<I: Item>: Sized {
     fn set_key(self, render: impl FnOnce(&I::Key) -> RenderedKey) -> Self;
     /// `REMOVE` a key attribute (the item leaves a sparse index).
     fn remove_key(self, template: &KeyTemplate<I>) -> Self;
+    /// `SET` an encrypted field to `value` sealed with the installed
+    /// keyring, checked by its rules first.
+    fn set_encrypted<T: crate::Sealable>(self, path: EncryptedPath<I, T>, value: T) -> Self;
+    /// `REMOVE` an optional encrypted field.
+    fn remove_encrypted<T>(self, path: EncryptedPath<I, T>) -> Self;
 }
 
 impl<I: Item> UpdateActions<I> for Update<I> {
@@ -913,6 +918,23 @@ impl<I: Item> UpdateActions<I> for Update<I> {
 
     fn remove_key(mut self, template: &KeyTemplate<I>) -> Self {
         self.remove.push(template.attribute());
+        self
+    }
+
+    fn set_encrypted<T: crate::Sealable>(self, path: EncryptedPath<I, T>, value: T) -> Self {
+        let update = self.record(path.check(&value));
+        match crate::crypt::seal(&value) {
+            Ok(sealed) => update.push_set(path.attribute(), SetValue::Value(sealed)),
+            Err(error) => update.record::<Error>(Err(Error::Encryption {
+                item_type: I::TYPE_NAME,
+                attribute: path.attribute(),
+                error,
+            })),
+        }
+    }
+
+    fn remove_encrypted<T>(mut self, path: EncryptedPath<I, T>) -> Self {
+        self.remove.push(path.attribute());
         self
     }
 }

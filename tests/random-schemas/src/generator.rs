@@ -865,8 +865,28 @@ pub fn schema(seed: u64) -> Files {
             let _ = writeln!(text, "{} = \"{template}\"", key(attr));
         }
         let _ = writeln!(text, "\n[item.{}.fields]", key(&name));
+        let in_keys: Vec<String> = keys
+            .iter()
+            .flat_map(|(_, t)| {
+                t.split('{')
+                    .skip(1)
+                    .map(|p| p.split([':', '}']).next().unwrap_or("").to_owned())
+            })
+            .chain(key_names.iter().cloned())
+            .collect();
+        let mut encrypted: Vec<String> = Vec::new();
         for f in &fields {
             let mut toml = field_toml(&mut rng, f);
+            let sealable = matches!(f.ty, Ty::String | Ty::Bytes)
+                && !in_keys.contains(&f.name)
+                && !toml.contains("default");
+            if sealable && rng.chance(15) {
+                // Sealed at rest: nothing compares it.
+                toml.insert_str(toml.len() - 2, ", encrypted = true");
+                encrypted.push(f.name.clone());
+                let _ = writeln!(text, "{} = {}", key(&f.name), toml);
+                continue;
+            }
             if rng.chance(8) && f.name != "rev" && f.name != "updated_at" {
                 // Set when the item is created, never changed.
                 toml.insert_str(toml.len() - 2, ", read_only = true");
@@ -882,6 +902,7 @@ pub fn schema(seed: u64) -> Files {
         let sources: Vec<&Field> = fields
             .iter()
             .filter(|f| !["rev", "created_at", "updated_at"].contains(&f.name.as_str()))
+            .filter(|f| !encrypted.contains(&f.name))
             .filter(|f| {
                 matches!(
                     f.ty,

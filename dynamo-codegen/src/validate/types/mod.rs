@@ -183,6 +183,34 @@ pub(crate) fn field(
             _ => None,
         }),
     );
+    if let Some(encrypted) = raw.encrypted.as_ref().filter(|e| *e.get()) {
+        let problem = match (&ty, fcx.owner) {
+            (_, Owner::Nested(_)) => Some((
+                "is in a nested type",
+                "encrypt the item's field holding the value instead: make it `string` or `bytes`",
+            )),
+            _ if raw.default.is_some() => Some((
+                "has a default",
+                "a default is what stored items without the attribute read as, in the clear: give encrypted values from the app, or make the field optional",
+            )),
+            (Some(FieldType::String | FieldType::Bytes), _) | (None, _) => None,
+            (Some(_), _) => Some((
+                "is neither `string` nor `bytes`",
+                "encrypted values are text or bytes: store others as their text in a `string` field",
+            )),
+        };
+        if let Some((what, help)) = problem {
+            let d = cx
+                .error(
+                    "dynamo::encrypted",
+                    encrypted.span(),
+                    format!("encrypted field `{}` {what}", name.get()),
+                    "encrypted",
+                )
+                .help(help);
+            cx.push(d);
+        }
+    }
     if let (Some(computed), Owner::Nested(_)) = (&raw.computed, fcx.owner) {
         let d = cx
             .error(
@@ -208,6 +236,7 @@ pub(crate) fn field(
         read_only: raw.read_only.as_ref().is_some_and(|r| *r.get()),
         unique: raw.unique.as_ref().is_some_and(|u| *u.get()),
         computed: None,
+        encrypted: raw.encrypted.as_ref().is_some_and(|e| *e.get()),
     })
 }
 
