@@ -230,6 +230,10 @@ fn field(f: &FieldDef) -> toml::Table {
             set("rust", toml::Value::String(rust.to_owned()));
             set("stored", toml::Value::String(stored.to_owned()));
         }
+        (ty, Some("encrypted")) => {
+            set("type", toml::Value::String(ty.to_owned()));
+            set("encrypted", toml::Value::Boolean(true));
+        }
         (ty, format) => {
             set("type", toml::Value::String(without_nested(ty)));
             if let Some(format) = format {
@@ -240,7 +244,10 @@ fn field(f: &FieldDef) -> toml::Table {
     if f.attribute != f.name {
         set("attribute", toml::Value::String(f.attribute.to_string()));
     }
-    if f.optional {
+    if let Some(template) = &f.computed {
+        // Rendered from the shape's fields (optional as they are).
+        set("computed", toml::Value::String(template.to_string()));
+    } else if f.optional {
         set("optional", toml::Value::Boolean(true));
     }
     if let Some(default) = f.default.as_deref().and_then(toml_value) {
@@ -262,7 +269,7 @@ fn field(f: &FieldDef) -> toml::Table {
 
 #[cfg(test)]
 mod tests {
-    use super::without_nested;
+    use super::{FieldDef, field, without_nested};
 
     #[test]
     fn nested_types_become_json() {
@@ -270,5 +277,24 @@ mod tests {
         assert_eq!(without_nested("list<Address>"), "list<json>");
         assert_eq!(without_nested("map<list<u32>>"), "map<list<u32>>");
         assert_eq!(without_nested("set<string>"), "set<string>");
+    }
+
+    /// An encrypted field's old shape reads it sealed, as stored.
+    #[test]
+    fn encrypted_fields_stay_encrypted() {
+        let def = FieldDef {
+            name: "ssn".into(),
+            attribute: "ssn".into(),
+            ty: "string".into(),
+            optional: true,
+            default: None,
+            values: Vec::new().into(),
+            format: Some("encrypted".into()),
+            computed: None,
+        };
+        let t = field(&def);
+        assert_eq!(t["type"].as_str(), Some("string"));
+        assert_eq!(t["encrypted"].as_bool(), Some(true));
+        assert!(!t.contains_key("format"));
     }
 }

@@ -916,29 +916,24 @@ async fn a_tagged_union_stores_each_variant_as_a_tagged_map() {
     assert_eq!(cause["ip"].as_s().unwrap(), "10.0.0.1");
 
     // Updates append variants, checked by their own rules.
-    fixture::accounts::Event::update(key.clone())
-        .append(
+    let append = |amount_cents: u64| {
+        fixture::accounts::Event::update(key.clone()).append(
             |f| f.details,
             [EventDetail::from(Payment {
-                amount_cents: 5,
+                amount_cents,
                 currency: PaymentCurrency::Usd,
             })],
         )
-        .send(&db)
-        .await
-        .unwrap();
-    let error = fixture::accounts::Event::update(key.clone())
-        .append(
-            |f| f.details,
-            [EventDetail::from(Payment {
-                amount_cents: 0,
-                currency: PaymentCurrency::Usd,
-            })],
-        )
-        .send(&db)
-        .await
-        .unwrap_err();
+    };
+    append(5).send(&db).await.unwrap();
+    let error = append(0).send(&db).await.unwrap_err();
     assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    let stored = fixture::accounts::Event::get(key.clone())
+        .send(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.details.len(), 4, "the refused append wrote nothing");
     let mut bad = event.clone();
     bad.cause = Some(EventDetail::Payment(Payment {
         amount_cents: 0,

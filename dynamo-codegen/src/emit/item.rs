@@ -202,15 +202,10 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
     let uses_now =
         item.timestamps.is_some() || (item.ttl.is_some() && item.expires_after.is_some());
     let now = uses_now.then(|| quote!(let now = dynamo::Timestamp::now();));
-    let computed: Vec<TokenStream> = (0..item.fields.len())
-        .map(FieldId)
-        .filter(|&id| item.field(id).computed.is_some())
-        .map(|id| {
+    let computed: Vec<TokenStream> = computed_values(cx, &quote!(item))
+        .into_iter()
+        .map(|(id, value)| {
             let ident = &names.fields[id.0];
-            let value = compute_own(cx, id, |f| {
-                let i = &names.fields[f.0];
-                quote!(item.#i)
-            });
             quote!(item.#ident = #value;)
         })
         .collect();
@@ -282,6 +277,23 @@ fn emit_inherent(cx: ItemCx<'_>) -> TokenStream {
     }
 }
 
+/// Each computed field and its value rendered from the fields of
+/// `binding` (an item of the type).
+fn computed_values(cx: ItemCx<'_>, binding: &TokenStream) -> Vec<(FieldId, TokenStream)> {
+    let item = cx.item;
+    (0..item.fields.len())
+        .map(FieldId)
+        .filter(|&id| item.field(id).computed.is_some())
+        .map(|id| {
+            let value = compute_own(cx, id, |f| {
+                let i = &cx.names.fields[f.0];
+                quote!(#binding.#i)
+            });
+            (id, value)
+        })
+        .collect()
+}
+
 /// The single-item, batch, scan and PartiQL entry points.
 fn emit_operations(cx: ItemCx<'_>) -> TokenStream {
     let (ty, key) = (&cx.names.ty, &cx.names.key);
@@ -335,20 +347,17 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
     });
     // Computed fields are rendered from the item's fields, whatever the
     // struct holds.
+    let computed = computed_values(cx, &quote!(self));
     let encode = item
         .fields
         .iter()
         .zip(&names.fields)
         .enumerate()
         .map(|(id, (f, i))| {
-            if f.computed.is_none() {
+            let Some((_, value)) = computed.iter().find(|(c, _)| c.0 == id) else {
                 return encode_field(f, i);
-            }
+            };
             let attribute = &f.attribute;
-            let value = compute_own(cx, FieldId(id), |f| {
-                let i = &names.fields[f.0];
-                quote!(self.#i)
-            });
             if f.optional {
                 quote!(item.optional(#attribute, &#value);)
             } else {
@@ -366,15 +375,10 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
     });
     // A computed attribute an item lacks (stored before the field existed,
     // or by another writer) is rendered from the fields read.
-    let fill: Vec<TokenStream> = (0..item.fields.len())
-        .map(FieldId)
-        .filter(|&id| item.field(id).computed.is_some())
-        .map(|id| {
+    let fill: Vec<TokenStream> = computed_values(cx, &quote!(value))
+        .into_iter()
+        .map(|(id, value)| {
             let ident = &names.fields[id.0];
-            let value = compute_own(cx, id, |f| {
-                let i = &names.fields[f.0];
-                quote!(value.#i)
-            });
             let missing = if item.field(id).optional {
                 quote!(value.#ident.is_none())
             } else {

@@ -166,21 +166,7 @@ pub(crate) fn template(
     is_computed: &dyn Fn(usize) -> bool,
 ) -> Option<ir::Template> {
     let errors_before = cx.errors();
-    let pieces = match template::parse(text.get()) {
-        Ok(pieces) => pieces,
-        Err(e) => {
-            let d = cx
-                .error(
-                    "dynamo::template",
-                    inner_span(cx.file, text, e.span),
-                    e.message,
-                    "here",
-                )
-                .help(e.help);
-            cx.push(d);
-            return None;
-        }
-    };
+    let pieces = super::keys::parse(cx, text)?;
     let mut parts = Vec::new();
     for piece in pieces {
         let (name, span, width, case) = match piece {

@@ -220,6 +220,26 @@ pub(crate) fn keys(
     (cx.errors() == errors_before).then_some(values)
 }
 
+/// The pieces of a template's text, or `None` when it is malformed (a
+/// `dynamo::template` error, located in the text).
+pub(crate) fn parse(cx: &mut Cx<'_>, text: &Sp<String>) -> Option<Vec<template::Piece>> {
+    match template::parse(text.get()) {
+        Ok(pieces) => Some(pieces),
+        Err(e) => {
+            let d = cx
+                .error(
+                    "dynamo::template",
+                    inner_span(cx.file, text, e.span),
+                    e.message,
+                    "here",
+                )
+                .help(e.help);
+            cx.push(d);
+            None
+        }
+    }
+}
+
 /// Validates one key template against a field scope (which may be in
 /// another file than the template: migrations' backfill) and resolves it.
 pub(crate) fn template(
@@ -258,21 +278,7 @@ pub(crate) fn template(
         cx.push(d);
         return None;
     }
-    let pieces = match template::parse(value) {
-        Ok(pieces) => pieces,
-        Err(e) => {
-            let d = cx
-                .error(
-                    "dynamo::template",
-                    inner_span(cx.file, text, e.span),
-                    e.message,
-                    "here",
-                )
-                .help(e.help);
-            cx.push(d);
-            return None;
-        }
-    };
+    let pieces = parse(cx, text)?;
     let mut parts = Vec::new();
     // Each field placed, with its span, for the check of the literal text
     // after it.
