@@ -702,6 +702,30 @@ async fn computed_fields_follow_the_fields_they_render_from() {
         .collect();
     found.sort();
     assert_eq!(found, ["doe janet", "doe-smith john"]);
+
+    // A computed field as an index's key: a case-insensitive lookup, kept
+    // current by updates of the fields it renders from.
+    let by_search = |text: &str| {
+        let text = text.to_lowercase();
+        let db = db.clone();
+        async move {
+            Person::query_by_search(&text)
+                .fetch_items(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(by_search("DOE-Smith JOHN").await, ["p2"]);
+    Person::update(PersonKey { id: "p2".into() })
+        .set_last("Roe", "JOHN")
+        .send(&db)
+        .await
+        .unwrap();
+    assert!(by_search("doe-smith john").await.is_empty());
+    assert_eq!(by_search("ROE JOHN").await, ["p2"]);
 }
 
 /// A computed field added to a type with stored items: `migration new`

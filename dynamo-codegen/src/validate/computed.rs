@@ -3,7 +3,10 @@
 //! template syntax with case modifiers, but not the key rules: the value is
 //! not part of any key, so it may be empty or hold the separator.
 
-use super::{Cx, inner_span, scope::FieldScope};
+use super::{
+    Cx, inner_span,
+    scope::{FieldScope, TableCx},
+};
 use crate::{
     diagnostics::did_you_mean,
     ir::{self, FieldId, FieldType, KeyValue, TemplatePart},
@@ -17,6 +20,7 @@ use crate::{
 /// absent while that one is).
 pub(crate) fn computed(
     cx: &mut Cx<'_>,
+    tcx: &TableCx<'_>,
     raw_fields: &[(&Sp<String>, &Sp<RawField>)],
     scope: &mut FieldScope,
     keys: &[(String, KeyValue)],
@@ -96,17 +100,23 @@ pub(crate) fn computed(
             );
             continue;
         }
-        if let Some(span) = scope.key_spans.get(&field.attribute) {
+        // An index's plain key may be computed (a lower-case copy to query
+        // by); the table's key never changes, so it may not.
+        if let Some(span) = scope
+            .key_spans
+            .get(&field.attribute)
+            .filter(|_| tcx.is_table_key(&field.attribute))
+        {
             refuse(
                 cx,
                 span.clone(),
                 format!(
-                    "computed field `{}` is stored as key attribute `{}`",
+                    "computed field `{}` is stored as the table's key attribute `{}`",
                     name.get(),
                     field.attribute
                 ),
-                "a key",
-                "a key is filled by a key template: write the template in `[item.X.keys]` instead (without case modifiers)",
+                "the table's key",
+                "an item's table key never changes, while a computed field follows its fields: key the table by a template instead (without case modifiers)",
             );
             continue;
         }

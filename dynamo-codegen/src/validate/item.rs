@@ -279,6 +279,7 @@ fn item(
         .collect();
     computed::computed(
         cx,
+        tcx,
         &raw_fields,
         &mut scope,
         keys.as_deref().unwrap_or_default(),
