@@ -1209,3 +1209,74 @@ mod properties {
         }
     }
 }
+
+/// `migration new` records a union's tags: a new variant is planned (every
+/// stored value still reads), a removed one is refused (stored values may
+/// be that variant and would not read).
+#[test]
+fn migration_new_allows_new_union_variants_and_refuses_removed_ones() {
+    const SHOP: &str = r#"
+[table]
+name = "shop"
+partition_key = "pk"
+
+[union.Tender]
+tag = "kind"
+variants = VARIANTS
+
+[type.Card]
+last4 = "string"
+
+[type.Cash]
+currency = "string"
+
+[type.Voucher]
+code = "string"
+
+[item.Order.keys]
+pk = "ORDER#{id}"
+
+[item.Order.fields]
+id = "string"
+paid = "list<Tender>"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    let new = |variants: &str, name: &str| {
+        std::fs::write(
+            dir.path().join("shop.toml"),
+            SHOP.replace("VARIANTS", variants),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
+            .arg("--schemas")
+            .arg(dir.path())
+            .args(["migration", "new", name])
+            .output()
+            .unwrap()
+    };
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // `Voucher` unused at first: a warning only.
+    ok(new(r#"{ card = "Card", cash = "Cash" }"#, "create shop"));
+    ok(new(
+        r#"{ card = "Card", cash = "Cash", voucher = "Voucher" }"#,
+        "vouchers",
+    ));
+    let planned =
+        std::fs::read_to_string(dir.path().join("migrations/0002_vouchers.toml")).unwrap();
+    assert!(
+        planned.contains("format = \"union kind: card, cash, voucher\"")
+            && !planned.contains("op = \"transform\""),
+        "{planned}"
+    );
+    let out = new(r#"{ card = "Card", voucher = "Voucher" }"#, "no cash");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("`cash` the union no longer has"), "{text}");
+}

@@ -150,7 +150,7 @@ pub fn item_def(table: &ir::Table, item: &ir::Item) -> ItemDef {
             format: if f.encrypted {
                 Some("encrypted".into())
             } else {
-                format(&f.ty)
+                format(table, &f.ty)
             },
             computed: f.computed.as_ref().map(|t| t.text.clone().into()),
         })
@@ -180,8 +180,9 @@ pub fn item_def(table: &ir::Table, item: &ir::Item) -> ItemDef {
 }
 
 /// How a field is stored beyond its type name: a datetime's format, a
-/// custom type's Rust path and storage.
-fn format(ty: &FieldType) -> Option<dynamo_runtime::model::Text> {
+/// custom type's Rust path and storage, a union's tag attribute and tags
+/// (`union kind: login, note`, sorted).
+fn format(table: &ir::Table, ty: &FieldType) -> Option<dynamo_runtime::model::Text> {
     match ty {
         FieldType::DateTime(DateTimeFormat::Rfc3339) => None,
         FieldType::DateTime(f) => Some(
@@ -198,9 +199,21 @@ fn format(ty: &FieldType) -> Option<dynamo_runtime::model::Text> {
                 .into(),
         ),
         FieldType::Custom(c) => Some(format!("{} as {}", c.path, c.stored.name()).into()),
-        FieldType::Set(t) | FieldType::List(t) | FieldType::Map(t) => format(t),
+        FieldType::Union(id, _) => {
+            let union = table.union(*id);
+            let mut tags: Vec<&str> = union.variants.iter().map(|v| v.tag.as_str()).collect();
+            tags.sort_unstable();
+            Some(format!("union {}: {}", union.tag, tags.join(", ")).into())
+        }
+        FieldType::Set(t) | FieldType::List(t) | FieldType::Map(t) => format(table, t),
         _ => None,
     }
+}
+
+/// The tag attribute and tags of a union's recorded format.
+fn union_tags(format: Option<&str>) -> Option<(&str, Vec<&str>)> {
+    let (tag, tags) = format?.strip_prefix("union ")?.split_once(": ")?;
+    Some((tag, tags.split(", ").collect()))
 }
 
 /// Whether every value stored as type `old` reads as type `new`.
@@ -526,7 +539,34 @@ fn item_differences(
                 let format = f.format.as_deref().map(|f| format!(" ({f})"));
                 format!("`{}`{}", f.ty, format.unwrap_or_default())
             };
-            let change = if prev.format == new.format && widens(&prev.ty, &new.ty) {
+            let unions = union_tags(prev.format.as_deref()).zip(union_tags(new.format.as_deref()));
+            let change = if let (true, Some(((old_tag, old), (new_tag, now)))) =
+                (prev.ty == new.ty, unions)
+            {
+                let gone: Vec<&str> = old.iter().filter(|t| !now.contains(t)).copied().collect();
+                if old_tag != new_tag {
+                    Change::Refused(format!(
+                        "stored values of `{}` name their variant in `{old_tag}`, not `{new_tag}`: \
+                         keep the union's `tag`, or convert them with `migration new NAME \
+                         --transform {it}=path::to::function`",
+                        new.name
+                    ))
+                } else if gone.is_empty() {
+                    // New variants only: every stored value still reads.
+                    Change::Steps(vec![])
+                } else {
+                    Change::Refused(format!(
+                        "stored values of `{}` may be the variant(s) {} the union no longer has, \
+                         and would not read: keep them, or convert the stored values with \
+                         `migration new NAME --transform {it}=path::to::function`",
+                        new.name,
+                        gone.iter()
+                            .map(|t| format!("`{t}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            } else if prev.format == new.format && widens(&prev.ty, &new.ty) {
                 Change::Steps(vec![])
             } else {
                 Change::Refused(format!(
