@@ -778,6 +778,23 @@ async fn a_new_computed_field_reads_at_once_and_is_backfilled() {
     assert_eq!(stored_person(&db, "p2").await["search"], "turing alan");
 }
 
+/// An empty schema folder (with its `migrations/`).
+fn schema_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    dir
+}
+
+/// `dynamo-codegen migration new NAME` on the schemas of `dir`.
+fn migration_new(dir: &std::path::Path, name: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
+        .arg("--schemas")
+        .arg(dir)
+        .args(["migration", "new", name])
+        .output()
+        .unwrap()
+}
+
 /// A schema folder of one table holding people, `extra` added to their
 /// fields.
 const PEOPLE: &str = r#"
@@ -801,19 +818,11 @@ email = { type = "string", optional = true }
 /// stored field is refused, as its items would need rewriting.
 #[test]
 fn migration_new_backfills_new_and_changed_computed_fields() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    let dir = schema_folder();
     let write = |extra: &str| {
         std::fs::write(dir.path().join("people.toml"), format!("{PEOPLE}{extra}\n")).unwrap();
     };
-    let new = |name: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
-            .arg("--schemas")
-            .arg(dir.path())
-            .args(["migration", "new", name])
-            .output()
-            .unwrap()
-    };
+    let new = |name: &str| migration_new(dir.path(), name);
     let planned = |name: &str| {
         let out = new(name);
         assert!(
@@ -1240,20 +1249,14 @@ pk = "ORDER#{id}"
 id = "string"
 paid = "list<Tender>"
 "#;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    let dir = schema_folder();
     let new = |variants: &str, name: &str| {
         std::fs::write(
             dir.path().join("shop.toml"),
             SHOP.replace("VARIANTS", variants),
         )
         .unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_cli"))
-            .arg("--schemas")
-            .arg(dir.path())
-            .args(["migration", "new", name])
-            .output()
-            .unwrap()
+        migration_new(dir.path(), name)
     };
     let ok = |out: std::process::Output| {
         assert!(
