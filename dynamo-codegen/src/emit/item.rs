@@ -542,22 +542,19 @@ fn emit_item_impl(cx: ItemCx<'_>) -> TokenStream {
             }
         }
     });
-    let read_only: Vec<&str> = item
-        .fields
-        .iter()
-        .filter(|f| f.read_only)
-        .map(|f| f.attribute.as_str())
-        .collect();
-    let read_only = (!read_only.is_empty())
-        .then(|| quote!(const READ_ONLY: &'static [&'static str] = &[#(#read_only),*];));
-    let unique: Vec<&str> = item
-        .fields
-        .iter()
-        .filter(|f| f.unique)
-        .map(|f| f.attribute.as_str())
-        .collect();
-    let unique = (!unique.is_empty())
-        .then(|| quote!(const UNIQUE: &'static [&'static str] = &[#(#unique),*];));
+    // The attributes of the fields `keep` picks, as `const NAME`, when any.
+    let attributes = |name: &str, keep: fn(&crate::ir::Field) -> bool| {
+        let name = quote::format_ident!("{name}");
+        let list: Vec<&str> = item
+            .fields
+            .iter()
+            .filter(|f| keep(f))
+            .map(|f| f.attribute.as_str())
+            .collect();
+        (!list.is_empty()).then(|| quote!(const #name: &'static [&'static str] = &[#(#list),*];))
+    };
+    let read_only = attributes("READ_ONLY", |f| f.read_only);
+    let unique = attributes("UNIQUE", |f| f.unique);
     quote! {
         impl dynamo::Item for #ty {
             type Key = #key;

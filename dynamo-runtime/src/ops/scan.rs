@@ -197,13 +197,7 @@ impl<I: Item> Scan<I> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::paced(
-                &span,
-                Operation::Scan,
-                &table,
-                I::TYPE_NAME,
-                self.budget.as_ref(),
-            );
+            let meter = self.meter(&span, &table);
             let mut items = Vec::new();
             let mut good = 0;
             loop {
@@ -233,17 +227,22 @@ impl<I: Item> Scan<I> {
         .await
     }
 
+    /// The meter of this scan's requests, paced by its read budget.
+    fn meter<'a>(&'a self, span: &'a tracing::Span, table: &'a str) -> Meter<'a> {
+        Meter::paced(
+            span,
+            Operation::Scan,
+            table,
+            I::TYPE_NAME,
+            self.budget.as_ref(),
+        )
+    }
+
     async fn count_segment(&self, db: &Db, segment: Option<(i32, i32)>) -> Result<usize> {
         let table = db.table_name(I::TABLE);
         let span = span(Operation::Scan, &table, I::TYPE_NAME);
         async {
-            let meter = Meter::paced(
-                &span,
-                Operation::Scan,
-                &table,
-                I::TYPE_NAME,
-                self.budget.as_ref(),
-            );
+            let meter = self.meter(&span, &table);
             let mut start = None;
             let mut count = 0;
             loop {
